@@ -1,0 +1,128 @@
+// Every failure a user can cause is one of these classes. The CLI prints `message` on one line
+// (plus the verifier log for a VerifierError) and exits with `exitCode`: 1 when the kernel or the
+// system refused, 2 for bad usage or bad input. Pure: no imports from sys/ or kernel/.
+
+/** errno numbers shared by x86_64 and arm64 (asm-generic), with the text strerror() would give. */
+const ERRNOS: Record<number, [string, string]> = {
+  1: ["EPERM", "operation not permitted"],
+  2: ["ENOENT", "no such file or directory"],
+  3: ["ESRCH", "no such process"],
+  4: ["EINTR", "interrupted system call"],
+  5: ["EIO", "input/output error"],
+  6: ["ENXIO", "no such device or address"],
+  7: ["E2BIG", "argument list too long"],
+  9: ["EBADF", "bad file descriptor"],
+  11: ["EAGAIN", "resource temporarily unavailable"],
+  12: ["ENOMEM", "cannot allocate memory"],
+  13: ["EACCES", "permission denied"],
+  14: ["EFAULT", "bad address"],
+  16: ["EBUSY", "device or resource busy"],
+  17: ["EEXIST", "file exists"],
+  19: ["ENODEV", "no such device"],
+  20: ["ENOTDIR", "not a directory"],
+  21: ["EISDIR", "is a directory"],
+  22: ["EINVAL", "invalid argument"],
+  24: ["EMFILE", "too many open files"],
+  25: ["ENOTTY", "inappropriate ioctl for device"],
+  28: ["ENOSPC", "no space left on device"],
+  29: ["ESPIPE", "illegal seek"],
+  30: ["EROFS", "read-only file system"],
+  34: ["ERANGE", "numerical result out of range"],
+  38: ["ENOSYS", "function not implemented"],
+  61: ["ENODATA", "no data available"],
+  75: ["EOVERFLOW", "value too large for defined data type"],
+  95: ["EOPNOTSUPP", "operation not supported"],
+  524: ["ENOTSUPP", "operation not supported (kernel-internal ENOTSUPP)"],
+};
+
+export function errnoName(errno: number): string {
+  return ERRNOS[errno]?.[0] ?? `errno ${errno}`;
+}
+
+export function errnoText(errno: number): string {
+  const e = ERRNOS[errno];
+  return e ? `${e[0]} (${e[1]})` : `errno ${errno}`;
+}
+
+export function errnoFromName(name: string): number | undefined {
+  for (const [n, [sym]] of Object.entries(ERRNOS)) if (sym === name) return Number(n);
+  return undefined;
+}
+
+export abstract class BpfloadError extends Error {
+  abstract readonly exitCode: 1 | 2;
+  /** Machine-readable kind for --json output. */
+  abstract readonly kind: string;
+}
+
+/** Bad command line: unknown option, missing argument, malformed attach spec. */
+export class UsageError extends BpfloadError {
+  readonly exitCode = 2;
+  readonly kind = "usage";
+}
+
+/** A file the user gave cannot be used: missing, empty, wrong size, not an ELF object. */
+export class InputError extends BpfloadError {
+  readonly exitCode = 2;
+  readonly kind = "input";
+  constructor(readonly file: string, message: string) {
+    super(`${file}: ${message}`);
+  }
+}
+
+/** A malformed or unsupported object file; says where in the file the problem is. */
+export class ObjectError extends BpfloadError {
+  readonly exitCode = 2;
+  readonly kind = "object";
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+    readonly where: { section?: string; offset?: number } = {},
+  ) {
+    const at = [
+      where.section !== undefined ? `section '${where.section}'` : undefined,
+      where.offset !== undefined ? `offset 0x${where.offset.toString(16)}` : undefined,
+    ].filter(Boolean);
+    super(`${file}${at.length ? ` (${at.join(", ")})` : ""}: ${problem}`);
+  }
+}
+
+/** A system call failed. `what` is the intent ("load program 'x'"), `call` the syscall/command. */
+export class SyscallError extends BpfloadError {
+  readonly exitCode = 1;
+  readonly kind = "syscall";
+  constructor(
+    readonly what: string,
+    readonly call: string,
+    readonly errno: number,
+    readonly hint?: string,
+  ) {
+    super(`${what}: ${call}: ${errnoText(errno)}${hint ? `: ${hint}` : ""}`);
+  }
+  get errnoName(): string {
+    return errnoName(this.errno);
+  }
+}
+
+/** The verifier refused a program; `log` holds the whole verifier log. */
+export class VerifierError extends SyscallError {
+  override readonly kind = "verifier";
+  constructor(what: string, errno: number, readonly log: string, hint?: string) {
+    super(what, "BPF_PROG_LOAD", errno, hint ?? "the verifier rejected the program (log below)");
+  }
+}
+
+/** The running kernel lacks a feature; says which kernel version brings it. */
+export class NotSupportedError extends BpfloadError {
+  readonly exitCode = 1;
+  readonly kind = "not-supported";
+  constructor(readonly feature: string, readonly minKernel: string, detail?: string) {
+    super(`${feature} is not supported by this kernel (requires Linux >= ${minKernel})${detail ? `: ${detail}` : ""}`);
+  }
+}
+
+/** Something about the system is missing or refused that is not a single syscall's errno. */
+export class SystemError extends BpfloadError {
+  readonly exitCode = 1;
+  readonly kind = "system";
+}
