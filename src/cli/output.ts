@@ -1,0 +1,85 @@
+// Where everything the CLI says goes. Plain mode: trace lines on stdout exactly as trace_pipe gives
+// them, everything else on stderr (so stdout can be piped). JSON mode (--json): one JSON object
+// per line on stdout for every result and event, errors included as {"error": {...}}.
+import type { TraceLine } from "../trace-line.ts";
+
+export interface OutputOptions {
+  json?: boolean;
+  verbose?: boolean;
+}
+
+export class Output {
+  readonly json: boolean;
+  readonly verbose: boolean;
+  /** A live status line is shown on stderr only when it is a terminal and not in JSON mode. */
+  private readonly live: boolean;
+  private statusShown = false;
+
+  constructor(opts: OutputOptions) {
+    this.json = !!opts.json;
+    this.verbose = !!opts.verbose;
+    this.live = !this.json && !!process.stderr.isTTY;
+  }
+
+  private clearStatus(): void {
+    if (this.statusShown) {
+      process.stderr.write("\r\x1b[K");
+      this.statusShown = false;
+    }
+  }
+
+  /** A progress or explanation line for people (stderr; dropped in JSON mode). */
+  info(text: string): void {
+    if (this.json) return;
+    this.clearStatus();
+    process.stderr.write(`${text}\n`);
+  }
+
+  detail(text: string): void {
+    if (this.verbose) this.info(text);
+  }
+
+  /** A result: a JSON object in JSON mode, `text` on stderr otherwise. */
+  event(type: string, fields: Record<string, unknown>, text?: string): void {
+    if (this.json) {
+      process.stdout.write(`${JSON.stringify({ type, ...fields }, bigintToNumber)}\n`);
+    } else if (text !== undefined) {
+      this.info(text);
+    }
+  }
+
+  /** Primary output of a command (stdout in plain mode). */
+  result(text: string, json: Record<string, unknown>): void {
+    if (this.json) {
+      process.stdout.write(`${JSON.stringify(json, bigintToNumber)}\n`);
+    } else {
+      this.clearStatus();
+      process.stdout.write(`${text}\n`);
+    }
+  }
+
+  trace(raw: string, parsed: TraceLine | undefined): void {
+    this.result(raw, { type: "trace", ...(parsed ?? { raw }) });
+  }
+
+  status(text: string): void {
+    if (!this.live) return;
+    process.stderr.write(`\r\x1b[K${text}`);
+    this.statusShown = true;
+  }
+
+  error(err: { kind: string; message: string; log?: string; exitCode: number }): void {
+    this.clearStatus();
+    if (this.json) {
+      const { kind, message, log, exitCode } = err;
+      process.stdout.write(`${JSON.stringify({ error: { kind, message, exitCode, ...(log ? { log } : {}) } })}\n`);
+      return;
+    }
+    process.stderr.write(`bpfload: ${err.message}\n`);
+    if (err.log) process.stderr.write(`verifier log:\n${err.log.replace(/\n*$/, "\n")}`);
+  }
+}
+
+function bigintToNumber(_k: string, v: unknown): unknown {
+  return typeof v === "bigint" ? Number(v) : v;
+}

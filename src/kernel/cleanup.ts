@@ -1,0 +1,38 @@
+// Everything bpfload creates in the kernel that outlives its file descriptors (tracefs probe
+// events) or that should be detached promptly registers an undo action here. The actions run on
+// every way out: normal return, an error, a signal, or process exit. They are synchronous, because
+// an exit handler cannot wait.
+
+const actions = new Set<() => void>();
+let hooked = false;
+
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on("exit", runCleanup);
+}
+
+/** Registers an undo action; returns the function that unregisters it (after a normal close). */
+export function onCleanup(action: () => void): () => void {
+  hookExit();
+  actions.add(action);
+  return () => actions.delete(action);
+}
+
+/** Runs every pending undo action, newest first; errors are collected, not thrown mid-way. */
+export function runCleanup(): string[] {
+  const problems: string[] = [];
+  for (const action of [...actions].reverse()) {
+    actions.delete(action);
+    try {
+      action();
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  }
+  return problems;
+}
+
+export function pendingCleanups(): number {
+  return actions.size;
+}

@@ -1,0 +1,74 @@
+// A program attached to a perf event (tracepoint or probe event): the one attach mechanism that
+// works from 4.9 on. Every link registers itself with the cleanup list the moment it owns
+// something, so no exit path (signal, error, normal end) can leave a probe in the kernel.
+import { SyscallError, errnoName } from "../errors.ts";
+import { hintFor, type HintContext } from "../hints.ts";
+import { close, ioctl, perfEventOpen, readU64 } from "../sys/perf.ts";
+import { PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_SET_BPF, PERF_SAMPLE_RAW, PERF_TYPE_TRACEPOINT } from "../uapi.ts";
+import { onCleanup } from "./cleanup.ts";
+import type { Program } from "./program.ts";
+
+export interface Link {
+  /** What it is attached to, in attach-spec syntax. */
+  readonly target: string;
+  /** How many times the program ran (hits of the event), when the kernel can tell. */
+  hits(): bigint | undefined;
+  close(): void;
+}
+
+export class PerfEventLink implements Link {
+  private closed = false;
+  private readonly unregister: () => void;
+
+  constructor(
+    readonly target: string,
+    readonly perfFd: number,
+    /** Removes the probe event behind the perf event, if bpfload created one. */
+    private readonly removeEvent?: () => void,
+  ) {
+    this.unregister = onCleanup(() => this.close());
+  }
+
+  hits(): bigint | undefined {
+    const r = readU64(this.perfFd);
+    return r.errno ? undefined : r.value;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    ioctl(this.perfFd, PERF_EVENT_IOC_DISABLE);
+    close(this.perfFd); // before removing the event: removing it while the fd is open gives EBUSY
+    this.removeEvent?.();
+    this.unregister();
+  }
+}
+
+/**
+ * Opens a perf event for trace event `eventId` and runs `prog` on it. The program runs on every
+ * CPU: it is attached to the event, not to this CPU-0 perf fd (a second SET_BPF on the same event
+ * gives EEXIST on 4.9 and 6.1 alike, so one perf event per probe is the right pattern).
+ */
+export function attachToTraceEvent(prog: Program, eventId: number, target: string, ctx: Partial<HintContext>, removeEvent?: () => void): PerfEventLink {
+  const what = `attach '${prog.name}' to ${target}`;
+  const fail = (call: string, errno: number): never => {
+    throw new SyscallError(what, call, errno, hintFor(call, errnoName(errno), { euid: process.geteuid?.() ?? 0, ...ctx }));
+  };
+  const open = perfEventOpen({ type: PERF_TYPE_TRACEPOINT, config: eventId, samplePeriod: 1, wakeupEvents: 1, sampleType: PERF_SAMPLE_RAW });
+  if (open.ret < 0) {
+    removeEvent?.();
+    return fail("perf_event_open", open.errno);
+  }
+  const link = new PerfEventLink(target, open.ret, removeEvent);
+  const set = ioctl(link.perfFd, PERF_EVENT_IOC_SET_BPF, prog.fd);
+  if (set.ret < 0) {
+    link.close();
+    return fail("PERF_EVENT_IOC_SET_BPF", set.errno);
+  }
+  const enable = ioctl(link.perfFd, PERF_EVENT_IOC_ENABLE);
+  if (enable.ret < 0) {
+    link.close();
+    return fail("PERF_EVENT_IOC_ENABLE", enable.errno);
+  }
+  return link;
+}

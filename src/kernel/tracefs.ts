@@ -1,0 +1,116 @@
+// Finding (and if need be mounting) tracefs, and the probe-event files in it. kprobe_events and
+// uprobe_events are only ever opened with O_APPEND: a truncating open would wipe every probe on
+// the system, including other tools' (4.9's samples/bpf loader does exactly that).
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
+import { SystemError, errnoFromName } from "../errors.ts";
+import { mount } from "../sys/perf.ts";
+
+const CANDIDATES = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
+
+let cached: string | undefined;
+
+function isTracefs(dir: string): boolean {
+  return existsSync(`${dir}/trace_pipe`);
+}
+
+function fromMountinfo(): string | undefined {
+  let info = "";
+  try {
+    info = readFileSync("/proc/self/mountinfo", "utf8");
+  } catch {
+    return undefined;
+  }
+  for (const line of info.split("\n")) {
+    // id parent major:minor root mountpoint options ... - fstype source superopts
+    const [left, right] = line.split(" - ");
+    const fstype = right?.split(" ")[0];
+    const mnt = left?.split(" ")[4];
+    if (!mnt) continue;
+    if (fstype === "tracefs" && isTracefs(mnt)) return mnt;
+    if (fstype === "debugfs" && isTracefs(`${mnt}/tracing`)) return `${mnt}/tracing`;
+  }
+  return undefined;
+}
+
+/** The tracefs directory; mounts tracefs (or debugfs on kernels before 4.1) when none is mounted. */
+export function tracefs(): string {
+  if (cached) return cached;
+  const found = CANDIDATES.find(isTracefs) ?? fromMountinfo();
+  if (found) return (cached = found);
+  const attempts: string[] = [];
+  for (const [fstype, target, dir] of [
+    ["tracefs", "/sys/kernel/tracing", "/sys/kernel/tracing"],
+    ["debugfs", "/sys/kernel/debug", "/sys/kernel/debug/tracing"],
+  ] as const) {
+    try {
+      mkdirSync(target, { recursive: true });
+    } catch {
+      // sysfs directories cannot be created; they exist when the kernel supports the fs.
+    }
+    const r = mount("nodev", target, fstype);
+    if (r.ret === 0 && isTracefs(dir)) return (cached = dir);
+    attempts.push(`${fstype} on ${target}: errno ${r.errno}`);
+  }
+  const how = process.geteuid?.() === 0 ? "" : "run as root, or ";
+  throw new SystemError(
+    `tracefs is not mounted and mounting it failed (${attempts.join("; ")}): ${how}mount it with 'mount -t tracefs nodev /sys/kernel/tracing'`,
+  );
+}
+
+/** An error from writing a tracefs control file, with the errno name for the hint table. */
+export class TracefsWriteError extends Error {
+  constructor(readonly file: string, readonly errno: number, readonly detail: string) {
+    super(`${file}: ${detail}`);
+  }
+}
+
+function errnoOf(e: unknown): number {
+  const code = (e as { code?: string }).code;
+  return (code && errnoFromName(code)) || 5;
+}
+
+/** Appends one command line to a tracefs control file (kprobe_events, uprobe_events). */
+export function appendControl(file: string, line: string): void {
+  const path = `${tracefs()}/${file}`;
+  let fd: number;
+  try {
+    fd = openSync(path, "a");
+  } catch (e) {
+    throw new TracefsWriteError(file, errnoOf(e), `cannot open ${path}`);
+  }
+  try {
+    writeSync(fd, `${line}\n`);
+  } catch (e) {
+    throw new TracefsWriteError(file, errnoOf(e), `the kernel refused '${line}'${lastErrorLog()}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The kernel's own explanation of the last failed tracefs command (error_log, 4.20+). */
+function lastErrorLog(): string {
+  try {
+    const lines = readFileSync(`${tracefs()}/error_log`, "utf8").trim().split("\n");
+    const msg = lines.findLast((l) => /error:/.test(l));
+    return msg ? ` (${msg.replace(/^\[[^\]]*\]\s*/, "").trim()})` : "";
+  } catch {
+    return "";
+  }
+}
+
+export function hasControl(file: string): boolean {
+  return existsSync(`${tracefs()}/${file}`);
+}
+
+export function readControl(file: string): string {
+  return readFileSync(`${tracefs()}/${file}`, "utf8");
+}
+
+/** Trace event id (the perf `config` of a tracepoint or probe event), or undefined when absent. */
+export function eventId(group: string, event: string): number | undefined {
+  try {
+    return Number(readFileSync(`${tracefs()}/events/${group}/${event}/id`, "utf8").trim());
+  } catch {
+    return undefined;
+  }
+}

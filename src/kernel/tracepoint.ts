@@ -1,0 +1,23 @@
+// Tracepoint programs on static trace events (events/CATEGORY/NAME/id in tracefs).
+import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
+import { SystemError } from "../errors.ts";
+import { attachToTraceEvent, type PerfEventLink } from "./perf-link.ts";
+import { kernelVersion, type Program } from "./program.ts";
+import { eventId, tracefs } from "./tracefs.ts";
+
+export function attachTracepoint(prog: Program, spec: AttachSpec & { kind: "tracepoint" }): PerfEventLink {
+  const target = formatAttachSpec(spec);
+  const id = eventId(spec.category, spec.name);
+  if (id === undefined) {
+    const hint = spec.category === "syscalls"
+      ? "this kernel has no such syscall tracepoint (CONFIG_FTRACE_SYSCALLS off, or no such syscall on this architecture)"
+      : "no such tracepoint";
+    throw new SystemError(`attach '${prog.name}' to ${target}: unknown tracepoint ${spec.category}:${spec.name}: ${hint}; see ${tracefs()}/available_events`);
+  }
+  return attachToTraceEvent(prog, id, target, { kernel: kernelVersion().code, syscallTracepoint: spec.category === "syscalls" });
+}
+
+/** Is there a tracepoint CATEGORY:NAME on this kernel? */
+export function hasTracepoint(category: string, name: string): boolean {
+  return eventId(category, name) !== undefined;
+}

@@ -1,0 +1,134 @@
+// LINUX_VERSION_CODE of the running kernel, which kernels before 5.0 demand in a kprobe program's
+// kern_version. `uname -r` lies on distributions (Debian 9 says 4.9.0-13 for 4.9.228), so the
+// sources are tried from the most to the least reliable, and the answer says which one it came from.
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { kernelVersionCode } from "../uapi.ts";
+
+export type VersionSource = "vdso" | "version_signature" | "uname -v" | "uname -r" | "--kern-version";
+
+export interface KernelVersion {
+  code: number;
+  source: VersionSource;
+}
+
+// ---- pure parsers (tested on recorded strings) ----
+
+function code3(m: RegExpMatchArray | null): number | undefined {
+  if (!m) return undefined;
+  return kernelVersionCode(Number(m[1]), Number(m[2]), Number(m[3] ?? 0));
+}
+
+/** Ubuntu's /proc/version_signature: "Ubuntu 5.4.0-12.15-generic 5.4.8" → the last field. */
+export function parseVersionSignature(text: string): number | undefined {
+  return code3(text.trim().match(/\s(\d+)\.(\d+)(?:\.(\d+))?$/));
+}
+
+/** Debian's `uname -v`: "#1 SMP Debian 4.9.228-1 (2020-07-05)" → 4.9.228. */
+export function parseDebianUnameV(text: string): number | undefined {
+  return code3(text.match(/Debian (\d+)\.(\d+)(?:\.(\d+))?/));
+}
+
+/** `uname -r`: "6.1.0-18-amd64" → 6.1.0, "4.9.0-13-amd64" → 4.9.0 (wrong on Debian, hence last). */
+export function parseRelease(text: string): number | undefined {
+  return code3(text.trim().match(/^(\d+)\.(\d+)(?:\.(\d+))?/));
+}
+
+/** `--kern-version`: a number (decimal or 0x hex) or "MAJOR.MINOR.PATCH". */
+export function parseKernVersionOption(text: string): number | undefined {
+  const t = text.trim();
+  if (/^(0x[0-9a-f]+|\d+)$/i.test(t)) return Number(t);
+  return code3(t.match(/^(\d+)\.(\d+)(?:\.(\d+))?$/));
+}
+
+/**
+ * Finds the "Linux" ELF note of type 0 in a vDSO image: its 4-byte payload is LINUX_VERSION_CODE.
+ * Scans every SHT_NOTE section; every read is bounds-checked (the image comes from memory).
+ */
+export function parseVdsoNote(img: Uint8Array): number | undefined {
+  const dv = new DataView(img.buffer, img.byteOffset, img.byteLength);
+  const ok = (off: number, len: number) => off >= 0 && len >= 0 && off + len <= img.length;
+  if (!ok(0, 64) || dv.getUint32(0) !== 0x7f454c46 || img[4] !== 2 || img[5] !== 1) return undefined;
+  const shoff = Number(dv.getBigUint64(0x28, true));
+  const shentsize = dv.getUint16(0x3a, true);
+  const shnum = dv.getUint16(0x3c, true);
+  if (shentsize < 64) return undefined;
+  for (let i = 0; i < shnum; i++) {
+    const sh = shoff + i * shentsize;
+    if (!ok(sh, 64)) return undefined;
+    if (dv.getUint32(sh + 4, true) !== 7 /* SHT_NOTE */) continue;
+    const start = Number(dv.getBigUint64(sh + 0x18, true));
+    const size = Number(dv.getBigUint64(sh + 0x20, true));
+    if (!ok(start, size)) continue;
+    for (let p = start; p + 12 <= start + size; ) {
+      const namesz = dv.getUint32(p, true);
+      const descsz = dv.getUint32(p + 4, true);
+      const type = dv.getUint32(p + 8, true);
+      const name = p + 12;
+      const desc = name + ((namesz + 3) & ~3);
+      if (!ok(desc, descsz)) break;
+      const isLinux = namesz === 6 && new TextDecoder().decode(img.subarray(name, name + 5)) === "Linux";
+      if (isLinux && type === 0 && descsz >= 4) return dv.getUint32(desc, true);
+      p = desc + ((descsz + 3) & ~3);
+    }
+  }
+  return undefined;
+}
+
+// ---- reading the running system ----
+
+const AT_SYSINFO_EHDR = 33n;
+
+function readVdso(): Uint8Array | undefined {
+  const auxv = readFileSync("/proc/self/auxv");
+  const dv = new DataView(auxv.buffer, auxv.byteOffset, auxv.byteLength);
+  let base: bigint | undefined;
+  for (let p = 0; p + 16 <= auxv.length; p += 16) {
+    if (dv.getBigUint64(p, true) === AT_SYSINFO_EHDR) base = dv.getBigUint64(p + 8, true);
+  }
+  if (!base) return undefined;
+  const fd = openSync("/proc/self/mem", "r");
+  try {
+    // The vDSO is a few pages; read 2 pages, then more if the section table lies further.
+    let img = new Uint8Array(8192);
+    const n = readSync(fd, img, 0, img.length, Number(base));
+    img = img.subarray(0, n);
+    if (n < 64) return undefined;
+    const dv2 = new DataView(img.buffer, img.byteOffset, img.byteLength);
+    const end = Number(dv2.getBigUint64(0x28, true)) + dv2.getUint16(0x3c, true) * dv2.getUint16(0x3a, true);
+    if (end > img.length && end < 1 << 20) {
+      const big = new Uint8Array(end);
+      const m = readSync(fd, big, 0, end, Number(base));
+      return big.subarray(0, m);
+    }
+    return img;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function tryRead(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** Detects LINUX_VERSION_CODE: vDSO note, then version_signature, then Debian's uname -v, then uname -r. */
+export function detectKernelVersion(): KernelVersion {
+  try {
+    const img = readVdso();
+    const code = img && parseVdsoNote(img);
+    if (code) return { code, source: "vdso" };
+  } catch {
+    // auxv or /proc/self/mem unreadable (hardened kernels, no vDSO): fall through.
+  }
+  const sig = tryRead("/proc/version_signature");
+  const fromSig = sig && parseVersionSignature(sig);
+  if (fromSig) return { code: fromSig, source: "version_signature" };
+  const unameV = tryRead("/proc/sys/kernel/version");
+  const fromDebian = unameV && parseDebianUnameV(unameV);
+  if (fromDebian) return { code: fromDebian, source: "uname -v" };
+  const fromRelease = parseRelease(tryRead("/proc/sys/kernel/osrelease") ?? "");
+  return { code: fromRelease ?? 0, source: "uname -r" };
+}

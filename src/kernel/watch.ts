@@ -1,0 +1,94 @@
+// Streams trace_pipe until a stop condition: Ctrl-C, SIGTERM, SIGHUP, a duration, or a line count.
+// No busy loop: the pipe is drained on a short timer, and signals resolve the wait.
+import { parseTraceLine, type TraceLine } from "../trace-line.ts";
+import type { Link } from "./perf-link.ts";
+import { TracePipe } from "./trace-pipe.ts";
+
+export type StopReason = "duration" | "count" | "signal";
+
+export interface WatchOptions {
+  links: Link[];
+  /** Seconds; undefined or Infinity to run until a signal. */
+  duration?: number;
+  /** Stop after this many lines. */
+  count?: number;
+  onLine: (raw: string, parsed: TraceLine | undefined) => void;
+  /** Called about twice a second with the total hits of all links (when the kernel tells). */
+  onHits?: (hits: bigint) => void;
+  /** Called once the pipe is open and signals are hooked: the place to trigger the probe. */
+  onReady?: () => void;
+  pollMs?: number;
+}
+
+export interface WatchResult {
+  reason: StopReason;
+  signal?: string;
+  lines: number;
+  hits?: bigint;
+}
+
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+export function totalHits(links: Link[]): bigint | undefined {
+  let total: bigint | undefined;
+  for (const l of links) {
+    const h = l.hits();
+    if (h !== undefined) total = (total ?? 0n) + h;
+  }
+  return total;
+}
+
+export async function watch(opts: WatchOptions): Promise<WatchResult> {
+  const pipe = new TracePipe();
+  let lines = 0;
+  let lastHits: bigint | undefined;
+  const pollMs = opts.pollMs ?? 50;
+  try {
+    return await new Promise<WatchResult>((resolve) => {
+      const timers: ReturnType<typeof setTimeout>[] = [];
+      const handlers = new Map<string, () => void>();
+      const finish = (reason: StopReason, signal?: string) => {
+        for (const t of timers) clearTimeout(t);
+        for (const [sig, h] of handlers) process.off(sig, h);
+        pump(); // lines that arrived just before the stop
+        resolve({ reason, signal, lines, hits: totalHits(opts.links) });
+      };
+      let done = false;
+      const stop = (reason: StopReason, signal?: string) => {
+        if (done) return;
+        done = true;
+        finish(reason, signal);
+      };
+      const pump = () => {
+        for (const raw of pipe.drain()) {
+          if (opts.count !== undefined && lines >= opts.count) break;
+          lines++;
+          opts.onLine(raw, parseTraceLine(raw));
+        }
+        if (opts.count !== undefined && lines >= opts.count) stop("count");
+      };
+      for (const sig of SIGNALS) {
+        const h = () => stop("signal", sig);
+        handlers.set(sig, h);
+        process.on(sig, h);
+      }
+      let ticks = 0;
+      const tick = () => {
+        if (done) return;
+        pump();
+        if (opts.onHits && ++ticks % 10 === 0) {
+          const h = totalHits(opts.links);
+          if (h !== undefined && h !== lastHits) opts.onHits((lastHits = h));
+        }
+        if (!done) timers[0] = setTimeout(tick, pollMs);
+      };
+      if (opts.duration !== undefined && Number.isFinite(opts.duration)) {
+        timers[1] = setTimeout(() => stop("duration"), opts.duration * 1000);
+      }
+      opts.onReady?.();
+      tick();
+    });
+  } finally {
+    pipe.close();
+  }
+}

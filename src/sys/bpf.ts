@@ -1,0 +1,132 @@
+// One thin function per bpf(2) command. Each builds its attr in a fresh arena, passes exactly
+// offsetofend(last field used) as the size, and returns the raw result: callers in kernel/ turn
+// failures into errors with hints. No policy here.
+import { BPF_MAP_CREATE, BPF_MAP_GET_NEXT_KEY, BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM, BPF_OBJ_GET, BPF_OBJ_PIN, BPF_PROG_LOAD, BPF_RAW_TRACEPOINT_OPEN } from "../uapi.ts";
+import { Arena, cstringBytes } from "./arena.ts";
+import { NR } from "./arch.ts";
+import { BPF_MAP_CREATE_ATTR, BPF_MAP_ELEM_ATTR, BPF_OBJ_ATTR, BPF_PROG_LOAD_ATTR, BPF_RAW_TRACEPOINT_OPEN_ATTR, encode, field, type FieldValue, type Layout } from "./layout.ts";
+import { syscall, type SysResult } from "./libc.ts";
+
+function bpf(cmd: number, arena: Arena, attrSize: number): SysResult {
+  return syscall(NR.bpf, cmd, arena.base, attrSize);
+}
+
+/** Encodes `values` into region 0 of `arena` and runs the command. */
+function run(cmd: number, l: Layout, arena: Arena, values: Record<string, FieldValue | undefined>): SysResult {
+  const size = encode(l, arena.view, 0, values);
+  return bpf(cmd, arena, size);
+}
+
+export interface ProgLoadArgs {
+  progType: number;
+  insns: Uint8Array;
+  license: string;
+  kernVersion: number;
+  logLevel: number;
+  /** Bytes of verifier log buffer; 0 for none. */
+  logSize: number;
+  /** Program name (4.15+); omit on kernels that do not know it. */
+  name?: string;
+  progFlags?: number;
+  expectedAttachType?: number;
+}
+
+export interface ProgLoadResult extends SysResult {
+  log: string;
+  /** 6.4+: the log size the kernel needed (0 when not reported). */
+  logTrueSize: number;
+}
+
+export function bpfProgLoad(a: ProgLoadArgs): ProgLoadResult {
+  const license = cstringBytes(a.license);
+  const arena = new Arena([BPF_PROG_LOAD_ATTR.size, a.insns.length, license.length, a.logSize]);
+  const [insns, lic, log] = [arena.region(1), arena.region(2), arena.region(3)];
+  arena.put(insns, a.insns);
+  arena.put(lic, license);
+  const r = run(BPF_PROG_LOAD, BPF_PROG_LOAD_ATTR, arena, {
+    prog_type: a.progType,
+    insn_cnt: a.insns.length / 8,
+    insns: arena.address(insns),
+    license: arena.address(lic),
+    log_level: a.logSize ? a.logLevel : undefined,
+    log_size: a.logSize || undefined,
+    log_buf: a.logSize ? arena.address(log) : undefined,
+    kern_version: a.kernVersion,
+    prog_flags: a.progFlags || undefined,
+    prog_name: a.name || undefined,
+    expected_attach_type: a.expectedAttachType || undefined,
+  });
+  const logTrueSize = arena.view.getUint32(field(BPF_PROG_LOAD_ATTR, "log_true_size").offset, true);
+  return { ...r, log: a.logSize ? arena.cstring(log) : "", logTrueSize };
+}
+
+export interface MapCreateArgs {
+  mapType: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags?: number;
+  innerMapFd?: number;
+  name?: string;
+}
+
+export function bpfMapCreate(a: MapCreateArgs): SysResult {
+  const arena = new Arena([BPF_MAP_CREATE_ATTR.size]);
+  return run(BPF_MAP_CREATE, BPF_MAP_CREATE_ATTR, arena, {
+    map_type: a.mapType,
+    key_size: a.keySize,
+    value_size: a.valueSize,
+    max_entries: a.maxEntries,
+    map_flags: a.flags || undefined,
+    inner_map_fd: a.innerMapFd || undefined,
+    map_name: a.name || undefined,
+  });
+}
+
+function elemCommand(cmd: number, mapFd: number, key: Uint8Array | undefined, valueSize: number, value?: Uint8Array, flags = 0) {
+  const arena = new Arena([BPF_MAP_ELEM_ATTR.size, key?.length ?? 0, valueSize]);
+  const [k, v] = [arena.region(1), arena.region(2)];
+  if (key) arena.put(k, key);
+  if (value) arena.put(v, value);
+  const r = run(cmd, BPF_MAP_ELEM_ATTR, arena, {
+    map_fd: mapFd,
+    key: key ? arena.address(k) : 0n,
+    value: arena.address(v),
+    flags: cmd === BPF_MAP_UPDATE_ELEM ? BigInt(flags) : undefined,
+  });
+  return { ...r, value: arena.slice(v).slice() };
+}
+
+export function bpfMapLookupElem(mapFd: number, key: Uint8Array, valueSize: number) {
+  return elemCommand(BPF_MAP_LOOKUP_ELEM, mapFd, key, valueSize);
+}
+
+export function bpfMapUpdateElem(mapFd: number, key: Uint8Array, value: Uint8Array, flags = 0): SysResult {
+  return elemCommand(BPF_MAP_UPDATE_ELEM, mapFd, key, value.length, value, flags);
+}
+
+/** key undefined: the first key. Result `value` holds the next key. */
+export function bpfMapGetNextKey(mapFd: number, key: Uint8Array | undefined, keySize: number) {
+  return elemCommand(BPF_MAP_GET_NEXT_KEY, mapFd, key, keySize);
+}
+
+export function bpfObjPin(fd: number, path: string): SysResult {
+  const p = cstringBytes(path);
+  const arena = new Arena([BPF_OBJ_ATTR.size, p.length]);
+  arena.put(arena.region(1), p);
+  return run(BPF_OBJ_PIN, BPF_OBJ_ATTR, arena, { pathname: arena.address(arena.region(1)), bpf_fd: fd });
+}
+
+export function bpfObjGet(path: string): SysResult {
+  const p = cstringBytes(path);
+  const arena = new Arena([BPF_OBJ_ATTR.size, p.length]);
+  arena.put(arena.region(1), p);
+  return run(BPF_OBJ_GET, BPF_OBJ_ATTR, arena, { pathname: arena.address(arena.region(1)) });
+}
+
+export function bpfRawTracepointOpen(name: string, progFd: number): SysResult {
+  const n = cstringBytes(name);
+  const arena = new Arena([BPF_RAW_TRACEPOINT_OPEN_ATTR.size, n.length]);
+  arena.put(arena.region(1), n);
+  return run(BPF_RAW_TRACEPOINT_OPEN, BPF_RAW_TRACEPOINT_OPEN_ATTR, arena, { name: arena.address(arena.region(1)), prog_fd: progFd });
+}

@@ -1,0 +1,179 @@
+// C struct layouts of the kernel ABI as data. Offsets follow C's natural alignment, so the table
+// reads like the uapi header; test/sys/layout.test.ts checks every field against the real header
+// with gcc's offsetof. Encoding returns offsetofend(last field used): old kernels (4.9's bpf_attr
+// is 48 bytes) refuse non-zero bytes past what they know, so we never send more than we need.
+
+export type FieldType = "u8" | "u16" | "u32" | "i32" | "u64" | { char: number };
+
+export interface Field {
+  name: string;
+  type: FieldType;
+  offset: number;
+  size: number;
+}
+
+export interface Layout {
+  name: string;
+  fields: Field[];
+  byName: Map<string, Field>;
+  size: number;
+}
+
+function sizeOf(t: FieldType): number {
+  if (typeof t === "object") return t.char;
+  return { u8: 1, u16: 2, u32: 4, i32: 4, u64: 8 }[t];
+}
+
+function alignOf(t: FieldType): number {
+  return typeof t === "object" ? 1 : sizeOf(t);
+}
+
+/** Lays fields out in order with natural alignment; a field may be pinned at an explicit offset (unions). */
+export function layout(name: string, spec: [string, FieldType, number?][]): Layout {
+  const fields: Field[] = [];
+  let end = 0;
+  let maxAlign = 1;
+  for (const [fname, type, at] of spec) {
+    const size = sizeOf(type);
+    const align = alignOf(type);
+    const offset = at ?? Math.ceil(end / align) * align;
+    fields.push({ name: fname, type, offset, size });
+    end = Math.max(end, offset + size);
+    maxAlign = Math.max(maxAlign, align);
+  }
+  return { name, fields, byName: new Map(fields.map((f) => [f.name, f])), size: Math.ceil(end / maxAlign) * maxAlign };
+}
+
+export type FieldValue = number | bigint | string;
+
+/**
+ * Writes `values` into `view` at `base` (the region must be zeroed) and returns offsetofend of the
+ * last field named in `values`: the size to pass to the kernel.
+ */
+export function encode(l: Layout, view: DataView, base: number, values: Record<string, FieldValue | undefined>): number {
+  let end = 0;
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined) continue;
+    const f = l.byName.get(name);
+    if (!f) throw new Error(`${l.name} has no field ${name}`);
+    const at = base + f.offset;
+    if (typeof f.type === "object") {
+      const text = new TextEncoder().encode(String(value)).subarray(0, f.size - 1);
+      new Uint8Array(view.buffer, view.byteOffset + at, text.length).set(text);
+    } else if (f.type === "u64") {
+      view.setBigUint64(at, BigInt(value), true);
+    } else if (f.type === "u32") {
+      view.setUint32(at, Number(value) >>> 0, true);
+    } else if (f.type === "i32") {
+      view.setInt32(at, Number(value), true);
+    } else if (f.type === "u16") {
+      view.setUint16(at, Number(value), true);
+    } else {
+      view.setUint8(at, Number(value));
+    }
+    end = Math.max(end, f.offset + f.size);
+  }
+  return end;
+}
+
+export function field(l: Layout, name: string): Field {
+  const f = l.byName.get(name);
+  if (!f) throw new Error(`${l.name} has no field ${name}`);
+  return f;
+}
+
+// union bpf_attr, one layout per command we use (each is one anonymous struct of the union).
+
+export const BPF_PROG_LOAD_ATTR = layout("bpf_attr(BPF_PROG_LOAD)", [
+  ["prog_type", "u32"],
+  ["insn_cnt", "u32"],
+  ["insns", "u64"],
+  ["license", "u64"],
+  ["log_level", "u32"],
+  ["log_size", "u32"],
+  ["log_buf", "u64"],
+  ["kern_version", "u32"],
+  ["prog_flags", "u32"],
+  ["prog_name", { char: 16 }],
+  ["prog_ifindex", "u32"],
+  ["expected_attach_type", "u32"],
+  ["prog_btf_fd", "u32"],
+  ["func_info_rec_size", "u32"],
+  ["func_info", "u64"],
+  ["func_info_cnt", "u32"],
+  ["line_info_rec_size", "u32"],
+  ["line_info", "u64"],
+  ["line_info_cnt", "u32"],
+  ["attach_btf_id", "u32"],
+  ["attach_prog_fd", "u32"],
+  ["core_relo_cnt", "u32"],
+  ["fd_array", "u64"],
+  ["core_relos", "u64"],
+  ["core_relo_rec_size", "u32"],
+  ["log_true_size", "u32"],
+]);
+
+export const BPF_MAP_CREATE_ATTR = layout("bpf_attr(BPF_MAP_CREATE)", [
+  ["map_type", "u32"],
+  ["key_size", "u32"],
+  ["value_size", "u32"],
+  ["max_entries", "u32"],
+  ["map_flags", "u32"],
+  ["inner_map_fd", "u32"],
+  ["numa_node", "u32"],
+  ["map_name", { char: 16 }],
+  ["map_ifindex", "u32"],
+  ["btf_fd", "u32"],
+  ["btf_key_type_id", "u32"],
+  ["btf_value_type_id", "u32"],
+]);
+
+export const BPF_MAP_ELEM_ATTR = layout("bpf_attr(BPF_MAP_*_ELEM)", [
+  ["map_fd", "u32"],
+  ["key", "u64"],
+  ["value", "u64"], // also next_key
+  ["flags", "u64"],
+]);
+
+export const BPF_OBJ_ATTR = layout("bpf_attr(BPF_OBJ_*)", [
+  ["pathname", "u64"],
+  ["bpf_fd", "u32"],
+  ["file_flags", "u32"],
+]);
+
+export const BPF_RAW_TRACEPOINT_OPEN_ATTR = layout("bpf_attr(BPF_RAW_TRACEPOINT_OPEN)", [
+  ["name", "u64"],
+  ["prog_fd", "u32"],
+]);
+
+export const BPF_OBJ_GET_INFO_BY_FD_ATTR = layout("bpf_attr(BPF_OBJ_GET_INFO_BY_FD)", [
+  ["bpf_fd", "u32"],
+  ["info_len", "u32"],
+  ["info", "u64"],
+]);
+
+/** struct perf_event_attr up to PERF_ATTR_SIZE_VER5 (112 bytes), which every kernel since 4.1 knows. */
+export const PERF_EVENT_ATTR = layout("perf_event_attr", [
+  ["type", "u32"],
+  ["size", "u32"],
+  ["config", "u64"],
+  ["sample_period", "u64"], // union with sample_freq
+  ["sample_type", "u64"],
+  ["read_format", "u64"],
+  ["flags", "u64"], // the bitfield word: disabled, inherit, ... see PERF_ATTR_FLAG
+  ["wakeup_events", "u32"], // union with wakeup_watermark
+  ["bp_type", "u32"],
+  ["config1", "u64"], // bp_addr / kprobe_func / uprobe_path
+  ["config2", "u64"], // bp_len / probe_offset
+  ["branch_sample_type", "u64"],
+  ["sample_regs_user", "u64"],
+  ["sample_stack_user", "u32"],
+  ["clockid", "i32"],
+  ["sample_regs_intr", "u64"],
+  ["aux_watermark", "u32"],
+  ["sample_max_stack", "u16"],
+  ["__reserved_2", "u16"],
+]);
+
+/** Bits of perf_event_attr's flags word (bit numbers of the C bitfield, checked against gcc). */
+export const PERF_ATTR_FLAG = { disabled: 0, inherit: 1, exclude_kernel: 5, freq: 10 } as const;
