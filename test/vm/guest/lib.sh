@@ -1,0 +1,72 @@
+# Helpers for VM checks (busybox sh), sourced by checks.sh. Output protocol, one line each, parsed by run.ts:
+#   VMCHECK PASS <name> [(<secs>s)]
+#   VMCHECK FAIL <name>: <reason>
+#   VMCHECK SKIP <name>: <reason>
+#   VMLOG <name>| <line>        (the last lines of a failed check's output)
+
+VM_TMP=/tmp/vmcheck
+mkdir -p "$VM_TMP"
+
+vm_uptime() { read _u _ </proc/uptime; echo "$_u"; }
+
+vm_pass() { echo "VMCHECK PASS $1${2:+ ($2)}"; }
+vm_skip() { echo "VMCHECK SKIP $1: $2"; }
+# vm_fail NAME REASON [LOGFILE]
+vm_fail() {
+  echo "VMCHECK FAIL $1: $2"
+  if [ -n "$3" ] && [ -s "$3" ]; then tail -n "${VM_LOG_LINES:-15}" "$3" | sed "s/^/VMLOG $1| /"; fi
+}
+
+# A fork (through the clone syscall: busybox is static glibc, its fork() calls clone) every ~0.2 s, forever.
+vm_fork_loop() { while :; do sh -c 'true & wait'; usleep 200000; done; }
+
+# check NAME [-t SECS] [-e REGEX] [-n MIN] [-f] [-x] -- CMD ARGS...
+#   PASS when CMD exits 0 within SECS (default 30) and, with -e, at least MIN (default 1) output lines match REGEX.
+#   -f: fork in the background while CMD runs (for probes on the clone syscall).
+#   -x: CMD must exit non-zero instead.
+# On timeout CMD gets SIGTERM, then SIGKILL 3 s later. The output is in $VM_TMP/NAME.out afterwards.
+check() {
+  _name=$1; shift
+  _secs=30; _re=""; _min=1; _fork=0; _neg=0
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      -t) _secs=$2; shift 2 ;;
+      -e) _re=$2; shift 2 ;;
+      -n) _min=$2; shift 2 ;;
+      -f) _fork=1; shift ;;
+      -x) _neg=1; shift ;;
+      --) shift; break ;;
+      *) break ;;
+    esac
+  done
+  _out=$VM_TMP/$_name.out
+  rm -f "$VM_TMP/$_name.timedout"
+  _t0=$(vm_uptime)
+  _fpid=""
+  if [ $_fork = 1 ]; then vm_fork_loop >/dev/null 2>&1 & _fpid=$!; fi
+  "$@" >"$_out" 2>&1 </dev/null &
+  _pid=$!
+  ( sleep "$_secs"; touch "$VM_TMP/$_name.timedout"; kill -TERM $_pid 2>/dev/null; sleep 3; kill -KILL $_pid 2>/dev/null ) >/dev/null 2>&1 &
+  _wd=$!
+  wait $_pid
+  _rc=$?
+  kill $_wd 2>/dev/null
+  if [ -n "$_fpid" ]; then kill $_fpid 2>/dev/null; wait $_fpid 2>/dev/null; fi
+  _t1=$(vm_uptime)
+  _dt=$(awk "BEGIN{printf \"%.1fs\", $_t1 - $_t0}")
+  if [ -e "$VM_TMP/$_name.timedout" ]; then vm_fail "$_name" "timed out after ${_secs}s (exit $_rc): $*" "$_out"; return 1; fi
+  if [ $_neg = 1 ]; then
+    if [ $_rc = 0 ]; then vm_fail "$_name" "exit 0, expected failure: $*" "$_out"; return 1; fi
+  elif [ $_rc != 0 ]; then
+    vm_fail "$_name" "exit $_rc: $*" "$_out"; return 1
+  fi
+  if [ -n "$_re" ]; then
+    _hits=$(grep -c -E -e "$_re" "$_out")
+    if [ "$_hits" -lt "$_min" ]; then vm_fail "$_name" "$_hits line(s) match /$_re/, wanted >= $_min: $*" "$_out"; return 1; fi
+    _dt="$_dt, $_hits x /$_re/"
+  fi
+  vm_pass "$_name" "$_dt"
+}
+
+# check_sh NAME SHELL-CODE: PASS when the code exits 0 (its output is shown on failure).
+check_sh() { _n=$1; shift; check "$_n" -t 30 -- sh -c "$1"; }

@@ -1,0 +1,426 @@
+// VM test rig: boots Debian's own 6.1 kernel under qemu with a busybox initramfs holding the bpfload
+// executable, runs test/vm/checks.sh inside and reports one PASS/FAIL/SKIP per check.
+//
+//   npx bun test/vm/run.ts [--arch x64|arm64] [--binary PATH] [--checks FILE] [--standin]
+//                          [--accel auto|kvm|tcg] [--smp N] [--timeout SECS] [--verbose]
+//
+// Why it is built this way:
+// - The development host's kernel has no kprobes, so the seed's kprobe path can only be tested in a VM.
+//   Debian 6.1 has kprobes, the kprobe PMU, uprobes, syscall tracepoints and 8250/PL011 serial consoles
+//   built in: no kernel modules are needed in the initramfs.
+// - Everything comes from Debian with the ordinary clients (`apt-get download`, `dpkg-deb`): the kernel image
+//   (linux-image-6.1.0-N-ARCH, the one the linux-image-ARCH metapackage points at), busybox-static and libc6 of
+//   the guest's architecture (so arm64 works from an x86_64 host: `dpkg --add-architecture arm64`).
+//   Packages are cached in test/vm/cache/ and the newest cached ones are used when apt is unreachable.
+// - The glibc files the executable needs are found by reading its PT_INTERP/DT_NEEDED (lib/elf.ts), not
+//   with ldd, which cannot inspect a foreign-architecture binary.
+// - The initramfs is written by lib/cpio.ts (newc): root-owned entries and /dev/console without mknod.
+//   It is left uncompressed by default: the 110 MB Bun executable makes gzip cost ~3 s on the host and more
+//   in the TCG guest than copying the raw archive does (--gzip to compress anyway).
+// - `-cpu max` always: a Bun executable needs x86-64-v2 (SSE4.2, POPCNT) and dies with SIGILL on qemu64/kvm64.
+//   On arm64 `pauth-impdef=on` makes TCG's pointer authentication cheap.
+// - KVM only when a short probe boot shows it works (on the dev machines /dev/kvm exists but qemu aborts
+//   setting MSRs), TCG otherwise.
+// - Output protocol (guest/lib.sh): `VMCHECK PASS|FAIL|SKIP name...` lines on the serial console, VMBOOT
+//   and VMDONE around them. A VM that dies or hangs before VMDONE is a failure, never a silent pass.
+// - Exit codes: 0 all checks passed, 1 a check failed, 77 skipped (no qemu, no kernel package, no
+//   executable), 2 usage error. The last line is always `VM: N passed, N failed, N skipped`.
+
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { type Deb, SkipError, candidateVersions, extractDeb, fetchDeb, resolveKernelPackage } from "./lib/apt.ts";
+import { Cpio } from "./lib/cpio.ts";
+import { EM_AARCH64, EM_X86_64, readElfDeps } from "./lib/elf.ts";
+
+const HERE = import.meta.dir;
+const ROOT = resolve(HERE, "../..");
+const EXIT_SKIP = 77;
+
+interface ArchSpec {
+  debArch: string;
+  qemu: string;
+  qemuArgs: string[];
+  cpu: string;
+  console: string;
+  elfMachine: number;
+  triplet: string;
+  bunTarget: string;
+  defaultBinary: string;
+  timeoutSecs: number;
+}
+
+const ARCHES: Record<"x64" | "arm64", ArchSpec> = {
+  x64: {
+    debArch: "amd64",
+    qemu: "qemu-system-x86_64",
+    qemuArgs: [],
+    cpu: "max",
+    console: "ttyS0",
+    elfMachine: EM_X86_64,
+    triplet: "x86_64-linux-gnu",
+    bunTarget: "bun-linux-x64",
+    defaultBinary: "dist/bpfload-linux-x64",
+    timeoutSecs: 150,
+  },
+  arm64: {
+    debArch: "arm64",
+    qemu: "qemu-system-aarch64",
+    qemuArgs: ["-M", "virt"],
+    cpu: "max,pauth-impdef=on",
+    console: "ttyAMA0",
+    elfMachine: EM_AARCH64,
+    triplet: "aarch64-linux-gnu",
+    bunTarget: "bun-linux-arm64",
+    defaultBinary: "dist/bpfload-linux-arm64",
+    timeoutSecs: 480,
+  },
+};
+
+interface CheckResult {
+  name: string;
+  status: "PASS" | "FAIL" | "SKIP";
+  detail: string;
+  log: string[];
+}
+
+const log = (s: string): void => console.log(s);
+const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
+
+function summary(pass: number, fail: number, skip: number): string {
+  return `VM: ${pass} passed, ${fail} failed, ${skip} skipped`;
+}
+
+function skip(reason: string): never {
+  log(`SKIP: ${reason}`);
+  log(summary(0, 0, 1));
+  process.exit(EXIT_SKIP);
+}
+
+function usage(msg: string): never {
+  console.error(`run.ts: ${msg}`);
+  console.error("usage: bun test/vm/run.ts [--arch x64|arm64] [--binary PATH] [--checks FILE] [--standin] " +
+    "[--accel auto|kvm|tcg] [--smp N] [--timeout SECS] [--gzip] [--verbose]");
+  process.exit(2);
+}
+
+// ---------------------------------------------------------------------------------------------- options
+
+let parsed;
+try {
+  parsed = parseArgs({
+    args: Bun.argv.slice(2),
+    options: {
+      arch: { type: "string", default: process.arch === "arm64" ? "arm64" : "x64" },
+      binary: { type: "string" },
+      checks: { type: "string", default: join(HERE, "checks.sh") },
+      standin: { type: "boolean", default: false },
+      accel: { type: "string", default: "auto" },
+      smp: { type: "string", default: "2" },
+      timeout: { type: "string" },
+      gzip: { type: "boolean", default: false },
+      verbose: { type: "boolean", short: "v", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+} catch (e) {
+  usage((e as Error).message);
+}
+const opts = parsed.values;
+if (opts.help) usage("help");
+const archName = opts.arch;
+if (archName !== "x64" && archName !== "arm64") usage(`--arch must be x64 or arm64, not ${archName}`);
+const A = ARCHES[archName];
+if (!["auto", "kvm", "tcg"].includes(opts.accel)) usage(`--accel must be auto, kvm or tcg`);
+const smp = Number(opts.smp);
+if (!Number.isInteger(smp) || smp < 1 || smp > 8) usage("--smp must be 1..8");
+const timeoutSecs = opts.timeout === undefined ? A.timeoutSecs : Number(opts.timeout);
+if (!(timeoutSecs > 0)) usage("--timeout must be a positive number of seconds");
+const checksPath = resolve(opts.checks);
+if (!existsSync(checksPath)) usage(`no checks file ${checksPath}`);
+
+const CACHE = join(HERE, "cache", A.debArch);
+const WORK = join(HERE, "work", archName);
+mkdirSync(WORK, { recursive: true });
+
+// ------------------------------------------------------------------------------------------- host tools
+
+const t0 = performance.now();
+if (Bun.which(A.qemu) === null) {
+  skip(`${A.qemu} not found (apt-get install ${archName === "x64" ? "qemu-system-x86" : "qemu-system-arm"})`);
+}
+
+// ------------------------------------------------------------------------------------------- executable
+
+async function buildStandin(): Promise<string> {
+  const src = join(HERE, "standin.ts");
+  const out = join(WORK, "standin");
+  if (existsSync(out) && statSync(out).mtimeMs > statSync(src).mtimeMs) return out;
+  const p = Bun.spawnSync(
+    [process.execPath, "build", "--compile", `--target=${A.bunTarget}`, src, "--outfile", out],
+    { cwd: ROOT, stdout: "pipe", stderr: "pipe" },
+  );
+  if (p.exitCode !== 0) throw new Error(`building the stand-in failed:\n${p.stderr.toString()}`);
+  return out;
+}
+
+const binaryPath = opts.standin ? await buildStandin() : resolve(ROOT, opts.binary ?? A.defaultBinary);
+if (!existsSync(binaryPath)) {
+  skip(`no executable ${relative(ROOT, binaryPath)} (build it with \`npx bun build.ts\`, or run with --standin)`);
+}
+const deps = await readElfDeps(binaryPath);
+if (deps.machine !== A.elfMachine) {
+  usage(`${relative(ROOT, binaryPath)} is ELF machine ${deps.machine}, not ${archName} (${A.elfMachine})`);
+}
+
+// ------------------------------------------------------------------------------------------- packages
+
+function kernelPackage(): string {
+  const pkg = resolveKernelPackage(A.debArch);
+  if (pkg !== null) return pkg;
+  // apt knows no 6.1 kernel (offline, no `apt-get update`, arch not added): newest cached one.
+  const re = new RegExp(`^(linux-image-6\\.1\\.0-\\d+-${A.debArch}(?:-unsigned)?)_`);
+  const have = existsSync(CACHE)
+    ? [...new Bun.Glob(`linux-image-6.1.0-*_${A.debArch}.deb`).scanSync(CACHE)].filter((f) => re.test(f)).sort()
+    : [];
+  const last = have.pop();
+  const name = last === undefined ? undefined : re.exec(last)?.[1];
+  if (name === undefined) {
+    throw new SkipError(
+      `no linux-image-6.1.0-*-${A.debArch} package known to apt or cached in ${relative(ROOT, CACHE)}` +
+        (A.debArch === "amd64" ? " (run apt-get update)" : ` (dpkg --add-architecture ${A.debArch} && apt-get update)`),
+    );
+  }
+  return name;
+}
+
+let kernel: Deb, libc: Deb, busybox: Deb;
+try {
+  const names = [kernelPackage(), "libc6", "busybox-static"] as const;
+  const versions = candidateVersions(names.map((n) => `${n}:${A.debArch}`));
+  const deb = (n: string): Deb => fetchDeb(n, A.debArch, CACHE, versions.get(`${n}:${A.debArch}`) ?? null);
+  kernel = deb(names[0]);
+  libc = deb(names[1]);
+  busybox = deb(names[2]);
+} catch (e) {
+  if (e instanceof SkipError) skip(e.message);
+  throw e;
+}
+const kernelDir = extractDeb(kernel, CACHE, ["./boot"]);
+const vmlinuz = [...new Bun.Glob("boot/vmlinuz-*").scanSync(kernelDir)][0];
+if (vmlinuz === undefined) throw new Error(`no boot/vmlinuz-* in ${kernel.path}`);
+const kernelPath = join(kernelDir, vmlinuz);
+const libcDir = extractDeb(libc, CACHE);
+const busyboxDir = extractDeb(busybox, CACHE, ["./bin/busybox"]);
+const tPackages = performance.now();
+
+// ------------------------------------------------------------------------------------------- initramfs
+
+async function buildInitramfs(): Promise<string> {
+  const c = new Cpio();
+  for (const d of ["bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "root", "etc", "vm"]) c.dir(d);
+  c.chardev("dev/console", 5, 1);
+  c.chardev("dev/null", 1, 3, 0o666);
+  c.file("bin/busybox", readFileSync(join(busyboxDir, "bin/busybox")), 0o755);
+  c.symlink("bin/sh", "busybox");
+  c.file("init", readFileSync(join(HERE, "guest/init.sh")), 0o755);
+  c.file("vm/lib.sh", readFileSync(join(HERE, "guest/lib.sh")));
+  c.file("vm/checks.sh", readFileSync(checksPath));
+  c.file("vm/seed.bin", readFileSync(join(HERE, "seed.bin")));
+  c.file("vm/env", `VM_ARCH=${archName}\nVM_BINARY_KIND=${opts.standin ? "standin" : "bpfload"}\n`);
+  c.file("bin/bpfload", readFileSync(binaryPath), 0o755);
+
+  // glibc: the interpreter and every DT_NEEDED, recursively, from the guest-arch libc6 package.
+  const libDir = `lib/${A.triplet}`;
+  const queue = [...deps.needed];
+  if (deps.interp !== null) {
+    const base = deps.interp.split("/").pop() ?? "";
+    queue.push(base);
+    const interpRel = deps.interp.replace(/^\/+/, "");
+    if (interpRel !== `${libDir}/${base}`) c.symlink(interpRel, `/${libDir}/${base}`);
+  }
+  const missing: string[] = [];
+  while (queue.length > 0) {
+    const lib = queue.shift() ?? "";
+    if (c.has(`${libDir}/${lib}`)) continue;
+    const src = join(libcDir, libDir, lib);
+    if (!existsSync(src)) {
+      missing.push(lib);
+      continue;
+    }
+    c.file(`${libDir}/${lib}`, readFileSync(src), 0o755);
+    queue.push(...(await readElfDeps(src)).needed);
+  }
+  if (missing.length > 0) throw new Error(`libraries not in ${libc.pkg} ${libc.version}: ${missing.join(", ")}`);
+
+  const parts = c.finish();
+  const out = join(WORK, opts.gzip ? "initramfs.cpio.gz" : "initramfs.cpio");
+  if (opts.gzip) {
+    const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let off = 0;
+    for (const p of parts) {
+      all.set(p, off);
+      off += p.length;
+    }
+    await Bun.write(out, Bun.gzipSync(all, { level: 1 }));
+  } else {
+    await Bun.write(out, new Blob(parts));
+  }
+  return out;
+}
+
+const initrd = await buildInitramfs();
+const tInitrd = performance.now();
+
+// ------------------------------------------------------------------------------------------- qemu
+
+function qemuArgv(accel: "kvm" | "tcg", append: string, withInitrd: boolean): string[] {
+  return [
+    A.qemu, ...A.qemuArgs,
+    "-accel", accel === "tcg" && smp > 1 ? "tcg,thread=multi" : accel,
+    "-cpu", A.cpu, "-smp", String(smp), "-m", "1G",
+    "-nographic", "-no-reboot", "-nic", "none",
+    "-kernel", kernelPath,
+    ...(withInitrd ? ["-initrd", initrd] : []),
+    "-append", append,
+  ];
+}
+
+interface QemuRun {
+  output: string;
+  exitCode: number | null;
+  timedOut: boolean;
+  msToBoot: number | null;
+  msToDone: number | null;
+  msTotal: number;
+}
+
+/** Runs qemu, collecting the serial console; `until` ends the run early (2 s grace for poweroff). */
+async function runQemu(argv: string[], limitSecs: number, until: RegExp | null, echo: boolean,
+  logFile: string | null): Promise<QemuRun> {
+  const start = performance.now();
+  const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  let timedOut = false;
+  let msToBoot: number | null = null;
+  let msToDone: number | null = null;
+  const killer = setTimeout(() => {
+    timedOut = true;
+    proc.kill("SIGKILL");
+  }, limitSecs * 1000);
+  let graceTimer: ReturnType<typeof setTimeout> | undefined;
+  let output = "";
+  const dec = new TextDecoder();
+  const errText = new Response(proc.stderr).text();
+  for await (const chunk of proc.stdout) {
+    const text = dec.decode(chunk, { stream: true });
+    output += text;
+    if (echo) process.stdout.write(text);
+    if (msToBoot === null && output.includes("VMBOOT ")) msToBoot = performance.now() - start;
+    if (until !== null && graceTimer === undefined && until.test(output)) {
+      msToDone = performance.now() - start;
+      graceTimer = setTimeout(() => proc.kill("SIGKILL"), 2000);
+    }
+  }
+  const exitCode = await proc.exited;
+  clearTimeout(killer);
+  if (graceTimer !== undefined) clearTimeout(graceTimer);
+  output += await errText;
+  if (logFile !== null) writeFileSync(logFile, output);
+  return { output, exitCode, timedOut, msToBoot, msToDone, msTotal: performance.now() - start };
+}
+
+function kvmUsable(): boolean {
+  if (process.arch !== archName) return false;
+  try {
+    accessSync("/dev/kvm", constants.R_OK | constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function chooseAccel(): Promise<{ accel: "kvm" | "tcg"; why: string }> {
+  if (opts.accel === "tcg") return { accel: "tcg", why: "--accel tcg" };
+  if (!kvmUsable()) {
+    if (opts.accel === "kvm") usage("--accel kvm: /dev/kvm is not usable for this architecture");
+    return { accel: "tcg", why: process.arch === archName ? "no usable /dev/kvm" : "foreign architecture" };
+  }
+  // Probe: boot the kernel without an initramfs; under working KVM it prints its banner within a second.
+  const probe = await runQemu(qemuArgv("kvm", `console=${A.console} panic=-1`, false), 10, /Linux version/, false, null);
+  if (/Linux version/.test(probe.output)) return { accel: "kvm", why: "KVM probe booted" };
+  const why = probe.output.trim().split("\n").filter((l) => l.length > 0).pop() ?? "no output";
+  if (opts.accel === "kvm") usage(`--accel kvm: the KVM probe failed: ${why}`);
+  return { accel: "tcg", why: `KVM probe failed: ${why.slice(0, 120)}` };
+}
+
+const { accel, why: accelWhy } = await chooseAccel();
+const tAccel = performance.now();
+const serialLog = join(WORK, "serial.log");
+const kernelName = `${kernel.pkg} ${kernel.version}`;
+log(`VM ${archName}: ${kernelName}, ${busybox.pkg} ${busybox.version}, ${libc.pkg} ${libc.version}`);
+log(`    ${A.qemu} -accel ${accel} (${accelWhy}) -cpu ${A.cpu} -smp ${smp}; ` +
+  `executable ${relative(ROOT, binaryPath)}; checks ${relative(ROOT, checksPath)}`);
+
+const vm = await runQemu(
+  qemuArgv(accel, `console=${A.console} quiet panic=-1`, true),
+  timeoutSecs,
+  /^VMDONE /m,
+  opts.verbose,
+  serialLog,
+);
+
+// ------------------------------------------------------------------------------------------- report
+
+const results: CheckResult[] = [];
+// Strip \r and the terminal escapes SeaBIOS/the kernel print (ESC c, ESC [ ... m) before parsing lines.
+const clean = vm.output.replace(/\r/g, "").replace(/\x1b(\[[0-9;?]*[A-Za-z]|[A-Za-z])/g, "");
+const lines = clean.split("\n");
+for (const line of lines) {
+  let m = /^VMCHECK (PASS|FAIL|SKIP) ([^\s:]+):? ?(.*)$/.exec(line);
+  if (m !== null) {
+    results.push({ name: m[2] ?? "", status: m[1] as CheckResult["status"], detail: m[3] ?? "", log: [] });
+    continue;
+  }
+  m = /^VMLOG (\S+)\| ?(.*)$/.exec(line);
+  if (m !== null) {
+    const r = results.findLast((x) => x.name === m?.[1]);
+    r?.log.push(m[2] ?? "");
+  }
+}
+const bootLine = /^VMBOOT (.*)$/m.exec(clean)?.[1];
+const doneLine = /^VMDONE uptime=(\S+)/m.exec(clean)?.[1];
+const guestBoot = Number(/uptime=(\S+)/.exec(bootLine ?? "")?.[1] ?? NaN);
+const guestDone = Number(doneLine ?? NaN);
+const alarming = lines.filter((l) => /Kernel panic|BUG:|WARNING:|Oops|Illegal instruction|segfault|Call Trace/.test(l));
+
+if (doneLine === undefined) {
+  const why = vm.timedOut
+    ? `no VMDONE within ${timeoutSecs}s (killed)`
+    : `qemu exited (${vm.exitCode}) before VMDONE${bootLine === undefined ? " and before VMBOOT" : ""}`;
+  const tail = lines.filter((l) => l.trim().length > 0).slice(-20);
+  results.push({ name: "vm-completed", status: "FAIL", detail: why, log: tail });
+}
+
+const width = Math.max(12, ...results.map((r) => r.name.length));
+for (const r of results) {
+  log(`  ${r.status}  ${r.name.padEnd(width)}  ${r.detail}`);
+  if (r.status === "FAIL") for (const l of r.log) log(`        | ${l}`);
+}
+if (alarming.length > 0) {
+  log("  kernel/console messages worth a look:");
+  for (const l of alarming.slice(0, 10)) log(`        ! ${l}`);
+}
+const pass = results.filter((r) => r.status === "PASS").length;
+const fail = results.filter((r) => r.status === "FAIL").length;
+const skipped = results.filter((r) => r.status === "SKIP").length;
+
+const guest = Number.isFinite(guestBoot)
+  ? `guest uptime at /init ${guestBoot.toFixed(1)}s` + (Number.isFinite(guestDone) ? `, at the end ${guestDone.toFixed(1)}s` : "")
+  : "guest never reached /init";
+log(`time: boot+check ${secs(vm.msToDone ?? vm.msTotal)} (${accel}; to VMBOOT ${vm.msToBoot === null ? "-" : secs(vm.msToBoot)}, ` +
+  `${guest}); packages ${secs(tPackages - t0)}, initramfs ${secs(tInitrd - tPackages)}` +
+  (accel === "kvm" || opts.accel === "auto" ? `, accel probe ${secs(tAccel - tInitrd)}` : "") +
+  `; total ${secs(performance.now() - t0)}`);
+log(`serial log: ${relative(ROOT, serialLog)}`);
+log(summary(pass, fail, skipped));
+process.exit(fail > 0 ? 1 : pass > 0 ? 0 : EXIT_SKIP);
