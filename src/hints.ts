@@ -12,6 +12,8 @@ export interface HintContext {
   kernVersion?: { code: number; source: string };
   /** The verifier log came back empty. */
   logEmpty?: boolean;
+  /** The log ends in the verifier's summary without an error: something after verification failed. */
+  verifierPassed?: boolean;
   /** Syscall tracepoint (syscalls:sys_enter_*). */
   syscallTracepoint?: boolean;
 }
@@ -49,6 +51,12 @@ const TABLE: Row[] = [
       const kv = c.kernVersion ? `0x${c.kernVersion.code.toString(16)} (${formatVersionCode(c.kernVersion.code)}, from ${c.kernVersion.source})` : "the one sent";
       return `kernels before 5.0 refuse a kprobe program whose kern_version differs from the running kernel's: kern_version ${kv} does not match? pass --kern-version with the value of LINUX_VERSION_CODE`;
     },
+  },
+  {
+    call: "BPF_PROG_LOAD",
+    errno: "EINVAL",
+    when: (c) => !!c.verifierPassed,
+    text: () => "the verifier accepted the program but the kernel refused it afterwards: e.g. a PROG_ARRAY shared with programs of another type, or a helper this program type may not call",
   },
   {
     call: "BPF_PROG_LOAD",

@@ -61,6 +61,7 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
       };
       const pump = () => {
         for (const raw of pipe.drain()) {
+          if (raw.trim() === "") continue; // a message ending in \n leaves an empty line behind
           if (opts.count !== undefined && lines >= opts.count) break;
           lines++;
           opts.onLine(raw, parseTraceLine(raw));

@@ -1,0 +1,129 @@
+// The command table: cac wiring, option validation, and the one place that turns errors into a
+// single line and an exit code (0 ok, 1 the kernel or system refused, 2 bad usage or input).
+import { cac, type CAC } from "cac";
+import { BpfloadError, UsageError, VerifierError } from "../errors.ts";
+import { runCleanup } from "../kernel/cleanup.ts";
+import { Output } from "./output.ts";
+
+type Opts = Record<string, unknown>;
+
+/** cac turns numeric-looking values into numbers and repeated options into arrays: undo both. */
+function str(v: unknown): string | undefined {
+  if (v === undefined || v === null || v === true) return undefined;
+  return String(Array.isArray(v) ? v[v.length - 1] : v);
+}
+
+function num(name: string, v: unknown, min = 0): number | undefined {
+  const s = str(v);
+  if (s === undefined) {
+    if (v === true) throw new UsageError(`--${name} needs a value`);
+    return undefined;
+  }
+  const n = Number(s);
+  if (!Number.isFinite(n) || n < min) throw new UsageError(`bad --${name} '${s}': give a number >= ${min}`);
+  return n;
+}
+
+function output(o: Opts): Output {
+  return new Output({ json: !!o.json, verbose: !!o.verbose });
+}
+
+function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC {
+  const cli = cac("bpfload");
+  cli.option("--json", "One JSON object per result or event line on stdout");
+  cli.option("--verbose", "Say more: kern_version source, probe names, file descriptors");
+
+  cli
+    .command("load <file>", "Load an eBPF program (raw instructions, ELF object or .s), attach it and stream trace_pipe")
+    .option("--section <name>", "ELF section of the program (default: the only program)")
+    .option("--program <name>", "Program by function name, in an object with several")
+    .option("--type <type>", "Program type: kprobe, tracepoint, socket_filter, ... (default: from --attach or the section name)")
+    .option("--attach <spec>", "kprobe:FUNC[+OFFSET], kretprobe:FUNC or tracepoint:CATEGORY:NAME")
+    .option("--license <license>", "License string given to the kernel (default: the object's, else GPL)")
+    .option("--kern-version <version>", "kern_version to send (4.9.228 or 0x409e4); default: detected from the running kernel")
+    .option("--log-level <level>", "Always fetch the verifier log at this level (1, 2, 4) and print it")
+    .option("--duration <seconds>", "Detach and exit after this many seconds (0: right after attaching)")
+    .option("--count <lines>", "Detach and exit after this many trace lines")
+    .option("--load-only", "Only load the program and report, do not attach (also: --no-attach)")
+    .example("bpfload load test_bpf --attach kprobe:sys_clone")
+    .example("bpfload load test_bpf.o --section kprobe/sys_clone --duration 10")
+    .example("bpfload load prog.bin --type tracepoint --attach tracepoint:syscalls:sys_enter_clone --count 5 --json")
+    .action(async (file: string, o: Opts) => {
+      const { runLoad } = await import("./load.ts");
+      run(
+        runLoad(output(o), file, {
+          section: str(o.section),
+          program: str(o.program),
+          type: str(o.type),
+          attach: str(o.attach),
+          license: str(o.license),
+          kernVersion: str(o.kernVersion),
+          logLevel: num("log-level", o.logLevel, 1),
+          duration: num("duration", o.duration),
+          count: num("count", o.count, 1),
+          attachProgram: !o.loadOnly,
+        }),
+        o,
+      );
+    });
+
+  cli
+    .command("hello", "Run the built-in example: the seed article's Hello World program on the clone syscall")
+    .option("--duration <seconds>", "Watch this long (default 3)")
+    .option("--count <lines>", "Stop after this many trace lines")
+    .option("--attach <spec>", "Attach elsewhere than the clone syscall")
+    .option("--kern-version <version>", "kern_version to send; default: detected")
+    .example("bpfload hello")
+    .example("bpfload hello --duration 30 --json")
+    .action(async (o: Opts) => {
+      const { runHello } = await import("./hello.ts");
+      run(runHello(output(o), { duration: num("duration", o.duration), count: num("count", o.count, 1), attach: str(o.attach), kernVersion: str(o.kernVersion) }), o);
+    });
+
+  cli.help();
+  cli.version(version);
+  return cli;
+}
+
+export async function main(argv: string[], version: string): Promise<number> {
+  let pending: Promise<number> | undefined;
+  let opts: Opts = {};
+  const cli = build(version, (p, o) => {
+    pending = p;
+    opts = o;
+  });
+  try {
+    // `--no-attach` would be cac's negation of `--attach <spec>` and break it: spell it --load-only.
+    const args = argv.map((a) => (a === "--no-attach" ? "--load-only" : a));
+    cli.parse(["bun", "bpfload", ...args], { run: false });
+    opts = cli.options;
+    if (cli.options.help || cli.options.version) return 0; // cac printed it
+    if (!cli.matchedCommand) {
+      if (argv.length === 0) {
+        cli.outputHelp();
+        return 2;
+      }
+      throw new UsageError(`unknown command '${argv[0]}': see 'bpfload --help'`);
+    }
+    await cli.runMatchedCommand();
+    return await pending!;
+  } catch (e) {
+    runCleanup();
+    return report(e, opts);
+  }
+}
+
+function report(e: unknown, opts: Opts): number {
+  const out = new Output({ json: !!opts.json, verbose: !!opts.verbose });
+  if (e instanceof BpfloadError) {
+    out.error({ kind: e.kind, message: e.message, exitCode: e.exitCode, log: e instanceof VerifierError ? e.log : undefined });
+    return e.exitCode;
+  }
+  const err = e as Error;
+  if (err?.name === "CACError") {
+    out.error({ kind: "usage", message: `${err.message.replace(/\.$/, "")}: see 'bpfload --help'`, exitCode: 2 });
+    return 2;
+  }
+  out.error({ kind: "internal", message: `internal error: ${err?.message ?? String(e)}${opts.verbose ? `\n${err?.stack}` : " (--verbose shows where)"}`, exitCode: 1 });
+  return 1;
+}

@@ -1,0 +1,140 @@
+// `bpfload load FILE`: load programs from raw instructions, assembler source or an ELF object,
+// attach them, stream trace_pipe, and print the object's maps at exit.
+import { basename } from "node:path";
+import { parseAttachSpec, progTypeFor, type AttachSpec } from "../attach-spec.ts";
+import { BpfloadError, UsageError } from "../errors.ts";
+import type { Collection } from "../kernel/collection.ts";
+import { kernelVersion, loadProgram, type Program } from "../kernel/program.ts";
+import { parseKernVersionOption, type KernelVersion } from "../kernel/version.ts";
+import { PROG_TYPES, formatVersionCode, type ProgTypeName } from "../uapi.ts";
+import { readInput } from "./input.ts";
+import type { Output } from "./output.ts";
+import { attachAndWatch, type AttachTarget } from "./session.ts";
+
+export interface LoadOptions {
+  section?: string;
+  program?: string;
+  type?: string;
+  attach?: string;
+  license?: string;
+  kernVersion?: string;
+  logLevel?: number;
+  duration?: number;
+  count?: number;
+  /** false: load only (--no-attach / --load-only). */
+  attachProgram?: boolean;
+}
+
+export function parseProgType(text: string): ProgTypeName {
+  const t = text.toLowerCase().replace(/^bpf_prog_type_/, "").replace(/-/g, "_");
+  const alias: Record<string, ProgTypeName> = { socket: "socket_filter", tp: "tracepoint", raw_tp: "raw_tracepoint", kretprobe: "kprobe" };
+  const name = alias[t] ?? t;
+  if ((PROG_TYPES as readonly string[]).includes(name) && name !== "unspec") return name as ProgTypeName;
+  throw new UsageError(`unknown program type '${text}' (known: ${PROG_TYPES.slice(1).join(", ")})`);
+}
+
+export function resolveKernVersion(option: string | undefined): KernelVersion {
+  if (option === undefined) return kernelVersion();
+  const code = parseKernVersionOption(String(option));
+  if (code === undefined) throw new UsageError(`bad --kern-version '${option}': give MAJOR.MINOR.PATCH (4.9.228) or LINUX_VERSION_CODE (264676 or 0x409e4)`);
+  return { code, source: "--kern-version" };
+}
+
+/** What got loaded, whatever the input: programs with their attach points, and the maps if any. */
+interface Loaded {
+  programs: { prog: Program; insns: number; origin: string; attach?: string }[];
+  collection?: Collection;
+  close(): void;
+}
+
+async function loadInput(out: Output, file: string, opts: LoadOptions, type: ProgTypeName | undefined, kernVersion: KernelVersion): Promise<Loaded> {
+  const input = readInput(file);
+  const logLevel = opts.logLevel;
+  if (input.kind === "elf") {
+    const { loadObjectFile } = await import("./object.ts");
+    const col = await loadObjectFile(out, input.file, input.bytes, { ...opts, type, kernVersion });
+    return {
+      programs: col.programs.map((p) => ({
+        prog: p.program,
+        insns: p.insnCount,
+        origin: `section '${p.spec.section}' of ${file}`,
+        attach: p.spec.attach,
+      })),
+      collection: col,
+      close: () => col.close(),
+    };
+  }
+  if (opts.section || opts.program) throw new UsageError(`${file} is not an ELF object: --section and --program do not apply`);
+  let insns: Uint8Array;
+  let origin: string;
+  if (input.kind === "asm") {
+    const { assemble } = await import("../asm/index.ts");
+    insns = assemble(input.text, file);
+    origin = `assembled from ${file}`;
+  } else {
+    insns = input.insns;
+    origin = `raw instructions from ${file}`;
+  }
+  if (!type) throw new UsageError(`cannot tell the program type of ${file}: give --type (e.g. kprobe, tracepoint, socket_filter) or --attach`);
+  const name = basename(file).replace(/\.[^.]*$/, "") || "prog";
+  const prog = loadProgram({ name, type, insns, license: opts.license, kernVersion, logLevel });
+  return { programs: [{ prog, insns: insns.length / 8, origin }], close: () => prog.close() };
+}
+
+export async function runLoad(out: Output, file: string, opts: LoadOptions): Promise<number> {
+  const attachSpec = opts.attach !== undefined ? parseAttachSpec(String(opts.attach)) : undefined;
+  const type = opts.type !== undefined ? parseProgType(String(opts.type)) : attachSpec ? progTypeFor(attachSpec) : undefined;
+  const kernVersion = resolveKernVersion(opts.kernVersion);
+  if (opts.logLevel !== undefined && !(opts.logLevel >= 1 && opts.logLevel <= 7)) {
+    throw new UsageError(`bad --log-level '${opts.logLevel}': 1 (verifier steps), 2 (with states) or 4 (statistics)`);
+  }
+  out.detail(`kern_version 0x${kernVersion.code.toString(16)} (${formatVersionCode(kernVersion.code)}, from ${kernVersion.source})`);
+
+  const loaded = await loadInput(out, file, opts, type, kernVersion);
+  try {
+    for (const { prog, insns, origin } of loaded.programs) {
+      out.event(
+        "loaded",
+        { program: prog.name, progType: prog.type, insns, fd: prog.fd, kernVersion: kernVersion.code, kernVersionSource: kernVersion.source },
+        `loaded '${prog.name}' as a ${prog.type} program (${insns} instructions, ${origin}); kern_version ${formatVersionCode(kernVersion.code)} from ${kernVersion.source}`,
+      );
+      if (prog.log) out.event("verifier-log", { program: prog.name, log: prog.log }, prog.log.trimEnd());
+    }
+    if (attachSpec && loaded.programs.length > 1) {
+      throw new UsageError(`--attach applies to one program, and ${file} has ${loaded.programs.length}: pick one with --section or --program`);
+    }
+
+    const targets: AttachTarget[] = [];
+    for (const p of loaded.programs) {
+      const spec = attachSpec ?? attachPointOf(out, p.prog, p.attach);
+      if (spec) targets.push({ prog: p.prog, spec });
+    }
+    if (opts.attachProgram === false) {
+      out.info("loaded only (--no-attach)");
+    } else if (!targets.length) {
+      out.info(`nothing to attach: give --attach (kprobe:FUNC, kretprobe:FUNC, tracepoint:CAT:NAME)`);
+    } else {
+      const result = await attachAndWatch(out, targets, { duration: opts.duration, count: opts.count });
+      out.event("exit", { reason: result.reason, signal: result.signal, lines: result.lines }, `detached (${result.signal ?? result.reason}); ${result.lines} trace lines`);
+    }
+    if (loaded.collection) {
+      const { printMaps } = await import("./maps.ts");
+      printMaps(out, loaded.collection);
+    }
+    return 0;
+  } finally {
+    loaded.close();
+  }
+}
+
+/** The attach point a section name gives, when bpfload can attach that kind. */
+function attachPointOf(out: Output, prog: Program, attach: string | undefined): AttachSpec | undefined {
+  if (!attach) return undefined;
+  try {
+    return parseAttachSpec(attach);
+  } catch (e) {
+    if (!(e instanceof BpfloadError)) throw e;
+    out.info(`'${prog.name}' stays loaded but unattached: bpfload does not attach '${attach}' programs yet`);
+    return undefined;
+  }
+}

@@ -1,0 +1,30 @@
+// Loading an ELF object for `load`: read it, pick the programs the user named, load them.
+import { readObject, type ProgramSpec } from "../elf/index.ts";
+import { UsageError } from "../errors.ts";
+import { loadCollection, type Collection } from "../kernel/collection.ts";
+import type { KernelVersion } from "../kernel/version.ts";
+import type { ProgTypeName } from "../uapi.ts";
+import type { Output } from "./output.ts";
+
+export interface ObjectLoadOptions {
+  section?: string;
+  program?: string;
+  type?: ProgTypeName;
+  license?: string;
+  kernVersion: KernelVersion;
+  logLevel?: number;
+}
+
+export async function loadObjectFile(out: Output, file: string, bytes: Uint8Array, opts: ObjectLoadOptions): Promise<Collection> {
+  const obj = await readObject(bytes, file);
+  if (!obj.programs.length) throw new UsageError(`${file} holds no eBPF program (no executable section with instructions)`);
+  const wanted = (p: ProgramSpec) => (opts.section === undefined || p.section === opts.section) && (opts.program === undefined || p.name === opts.program);
+  const selected = obj.programs.filter(wanted);
+  if (!selected.length) {
+    const list = obj.programs.map((p) => `${p.name} (section ${p.section})`).join(", ");
+    const asked = [opts.section && `section '${opts.section}'`, opts.program && `program '${opts.program}'`].filter(Boolean).join(" and ");
+    throw new UsageError(`${file} has no ${asked}: it has ${list}`);
+  }
+  if (obj.version !== undefined) out.detail(`${file}: version section 0x${obj.version.toString(16)} (bpfload sends the running kernel's version instead)`);
+  return loadCollection(obj, { select: wanted, type: opts.type, license: opts.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel });
+}

@@ -1,0 +1,65 @@
+// The part of `load` and `hello` that runs once a program is loaded: attach, stream trace_pipe,
+// detach on every way out, and report what happened.
+import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
+import { attach } from "../kernel/attach.ts";
+import { runCleanup } from "../kernel/cleanup.ts";
+import type { Link } from "../kernel/perf-link.ts";
+import type { Program } from "../kernel/program.ts";
+import { watch, type WatchResult } from "../kernel/watch.ts";
+import type { Output } from "./output.ts";
+
+export interface SessionOptions {
+  /** Seconds to watch; undefined: until Ctrl-C. 0: detach right after attaching. */
+  duration?: number;
+  count?: number;
+  /** Called once everything is attached and trace_pipe is open. */
+  onReady?: () => void;
+  /** Called for every trace line (after it is printed). */
+  onTrace?: (message: string) => void;
+}
+
+export interface AttachTarget {
+  prog: Program;
+  spec: AttachSpec;
+}
+
+export async function attachAndWatch(out: Output, targets: AttachTarget[], opts: SessionOptions): Promise<WatchResult> {
+  const links: Link[] = [];
+  try {
+    for (const { prog, spec } of targets) {
+      const link = attach(prog, spec, {
+        onKprobe: ({ symbol, event }) => {
+          if (spec.kind !== "tracepoint" && symbol !== spec.func) {
+            out.info(`${spec.func} is ${symbol} on this kernel: probing ${symbol}`);
+          }
+          out.detail(`probe event ${event}`);
+        },
+      });
+      links.push(link);
+      out.event("attached", { program: prog.name, target: link.target }, `attached '${prog.name}' to ${link.target}`);
+    }
+    if (opts.duration === 0) {
+      return { reason: "duration", lines: 0 };
+    }
+    const until = [
+      opts.duration !== undefined ? `${opts.duration} s` : "Ctrl-C",
+      opts.count !== undefined ? `${opts.count} lines` : undefined,
+    ].filter(Boolean);
+    out.info(`watching trace_pipe until ${until.join(" or ")}...`);
+    const result = await watch({
+      links,
+      duration: opts.duration,
+      count: opts.count,
+      onReady: opts.onReady,
+      onLine: (raw, parsed) => {
+        out.trace(raw, parsed);
+        opts.onTrace?.(parsed?.message ?? raw);
+      },
+      onHits: (hits) => out.status(`  ${hits} hits`),
+    });
+    return result;
+  } finally {
+    for (const link of links) link.close();
+    runCleanup();
+  }
+}

@@ -1,0 +1,104 @@
+// Loading an object: maps first (data sections filled in), then each selected program linked
+// against them and loaded, then 4.9-samples tail-call targets put into the object's PROG_ARRAY.
+import type { MapSpec, ObjectSpec, ProgramSpec } from "../elf/index.ts";
+import { linkProgram } from "../elf/index.ts";
+import { NotSupportedError, UsageError } from "../errors.ts";
+import { BPF_MAP_TYPE_PROG_ARRAY, kernelVersionCode, type ProgTypeName } from "../uapi.ts";
+import { createMap, type BpfMap } from "./map.ts";
+import { kernelVersion, loadProgram, type Program } from "./program.ts";
+import type { KernelVersion } from "./version.ts";
+
+export interface LoadedProgram {
+  spec: ProgramSpec;
+  program: Program;
+  insnCount: number;
+}
+
+export interface CollectionOptions {
+  /** Which programs to load (default: all). */
+  select?: (p: ProgramSpec) => boolean;
+  /** Program type for programs whose section does not say (or to override it). */
+  type?: ProgTypeName;
+  license?: string;
+  kernVersion?: KernelVersion;
+  logLevel?: number;
+}
+
+export class Collection {
+  readonly maps = new Map<string, BpfMap>();
+  readonly programs: LoadedProgram[] = [];
+
+  close(): void {
+    for (const p of this.programs) p.program.close();
+    for (const m of this.maps.values()) m.close();
+  }
+}
+
+const atLeast = (major: number, minor: number) => kernelVersion().code >= kernelVersionCode(major, minor, 0);
+
+function createMaps(obj: ObjectSpec, into: Map<string, BpfMap>): void {
+  const create = (spec: MapSpec, innerMapFd?: number) => {
+    if (spec.kind === "data" && !atLeast(5, 2)) {
+      throw new NotSupportedError(`global data (section ${spec.name})`, "5.2", `${obj.file} uses .data/.rodata/.bss variables`);
+    }
+    const map = createMap({ name: spec.name, type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries, flags: spec.flags, innerMapFd });
+    into.set(spec.name, map);
+    if (spec.initialData && spec.initialData.length) map.update(new Uint8Array(4), spec.initialData);
+    return map;
+  };
+  for (const spec of obj.maps) {
+    let inner: BpfMap | undefined;
+    if (spec.innerMap) inner = create(spec.innerMap);
+    else if (spec.innerMapIndex !== undefined) {
+      const innerSpec = obj.maps.filter((m) => m.section === spec.section)[spec.innerMapIndex];
+      inner = innerSpec ? into.get(innerSpec.name) : undefined;
+    }
+    create(spec, inner?.fd);
+  }
+}
+
+export function loadCollection(obj: ObjectSpec, opts: CollectionOptions = {}): Collection {
+  const selected = obj.programs.filter(opts.select ?? (() => true));
+  const col = new Collection();
+  try {
+    createMaps(obj, col.maps);
+    for (const spec of selected) {
+      const type = opts.type ?? spec.progType;
+      if (!type) {
+        throw new UsageError(`${obj.file}: section '${spec.section}' does not name a program type: give --type (e.g. kprobe, tracepoint, socket_filter)`);
+      }
+      if (spec.relocations.some((r) => r.kind === "call") && !atLeast(4, 16)) {
+        throw new NotSupportedError(`BPF-to-BPF calls (program '${spec.name}')`, "4.16");
+      }
+      const insns = linkProgram(obj, spec, {
+        mapFd: (name) => {
+          const m = col.maps.get(name);
+          if (!m) throw new UsageError(`${obj.file}: program '${spec.name}' refers to map '${name}', which was not created`);
+          return m.fd;
+        },
+      });
+      const program = loadProgram({ name: spec.name, type, insns, license: opts.license ?? obj.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel });
+      col.programs.push({ spec, program, insnCount: insns.length / 8 });
+    }
+    fillTailCalls(col);
+    return col;
+  } catch (e) {
+    col.close();
+    throw e;
+  }
+}
+
+/** 4.9 samples: a program in section "TYPE/N" goes to index N of the object's PROG_ARRAY map. */
+function fillTailCalls(col: Collection): void {
+  const targets = col.programs.filter((p) => p.spec.tailCallIndex !== undefined);
+  if (!targets.length) return;
+  const progArray = [...col.maps.values()].find((m) => m.def.type === BPF_MAP_TYPE_PROG_ARRAY);
+  if (!progArray) return;
+  for (const t of targets) {
+    const key = new Uint8Array(4);
+    new DataView(key.buffer).setUint32(0, t.spec.tailCallIndex!, true);
+    const value = new Uint8Array(4);
+    new DataView(value.buffer).setUint32(0, t.program.fd, true);
+    progArray.update(key, value);
+  }
+}

@@ -1,0 +1,67 @@
+import { describe, expect, test } from "bun:test";
+import { formatAttachSpec, parseAttachSpec, probeEventName, probeEventOwner, progTypeFor } from "../src/attach-spec.ts";
+import { UsageError } from "../src/errors.ts";
+import { candidateSymbols } from "../src/kernel/kprobe.ts";
+import { kernelVersionCode } from "../src/uapi.ts";
+
+describe("attach spec parsing", () => {
+  test("kprobes with and without offset", () => {
+    expect(parseAttachSpec("kprobe:sys_clone")).toEqual({ kind: "kprobe", func: "sys_clone", offset: 0 });
+    expect(parseAttachSpec("kprobe:do_sys_open+0x10")).toEqual({ kind: "kprobe", func: "do_sys_open", offset: 16 });
+    expect(parseAttachSpec("kprobe:tcp_v4_rcv+4")).toEqual({ kind: "kprobe", func: "tcp_v4_rcv", offset: 4 });
+    expect(parseAttachSpec("kprobe:foo.isra.0")).toEqual({ kind: "kprobe", func: "foo.isra.0", offset: 0 });
+    expect(parseAttachSpec("kretprobe:kernel_clone")).toEqual({ kind: "kretprobe", func: "kernel_clone" });
+  });
+  test("tracepoints, with : or /", () => {
+    expect(parseAttachSpec("tracepoint:syscalls:sys_enter_clone")).toEqual({ kind: "tracepoint", category: "syscalls", name: "sys_enter_clone" });
+    expect(parseAttachSpec("tp:sched/sched_switch")).toEqual({ kind: "tracepoint", category: "sched", name: "sched_switch" });
+  });
+  test("round trip through formatAttachSpec", () => {
+    for (const s of ["kprobe:sys_clone", "kprobe:f+16", "kretprobe:f", "tracepoint:a:b"]) expect(formatAttachSpec(parseAttachSpec(s))).toBe(s);
+  });
+  test("bad specs are usage errors that show the syntax", () => {
+    for (const bad of ["", "kprobe", "kprobe:", "kprobe:1abc", "kprobe:f+zz", "kretprobe:f+4", "tracepoint:onlyone", "tracepoint:a:b:c", "uprobe", "kprobe:f;rm"]) {
+      expect(() => parseAttachSpec(bad)).toThrow(UsageError);
+    }
+    expect(() => parseAttachSpec("bogus:x")).toThrow("expected kprobe:FUNC[+OFFSET], kretprobe:FUNC, tracepoint:CATEGORY:NAME");
+  });
+  test("program type follows the attach kind", () => {
+    expect(progTypeFor(parseAttachSpec("kretprobe:f"))).toBe("kprobe");
+    expect(progTypeFor(parseAttachSpec("tracepoint:a:b"))).toBe("tracepoint");
+  });
+});
+
+describe("probe event names", () => {
+  test("carry the pid, are unique per sequence, valid for tracefs and at most 63 chars", () => {
+    const a = probeEventName(1234, 0, "sys_clone");
+    const b = probeEventName(1234, 1, "sys_clone");
+    expect(a).toBe("bpfload_1234_0_sys_clone");
+    expect(a).not.toBe(b);
+    const long = probeEventName(4194304, 99, `${"x".repeat(100)}.isra.0`);
+    expect(long.length).toBeLessThanOrEqual(63);
+    expect(long).toMatch(/^[A-Za-z_][A-Za-z0-9_]*$/);
+    expect(probeEventName(1, 0, "foo.cold")).toBe("bpfload_1_0_foo_cold");
+  });
+  test("the owner pid is read back; other tools' events are not ours", () => {
+    expect(probeEventOwner("bpfload_1234_7_sys_clone")).toBe(1234);
+    expect(probeEventOwner("sys_clone")).toBeUndefined();
+    expect(probeEventOwner("p_bpfload_1")).toBeUndefined();
+  });
+});
+
+describe("syscall names for kprobes", () => {
+  const k = (a: number, b: number) => kernelVersionCode(a, b, 0);
+  test("x86_64 4.17+ tries __x64_sys_ first", () => {
+    expect(candidateSymbols("sys_clone", "x64", k(6, 1))[0]).toBe("__x64_sys_clone");
+  });
+  test("4.9 keeps sys_clone first (SyS_clone is an alias)", () => {
+    expect(candidateSymbols("sys_clone", "x64", k(4, 9))).toEqual(["sys_clone", "SyS_clone", "__x64_sys_clone"]);
+  });
+  test("arm64 4.19+ uses __arm64_sys_", () => {
+    expect(candidateSymbols("SyS_clone", "arm64", k(5, 10))).toEqual(["__arm64_sys_clone", "SyS_clone", "sys_clone"]);
+    expect(candidateSymbols("sys_clone", "arm64", k(4, 18))[0]).toBe("sys_clone");
+  });
+  test("other functions are taken as written", () => {
+    expect(candidateSymbols("kernel_clone", "x64", k(6, 1))).toEqual(["kernel_clone"]);
+  });
+});

@@ -1,0 +1,53 @@
+import { describe, expect, test } from "bun:test";
+import { SyscallError, VerifierError, errnoFromName, errnoName, errnoText } from "../src/errors.ts";
+import { hintFor } from "../src/hints.ts";
+import { kernelVersionCode } from "../src/uapi.ts";
+
+const k = (a: number, b: number, c = 0) => kernelVersionCode(a, b, c);
+
+describe("hint table", () => {
+  test("not root: EPERM says to run as root, whatever the call", () => {
+    expect(hintFor("BPF_PROG_LOAD", "EPERM", { euid: 1000 })).toContain("run as root");
+    expect(hintFor("perf_event_open", "EACCES", { euid: 1000 })).toContain("run as root");
+  });
+  test("root before 5.11: EPERM is the memlock limit", () => {
+    expect(hintFor("BPF_MAP_CREATE", "EPERM", { euid: 0, kernel: k(4, 9, 228) })).toContain("RLIMIT_MEMLOCK");
+    expect(hintFor("BPF_PROG_LOAD", "EPERM", { euid: 0, kernel: k(6, 1) })).not.toContain("RLIMIT_MEMLOCK");
+  });
+  test("kprobe EINVAL with an empty log before 5.0 names the kern_version sent and its source", () => {
+    const h = hintFor("BPF_PROG_LOAD", "EINVAL", { euid: 0, kernel: k(4, 9, 228), progType: "kprobe", logEmpty: true, kernVersion: { code: k(4, 9, 0), source: "uname -r" } });
+    expect(h).toContain("kern_version 0x40900 (4.9.0, from uname -r)");
+    expect(h).toContain("--kern-version");
+  });
+  test("the kern_version hint is not given on 5.0+ or for other program types", () => {
+    expect(hintFor("BPF_PROG_LOAD", "EINVAL", { euid: 0, kernel: k(5, 0), progType: "kprobe", logEmpty: true })).not.toContain("kern_version");
+    expect(hintFor("BPF_PROG_LOAD", "EINVAL", { euid: 0, kernel: k(4, 9), progType: "tracepoint", logEmpty: true })).not.toContain("kern_version");
+  });
+  test("E2BIG, syscall tracepoints before 4.14, unknown function", () => {
+    expect(hintFor("BPF_PROG_LOAD", "E2BIG", { euid: 0 })).toContain("too large");
+    expect(hintFor("PERF_EVENT_IOC_SET_BPF", "EINVAL", { euid: 0, kernel: k(4, 9), syscallTracepoint: true })).toContain("4.14");
+    expect(hintFor("PERF_EVENT_IOC_SET_BPF", "EINVAL", { euid: 0, kernel: k(4, 14), syscallTracepoint: true })).not.toContain("4.14");
+    expect(hintFor("kprobe_events", "ENOENT", { euid: 0 })).toContain("kallsyms");
+  });
+});
+
+describe("errors read as one line with the errno name", () => {
+  test("SyscallError", () => {
+    const e = new SyscallError("load program 'x'", "BPF_PROG_LOAD", 22, "why");
+    expect(e.message).toBe("load program 'x': BPF_PROG_LOAD: EINVAL (invalid argument): why");
+    expect(e.exitCode).toBe(1);
+    expect(e.message).not.toContain("\n");
+  });
+  test("VerifierError keeps the log out of the message", () => {
+    const e = new VerifierError("load program 'x'", 13, "0: (95) exit\nR0 !read_ok\n");
+    expect(e.message).toContain("EACCES");
+    expect(e.message).not.toContain("\n");
+    expect(e.log).toContain("R0 !read_ok");
+  });
+  test("errno names", () => {
+    expect(errnoName(7)).toBe("E2BIG");
+    expect(errnoText(28)).toBe("ENOSPC (no space left on device)");
+    expect(errnoFromName("ENOENT")).toBe(2);
+    expect(errnoName(9999)).toBe("errno 9999");
+  });
+});

@@ -1,0 +1,113 @@
+// The attr layouts against the real uapi headers: gcc compiles a program that prints offsetof and
+// sizeof of every field we describe, and each must match. (Oracle: linux-libc-dev's headers.)
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as L from "../../src/sys/layout.ts";
+
+const HEADER = "/usr/include/linux/bpf.h";
+const gcc = Bun.which("gcc") ?? Bun.which("cc");
+const skip = !gcc ? "no C compiler (apt-get install gcc)" : !existsSync(HEADER) ? "no uapi headers (apt-get install linux-libc-dev)" : undefined;
+if (skip) console.warn(`[skip] layout tests: ${skip}`);
+
+/** Each layout, the C expression prefix of its fields inside `union bpf_attr`. */
+const BPF_ATTRS: [L.Layout, string][] = [
+  [L.BPF_PROG_LOAD_ATTR, ""],
+  [L.BPF_MAP_CREATE_ATTR, ""],
+  [L.BPF_MAP_ELEM_ATTR, ""],
+  [L.BPF_OBJ_ATTR, ""],
+  [L.BPF_RAW_TRACEPOINT_OPEN_ATTR, "raw_tracepoint."],
+  [L.BPF_OBJ_GET_INFO_BY_FD_ATTR, "info."],
+];
+
+function headerHas(field: string): boolean {
+  return new RegExp(`\\b${field}\\b`).test(require("node:fs").readFileSync(HEADER, "utf8"));
+}
+
+async function measure(): Promise<Map<string, [number, number]>> {
+  const lines: string[] = [];
+  const emit = (key: string, type: string, member: string) =>
+    lines.push(`printf("%s %zu %zu\\n", "${key}", offsetof(${type}, ${member}), sizeof(((${type}*)0)->${member}));`);
+  for (const [l, prefix] of BPF_ATTRS) {
+    for (const f of l.fields) if (headerHas(f.name)) emit(`${l.name}.${f.name}`, "union bpf_attr", prefix + f.name);
+  }
+  for (const f of L.PERF_EVENT_ATTR.fields) if (f.name !== "flags") emit(`perf.${f.name}`, "struct perf_event_attr", f.name);
+  const src = `#include <stdio.h>
+#include <stddef.h>
+#include <string.h>
+#include <linux/bpf.h>
+#include <linux/perf_event.h>
+int main(void) {
+${lines.join("\n")}
+  /* the bitfield word: set each flag alone and print where its bit lands */
+  const char *names[] = {"disabled", "inherit", "exclude_kernel", "freq"};
+  for (int i = 0; i < 4; i++) {
+    struct perf_event_attr a; memset(&a, 0, sizeof a);
+    if (i == 0) a.disabled = 1; if (i == 1) a.inherit = 1; if (i == 2) a.exclude_kernel = 1; if (i == 3) a.freq = 1;
+    unsigned long long w; memcpy(&w, (char *)&a + 40, 8);
+    printf("flag.%s %d 0\\n", names[i], __builtin_ctzll(w));
+  }
+  printf("sizeof.perf_event_attr_ver5 %d 0\\n", PERF_ATTR_SIZE_VER5);
+  return 0;
+}`;
+  const dir = mkdtempSync(`${tmpdir()}/bpfload-layout-`);
+  writeFileSync(`${dir}/l.c`, src);
+  const cc = Bun.spawnSync([gcc!, "-o", `${dir}/l`, `${dir}/l.c`]);
+  if (cc.exitCode !== 0) throw new Error(cc.stderr.toString());
+  const out = Bun.spawnSync([`${dir}/l`]).stdout.toString();
+  return new Map(out.trim().split("\n").map((line) => {
+    const [k, a, b] = line.split(" ");
+    return [k!, [Number(a), Number(b)]];
+  }));
+}
+
+describe.skipIf(!!skip)("attr layouts match the uapi headers", async () => {
+  const real = skip ? new Map() : await measure();
+
+  for (const [l] of BPF_ATTRS) {
+    test(l.name, () => {
+      let checked = 0;
+      for (const f of l.fields) {
+        const r = real.get(`${l.name}.${f.name}`);
+        if (!r) continue; // newer than this header (e.g. log_true_size is 6.4+)
+        expect([f.name, f.offset, f.size]).toEqual([f.name, r[0], r[1]]);
+        checked++;
+      }
+      expect(checked).toBeGreaterThanOrEqual(Math.min(l.fields.length - 1, l.fields.length));
+    });
+  }
+
+  test("perf_event_attr fields", () => {
+    for (const f of L.PERF_EVENT_ATTR.fields) {
+      if (f.name === "flags") continue;
+      expect([f.name, f.offset, f.size]).toEqual([f.name, ...real.get(`perf.${f.name}`)!]);
+    }
+    expect(L.PERF_EVENT_ATTR.size).toBe(real.get("sizeof.perf_event_attr_ver5")![0]);
+  });
+
+  test("perf_event_attr flag bits", () => {
+    for (const [name, bit] of Object.entries(L.PERF_ATTR_FLAG)) expect([name, bit]).toEqual([name, real.get(`flag.${name}`)![0]]);
+    // the flags word sits between read_format and wakeup_events
+    expect(L.field(L.PERF_EVENT_ATTR, "flags").offset).toBe(real.get("perf.read_format")![0] + 8);
+  });
+});
+
+describe("encode", () => {
+  test("returns offsetofend of the last field set: 4.9's BPF_PROG_LOAD ends at kern_version (44)", () => {
+    const view = new DataView(new ArrayBuffer(L.BPF_PROG_LOAD_ATTR.size));
+    const size = L.encode(L.BPF_PROG_LOAD_ATTR, view, 0, { prog_type: 2, insn_cnt: 13, insns: 1n, license: 2n, kern_version: 0x409e4, prog_name: undefined });
+    expect(size).toBe(44);
+    expect(view.getUint32(40, true)).toBe(0x409e4);
+  });
+
+  test("a program name extends the attr to 64 bytes and is NUL-terminated within 16", () => {
+    const view = new DataView(new ArrayBuffer(L.BPF_PROG_LOAD_ATTR.size));
+    const size = L.encode(L.BPF_PROG_LOAD_ATTR, view, 0, { prog_type: 1, prog_name: "a_very_long_program_name" });
+    expect(size).toBe(64);
+    expect(new TextDecoder().decode(new Uint8Array(view.buffer, 48, 16))).toBe("a_very_long_pro\0");
+  });
+
+  test("unknown field is a programming error", () => {
+    expect(() => L.encode(L.BPF_OBJ_ATTR, new DataView(new ArrayBuffer(16)), 0, { nope: 1 })).toThrow("has no field nope");
+  });
+});
