@@ -1,0 +1,130 @@
+// Test helpers: load fixtures, read the committed llvm-objdump listings (the independent oracle),
+// and a deliberately separate, minimal ELF section-header walker for crafting hostile objects.
+
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+export const FIXTURES = join(import.meta.dir, "..", "fixtures");
+
+export const FIXTURE_NAMES = [
+  "hello", "legacy_maps", "iproute2_maps", "btf_maps", "multi", "calls", "globals", "samples49",
+] as const;
+
+export function fixture(name: string): Uint8Array {
+  return new Uint8Array(readFileSync(join(FIXTURES, `${name}.o`)));
+}
+
+export interface ObjdumpSection {
+  name: string;
+  /** all instruction bytes of the section, in order */
+  bytes: Uint8Array;
+  /** "<sym>:" headings with their byte offsets (functions and LBB labels alike) */
+  labels: Map<string, number>;
+}
+
+/** Parses `llvm-objdump -d` output: per section, the hex bytes of every instruction line. */
+export function readObjdump(name: string): Map<string, ObjdumpSection> {
+  const text = readFileSync(join(FIXTURES, `${name}.objdump.txt`), "utf8");
+  const out = new Map<string, ObjdumpSection>();
+  let cur: { name: string; bytes: number[]; labels: Map<string, number> } | undefined;
+  const flush = () => {
+    if (cur) out.set(cur.name, { name: cur.name, bytes: new Uint8Array(cur.bytes), labels: cur.labels });
+  };
+  for (const line of text.split("\n")) {
+    const sec = /^Disassembly of section (.*):$/.exec(line);
+    if (sec) {
+      flush();
+      cur = { name: sec[1]!, bytes: [], labels: new Map() };
+      continue;
+    }
+    const label = /^([0-9a-f]{16}) <(.*)>:$/.exec(line);
+    if (label && cur) {
+      cur.labels.set(label[2]!, parseInt(label[1]!, 16));
+      continue;
+    }
+    const insn = /^\s*(\d+):\t([0-9a-f]{2}(?: [0-9a-f]{2})*)\t/.exec(line);
+    if (insn && cur) {
+      if (Number(insn[1]) * 8 !== cur.bytes.length) throw new Error(`objdump listing ${name}: index ${insn[1]} out of sequence`);
+      for (const h of insn[2]!.trim().split(" ")) cur.bytes.push(parseInt(h, 16));
+    }
+  }
+  flush();
+  return out;
+}
+
+export interface Shdr {
+  index: number;
+  name: string;
+  /** file position of the section header */
+  pos: number;
+  type: number;
+  offset: number;
+  size: number;
+  link: number;
+  info: number;
+}
+
+/** Minimal section-header walker (assumes a well-formed fixture). */
+export function sectionHeaders(bytes: Uint8Array): Shdr[] {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const shoff = Number(v.getBigUint64(40, true));
+  const shnum = v.getUint16(60, true);
+  const shstrndx = v.getUint16(62, true);
+  const hdr = (i: number) => shoff + 64 * i;
+  const strOff = Number(v.getBigUint64(hdr(shstrndx) + 24, true));
+  const name = (o: number) => {
+    let e = strOff + o;
+    while (bytes[e] !== 0) e++;
+    return new TextDecoder().decode(bytes.subarray(strOff + o, e));
+  };
+  const out: Shdr[] = [];
+  for (let i = 0; i < shnum; i++) {
+    const p = hdr(i);
+    out.push({
+      index: i, name: name(v.getUint32(p, true)), pos: p, type: v.getUint32(p + 4, true),
+      offset: Number(v.getBigUint64(p + 24, true)), size: Number(v.getBigUint64(p + 32, true)),
+      link: v.getUint32(p + 40, true), info: v.getUint32(p + 44, true),
+    });
+  }
+  return out;
+}
+
+export function shdr(bytes: Uint8Array, name: string): Shdr {
+  const s = sectionHeaders(bytes).find((x) => x.name === name);
+  if (!s) throw new Error(`no section ${name}`);
+  return s;
+}
+
+/** Position of symbol `name` in the symbol table. */
+export function symbolPos(bytes: Uint8Array, name: string): number {
+  const secs = sectionHeaders(bytes);
+  const symtab = secs.find((s) => s.type === 2)!;
+  const strtab = secs[symtab.link]!;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let p = symtab.offset; p < symtab.offset + symtab.size; p += 24) {
+    const o = strtab.offset + v.getUint32(p, true);
+    let e = o;
+    while (bytes[e] !== 0) e++;
+    if (new TextDecoder().decode(bytes.subarray(o, e)) === name) return p;
+  }
+  throw new Error(`no symbol ${name}`);
+}
+
+/** A copy with a patch applied. */
+export function patched(bytes: Uint8Array, f: (v: DataView, b: Uint8Array) => void): Uint8Array {
+  const c = bytes.slice();
+  f(new DataView(c.buffer), c);
+  return c;
+}
+
+/** Deterministic PRNG (mulberry32). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
