@@ -1,40 +1,85 @@
 # VM checks, run by the guest's /init with busybox sh from /vm (see guest/lib.sh for the helpers and the
-# VMCHECK output protocol). /vm/env sets VM_ARCH (x64|arm64) and VM_BINARY_KIND (bpfload|standin);
-# the executable under test is /bin/bpfload, the seed's 104 raw bytes are /vm/seed.bin.
+# VMCHECK output protocol). /vm/env sets VM_ARCH (x64|arm64), VM_BINARY_KIND (bpfload|standin), VM_TRIPLET
+# and VM_BUSYBOX_ENTRY_OFF (file offset of /bin/busybox's entry point, for uprobes by raw offset).
+# The executable under test is /bin/bpfload; /vm/seed.bin is the seed's 104 raw bytes; /vm/fixtures/*.o are
+# test/fixtures' objects.
 . /vm/lib.sh
 T=/sys/kernel/tracing
+HELLO='Hello World!'
 
-# --- The kernel: what bpfload relies on is there (busybox only) ---
+# --- The kernel: what bpfload relies on is there and works under this qemu (busybox only) ---
 check kernel-tracefs -- test -w $T/kprobe_events -a -w $T/uprobe_events -a -r $T/trace_pipe
 check kernel-kprobe-pmu -- test -r /sys/bus/event_source/devices/kprobe/type -a -r /sys/bus/event_source/devices/kprobe/format/retprobe
 check kernel-syscall-tracepoint -- test -r $T/events/syscalls/sys_enter_clone/id
 check kernel-clone-symbol -e '(__x64|__arm64)_sys_clone$' -- grep -E ' (__x64|__arm64)_sys_clone$' /proc/kallsyms
-# A tracefs kprobe on the clone path fires when busybox forks (proves kprobes work under this qemu).
+# A tracefs kprobe on the clone path fires when busybox forks.
 check_sh kernel-kprobe-fires "
   echo 'p:vmcheck/clone kernel_clone' >> $T/kprobe_events &&
   echo 1 > $T/events/vmcheck/clone/enable &&
   sh -c 'true & wait' && sh -c 'true & wait' &&
   echo 0 > $T/events/vmcheck/clone/enable &&
-  n=\$(grep -c 'clone:' $T/trace) && echo \"\$n hits\" && echo > $T/trace &&
+  n=\$(grep -c 'clone:' $T/trace); echo \"\$n hits\"; echo > $T/trace;
   echo '-:vmcheck/clone' >> $T/kprobe_events && [ \"\$n\" -ge 2 ]"
+# A uprobe by raw file offset on busybox's entry point fires on every exec of busybox (the initramfs is tmpfs).
+if [ -n "$VM_BUSYBOX_ENTRY_OFF" ]; then
+  check_sh kernel-uprobe-fires "
+    echo 'p:vmcheck/bbstart /bin/busybox:$VM_BUSYBOX_ENTRY_OFF' >> $T/uprobe_events &&
+    echo 1 > $T/events/vmcheck/bbstart/enable &&
+    sh -c true && sh -c true &&
+    echo 0 > $T/events/vmcheck/bbstart/enable &&
+    n=\$(grep -c 'bbstart:' $T/trace); echo \"\$n hits\"; echo > $T/trace;
+    echo '-:vmcheck/bbstart' >> $T/uprobe_events && [ \"\$n\" -ge 2 ]"
+else
+  vm_skip kernel-uprobe-fires "no entry offset for /bin/busybox"
+fi
 
 # --- The executable starts on this kernel and CPU (glibc libraries, x86-64-v2 under -cpu max) ---
 check bpfload-version -t 60 -e '[0-9]+\.[0-9]+' -- bpfload --version
 
 if [ "$VM_BINARY_KIND" = standin ]; then
   check standin-ffi -t 60 -e '^ffi getpid=1$' -- bpfload ffi
-  for c in bpfload-hello bpfload-kprobe bpfload-kretprobe bpfload-tracepoint bpfload-cleanup; do
+  for c in bpfload-hello bpfload-kprobe bpfload-kretprobe bpfload-tracepoint bpfload-legacy-maps \
+    bpfload-uprobe-offset bpfload-uprobe-symbol bpfload-sigkill-sweep bpfload-cleanup; do
     vm_skip $c "the binary is the stand-in, not bpfload"
   done
   exit 0
 fi
 
 # --- bpfload: the seed's program on every attach kind ---
-HELLO='Hello World!'
 check bpfload-hello -t 60 -e "$HELLO" -- bpfload hello
 check bpfload-kprobe -t 60 -f -e "$HELLO" -- bpfload load seed.bin --attach kprobe:sys_clone --duration 3
 check bpfload-kretprobe -t 60 -f -e "$HELLO" -- bpfload load seed.bin --attach kretprobe:sys_clone --duration 3
-check bpfload-tracepoint -t 60 -f -e "$HELLO" -- bpfload load seed.bin --type tracepoint --attach tracepoint:syscalls:sys_enter_clone --duration 3
+check bpfload-tracepoint -t 60 -f -e "$HELLO" -- \
+  bpfload load seed.bin --type tracepoint --attach tracepoint:syscalls:sys_enter_clone --duration 3
+# A samples/bpf-style object with 20-byte legacy map definitions, attached from its section name
+# (kprobe/sys_write); busybox's echo writes.
+check bpfload-legacy-maps -t 60 -g 'echo x >/dev/null' -- bpfload load fixtures/legacy_maps.o --duration 3
+
+if has_feature uprobe; then
+  # By raw file offset: busybox's entry point runs on every exec of busybox (the fork trigger execs sh).
+  check bpfload-uprobe-offset -t 60 -f -e "$HELLO" -- \
+    bpfload load seed.bin --attach "uprobe:/bin/busybox:$VM_BUSYBOX_ENTRY_OFF" --duration 3
+  # By symbol, in a shared library: every start of a dynamically linked program (bpfload itself) runs it.
+  check bpfload-uprobe-symbol -t 90 -g 'bpfload --version' -e "$HELLO" -- \
+    bpfload load seed.bin --attach "uprobe:/lib/$VM_TRIPLET/libc.so.6:__libc_start_main" --duration 5
+else
+  vm_skip bpfload-uprobe-offset "bpfload --help does not mention uprobe yet"
+  vm_skip bpfload-uprobe-symbol "bpfload --help does not mention uprobe yet"
+fi
+
+# --- Crash safety: a SIGKILLed run leaves its events; `bpfload cleanup` removes them ---
+if has_feature cleanup; then
+  check_sh bpfload-sigkill-sweep "
+    bpfload load seed.bin --attach kprobe:sys_clone --duration 60 >$VM_TMP/killed.out 2>&1 &
+    pid=\$!; i=0
+    until grep -q 'Hello World' $VM_TMP/killed.out || [ \$i -ge 100 ]; do sh -c 'true & wait'; usleep 200000; i=\$((i+1)); done
+    kill -KILL \$pid; wait \$pid 2>/dev/null
+    echo \"left after SIGKILL: \$(cat $T/kprobe_events)\"
+    bpfload cleanup || exit 1
+    left=\$(cat $T/kprobe_events); [ -z \"\$left\" ] || { echo \"still there: \$left\"; exit 1; }"
+else
+  vm_skip bpfload-sigkill-sweep "bpfload --help does not mention cleanup yet"
+fi
 
 # --- Nothing left behind ---
 check_sh bpfload-cleanup "

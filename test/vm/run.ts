@@ -1,7 +1,7 @@
 // VM test rig: boots Debian's own 6.1 kernel under qemu with a busybox initramfs holding the bpfload
 // executable, runs test/vm/checks.sh inside and reports one PASS/FAIL/SKIP per check.
 //
-//   npx bun test/vm/run.ts [--arch x64|arm64] [--binary PATH] [--checks FILE] [--standin]
+//   npx bun test/vm/run.ts [--arch x64|arm64|all] [--binary PATH] [--checks FILE] [--standin]
 //                          [--accel auto|kvm|tcg] [--smp N] [--timeout SECS] [--verbose]
 //
 // Why it is built this way:
@@ -99,9 +99,45 @@ function skip(reason: string): never {
 
 function usage(msg: string): never {
   console.error(`run.ts: ${msg}`);
-  console.error("usage: bun test/vm/run.ts [--arch x64|arm64] [--binary PATH] [--checks FILE] [--standin] " +
+  console.error("usage: bun test/vm/run.ts [--arch x64|arm64|all] [--binary PATH] [--checks FILE] [--standin] " +
     "[--accel auto|kvm|tcg] [--smp N] [--timeout SECS] [--gzip] [--verbose]");
   process.exit(2);
+}
+
+/** `--arch all`: runs x64 then arm64 (each as its own run.ts), passing their output through, one summary. */
+async function runAll(): Promise<never> {
+  if (opts.binary !== undefined) usage("--binary names one architecture's executable: use it with --arch x64 or arm64");
+  const rest: string[] = [];
+  const argv = Bun.argv.slice(2);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? "";
+    if (a === "--arch") i++;
+    else if (!a.startsWith("--arch=")) rest.push(a);
+  }
+  let pass = 0, fail = 0, skipped = 0, worst = 0;
+  for (const arch of ["x64", "arm64"]) {
+    const p = Bun.spawn([process.execPath, import.meta.path, "--arch", arch, ...rest], { stdout: "pipe", stderr: "inherit" });
+    let out = "";
+    const dec = new TextDecoder();
+    for await (const chunk of p.stdout) {
+      const text = dec.decode(chunk, { stream: true });
+      out += text;
+      process.stdout.write(text.replace(/^VM: (.*)$/m, `VM ${arch}: $1`)); // only the combined line says "VM:"
+    }
+    const code = await p.exited;
+    const m = /^VM: (\d+) passed, (\d+) failed, (\d+) skipped$/m.exec(out);
+    if (m === null) {
+      fail++;
+      log(`VM ${arch}: run.ts exited ${code} without a summary line`);
+    } else {
+      pass += Number(m[1]);
+      fail += Number(m[2]);
+      skipped += Number(m[3]);
+    }
+    if (code !== 0 && code !== EXIT_SKIP) worst = 1;
+  }
+  log(summary(pass, fail, skipped));
+  process.exit(worst !== 0 || fail > 0 ? 1 : pass > 0 ? 0 : EXIT_SKIP);
 }
 
 // ---------------------------------------------------------------------------------------------- options
@@ -128,8 +164,9 @@ try {
 }
 const opts = parsed.values;
 if (opts.help) usage("help");
+if (opts.arch === "all") await runAll();
 const archName = opts.arch;
-if (archName !== "x64" && archName !== "arm64") usage(`--arch must be x64 or arm64, not ${archName}`);
+if (archName !== "x64" && archName !== "arm64") usage(`--arch must be x64, arm64 or all, not ${archName}`);
 const A = ARCHES[archName];
 if (!["auto", "kvm", "tcg"].includes(opts.accel)) usage(`--accel must be auto, kvm or tcg`);
 const smp = Number(opts.smp);
@@ -227,7 +264,20 @@ async function buildInitramfs(): Promise<string> {
   c.file("vm/lib.sh", readFileSync(join(HERE, "guest/lib.sh")));
   c.file("vm/checks.sh", readFileSync(checksPath));
   c.file("vm/seed.bin", readFileSync(join(HERE, "seed.bin")));
-  c.file("vm/env", `VM_ARCH=${archName}\nVM_BINARY_KIND=${opts.standin ? "standin" : "bpfload"}\n`);
+  // Fixture objects (test/fixtures/*.o, e.g. legacy_maps.o) under /vm/fixtures when present.
+  const fixtures = join(ROOT, "test/fixtures");
+  if (existsSync(fixtures)) {
+    for (const f of new Bun.Glob("*.o").scanSync(fixtures)) c.file(`vm/fixtures/${f}`, readFileSync(join(fixtures, f)));
+  }
+  // Facts the checks cannot easily compute with busybox alone.
+  const bbEntry = (await readElfDeps(join(busyboxDir, "bin/busybox"))).entryOffset;
+  const env = {
+    VM_ARCH: archName,
+    VM_BINARY_KIND: opts.standin ? "standin" : "bpfload",
+    VM_TRIPLET: A.triplet,
+    VM_BUSYBOX_ENTRY_OFF: bbEntry === null ? "" : `0x${bbEntry.toString(16)}`,
+  };
+  c.file("vm/env", Object.entries(env).map(([k, v]) => `${k}=${v}\n`).join(""));
   c.file("bin/bpfload", readFileSync(binaryPath), 0o755);
 
   // glibc: the interpreter and every DT_NEEDED, recursively, from the guest-arch libc6 package.

@@ -17,23 +17,27 @@ vm_fail() {
   if [ -n "$3" ] && [ -s "$3" ]; then tail -n "${VM_LOG_LINES:-15}" "$3" | sed "s/^/VMLOG $1| /"; fi
 }
 
-# A fork (through the clone syscall: busybox is static glibc, its fork() calls clone) every ~0.2 s, forever.
-vm_fork_loop() { while :; do sh -c 'true & wait'; usleep 200000; done; }
+# Runs shell code every ~0.2 s, forever (a trigger for the probe under test; killed by check).
+vm_trigger_loop() { while :; do eval "$1"; usleep 200000; done; }
+# A fork through the clone syscall (busybox is static glibc: its fork() calls clone) and an exec of busybox.
+VM_FORK="sh -c 'true & wait'"
 
-# check NAME [-t SECS] [-e REGEX] [-n MIN] [-f] [-x] -- CMD ARGS...
+# check NAME [-t SECS] [-e REGEX] [-n MIN] [-f] [-g CODE] [-x] -- CMD ARGS...
 #   PASS when CMD exits 0 within SECS (default 30) and, with -e, at least MIN (default 1) output lines match REGEX.
-#   -f: fork in the background while CMD runs (for probes on the clone syscall).
+#   -f: fork in the background every ~0.2 s while CMD runs (for probes on the clone syscall).
+#   -g CODE: run shell CODE in the background every ~0.2 s while CMD runs (any other trigger).
 #   -x: CMD must exit non-zero instead.
 # On timeout CMD gets SIGTERM, then SIGKILL 3 s later. The output is in $VM_TMP/NAME.out afterwards.
 check() {
   _name=$1; shift
-  _secs=30; _re=""; _min=1; _fork=0; _neg=0
+  _secs=30; _re=""; _min=1; _trig=""; _neg=0
   while [ $# -gt 0 ]; do
     case "$1" in
       -t) _secs=$2; shift 2 ;;
       -e) _re=$2; shift 2 ;;
       -n) _min=$2; shift 2 ;;
-      -f) _fork=1; shift ;;
+      -f) _trig=$VM_FORK; shift ;;
+      -g) _trig=$2; shift 2 ;;
       -x) _neg=1; shift ;;
       --) shift; break ;;
       *) break ;;
@@ -43,7 +47,7 @@ check() {
   rm -f "$VM_TMP/$_name.timedout"
   _t0=$(vm_uptime)
   _fpid=""
-  if [ $_fork = 1 ]; then vm_fork_loop >/dev/null 2>&1 & _fpid=$!; fi
+  if [ -n "$_trig" ]; then vm_trigger_loop "$_trig" >/dev/null 2>&1 & _fpid=$!; fi
   "$@" >"$_out" 2>&1 </dev/null &
   _pid=$!
   ( sleep "$_secs"; touch "$VM_TMP/$_name.timedout"; kill -TERM $_pid 2>/dev/null; sleep 3; kill -KILL $_pid 2>/dev/null ) >/dev/null 2>&1 &
@@ -70,3 +74,10 @@ check() {
 
 # check_sh NAME SHELL-CODE: PASS when the code exits 0 (its output is shown on failure).
 check_sh() { _n=$1; shift; check "$_n" -t 30 -- sh -c "$1"; }
+
+# has_feature WORD: the executable's help (global and `load`) mentions WORD. Gates checks of features that are
+# still being written: once the CLI documents them they are tested, before that they SKIP with the reason.
+has_feature() {
+  [ -e "$VM_TMP/help.txt" ] || { bpfload --help; bpfload load --help; } >"$VM_TMP/help.txt" 2>&1
+  grep -q -e "$1" "$VM_TMP/help.txt"
+}

@@ -7,6 +7,8 @@ export const EM_AARCH64 = 183;
 
 export interface ElfDeps {
   machine: number;
+  /** File offset of the entry point (what a uprobe by raw offset on the program's start needs), or null. */
+  entryOffset: number | null;
   interp: string | null;
   needed: string[];
 }
@@ -30,6 +32,7 @@ export async function readElfDeps(path: string): Promise<ElfDeps> {
   if (bytes.length < 64 || dv.getUint32(0, false) !== 0x7f454c46) throw new Error(`${path}: not an ELF file`);
   if (bytes[4] !== 2 || bytes[5] !== 1) throw new Error(`${path}: not a 64-bit little-endian ELF file`);
   const machine = dv.getUint16(18, true);
+  const entry = Number(dv.getBigUint64(24, true));
   const phoff = Number(dv.getBigUint64(32, true));
   const phentsize = dv.getUint16(54, true);
   const phnum = dv.getUint16(56, true);
@@ -70,5 +73,11 @@ export async function readElfDeps(path: string): Promise<ElfDeps> {
     if (offsets.length > 0 && strtab < 0) throw new Error(`${path}: DT_NEEDED without DT_STRTAB`);
     for (const o of offsets) needed.push(cstring(bytes, strtab + o));
   }
-  return { machine, interp, needed };
+  let entryOffset: number | null = null;
+  try {
+    if (entry !== 0) entryOffset = vaddrToOffset(entry);
+  } catch {
+    entryOffset = null;
+  }
+  return { machine, entryOffset, interp, needed };
 }
