@@ -2,7 +2,9 @@
 // executable, runs test/vm/checks.sh inside and reports one PASS/FAIL/SKIP per check.
 //
 //   npx bun test/vm/run.ts [--arch x64|arm64|all] [--binary PATH] [--checks FILE] [--standin]
-//                          [--accel auto|kvm|tcg] [--smp N] [--timeout SECS] [--verbose]
+//                          [--accel auto|kvm|tcg] [--smp N] [--timeout SECS] [--gzip] [--keep] [--verbose]
+//   --standin: test a tiny compiled Bun program (standin.ts) instead of bpfload; --keep: keep the initramfs;
+//   --verbose: echo the serial console live. The serial log of the last run is test/vm/work/ARCH/serial.log.
 //
 // Why it is built this way:
 // - The development host's kernel has no kprobes, so the seed's kprobe path can only be tested in a VM.
@@ -26,7 +28,7 @@
 // - Exit codes: 0 all checks passed, 1 a check failed, 77 skipped (no qemu, no kernel package, no
 //   executable), 2 usage error. The last line is always `VM: N passed, N failed, N skipped`.
 
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type Deb, SkipError, candidateVersions, extractDeb, fetchDeb, resolveKernelPackage } from "./lib/apt.ts";
@@ -73,7 +75,7 @@ const ARCHES: Record<"x64" | "arm64", ArchSpec> = {
     triplet: "aarch64-linux-gnu",
     bunTarget: "bun-linux-arm64",
     defaultBinary: "dist/bpfload-linux-arm64",
-    timeoutSecs: 480,
+    timeoutSecs: 300,
   },
 };
 
@@ -100,7 +102,7 @@ function skip(reason: string): never {
 function usage(msg: string): never {
   console.error(`run.ts: ${msg}`);
   console.error("usage: bun test/vm/run.ts [--arch x64|arm64|all] [--binary PATH] [--checks FILE] [--standin] " +
-    "[--accel auto|kvm|tcg] [--smp N] [--timeout SECS] [--gzip] [--verbose]");
+    "[--accel auto|kvm|tcg] [--smp N] [--timeout SECS] [--gzip] [--keep] [--verbose]");
   process.exit(2);
 }
 
@@ -155,6 +157,7 @@ try {
       smp: { type: "string", default: "2" },
       timeout: { type: "string" },
       gzip: { type: "boolean", default: false },
+      keep: { type: "boolean", default: false },
       verbose: { type: "boolean", short: "v", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -304,7 +307,8 @@ async function buildInitramfs(): Promise<string> {
   if (missing.length > 0) throw new Error(`libraries not in ${libc.pkg} ${libc.version}: ${missing.join(", ")}`);
 
   const parts = c.finish();
-  const out = join(WORK, opts.gzip ? "initramfs.cpio.gz" : "initramfs.cpio");
+  // Per process, so two runs at once do not overwrite each other's; removed after the run unless --keep.
+  const out = join(WORK, `initramfs-${process.pid}.cpio${opts.gzip ? ".gz" : ""}`);
   if (opts.gzip) {
     const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
     let off = 0;
@@ -320,6 +324,14 @@ async function buildInitramfs(): Promise<string> {
 }
 
 const initrd = await buildInitramfs();
+let running: Bun.Subprocess | null = null;
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    running?.kill("SIGKILL");
+    if (!opts.keep) rmSync(initrd, { force: true });
+    process.exit(130);
+  });
+}
 const tInitrd = performance.now();
 
 // ------------------------------------------------------------------------------------------- qemu
@@ -350,6 +362,7 @@ async function runQemu(argv: string[], limitSecs: number, until: RegExp | null, 
   logFile: string | null): Promise<QemuRun> {
   const start = performance.now();
   const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  running = proc;
   let timedOut = false;
   let msToBoot: number | null = null;
   let msToDone: number | null = null;
@@ -418,6 +431,8 @@ const vm = await runQemu(
   opts.verbose,
   serialLog,
 );
+
+if (!opts.keep) rmSync(initrd, { force: true });
 
 // ------------------------------------------------------------------------------------------- report
 
