@@ -14,6 +14,8 @@ export const BPF_OBJ_GET_INFO_BY_FD = 15;
 export const BPF_RAW_TRACEPOINT_OPEN = 17;
 export const BPF_BTF_LOAD = 18;
 export const BPF_LINK_CREATE = 28;
+export const BPF_ENABLE_STATS = 32;
+export const BPF_STATS_RUN_TIME = 0;
 
 /** Program types in kernel order (index = value). */
 export const PROG_TYPES = [

@@ -12,13 +12,13 @@ export class Output {
   readonly json: boolean;
   readonly verbose: boolean;
   /** A live status line is shown on stderr only when it is a terminal and not in JSON mode. */
-  private readonly live: boolean;
+  readonly liveStatus: boolean;
   private statusShown = false;
 
   constructor(opts: OutputOptions) {
     this.json = !!opts.json;
     this.verbose = !!opts.verbose;
-    this.live = !this.json && !!process.stderr.isTTY;
+    this.liveStatus = !this.json && !!process.stderr.isTTY;
   }
 
   private clearStatus(): void {
@@ -63,7 +63,7 @@ export class Output {
   }
 
   status(text: string): void {
-    if (!this.live) return;
+    if (!this.liveStatus) return;
     process.stderr.write(`\r\x1b[K${text}`);
     this.statusShown = true;
   }

@@ -5,6 +5,7 @@ import { attach } from "../kernel/attach.ts";
 import { runCleanup } from "../kernel/cleanup.ts";
 import type { Link } from "../kernel/perf-link.ts";
 import type { Program } from "../kernel/program.ts";
+import { enableRunStats, runCount } from "../kernel/stats.ts";
 import { watch, type WatchResult } from "../kernel/watch.ts";
 import type { Output } from "./output.ts";
 
@@ -46,17 +47,27 @@ export async function attachAndWatch(out: Output, targets: AttachTarget[], opts:
       opts.count !== undefined ? `${opts.count} lines` : undefined,
     ].filter(Boolean);
     out.info(`watching trace_pipe until ${until.join(" or ")}...`);
+    // Program runs for the live count: run_cnt where the kernel keeps it (5.8+), else the perf
+    // counters (which only count runs that returned non-zero).
+    const stopStats = out.liveStatus ? enableRunStats() : undefined;
+    const programs = [...new Set(targets.map((t) => t.prog))];
+    const hits = stopStats
+      ? () => programs.reduce<bigint | undefined>((sum, p) => { const n = runCount(p); return n === undefined ? sum : (sum ?? 0n) + n; }, undefined)
+      : () => links.reduce<bigint | undefined>((sum, l) => { const n = l.hits(); return n === undefined ? sum : (sum ?? 0n) + n; }, undefined);
+    let shown = 0;
     const result = await watch({
-      links,
+      hits,
       duration: opts.duration,
       count: opts.count,
       onReady: opts.onReady,
       onLine: (raw, parsed) => {
+        shown++;
         out.trace(raw, parsed);
         opts.onTrace?.(parsed?.message ?? raw);
       },
-      onHits: (hits) => out.status(`  ${hits} hits`),
+      onHits: (n) => out.status(`  ${n} runs of the program, ${shown} trace lines (Ctrl-C to stop)`),
     });
+    stopStats?.();
     return result;
   } finally {
     for (const link of links) link.close();

@@ -1,19 +1,19 @@
 // Streams trace_pipe until a stop condition: Ctrl-C, SIGTERM, SIGHUP, a duration, or a line count.
 // No busy loop: the pipe is drained on a short timer, and signals resolve the wait.
 import { parseTraceLine, type TraceLine } from "../trace-line.ts";
-import type { Link } from "./perf-link.ts";
 import { TracePipe } from "./trace-pipe.ts";
 
 export type StopReason = "duration" | "count" | "signal";
 
 export interface WatchOptions {
-  links: Link[];
+  /** Total hits so far, polled for the live count (undefined when unknown). */
+  hits?: () => bigint | undefined;
   /** Seconds; undefined or Infinity to run until a signal. */
   duration?: number;
   /** Stop after this many lines. */
   count?: number;
   onLine: (raw: string, parsed: TraceLine | undefined) => void;
-  /** Called about twice a second with the total hits of all links (when the kernel tells). */
+  /** Called about twice a second when the hit count changed. */
   onHits?: (hits: bigint) => void;
   /** Called once the pipe is open and signals are hooked: the place to trigger the probe. */
   onReady?: () => void;
@@ -29,15 +29,6 @@ export interface WatchResult {
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
-export function totalHits(links: Link[]): bigint | undefined {
-  let total: bigint | undefined;
-  for (const l of links) {
-    const h = l.hits();
-    if (h !== undefined) total = (total ?? 0n) + h;
-  }
-  return total;
-}
-
 export async function watch(opts: WatchOptions): Promise<WatchResult> {
   const pipe = new TracePipe();
   let lines = 0;
@@ -51,7 +42,7 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
         for (const t of timers) clearTimeout(t);
         for (const [sig, h] of handlers) process.off(sig, h);
         pump(); // lines that arrived just before the stop
-        resolve({ reason, signal, lines, hits: totalHits(opts.links) });
+        resolve({ reason, signal, lines, hits: opts.hits?.() });
       };
       let done = false;
       const stop = (reason: StopReason, signal?: string) => {
@@ -77,8 +68,8 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
       const tick = () => {
         if (done) return;
         pump();
-        if (opts.onHits && ++ticks % 10 === 0) {
-          const h = totalHits(opts.links);
+        if (opts.onHits && opts.hits && ++ticks % 10 === 0) {
+          const h = opts.hits();
           if (h !== undefined && h !== lastHits) opts.onHits((lastHits = h));
         }
         if (!done) timers[0] = setTimeout(tick, pollMs);

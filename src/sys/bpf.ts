@@ -1,10 +1,10 @@
 // One thin function per bpf(2) command. Each builds its attr in a fresh arena, passes exactly
 // offsetofend(last field used) as the size, and returns the raw result: callers in kernel/ turn
 // failures into errors with hints. No policy here.
-import { BPF_MAP_CREATE, BPF_MAP_GET_NEXT_KEY, BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM, BPF_OBJ_GET, BPF_OBJ_PIN, BPF_PROG_LOAD, BPF_RAW_TRACEPOINT_OPEN } from "../uapi.ts";
+import { BPF_ENABLE_STATS, BPF_OBJ_GET_INFO_BY_FD, BPF_MAP_CREATE, BPF_MAP_GET_NEXT_KEY, BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM, BPF_OBJ_GET, BPF_OBJ_PIN, BPF_PROG_LOAD, BPF_RAW_TRACEPOINT_OPEN } from "../uapi.ts";
 import { Arena, cstringBytes } from "./arena.ts";
 import { NR } from "./arch.ts";
-import { BPF_MAP_CREATE_ATTR, BPF_MAP_ELEM_ATTR, BPF_OBJ_ATTR, BPF_PROG_LOAD_ATTR, BPF_RAW_TRACEPOINT_OPEN_ATTR, encode, field, type FieldValue, type Layout } from "./layout.ts";
+import { BPF_ENABLE_STATS_ATTR, BPF_OBJ_GET_INFO_BY_FD_ATTR, BPF_PROG_INFO, BPF_MAP_CREATE_ATTR, BPF_MAP_ELEM_ATTR, BPF_OBJ_ATTR, BPF_PROG_LOAD_ATTR, BPF_RAW_TRACEPOINT_OPEN_ATTR, encode, field, type FieldValue, type Layout } from "./layout.ts";
 import { syscall, type SysResult } from "./libc.ts";
 
 function bpf(cmd: number, arena: Arena, attrSize: number): SysResult {
@@ -129,4 +129,19 @@ export function bpfRawTracepointOpen(name: string, progFd: number): SysResult {
   const arena = new Arena([BPF_RAW_TRACEPOINT_OPEN_ATTR.size, n.length]);
   arena.put(arena.region(1), n);
   return run(BPF_RAW_TRACEPOINT_OPEN, BPF_RAW_TRACEPOINT_OPEN_ATTR, arena, { name: arena.address(arena.region(1)), prog_fd: progFd });
+}
+
+/** 5.8+: run-time statistics of every program are collected while the returned fd is open. */
+export function bpfEnableStats(type: number): SysResult {
+  const arena = new Arena([BPF_ENABLE_STATS_ATTR.size]);
+  return run(BPF_ENABLE_STATS, BPF_ENABLE_STATS_ATTR, arena, { type });
+}
+
+/** struct bpf_prog_info of a program fd (4.13+); `info` is a view of it (DataView over the copy). */
+export function bpfProgGetInfo(fd: number): SysResult & { info: DataView } {
+  const arena = new Arena([BPF_OBJ_GET_INFO_BY_FD_ATTR.size, BPF_PROG_INFO.size]);
+  const region = arena.region(1);
+  const r = run(BPF_OBJ_GET_INFO_BY_FD, BPF_OBJ_GET_INFO_BY_FD_ATTR, arena, { bpf_fd: fd, info_len: BPF_PROG_INFO.size, info: arena.address(region) });
+  const copy = arena.slice(region).slice();
+  return { ...r, info: new DataView(copy.buffer) };
 }

@@ -152,6 +152,46 @@ export const BPF_OBJ_GET_INFO_BY_FD_ATTR = layout("bpf_attr(BPF_OBJ_GET_INFO_BY_
   ["info", "u64"],
 ]);
 
+export const BPF_ENABLE_STATS_ATTR = layout("bpf_attr(BPF_ENABLE_STATS)", [["type", "u32"]]);
+
+/** struct bpf_prog_info up to run_cnt (5.1+); older kernels fill what they know and zero the rest. */
+export const BPF_PROG_INFO = layout("bpf_prog_info", [
+  ["type", "u32"],
+  ["id", "u32"],
+  ["tag", { char: 8 }],
+  ["jited_prog_len", "u32"],
+  ["xlated_prog_len", "u32"],
+  ["jited_prog_insns", "u64"],
+  ["xlated_prog_insns", "u64"],
+  ["load_time", "u64"],
+  ["created_by_uid", "u32"],
+  ["nr_map_ids", "u32"],
+  ["map_ids", "u64"],
+  ["name", { char: 16 }],
+  ["ifindex", "u32"],
+  ["gpl_compatible", "u32"], // a 1-bit bitfield in its own u32
+  ["netns_dev", "u64"],
+  ["netns_ino", "u64"],
+  ["nr_jited_ksyms", "u32"],
+  ["nr_jited_func_lens", "u32"],
+  ["jited_ksyms", "u64"],
+  ["jited_func_lens", "u64"],
+  ["btf_id", "u32"],
+  ["func_info_rec_size", "u32"],
+  ["func_info", "u64"],
+  ["nr_func_info", "u32"],
+  ["nr_line_info", "u32"],
+  ["line_info", "u64"],
+  ["jited_line_info", "u64"],
+  ["nr_jited_line_info", "u32"],
+  ["line_info_rec_size", "u32"],
+  ["jited_line_info_rec_size", "u32"],
+  ["nr_prog_tags", "u32"],
+  ["prog_tags", "u64"],
+  ["run_time_ns", "u64"],
+  ["run_cnt", "u64"],
+]);
+
 /** struct perf_event_attr up to PERF_ATTR_SIZE_VER5 (112 bytes), which every kernel since 4.1 knows. */
 export const PERF_EVENT_ATTR = layout("perf_event_attr", [
   ["type", "u32"],

@@ -18,6 +18,7 @@ const BPF_ATTRS: [L.Layout, string][] = [
   [L.BPF_OBJ_ATTR, ""],
   [L.BPF_RAW_TRACEPOINT_OPEN_ATTR, "raw_tracepoint."],
   [L.BPF_OBJ_GET_INFO_BY_FD_ATTR, "info."],
+  [L.BPF_ENABLE_STATS_ATTR, "enable_stats."],
 ];
 
 function headerHas(field: string): boolean {
@@ -32,6 +33,7 @@ async function measure(): Promise<Map<string, [number, number]>> {
     for (const f of l.fields) if (headerHas(f.name)) emit(`${l.name}.${f.name}`, "union bpf_attr", prefix + f.name);
   }
   for (const f of L.PERF_EVENT_ATTR.fields) if (f.name !== "flags") emit(`perf.${f.name}`, "struct perf_event_attr", f.name);
+  for (const f of L.BPF_PROG_INFO.fields) if (f.name !== "gpl_compatible") emit(`info.${f.name}`, "struct bpf_prog_info", f.name);
   const src = `#include <stdio.h>
 #include <stddef.h>
 #include <string.h>
@@ -83,6 +85,14 @@ describe.skipIf(!!skip)("attr layouts match the uapi headers", async () => {
       expect([f.name, f.offset, f.size]).toEqual([f.name, ...real.get(`perf.${f.name}`)!]);
     }
     expect(L.PERF_EVENT_ATTR.size).toBe(real.get("sizeof.perf_event_attr_ver5")![0]);
+  });
+
+  test("bpf_prog_info fields up to run_cnt", () => {
+    for (const f of L.BPF_PROG_INFO.fields) {
+      if (f.name === "gpl_compatible") continue; // bitfield: sits between ifindex and netns_dev
+      expect([f.name, f.offset, f.size]).toEqual([f.name, ...real.get(`info.${f.name}`)!]);
+    }
+    expect(L.field(L.BPF_PROG_INFO, "gpl_compatible").offset).toBe(real.get("info.ifindex")![0] + 4);
   });
 
   test("perf_event_attr flag bits", () => {

@@ -1,0 +1,15 @@
+// Public API of the pure eBPF instruction toolchain: codec, disassembler, assembler.
+export { decode, encode, insn, DecodeError, LD_IMM64, INSN_SIZE, type Instruction } from "./insn.ts";
+export {
+  disassemble,
+  disassembleObject,
+  formatInstruction,
+  type DisasmOptions,
+  type DisasmObject,
+  type DisasmSection,
+  type DisasmSymbol,
+  type DisasmRelocation,
+  type Syntax,
+} from "./disasm.ts";
+export { assemble, assembleObject, AsmError, type AsmObject, type AsmSection, type AsmRelocation } from "./asm.ts";
+export * as opcodes from "./opcodes.ts";
