@@ -55,7 +55,7 @@ const RELOC_NAMES: Record<number, string> = {
 };
 
 export function relocationTypeName(type: number): string {
-  return RELOC_NAMES[type] ?? `type ${type}`;
+  return RELOC_NAMES[type] ?? String(type);
 }
 
 const EHDR_SIZE = 64;

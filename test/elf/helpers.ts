@@ -128,3 +128,77 @@ export function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+export interface SecDef {
+  name: string;
+  type: number;
+  flags?: number;
+  data?: Uint8Array;
+  /** for NOBITS, or to lie about the size */
+  size?: number;
+  link?: number;
+  info?: number;
+  entsize?: number;
+}
+
+/**
+ * Writes a minimal ELF64 little-endian EM_BPF ET_REL object: header, section data, a .shstrtab
+ * (appended as the last section), section headers. Section i of `secs` gets index i + 1.
+ */
+export function buildElf(secs: SecDef[], machine = 247): Uint8Array {
+  const all: SecDef[] = [...secs, { name: ".shstrtab", type: 3 }];
+  const names: number[] = [];
+  let shstr = "\0";
+  for (const s of all) {
+    names.push(shstr.length);
+    shstr += `${s.name}\0`;
+  }
+  all[all.length - 1]!.data = new TextEncoder().encode(shstr);
+  const offsets: number[] = [];
+  let pos = 64;
+  for (const s of all) {
+    pos = (pos + 7) & ~7;
+    offsets.push(pos);
+    if (s.type !== 8) pos += s.data?.length ?? 0;
+  }
+  const shoff = (pos + 7) & ~7;
+  const out = new Uint8Array(shoff + 64 * (all.length + 1));
+  const v = new DataView(out.buffer);
+  out.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+  v.setUint16(16, 1, true);
+  v.setUint16(18, machine, true);
+  v.setUint32(20, 1, true);
+  v.setBigUint64(40, BigInt(shoff), true);
+  v.setUint16(52, 64, true);
+  v.setUint16(58, 64, true);
+  v.setUint16(60, all.length + 1, true);
+  v.setUint16(62, all.length, true);
+  all.forEach((s, i) => {
+    if (s.data && s.type !== 8) out.set(s.data, offsets[i]!);
+    const h = shoff + 64 * (i + 1);
+    v.setUint32(h, names[i]!, true);
+    v.setUint32(h + 4, s.type, true);
+    v.setBigUint64(h + 8, BigInt(s.flags ?? 0), true);
+    v.setBigUint64(h + 24, BigInt(offsets[i]!), true);
+    v.setBigUint64(h + 32, BigInt(s.size ?? s.data?.length ?? 0), true);
+    v.setUint32(h + 40, s.link ?? 0, true);
+    v.setUint32(h + 44, s.info ?? 0, true);
+    v.setBigUint64(h + 48, 8n, true);
+    v.setBigUint64(h + 56, BigInt(s.entsize ?? 0), true);
+  });
+  return out;
+}
+
+/** Encodes ELF64 symbols: [nameOffset, info, shndx, value, size]. */
+export function symbols(entries: [number, number, number, number, number][]): Uint8Array {
+  const out = new Uint8Array(24 * entries.length);
+  const v = new DataView(out.buffer);
+  entries.forEach(([name, info, shndx, value, size], i) => {
+    v.setUint32(24 * i, name, true);
+    v.setUint8(24 * i + 4, info);
+    v.setUint16(24 * i + 6, shndx, true);
+    v.setBigUint64(24 * i + 8, BigInt(value), true);
+    v.setBigUint64(24 * i + 16, BigInt(size), true);
+  });
+  return out;
+}
