@@ -3,6 +3,8 @@
 // typedef/const/volatile chains. Every read is bounds-checked; malformed data throws BtfError,
 // which the object reader turns into an ObjectError with the section offset.
 
+import { cstring, MAX_NAME } from "./cstring.ts";
+
 export const BTF_MAGIC = 0xeb9f;
 
 export const BTF_KIND_INT = 1;
@@ -102,13 +104,18 @@ export class Btf {
     if (typesStart + typeLen > bytes.length) throw new BtfError("BTF type section extends past the .BTF section", 8);
     if (strStart + strLen > bytes.length) throw new BtfError("BTF string section extends past the .BTF section", 16);
 
+    const cache = new Map<number, string>();
     const str = (off: number, at: number): string => {
       if (off === 0) return "";
       if (off >= strLen) throw new BtfError(`BTF name offset ${off} outside the string section`, at);
-      const start = strStart + off;
-      const nul = bytes.indexOf(0, start);
-      if (nul < 0 || nul >= strStart + strLen) throw new BtfError("unterminated BTF string", at);
-      return new TextDecoder().decode(bytes.subarray(start, nul));
+      let s = cache.get(off);
+      if (s === undefined) {
+        const r = cstring(bytes, strStart + off, strStart + strLen);
+        if (r === undefined) throw new BtfError("unterminated BTF string", at);
+        if (r === null) throw new BtfError(`BTF name longer than ${MAX_NAME} bytes`, at);
+        cache.set(off, (s = r));
+      }
+      return s;
     };
 
     const end = typesStart + typeLen;

@@ -4,6 +4,7 @@
 // parses too loosely for our use. Pure: no fs, no ffi.
 
 import { ObjectError } from "../errors.ts";
+import { cstring, MAX_NAME } from "./cstring.ts";
 
 export const EM_BPF = 247;
 export const ET_REL = 1;
@@ -165,20 +166,16 @@ export function isElf(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46;
 }
 
-/** Reads a NUL-terminated string of a string table; undefined when `off` is outside or unterminated. */
-function readString(b: Bytes, table: RawSection, off: number): string | undefined {
-  if (off >= table.size) return undefined;
-  const start = table.offset + off;
-  const end = table.offset + table.size;
-  const nul = b.bytes.indexOf(0, start);
-  if (nul < 0 || nul >= end) return undefined;
-  return latin1(b.bytes, start, nul);
-}
-
-const decoder = new TextDecoder("utf-8", { fatal: false });
-function latin1(bytes: Uint8Array, start: number, end: number): string {
-  // Names are ASCII in practice; decode as UTF-8 (lossy for invalid sequences) like elfinfo does.
-  return decoder.decode(bytes.subarray(start, end));
+/**
+ * Reads a NUL-terminated string of a string table; undefined when `off` is outside the table, the
+ * string is unterminated or longer than MAX_NAME (cached per table and offset).
+ */
+function readString(b: Bytes, table: RawSection, off: number, cache: Map<number, string | undefined>): string | undefined {
+  const key = table.index * 0x1_0000_0000 + off;
+  if (cache.has(key)) return cache.get(key);
+  const s = off >= table.size ? undefined : cstring(b.bytes, table.offset + off, table.offset + table.size) ?? undefined;
+  cache.set(key, s);
+  return s;
 }
 
 /**
@@ -268,13 +265,14 @@ export function validateElf(bytes: Uint8Array, file: string): RawElf {
     if (s.size > 0 && s.offset < EHDR_SIZE) fail(`section data at offset 0x${s.offset.toString(16)} overlaps the ELF header`, where);
   }
   // Section names.
+  const names = new Map<number, string | undefined>();
   const shstr = sections[shstrndx]!;
   if (shstr.type !== SHT_STRTAB) fail(`section name table (section ${shstrndx}) is not a string table`, { offset: 62 });
   if (shstr.size === 0) fail("empty section name table", { section: `#${shstrndx}` });
   for (const s of sections) {
     const where = { section: `#${s.index}`, offset: sho + s.index * SHDR_SIZE };
-    const name = readString(b, shstr, s.nameOffset);
-    if (name === undefined) fail(`section name offset 0x${s.nameOffset.toString(16)} outside the section name table`, where);
+    const name = readString(b, shstr, s.nameOffset, names);
+    if (name === undefined) fail(`section name offset 0x${s.nameOffset.toString(16)} outside the section name table, unterminated or longer than ${MAX_NAME} bytes`, where);
     s.name = name as string;
   }
   // Per-type checks.
@@ -323,8 +321,8 @@ export function validateElf(bytes: Uint8Array, file: string): RawElf {
       const nameOff = b.u32(p);
       const info = b.u8(p + 4);
       const shndx = b.u16(p + 6);
-      const name = readString(b, str, nameOff);
-      if (name === undefined) fail(`symbol ${i}: name offset 0x${nameOff.toString(16)} outside the string table '${str.name}'`, where);
+      const name = readString(b, str, nameOff, names);
+      if (name === undefined) fail(`symbol ${i}: name offset 0x${nameOff.toString(16)} outside the string table '${str.name}', unterminated or longer than ${MAX_NAME} bytes`, where);
       if (shndx === SHN_XINDEX) fail(`symbol ${i}: extended section index is not supported`, where);
       if (shndx !== SHN_UNDEF && shndx < SHN_LORESERVE && shndx >= shnum) {
         fail(`symbol ${i} ('${name}'): section index ${shndx} out of range (${shnum} sections)`, where);

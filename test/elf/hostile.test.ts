@@ -231,6 +231,16 @@ describe("synthetic objects", () => {
     ]);
     await expectError(obj, /refusing to parse/, { section: ".strtab" });
   }, T);
+  test("thousands of symbols pointing into one huge name (bounded time and memory)", async () => {
+    const str = new TextEncoder().encode(`\0${"a".repeat(500_000)}\0`);
+    const syms: [number, number, number, number, number][] = [[0, 0, 0, 0, 0]];
+    for (let i = 0; i < 20_000; i++) syms.push([1 + i, 0x10, 0, 0, 0]);
+    const obj = buildElf([
+      { name: ".strtab", type: 3, data: str },
+      { name: ".symtab", type: 2, data: symbols(syms), link: 1, entsize: 24 },
+    ]);
+    await expectError(obj, /symbol 1: name offset 0x1 .*longer than 1024 bytes/, { section: ".symtab" });
+  }, T);
   test("many well-formed symbols parse quickly", async () => {
     const n = 3000;
     let s = "\0";
