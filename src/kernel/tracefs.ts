@@ -37,6 +37,9 @@ export function tracefs(): string {
   if (cached) return cached;
   const found = CANDIDATES.find(isTracefs) ?? fromMountinfo();
   if (found) return (cached = found);
+  if (process.geteuid?.() !== 0) {
+    throw new SystemError("tracefs is not accessible (not mounted, or readable by root only): run as root (BPF tracing needs it anyway)");
+  }
   const attempts: string[] = [];
   for (const [fstype, target, dir] of [
     ["tracefs", "/sys/kernel/tracing", "/sys/kernel/tracing"],
@@ -51,9 +54,8 @@ export function tracefs(): string {
     if (r.ret === 0 && isTracefs(dir)) return (cached = dir);
     attempts.push(`${fstype} on ${target}: errno ${r.errno}`);
   }
-  const how = process.geteuid?.() === 0 ? "" : "run as root, or ";
   throw new SystemError(
-    `tracefs is not mounted and mounting it failed (${attempts.join("; ")}): ${how}mount it with 'mount -t tracefs nodev /sys/kernel/tracing'`,
+    `tracefs is not mounted and mounting it failed (${attempts.join("; ")}): mount it with 'mount -t tracefs nodev /sys/kernel/tracing' (kernel with CONFIG_FTRACE?)`,
   );
 }
 

@@ -57,12 +57,22 @@ export function readU64(fd: number): { value: bigint; errno: number } {
 const RLIMIT_MEMLOCK = 8;
 const RLIM_INFINITY = 0xffffffffffffffffn;
 
-/** Raises RLIMIT_MEMLOCK to infinity (kernels before 5.11 charge BPF memory to it). */
+/**
+ * Raises RLIMIT_MEMLOCK (kernels before 5.11 charge BPF memory to it): to infinity when allowed
+ * (CAP_SYS_RESOURCE), else the soft limit up to the hard one.
+ */
 export function raiseMemlockLimit(): SysResult {
-  const arena = new Arena([16]);
-  arena.view.setBigUint64(0, RLIM_INFINITY, true);
-  arena.view.setBigUint64(8, RLIM_INFINITY, true);
-  return syscall(NR.prlimit64, 0, RLIMIT_MEMLOCK, arena.base, 0);
+  const arena = new Arena([16, 16]);
+  const [want, old] = [arena.region(0), arena.region(1)];
+  arena.view.setBigUint64(want.offset, RLIM_INFINITY, true);
+  arena.view.setBigUint64(want.offset + 8, RLIM_INFINITY, true);
+  const r = syscall(NR.prlimit64, 0, RLIMIT_MEMLOCK, Number(arena.address(want)), Number(arena.address(old)));
+  if (r.ret === 0) return r;
+  const fallback = syscall(NR.prlimit64, 0, RLIMIT_MEMLOCK, 0, Number(arena.address(old)));
+  if (fallback.ret < 0) return fallback;
+  arena.view.setBigUint64(want.offset, arena.view.getBigUint64(old.offset + 8, true), true);
+  arena.view.setBigUint64(want.offset + 8, arena.view.getBigUint64(old.offset + 8, true), true);
+  return syscall(NR.prlimit64, 0, RLIMIT_MEMLOCK, Number(arena.address(want)), 0);
 }
 
 export function mount(source: string, target: string, fstype: string): SysResult {

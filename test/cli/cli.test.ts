@@ -129,6 +129,27 @@ describe.skipIf(!canUseKernel)("on the running kernel", () => {
     expect(leftovers()).toEqual([]);
   });
 
+  const setpriv = Bun.which("setpriv");
+  test.skipIf(!setpriv)("as an unprivileged user: one line saying to run as root, exit 1", async () => {
+    const asNobody = (args: string[]) => {
+      const proc = Bun.spawnSync([setpriv!, "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, `${REPO}/src/main.ts`, ...args], {
+        env: { ...process.env, HOME: "/tmp" },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      return { code: proc.exitCode, stderr: proc.stderr.toString() };
+    };
+    const copy = `${tmpdir()}/bpfload-nobody-seed`;
+    writeFileSync(copy, SEED, { mode: 0o644 });
+    const load = asNobody(["load", copy, "--type", "tracepoint", "--no-attach"]);
+    expect(load.stderr).toMatch(/BPF_PROG_LOAD: EPERM \(operation not permitted\): run as root/);
+    expect(load.code).toBe(1);
+    const hello = asNobody(["hello"]);
+    expect(hello.stderr).toMatch(/run as root/);
+    expect(hello.stderr.trim().split("\n")).toHaveLength(1);
+    expect(hello.code).toBe(1);
+  });
+
   test("hello prints Hello World! and stops by itself", async () => {
     const r = await runCli(["hello", "--duration", "2"]);
     expect(r.code).toBe(0);
