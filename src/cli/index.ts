@@ -80,6 +80,14 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
       run(runHello(output(o), { duration: num("duration", o.duration), count: num("count", o.count, 1), attach: str(o.attach), kernVersion: str(o.kernVersion) }), o);
     });
 
+  cli
+    .command("cleanup", "Remove probe events left behind by bpfload processes that were killed (never anyone else's)")
+    .example("bpfload cleanup")
+    .action(async (o: Opts) => {
+      const { runCleanup: sweep } = await import("./cleanup.ts");
+      run(Promise.resolve().then(() => sweep(output(o))), o);
+    });
+
   cli.help();
   cli.version(version);
   return cli;

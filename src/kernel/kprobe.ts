@@ -8,6 +8,7 @@ import { hintFor } from "../hints.ts";
 import { kernelVersionCode } from "../uapi.ts";
 import { attachToTraceEvent, type PerfEventLink } from "./perf-link.ts";
 import { kernelVersion, type Program } from "./program.ts";
+import { sweepStaleEvents } from "./sweep.ts";
 import { TracefsWriteError, appendControl, eventId, hasControl } from "./tracefs.ts";
 
 let sequence = 0;
@@ -53,6 +54,7 @@ export function attachKprobe(prog: Program, spec: AttachSpec & { kind: "kprobe" 
       `attach '${prog.name}' to ${target}: this kernel has no kprobes (no kprobe_events in tracefs: built without CONFIG_KPROBES or CONFIG_KPROBE_EVENTS): attach to a tracepoint instead, e.g. --attach tracepoint:syscalls:sys_enter_clone`,
     );
   }
+  if (sequence === 0) sweepStaleEvents(); // leftovers of SIGKILLed runs, before adding ours
   const pid = process.pid;
   const event = probeEventName(pid, sequence++, spec.func);
   const probe = spec.kind === "kprobe" ? "p" : `r${spec.maxactive ?? ""}`;

@@ -5,7 +5,8 @@
 # test/fixtures' objects.
 . /vm/lib.sh
 T=/sys/kernel/tracing
-HELLO='Hello World!'
+# A trace line of the seed's program ends with its message (bpfload's own summary lines do not).
+HELLO='Hello World! *$'
 
 # --- The kernel: what bpfload relies on is there and works under this qemu (busybox only) ---
 check kernel-tracefs -- test -w $T/kprobe_events -a -w $T/uprobe_events -a -r $T/trace_pipe
@@ -47,13 +48,14 @@ fi
 
 # --- bpfload: the seed's program on every attach kind ---
 check bpfload-hello -t 60 -e "$HELLO" -- bpfload hello
-check bpfload-kprobe -t 60 -f -e "$HELLO" -- bpfload load seed.bin --attach kprobe:sys_clone --duration 3
-check bpfload-kretprobe -t 60 -f -e "$HELLO" -- bpfload load seed.bin --attach kretprobe:sys_clone --duration 3
-check bpfload-tracepoint -t 60 -f -e "$HELLO" -- \
+check bpfload-kprobe -t 60 -f -n 3 -e "$HELLO" -- bpfload load seed.bin --attach kprobe:sys_clone --duration 3
+check bpfload-kretprobe -t 60 -f -n 3 -e "$HELLO" -- bpfload load seed.bin --attach kretprobe:sys_clone --duration 3
+check bpfload-tracepoint -t 60 -f -n 3 -e "$HELLO" -- \
   bpfload load seed.bin --type tracepoint --attach tracepoint:syscalls:sys_enter_clone --duration 3
 # A samples/bpf-style object with 20-byte legacy map definitions, attached from its section name
-# (kprobe/sys_write); busybox's echo writes.
-check bpfload-legacy-maps -t 60 -g 'echo x >/dev/null' -- bpfload load fixtures/legacy_maps.o --duration 3
+# (kprobe/sys_write); busybox's echo writes. The maps printed at exit show the program counted writes.
+check bpfload-legacy-maps -t 60 -g 'echo x >/dev/null' -e "map 'counts' \(hash, [1-9][0-9]* entr" -- \
+  bpfload load fixtures/legacy_maps.o --duration 3
 
 if has_feature uprobe; then
   # By raw file offset: busybox's entry point runs on every exec of busybox (the fork trigger execs sh).

@@ -2,8 +2,10 @@
 // executable, runs test/vm/checks.sh inside and reports one PASS/FAIL/SKIP per check.
 //
 //   npx bun test/vm/run.ts [--arch x64|arm64|all] [--binary PATH] [--checks FILE] [--standin]
-//                          [--accel auto|kvm|tcg] [--smp N] [--timeout SECS] [--gzip] [--keep] [--verbose]
+//                          [--accel auto|kvm|tcg] [--smp N] [--timeout SECS] [--gzip] [--keep]
+//                          [--show-output] [--verbose]
 //   --standin: test a tiny compiled Bun program (standin.ts) instead of bpfload; --keep: keep the initramfs;
+//   --show-output: the last lines of every check's output, not only of failed ones;
 //   --verbose: echo the serial console live. The serial log of the last run is test/vm/work/ARCH/serial.log.
 //
 // Why it is built this way:
@@ -102,7 +104,7 @@ function skip(reason: string): never {
 function usage(msg: string): never {
   console.error(`run.ts: ${msg}`);
   console.error("usage: bun test/vm/run.ts [--arch x64|arm64|all] [--binary PATH] [--checks FILE] [--standin] " +
-    "[--accel auto|kvm|tcg] [--smp N] [--timeout SECS] [--gzip] [--keep] [--verbose]");
+    "[--accel auto|kvm|tcg] [--smp N] [--timeout SECS] [--gzip] [--keep] [--show-output] [--verbose]");
   process.exit(2);
 }
 
@@ -158,6 +160,7 @@ try {
       timeout: { type: "string" },
       gzip: { type: "boolean", default: false },
       keep: { type: "boolean", default: false },
+      "show-output": { type: "boolean", default: false },
       verbose: { type: "boolean", short: "v", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -279,6 +282,7 @@ async function buildInitramfs(): Promise<string> {
     VM_BINARY_KIND: opts.standin ? "standin" : "bpfload",
     VM_TRIPLET: A.triplet,
     VM_BUSYBOX_ENTRY_OFF: bbEntry === null ? "" : `0x${bbEntry.toString(16)}`,
+    VM_SHOW_OUTPUT: opts["show-output"] ? "1" : "0",
   };
   c.file("vm/env", Object.entries(env).map(([k, v]) => `${k}=${v}\n`).join(""));
   c.file("bin/bpfload", readFileSync(binaryPath), 0o755);
@@ -469,7 +473,7 @@ if (doneLine === undefined) {
 const width = Math.max(12, ...results.map((r) => r.name.length));
 for (const r of results) {
   log(`  ${r.status}  ${r.name.padEnd(width)}  ${r.detail}`);
-  if (r.status === "FAIL") for (const l of r.log) log(`        | ${l}`);
+  if (r.status === "FAIL" || opts["show-output"]) for (const l of r.log) log(`        | ${l}`);
 }
 if (alarming.length > 0) {
   log("  kernel/console messages worth a look:");

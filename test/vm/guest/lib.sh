@@ -9,7 +9,11 @@ mkdir -p "$VM_TMP"
 
 vm_uptime() { read _u _ </proc/uptime; echo "$_u"; }
 
-vm_pass() { echo "VMCHECK PASS $1${2:+ ($2)}"; }
+# vm_pass NAME [NOTE] [LOGFILE]: with VM_SHOW_OUTPUT=1 (run.ts --show-output) the log goes along too.
+vm_pass() {
+  echo "VMCHECK PASS $1${2:+ ($2)}"
+  if [ "$VM_SHOW_OUTPUT" = 1 ] && [ -n "$3" ] && [ -s "$3" ]; then tail -n "${VM_LOG_LINES:-15}" "$3" | sed "s/^/VMLOG $1| /"; fi
+}
 vm_skip() { echo "VMCHECK SKIP $1: $2"; }
 # vm_fail NAME REASON [LOGFILE]
 vm_fail() {
@@ -69,7 +73,7 @@ check() {
     if [ "$_hits" -lt "$_min" ]; then vm_fail "$_name" "$_hits line(s) match /$_re/, wanted >= $_min: $*" "$_out"; return 1; fi
     _dt="$_dt, $_hits x /$_re/"
   fi
-  vm_pass "$_name" "$_dt"
+  vm_pass "$_name" "$_dt" "$_out"
 }
 
 # check_sh NAME SHELL-CODE: PASS when the code exits 0 (its output is shown on failure).
