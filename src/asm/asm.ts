@@ -66,7 +66,7 @@ interface Tok {
 }
 
 // Longest first.
-const PUNCTS = ["s>>=", "<<=", ">>=", "s/=", "s%=", "s>=", "s<=", "+=", "-=", "*=", "/=", "%=", "|=", "&=", "^=", "==", "!=", ">=", "<=", "s>", "s<", ">", "<", "=", "*", "(", ")", "[", "]", ",", "+", "-", "&"];
+const PUNCTS = ["s>>=", "<<=", ">>=", "s/=", "s%=", "s>=", "s<=", "+=", "-=", "*=", "/=", "%=", "|=", "&=", "^=", "==", "!=", ">=", "<=", "s>", "s<", ">", "<", "=", "*", "(", ")", "[", "]", ",", "+", "-", "&", "#"];
 
 class Line {
   toks: Tok[] = [];
@@ -270,6 +270,7 @@ interface Sec {
   relocAt: Set<number>;
 }
 
+const DATA_DIRECTIVES = new Set([".byte", ".short", ".2byte", ".half", ".long", ".4byte", ".int", ".word", ".quad", ".8byte"]);
 const HEADER_RE = /^\S.*:\s+file format \S+\s*$/;
 const SECTION_RE = /^Disassembly of section (.+):\s*$/;
 const SYMBOL_RE = /^([0-9a-fA-F]{8,16}) <(.+)>:\s*$/;
@@ -348,6 +349,8 @@ class Assembler {
     if (m) {
       const off = parseInt(m[1]!, 16);
       if (this.cur.zeroGap) this.fillZeros(off);
+      // An instruction that ran over a symbol's start is decoded again from the symbol: keep one copy.
+      if (off < this.pos && this.pos - off < 16) this.cur.bytes.length = off;
       if (off !== this.pos) this.fail(lineNo, 1, `symbol <${m[2]}> at 0x${off.toString(16)} but the section is 0x${this.pos.toString(16)} bytes long here`);
       const name = m[2]!;
       // llvm names a section's start after the section when no symbol is there: not a real symbol.
@@ -403,6 +406,7 @@ class Assembler {
       }
     }
     this.closeGap();
+    if (!raw && this.plainDirective(text.slice(col), lineNo, col)) return;
     const line = new Line(this, text, lineNo, col);
     if (line.peek().t === T.End) {
       if (raw) this.emitRaw(raw);
@@ -458,27 +462,36 @@ class Assembler {
     line.fail(line.toks[0]!.col, `the text does not match the raw bytes (which read '${want}'): fix one, or drop the bytes column`);
   }
 
-  directive(line: Line): void {
-    const t = line.next();
-    const name = t.s;
+  /** Section and bookkeeping directives, read from the raw text (they may hold any characters). */
+  plainDirective(text: string, lineNo: number, col: number): boolean {
+    const m = /^(\s*)(\.[A-Za-z_][\w.]*|SEC)\b\s*(.*)$/.exec(text);
+    if (!m) return false;
+    const name = m[2]!;
+    const rest = m[3]!.trim();
+    const at = col + m[1]!.length + 1;
     if (name === "SEC") {
-      line.expectP("(");
-      const m = /^\s*"([^"]*)"\s*\)\s*$/.exec(line.text.slice(line.peek().col));
-      if (!m) line.fail(line.peek().col, 'expected SEC("name")');
-      this.section(m[1]!);
-      return;
+      const s = /^\(\s*"([^"]*)"\s*\)$/.exec(rest);
+      if (!s) this.fail(lineNo, at, 'expected SEC("name")');
+      this.section(s[1]!);
+      return true;
     }
     if (name === ".section") {
-      const rest = line.text.slice(line.peek().col).trim();
-      const m = /^("([^"]*)"|[^\s,]+)/.exec(rest);
-      if (!m) line.fail(line.peek().col, "expected a section name");
-      this.section(m[2] ?? m[1]!);
-      return;
+      const s = /^("([^"]*)"|[^\s,]+)/.exec(rest);
+      if (!s) this.fail(lineNo, at, "expected a section name");
+      this.section(s[2] ?? s[1]!);
+      return true;
     }
     if (name === ".text") {
       this.section(".text");
-      return;
+      return true;
     }
+    // Data directives go through the tokenizer; anything else (.globl, .type, .size, ...) is ignored.
+    return !DATA_DIRECTIVES.has(name);
+  }
+
+  directive(line: Line): void {
+    const t = line.next();
+    const name = t.s;
     const widths: Record<string, number> = { ".byte": 1, ".short": 2, ".2byte": 2, ".half": 2, ".long": 4, ".4byte": 4, ".int": 4, ".word": 4, ".quad": 8, ".8byte": 8 };
     const w = widths[name];
     if (w !== undefined) {
@@ -582,7 +595,7 @@ class Assembler {
         case "store_release": {
           line.next();
           line.expectP("(");
-          const { size, base, off } = this.memRef(line, SIZES);
+          const { size, base, off } = this.memRef(line, SIZES, false);
           line.expectP(",");
           const [src, k] = line.reg();
           if (k !== (size === 0x18 ? "r" : "w") && size === 0x18) line.fail(line.peek().col, "store_release of u64 takes an rN register");
@@ -616,6 +629,14 @@ class Assembler {
       line.end();
       return this.emit(0x85, 0, 0, 0, imm);
     }
+    // Verifier spelling: `call bpf_map_lookup_elem#1`, `call unknown#99`, `call kernel-function#42`.
+    const kfunc = t.t === T.Ident && t.s === "kernel" && line.isP("-", 1) && line.isId("function", 2) && line.isP("#", 3);
+    if (kfunc || (t.t === T.Ident && line.isP("#", 1))) {
+      line.i += kfunc ? 4 : 2;
+      const imm = Number(line.num(S32_LO, U32_HI, "call id"));
+      line.end();
+      return this.emit(0x85, 0, kfunc ? 2 : 0, 0, imm);
+    }
     if (t.t === T.Ident || t.t === T.LocalRef) {
       line.next();
       line.end();
@@ -648,8 +669,8 @@ class Assembler {
   }
 
   /** `*(u32 *)(r1 + 4)` after the leading `*`; returns size bits, base register and offset. */
-  memRef(line: Line, types: Record<string, number>): { size: number; base: number; off: number } {
-    line.expectP("*");
+  memRef(line: Line, types: Record<string, number>, star = true): { size: number; base: number; off: number } {
+    if (star) line.expectP("*");
     line.expectP("(");
     const ty = line.next();
     const size = ty.t === T.Ident ? types[ty.s] : undefined;
@@ -752,7 +773,7 @@ class Assembler {
       if (t.s === "load_acquire") {
         line.next();
         line.expectP("(");
-        const { size, base, off } = this.memRef(line, SIZES);
+        const { size, base, off } = this.memRef(line, SIZES, false);
         line.expectP(")");
         line.end();
         return this.emit(0xc3 | size, dst, base, off, 0x100);
@@ -964,13 +985,18 @@ function setImm(bytes: number[], at: number, v: number, dv: DataView): void {
   for (let i = 0; i < 4; i++) bytes[at + 4 + i] = dv.getUint8(i);
 }
 
-/** Drop `;`, `#` and `//` comments (none of them occur in instruction text). */
+/**
+ * Drop `;`, `//` and `#` comments. A `#` right after a name is not a comment: the verifier writes
+ * `call bpf_trace_printk#6`.
+ */
 function stripComment(s: string): string {
   let cut = s.length;
-  for (const m of [";", "#", "//"]) {
+  for (const m of [";", "//"]) {
     const i = s.indexOf(m);
     if (i >= 0 && i < cut) cut = i;
   }
+  const h = /(^|\s)#/.exec(s);
+  if (h && h.index + h[1]!.length < cut) cut = h.index + h[1]!.length;
   return s.slice(0, cut);
 }
 
