@@ -415,7 +415,8 @@ async function chooseAccel(): Promise<{ accel: "kvm" | "tcg"; why: string }> {
   // Probe: boot the kernel without an initramfs; under working KVM it prints its banner within a second.
   const probe = await runQemu(qemuArgv("kvm", `console=${A.console} panic=-1`, false), 10, /Linux version/, false, null);
   if (/Linux version/.test(probe.output)) return { accel: "kvm", why: "KVM probe booted" };
-  const why = probe.output.trim().split("\n").filter((l) => l.length > 0).pop() ?? "no output";
+  const outLines = probe.output.trim().split("\n").filter((l) => l.length > 0);
+  const why = outLines.find((l) => /error/i.test(l)) ?? outLines.pop() ?? `no banner within 10 s`;
   if (opts.accel === "kvm") usage(`--accel kvm: the KVM probe failed: ${why}`);
   return { accel: "tcg", why: `KVM probe failed: ${why.slice(0, 120)}` };
 }
@@ -466,7 +467,7 @@ if (doneLine === undefined) {
   const why = vm.timedOut
     ? `no VMDONE within ${timeoutSecs}s (killed)`
     : `qemu exited (${vm.exitCode}) before VMDONE${bootLine === undefined ? " and before VMBOOT" : ""}`;
-  const tail = lines.filter((l) => l.trim().length > 0).slice(-20);
+  const tail = lines.filter((l) => l.trim().length > 0 && !/^VM(CHECK|LOG) /.test(l)).slice(-20);
   results.push({ name: "vm-completed", status: "FAIL", detail: why, log: tail });
 }
 
