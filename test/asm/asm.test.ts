@@ -10,7 +10,6 @@ import {
   disassembleObject,
   encode,
   formatInstruction,
-  type DisasmObject,
 } from "../../src/asm/index.ts";
 import { BpfloadError } from "../../src/errors.ts";
 import type { FixtureSection } from "./fixtures/gen.ts";
@@ -20,7 +19,9 @@ const read = (name: string) => readFileSync(join(FIX, name), "utf8");
 const hex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ""), "hex"));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
-function fixture(name: string): DisasmObject & { sections: (FixtureSection & { bytes: Uint8Array })[] } {
+type Fixture = { file: string; sections: (FixtureSection & { bytes: Uint8Array })[] };
+
+function fixture(name: string): Fixture {
   const j = JSON.parse(read(`${name}.json`)) as { file: string; sections: FixtureSection[] };
   return { file: j.file, sections: j.sections.map((s) => ({ ...s, bytes: hex(s.hex) })) };
 }
