@@ -6,9 +6,15 @@ import type { ProgTypeName } from "./uapi.ts";
 export type AttachSpec =
   | { kind: "kprobe"; func: string; offset: number }
   | { kind: "kretprobe"; func: string; maxactive?: number }
-  | { kind: "tracepoint"; category: string; name: string };
+  | { kind: "tracepoint"; category: string; name: string }
+  | { kind: "raw_tracepoint"; name: string }
+  /** `symbol` undefined: `offset` is a raw file offset; otherwise an offset from the symbol. */
+  | { kind: "uprobe" | "uretprobe"; path: string; symbol?: string; offset: number }
+  | { kind: "perf_event"; event: "cpu-clock" }
+  | { kind: "socket"; iface: string };
 
-export const ATTACH_SYNTAX = "kprobe:FUNC[+OFFSET], kretprobe:FUNC, tracepoint:CATEGORY:NAME";
+export const ATTACH_SYNTAX =
+  "kprobe:FUNC[+OFFSET], kretprobe:FUNC, tracepoint:CATEGORY:NAME, raw_tracepoint:NAME, uprobe:PATH:SYMBOL[+OFFSET], uprobe:PATH:0xFILEOFFSET, uretprobe:PATH:SYMBOL, perf_event[:cpu-clock], socket[:IFACE]";
 
 const SYMBOL = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 const TP_PART = /^[A-Za-z0-9_]+$/;
@@ -42,6 +48,31 @@ export function parseAttachSpec(spec: string): AttachSpec {
       if (parts.length !== 2 || !parts.every((p) => TP_PART.test(p))) throw bad("give the category and the event name");
       return { kind: "tracepoint", category: parts[0]!, name: parts[1]! };
     }
+    case "raw_tracepoint":
+    case "raw_tp": {
+      if (!TP_PART.test(rest)) throw bad("give the tracepoint name (e.g. raw_tracepoint:sched_switch)");
+      return { kind: "raw_tracepoint", name: rest };
+    }
+    case "uprobe":
+    case "uretprobe": {
+      const colon = rest.lastIndexOf(":");
+      const path = rest.slice(0, colon);
+      const target = rest.slice(colon + 1);
+      if (colon <= 0 || !path.startsWith("/") || !target) throw bad("give an absolute path and a symbol or file offset (uprobe:/bin/bash:readline)");
+      if (/^(0x[0-9a-f]+|\d+)$/i.test(target)) return { kind, path, offset: Number(target) };
+      const [symbol = "", off] = target.split("+");
+      if (!SYMBOL.test(symbol)) throw bad(`invalid symbol '${symbol}'`);
+      if (kind === "uretprobe" && off !== undefined) throw bad("a uretprobe takes no offset");
+      return { kind, path, symbol, offset: off === undefined ? 0 : parseOffset(off, spec) };
+    }
+    case "perf_event": {
+      if (rest && rest !== "cpu-clock") throw bad(`unknown perf event '${rest}' (bpfload samples cpu-clock)`);
+      return { kind: "perf_event", event: "cpu-clock" };
+    }
+    case "socket": {
+      if (rest && !/^[A-Za-z0-9_.:@-]{1,15}$/.test(rest)) throw bad(`invalid interface name '${rest}'`);
+      return { kind: "socket", iface: rest || "lo" };
+    }
     default:
       throw bad(`unknown kind '${kind}'`);
   }
@@ -55,12 +86,31 @@ export function formatAttachSpec(s: AttachSpec): string {
       return `kretprobe:${s.func}`;
     case "tracepoint":
       return `tracepoint:${s.category}:${s.name}`;
+    case "raw_tracepoint":
+      return `raw_tracepoint:${s.name}`;
+    case "uprobe":
+    case "uretprobe":
+      return `${s.kind}:${s.path}:${s.symbol === undefined ? `0x${s.offset.toString(16)}` : `${s.symbol}${s.offset ? `+${s.offset}` : ""}`}`;
+    case "perf_event":
+      return `perf_event:${s.event}`;
+    case "socket":
+      return `socket:${s.iface}`;
   }
 }
 
 /** The program type an attach point needs when the user did not say. */
 export function progTypeFor(s: AttachSpec): ProgTypeName {
-  return s.kind === "tracepoint" ? "tracepoint" : "kprobe";
+  switch (s.kind) {
+    case "kprobe":
+    case "kretprobe":
+    case "uprobe":
+    case "uretprobe":
+      return "kprobe";
+    case "socket":
+      return "socket_filter";
+    default:
+      return s.kind;
+  }
 }
 
 /** tracefs group of every probe event bpfload creates. */

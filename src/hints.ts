@@ -82,6 +82,8 @@ const TABLE: Row[] = [
   { call: "kprobe_events", errno: "ENOENT", text: () => "no such kernel function: check the name in /proc/kallsyms (static and inlined functions may have no probe point)" },
   { call: "kprobe_events", errno: "EINVAL", text: () => "the kernel refused the probe: an unknown function, a bad offset, or a function on the kprobe blacklist" },
   { call: "kprobe_events", errno: "EBUSY", text: () => "the probe event is in use" },
+  { call: "uprobe", errno: "ENOENT", text: () => "no such file: give the absolute path of the executable or library" },
+  { call: "uprobe", errno: "EINVAL", text: () => "the kernel refused the uprobe: the offset is not inside an executable segment of the file, or not an instruction boundary" },
   { call: "kprobe_events", errno: "EEXIST", text: () => "a probe event with this name exists already" },
 ];
 

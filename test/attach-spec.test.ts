@@ -16,8 +16,25 @@ describe("attach spec parsing", () => {
     expect(parseAttachSpec("tracepoint:syscalls:sys_enter_clone")).toEqual({ kind: "tracepoint", category: "syscalls", name: "sys_enter_clone" });
     expect(parseAttachSpec("tp:sched/sched_switch")).toEqual({ kind: "tracepoint", category: "sched", name: "sched_switch" });
   });
+  test("uprobes by symbol, symbol+offset and raw file offset; raw tracepoints, perf events, sockets", () => {
+    expect(parseAttachSpec("uprobe:/bin/bash:readline")).toEqual({ kind: "uprobe", path: "/bin/bash", symbol: "readline", offset: 0 });
+    expect(parseAttachSpec("uprobe:/lib/libc.so.6:malloc+4")).toEqual({ kind: "uprobe", path: "/lib/libc.so.6", symbol: "malloc", offset: 4 });
+    expect(parseAttachSpec("uprobe:/bin/busybox:0x1f00")).toEqual({ kind: "uprobe", path: "/bin/busybox", offset: 0x1f00 });
+    expect(parseAttachSpec("uretprobe:/bin/bash:readline")).toMatchObject({ kind: "uretprobe", symbol: "readline" });
+    expect(parseAttachSpec("raw_tp:sched_switch")).toEqual({ kind: "raw_tracepoint", name: "sched_switch" });
+    expect(parseAttachSpec("perf_event")).toEqual({ kind: "perf_event", event: "cpu-clock" });
+    expect(parseAttachSpec("socket")).toEqual({ kind: "socket", iface: "lo" });
+    expect(parseAttachSpec("socket:eth0")).toEqual({ kind: "socket", iface: "eth0" });
+    for (const bad of ["uprobe:bash:readline", "uprobe:/bin/bash", "uprobe:/bin/bash:", "uretprobe:/bin/bash:f+4", "perf_event:cycles", "raw_tracepoint:", "socket:a b"]) {
+      expect(() => parseAttachSpec(bad)).toThrow(UsageError);
+    }
+    expect(progTypeFor(parseAttachSpec("uprobe:/bin/sh:0"))).toBe("kprobe");
+    expect(progTypeFor(parseAttachSpec("socket:lo"))).toBe("socket_filter");
+    expect(progTypeFor(parseAttachSpec("raw_tp:x"))).toBe("raw_tracepoint");
+  });
+
   test("round trip through formatAttachSpec", () => {
-    for (const s of ["kprobe:sys_clone", "kprobe:f+16", "kretprobe:f", "tracepoint:a:b"]) expect(formatAttachSpec(parseAttachSpec(s))).toBe(s);
+    for (const s of ["kprobe:sys_clone", "kprobe:f+16", "kretprobe:f", "tracepoint:a:b", "raw_tracepoint:x", "uprobe:/bin/sh:main+4", "uprobe:/bin/sh:0x10", "socket:lo", "perf_event:cpu-clock"]) expect(formatAttachSpec(parseAttachSpec(s))).toBe(s);
   });
   test("bad specs are usage errors that show the syntax", () => {
     for (const bad of ["", "kprobe", "kprobe:", "kprobe:1abc", "kprobe:f+zz", "kretprobe:f+4", "tracepoint:onlyone", "tracepoint:a:b:c", "uprobe", "kprobe:f;rm"]) {

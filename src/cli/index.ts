@@ -38,7 +38,10 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
     .option("--section <name>", "ELF section of the program (default: the only program)")
     .option("--program <name>", "Program by function name, in an object with several")
     .option("--type <type>", "Program type: kprobe, tracepoint, socket_filter, ... (default: from --attach or the section name)")
-    .option("--attach <spec>", "kprobe:FUNC[+OFFSET], kretprobe:FUNC or tracepoint:CATEGORY:NAME")
+    .option("--attach <spec>", "kprobe:FUNC[+OFF], kretprobe:FUNC, tracepoint:CAT:NAME, raw_tracepoint:NAME, uprobe:PATH:SYMBOL[+OFF] or uprobe:PATH:0xOFFSET, uretprobe:PATH:SYMBOL, perf_event, socket:IFACE")
+    .option("--probe-api <api>", "kprobes/uprobes through 'pmu' (perf PMU, 4.17+) or 'tracefs' (kprobe_events); default: pmu where available")
+    .option("--maxactive <n>", "kretprobe instances (tracefs, 4.12+)")
+    .option("--freq <hz>", "perf_event programs: samples per second on each CPU (default 49)")
     .option("--license <license>", "License string given to the kernel (default: the object's, else GPL)")
     .option("--kern-version <version>", "kern_version to send (4.9.228 or 0x409e4); default: detected from the running kernel")
     .option("--log-level <level>", "Always fetch the verifier log at this level (1, 2, 4) and print it")
@@ -48,6 +51,8 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
     .example("bpfload load test_bpf --attach kprobe:sys_clone")
     .example("bpfload load test_bpf.o --section kprobe/sys_clone --duration 10")
     .example("bpfload load prog.bin --type tracepoint --attach tracepoint:syscalls:sys_enter_clone --count 5 --json")
+    .example("bpfload load test_bpf --attach uprobe:/bin/bash:readline")
+    .example("bpfload load counters.o --no-attach    # does it load? (exit 0 when every program loaded)")
     .action(async (file: string, o: Opts) => {
       const { runLoad } = await import("./load.ts");
       run(
@@ -62,6 +67,9 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
           duration: num("duration", o.duration),
           count: num("count", o.count, 1),
           attachProgram: !o.loadOnly,
+          probeApi: str(o.probeApi),
+          maxactive: num("maxactive", o.maxactive, 1),
+          freq: num("freq", o.freq, 1),
         }),
         o,
       );

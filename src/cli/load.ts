@@ -1,9 +1,10 @@
 // `bpfload load FILE`: load programs from raw instructions, assembler source or an ELF object,
 // attach them, stream trace_pipe, and print the object's maps at exit.
 import { basename } from "node:path";
-import { parseAttachSpec, progTypeFor, type AttachSpec } from "../attach-spec.ts";
+import { ATTACH_SYNTAX, parseAttachSpec, progTypeFor, type AttachSpec } from "../attach-spec.ts";
 import { BpfloadError, UsageError } from "../errors.ts";
 import type { Collection } from "../kernel/collection.ts";
+import { parseProbeApi } from "../kernel/probe-pmu.ts";
 import { kernelVersion, loadProgram, type Program } from "../kernel/program.ts";
 import { parseKernVersionOption, type KernelVersion } from "../kernel/version.ts";
 import { PROG_TYPES, formatVersionCode, type ProgTypeName } from "../uapi.ts";
@@ -23,6 +24,9 @@ export interface LoadOptions {
   count?: number;
   /** false: load only (--no-attach / --load-only). */
   attachProgram?: boolean;
+  probeApi?: string;
+  maxactive?: number;
+  freq?: number;
 }
 
 export function parseProgType(text: string): ProgTypeName {
@@ -85,6 +89,7 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
   const attachSpec = opts.attach !== undefined ? parseAttachSpec(String(opts.attach)) : undefined;
   const type = opts.type !== undefined ? parseProgType(String(opts.type)) : attachSpec ? progTypeFor(attachSpec) : undefined;
   const kernVersion = resolveKernVersion(opts.kernVersion);
+  parseProbeApi(opts.probeApi); // a typo is a usage error before anything is loaded
   if (opts.logLevel !== undefined && !(opts.logLevel >= 1 && opts.logLevel <= 7)) {
     throw new UsageError(`bad --log-level '${opts.logLevel}': 1 (verifier steps), 2 (with states) or 4 (statistics)`);
   }
@@ -112,9 +117,10 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     if (opts.attachProgram === false) {
       out.info("loaded only (--no-attach)");
     } else if (!targets.length) {
-      out.info(`nothing to attach: give --attach (kprobe:FUNC, kretprobe:FUNC, tracepoint:CAT:NAME)`);
+      out.info(`nothing to attach: give --attach (${ATTACH_SYNTAX})`);
     } else {
-      const result = await attachAndWatch(out, targets, { duration: opts.duration, count: opts.count });
+      const attach = { probeApi: parseProbeApi(opts.probeApi), maxactive: opts.maxactive, freq: opts.freq };
+      const result = await attachAndWatch(out, targets, { duration: opts.duration, count: opts.count, attach });
       out.event("exit", { reason: result.reason, signal: result.signal, lines: result.lines }, `detached (${result.signal ?? result.reason}); ${result.lines} trace lines`);
     }
     if (loaded.collection) {
@@ -134,7 +140,7 @@ function attachPointOf(out: Output, prog: Program, attach: string | undefined): 
     return parseAttachSpec(attach);
   } catch (e) {
     if (!(e instanceof BpfloadError)) throw e;
-    out.info(`'${prog.name}' stays loaded but unattached: bpfload does not attach '${attach}' programs yet`);
+    out.info(`'${prog.name}' stays loaded but unattached: bpfload cannot attach '${attach}' (${(e as Error).message})`);
     return undefined;
   }
 }

@@ -1,7 +1,7 @@
 // The part of `load` and `hello` that runs once a program is loaded: attach, stream trace_pipe,
 // detach on every way out, and report what happened.
 import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
-import { attach } from "../kernel/attach.ts";
+import { attach, type AttachOptions } from "../kernel/attach.ts";
 import { runCleanup } from "../kernel/cleanup.ts";
 import type { Link } from "../kernel/perf-link.ts";
 import type { Program } from "../kernel/program.ts";
@@ -17,6 +17,7 @@ export interface SessionOptions {
   onReady?: () => void;
   /** Called for every trace line (after it is printed). */
   onTrace?: (message: string) => void;
+  attach?: AttachOptions;
 }
 
 export interface AttachTarget {
@@ -29,11 +30,13 @@ export async function attachAndWatch(out: Output, targets: AttachTarget[], opts:
   try {
     for (const { prog, spec } of targets) {
       const link = attach(prog, spec, {
-        onKprobe: ({ symbol, event }) => {
-          if (spec.kind !== "tracepoint" && symbol !== spec.func) {
+        ...opts.attach,
+        onProbe: ({ symbol, offset, event }) => {
+          if ((spec.kind === "kprobe" || spec.kind === "kretprobe") && symbol && symbol !== spec.func) {
             out.info(`${spec.func} is ${symbol} on this kernel: probing ${symbol}`);
           }
-          out.detail(`probe event ${event}`);
+          if (offset !== undefined) out.detail(`file offset 0x${offset.toString(16)}`);
+          out.detail(event === "pmu" ? "probe created through the perf PMU" : `probe event ${event}`);
         },
       });
       links.push(link);

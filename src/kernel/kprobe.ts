@@ -1,23 +1,22 @@
-// kprobes and kretprobes through tracefs kprobe_events: the path that works from 4.9 on.
-// The event gets a name bpfload owns (group `bpfload`, pid and sequence in the name), it is removed
-// on every way out, and nothing else in kprobe_events is touched.
+// kprobes and kretprobes, two ways: the perf kprobe PMU (4.17+; nothing left behind by a crash)
+// and tracefs kprobe_events (every kernel from 4.9; needed for kretprobe maxactive).
 import { readFileSync } from "node:fs";
-import { EVENT_GROUP, formatAttachSpec, probeEventName, type AttachSpec } from "../attach-spec.ts";
+import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
 import { SyscallError, SystemError, errnoName } from "../errors.ts";
 import { hintFor } from "../hints.ts";
+import { perfEventOpen } from "../sys/perf.ts";
 import { kernelVersionCode } from "../uapi.ts";
-import { attachToTraceEvent, type PerfEventLink } from "./perf-link.ts";
+import { attachToPerfFd, type PerfEventLink } from "./perf-link.ts";
+import { chooseProbeApi, type ProbeApi } from "./probe-pmu.ts";
 import { kernelVersion, type Program } from "./program.ts";
-import { sweepStaleEvents } from "./sweep.ts";
-import { TracefsWriteError, appendControl, eventId, hasControl } from "./tracefs.ts";
-
-let sequence = 0;
+import { TracefsWriteError, hasControl } from "./tracefs.ts";
+import { attachProbeEvent, createProbeEvent } from "./tracefs-probe.ts";
 
 /**
  * Names to try for a function the user wrote. A syscall written as the seed does (`sys_clone`) is
  * `sys_clone`/`SyS_clone` on 4.9, `__x64_sys_clone` on x86_64 from 4.17, `__arm64_sys_clone` on
  * arm64 from 4.19. The likeliest name for this kernel comes first, so the common case costs one
- * write and no read of /proc/kallsyms (≈45 ms).
+ * attempt and no read of /proc/kallsyms (≈45 ms).
  */
 export function candidateSymbols(func: string, arch: string, kernel: number): string[] {
   const m = func.match(/^(?:sys|SyS)_(\w+)$/);
@@ -39,59 +38,67 @@ function inKallsyms(name: string): boolean | undefined {
   }
 }
 
-export interface KprobeLink extends PerfEventLink {}
-
 export interface KprobeAttachInfo {
   /** The kernel symbol actually probed (differs from what the user wrote for syscalls). */
   symbol: string;
+  /** tracefs event name, or "pmu". */
   event: string;
+  api: ProbeApi;
 }
 
-export function attachKprobe(prog: Program, spec: AttachSpec & { kind: "kprobe" | "kretprobe" }, info?: (i: KprobeAttachInfo) => void): PerfEventLink {
+export interface KprobeOptions {
+  api?: ProbeApi;
+  /** kretprobe instances (tracefs only, 4.12+). */
+  maxactive?: number;
+  onInfo?: (i: KprobeAttachInfo) => void;
+}
+
+type KSpec = AttachSpec & { kind: "kprobe" | "kretprobe" };
+
+export function attachKprobe(prog: Program, spec: KSpec, opts: KprobeOptions = {}): PerfEventLink {
   const target = formatAttachSpec(spec);
-  if (!hasControl("kprobe_events")) {
+  const { api, pmu } = chooseProbeApi("kprobe", opts.api, opts.maxactive !== undefined);
+  if (api === "tracefs" && !hasControl("kprobe_events")) {
     throw new SystemError(
-      `attach '${prog.name}' to ${target}: this kernel has no kprobes (no kprobe_events in tracefs: built without CONFIG_KPROBES or CONFIG_KPROBE_EVENTS): attach to a tracepoint instead, e.g. --attach tracepoint:syscalls:sys_enter_clone`,
+      `attach '${prog.name}' to ${target}: this kernel has no kprobes (no kprobe PMU, no kprobe_events in tracefs: built without CONFIG_KPROBES or CONFIG_KPROBE_EVENTS): attach to a tracepoint instead, e.g. --attach tracepoint:syscalls:sys_enter_clone`,
     );
   }
-  if (sequence === 0) sweepStaleEvents(); // leftovers of SIGKILLed runs, before adding ours
-  const pid = process.pid;
-  const event = probeEventName(pid, sequence++, spec.func);
-  const probe = spec.kind === "kprobe" ? "p" : `r${spec.maxactive ?? ""}`;
-  const where = (sym: string) => (spec.kind === "kprobe" && spec.offset ? `${sym}+${spec.offset}` : sym);
-
-  let lastError: TracefsWriteError | undefined;
-  let symbol: string | undefined;
-  for (const candidate of candidateSymbols(spec.func, process.arch, kernelVersion().code)) {
-    try {
-      appendControl("kprobe_events", `${probe}:${EVENT_GROUP}/${event} ${where(candidate)}`);
-      symbol = candidate;
-      break;
-    } catch (e) {
-      if (!(e instanceof TracefsWriteError)) throw e;
-      lastError = e;
+  const offset = spec.kind === "kprobe" ? spec.offset : 0;
+  const candidates = candidateSymbols(spec.func, process.arch, kernelVersion().code);
+  let lastErrno = 22;
+  let lastDetail = "";
+  for (const symbol of candidates) {
+    if (api === "pmu") {
+      const open = perfEventOpen({
+        type: pmu!.type,
+        config: spec.kind === "kretprobe" ? 1n << BigInt(pmu!.retprobeBit) : 0n,
+        config1String: symbol,
+        config2: offset,
+        samplePeriod: 1,
+        wakeupEvents: 1,
+      });
+      if (open.ret >= 0) {
+        opts.onInfo?.({ symbol, event: "pmu", api });
+        return attachToPerfFd(prog, open.ret, target, {});
+      }
+      lastErrno = open.errno;
+    } else {
+      try {
+        const probe = spec.kind === "kprobe" ? "p" : `r${opts.maxactive ?? ""}`;
+        const created = createProbeEvent("kprobe_events", probe, spec.func, offset ? `${symbol}+${offset}` : symbol);
+        opts.onInfo?.({ symbol, event: created.event, api });
+        return attachProbeEvent(prog, created, target);
+      } catch (e) {
+        if (!(e instanceof TracefsWriteError)) throw e;
+        lastErrno = e.errno;
+        lastDetail = ` [${e.detail}]`;
+      }
     }
   }
-  if (!symbol) {
-    const known = candidateSymbols(spec.func, process.arch, kernelVersion().code).some((s) => inKallsyms(s));
-    const errno = lastError?.errno ?? 22;
-    const hint = known === false
-      ? `unknown kernel function '${spec.func}': it is not in /proc/kallsyms`
-      : hintFor("kprobe_events", errnoName(errno), { euid: process.geteuid?.() ?? 0 });
-    throw new SyscallError(`attach '${prog.name}' to ${target}`, "kprobe_events", errno, `${hint}${lastError ? ` [${lastError.detail}]` : ""}`);
-  }
-
-  let removed = false;
-  const remove = () => {
-    if (removed) return;
-    removed = true;
-    appendControl("kprobe_events", `-:${EVENT_GROUP}/${event}`);
-  };
-  const id = eventId(EVENT_GROUP, event);
-  if (id === undefined) {
-    remove();
-    throw new SystemError(`attach '${prog.name}' to ${target}: the probe was created but events/${EVENT_GROUP}/${event}/id cannot be read`);
-  }
-  info?.({ symbol, event });
-  return attachToTraceEvent(prog, id, target, {}, remove);
+  const known = candidates.some((s) => inKallsyms(s));
+  const call = api === "pmu" ? "perf_event_open(kprobe PMU)" : "kprobe_events";
+  const hint = known === false
+    ? `unknown kernel function '${spec.func}': it is not in /proc/kallsyms`
+    : (hintFor("kprobe_events", errnoName(lastErrno), { euid: process.geteuid?.() ?? 0 }) ?? "the kernel refused the probe");
+  throw new SyscallError(`attach '${prog.name}' to ${target}`, call, lastErrno, `${hint}${lastDetail}`);
 }

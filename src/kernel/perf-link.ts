@@ -50,25 +50,67 @@ export class PerfEventLink implements Link {
  * gives EEXIST on 4.9 and 6.1 alike, so one perf event per probe is the right pattern).
  */
 export function attachToTraceEvent(prog: Program, eventId: number, target: string, ctx: Partial<HintContext>, removeEvent?: () => void): PerfEventLink {
-  const what = `attach '${prog.name}' to ${target}`;
-  const fail = (call: string, errno: number): never => {
-    throw new SyscallError(what, call, errno, hintFor(call, errnoName(errno), { euid: process.geteuid?.() ?? 0, ...ctx }));
-  };
   const open = perfEventOpen({ type: PERF_TYPE_TRACEPOINT, config: eventId, samplePeriod: 1, wakeupEvents: 1, sampleType: PERF_SAMPLE_RAW });
   if (open.ret < 0) {
     removeEvent?.();
-    return fail("perf_event_open", open.errno);
+    throw attachError(prog, target, "perf_event_open", open.errno, ctx);
   }
-  const link = new PerfEventLink(target, open.ret, removeEvent);
+  return attachToPerfFd(prog, open.ret, target, ctx, removeEvent);
+}
+
+export function attachError(prog: Program, target: string, call: string, errno: number, ctx: Partial<HintContext> = {}): SyscallError {
+  return new SyscallError(`attach '${prog.name}' to ${target}`, call, errno, hintFor(call, errnoName(errno), { euid: process.geteuid?.() ?? 0, ...ctx }));
+}
+
+/** SET_BPF + ENABLE on an open perf event fd; the link owns the fd from here on. */
+export function attachToPerfFd(prog: Program, perfFd: number, target: string, ctx: Partial<HintContext>, removeEvent?: () => void): PerfEventLink {
+  const link = new PerfEventLink(target, perfFd, removeEvent);
   const set = ioctl(link.perfFd, PERF_EVENT_IOC_SET_BPF, prog.fd);
   if (set.ret < 0) {
     link.close();
-    return fail("PERF_EVENT_IOC_SET_BPF", set.errno);
+    throw attachError(prog, target, "PERF_EVENT_IOC_SET_BPF", set.errno, ctx);
   }
   const enable = ioctl(link.perfFd, PERF_EVENT_IOC_ENABLE);
   if (enable.ret < 0) {
     link.close();
-    return fail("PERF_EVENT_IOC_ENABLE", enable.errno);
+    throw attachError(prog, target, "PERF_EVENT_IOC_ENABLE", enable.errno, ctx);
   }
   return link;
+}
+
+/** Several links closed as one (a perf_event program on every CPU). */
+export class MultiLink implements Link {
+  constructor(readonly target: string, private readonly links: Link[]) {}
+
+  hits(): bigint | undefined {
+    return this.links.reduce<bigint | undefined>((sum, l) => {
+      const n = l.hits();
+      return n === undefined ? sum : (sum ?? 0n) + n;
+    }, undefined);
+  }
+
+  close(): void {
+    for (const l of this.links) l.close();
+  }
+}
+
+/** A link that is just a file descriptor (raw tracepoints, sockets): closing it detaches. */
+export class FdLink implements Link {
+  private closed = false;
+  private readonly unregister: () => void;
+
+  constructor(readonly target: string, readonly fd: number) {
+    this.unregister = onCleanup(() => this.close());
+  }
+
+  hits(): bigint | undefined {
+    return undefined;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    close(this.fd);
+    this.unregister();
+  }
 }

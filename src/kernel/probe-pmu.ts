@@ -1,0 +1,44 @@
+// The kprobe and uprobe perf PMUs (4.17+): a probe created by perf_event_open itself, with no
+// tracefs event to name, write or remove — it vanishes when its fd closes, so a crash cannot leave
+// it behind. Older kernels only have the tracefs kprobe_events/uprobe_events path.
+import { readFileSync } from "node:fs";
+import { UsageError } from "../errors.ts";
+
+export interface ProbePmu {
+  /** perf_event_attr.type of the PMU. */
+  type: number;
+  /** Bit of `config` that makes it a return probe (format/retprobe: "config:0"). */
+  retprobeBit: number;
+}
+
+export type ProbeApi = "pmu" | "tracefs";
+
+const cache = new Map<string, ProbePmu | null>();
+
+export function probePmu(kind: "kprobe" | "uprobe"): ProbePmu | undefined {
+  if (!cache.has(kind)) {
+    try {
+      const dir = `/sys/bus/event_source/devices/${kind}`;
+      const type = Number(readFileSync(`${dir}/type`, "utf8").trim());
+      const bit = readFileSync(`${dir}/format/retprobe`, "utf8").match(/config:(\d+)/);
+      cache.set(kind, Number.isInteger(type) && bit ? { type, retprobeBit: Number(bit[1]) } : null);
+    } catch {
+      cache.set(kind, null);
+    }
+  }
+  return cache.get(kind) ?? undefined;
+}
+
+export function parseProbeApi(text: string | undefined): ProbeApi | undefined {
+  if (text === undefined || text === "auto") return undefined;
+  if (text === "pmu" || text === "tracefs") return text;
+  throw new UsageError(`bad --probe-api '${text}': pmu (perf kprobe/uprobe PMU, 4.17+), tracefs (kprobe_events/uprobe_events) or auto`);
+}
+
+/** Which path to take: the PMU when the kernel has it, unless told otherwise (or maxactive is wanted). */
+export function chooseProbeApi(kind: "kprobe" | "uprobe", forced: ProbeApi | undefined, needsTracefs = false): { api: ProbeApi; pmu?: ProbePmu } {
+  const pmu = probePmu(kind);
+  if (forced === "pmu" && !pmu) throw new UsageError(`--probe-api pmu: this kernel has no ${kind} PMU (/sys/bus/event_source/devices/${kind}, Linux 4.17+)`);
+  if (forced === "tracefs" || needsTracefs || !pmu) return { api: "tracefs" };
+  return { api: "pmu", pmu };
+}

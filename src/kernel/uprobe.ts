@@ -1,0 +1,75 @@
+// uprobes and uretprobes on a user-space file: by symbol (from the target's .symtab/.dynsym) or by
+// raw file offset; through the uprobe PMU (4.17+) or tracefs uprobe_events.
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
+import { findTargetSymbol, readTargetSymbols, TargetError } from "../elf/target.ts";
+import { InputError, SyscallError, SystemError, errnoName } from "../errors.ts";
+import { hintFor } from "../hints.ts";
+import { perfEventOpen } from "../sys/perf.ts";
+import { attachToPerfFd, type PerfEventLink } from "./perf-link.ts";
+import { chooseProbeApi, type ProbeApi } from "./probe-pmu.ts";
+import type { Program } from "./program.ts";
+import { TracefsWriteError, hasControl } from "./tracefs.ts";
+import { attachProbeEvent, createProbeEvent } from "./tracefs-probe.ts";
+
+type USpec = AttachSpec & { kind: "uprobe" | "uretprobe" };
+
+/** File offset of SYMBOL(+OFF) in the target, read from its symbol tables. */
+export function uprobeFileOffset(spec: USpec): number {
+  if (spec.symbol === undefined) return spec.offset;
+  let fd: number;
+  try {
+    fd = openSync(spec.path, "r");
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new InputError(spec.path, code === "ENOENT" ? "no such file (uprobe target)" : `cannot open the uprobe target: ${code}`);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const read = (offset: number, length: number) => {
+      const buf = new Uint8Array(length);
+      const n = readSync(fd, buf, 0, length, offset);
+      return buf.subarray(0, n);
+    };
+    const sym = findTargetSymbol(readTargetSymbols(read, size), spec.symbol);
+    if (!sym) throw new InputError(spec.path, `no function symbol '${spec.symbol}' (in .symtab or .dynsym): give a raw file offset instead (uprobe:${spec.path}:0xOFFSET)`);
+    return sym.fileOffset + spec.offset;
+  } catch (e) {
+    if (e instanceof TargetError) throw new InputError(spec.path, `cannot read its symbols: ${e.message}`);
+    throw e;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function attachUprobe(prog: Program, spec: USpec, opts: { api?: ProbeApi; onInfo?: (i: { offset: number; event: string }) => void } = {}): PerfEventLink {
+  const target = formatAttachSpec(spec);
+  const offset = uprobeFileOffset(spec);
+  const { api, pmu } = chooseProbeApi("uprobe", opts.api);
+  if (api === "pmu") {
+    const open = perfEventOpen({
+      type: pmu!.type,
+      config: spec.kind === "uretprobe" ? 1n << BigInt(pmu!.retprobeBit) : 0n,
+      config1String: spec.path,
+      config2: offset,
+      samplePeriod: 1,
+      wakeupEvents: 1,
+    });
+    if (open.ret < 0) {
+      const call = "perf_event_open(uprobe PMU)";
+      throw new SyscallError(`attach '${prog.name}' to ${target}`, call, open.errno, hintFor("uprobe", errnoName(open.errno), { euid: process.geteuid?.() ?? 0 }));
+    }
+    opts.onInfo?.({ offset, event: "pmu" });
+    return attachToPerfFd(prog, open.ret, target, {});
+  }
+  if (!hasControl("uprobe_events")) throw new SystemError(`attach '${prog.name}' to ${target}: this kernel has no uprobes (no uprobe PMU, no uprobe_events in tracefs: CONFIG_UPROBE_EVENTS off)`);
+  try {
+    const label = spec.symbol ?? `off_${offset.toString(16)}`;
+    const created = createProbeEvent("uprobe_events", spec.kind === "uprobe" ? "p" : "r", label, `${spec.path}:0x${offset.toString(16)}`);
+    opts.onInfo?.({ offset, event: created.event });
+    return attachProbeEvent(prog, created, target);
+  } catch (e) {
+    if (!(e instanceof TracefsWriteError)) throw e;
+    throw new SyscallError(`attach '${prog.name}' to ${target}`, "uprobe_events", e.errno, `${hintFor("uprobe", errnoName(e.errno), { euid: process.geteuid?.() ?? 0 }) ?? "the kernel refused the probe"} [${e.detail}]`);
+  }
+}
