@@ -1,10 +1,11 @@
 // `bpfload hello`: the seed article in one command. Its 13 instructions go on the clone syscall
 // (a kprobe where the kernel has kprobes, else the best tracepoint this kernel has for clone), a
 // few short child processes trigger it, and the "Hello World!" lines show up here.
-import { parseAttachSpec, type AttachSpec } from "../attach-spec.ts";
+import { parseAttachSpec, progTypeFor, type AttachSpec } from "../attach-spec.ts";
 import { SystemError } from "../errors.ts";
 import { HELLO_INSNS, HELLO_MESSAGE } from "../examples/hello.ts";
 import { loadProgram } from "../kernel/program.ts";
+import { probePmu } from "../kernel/probe-pmu.ts";
 import { hasTracepoint } from "../kernel/tracepoint.ts";
 import { hasControl } from "../kernel/tracefs.ts";
 import { kernelVersionCode, type ProgTypeName } from "../uapi.ts";
@@ -24,7 +25,7 @@ export const HELLO_DEFAULT_SECONDS = 3;
 
 /** The attach point for clone on this kernel, and why. */
 function chooseAttach(kernel: number): { spec: AttachSpec; type: ProgTypeName; why: string } {
-  if (hasControl("kprobe_events")) {
+  if (probePmu("kprobe") || hasControl("kprobe_events")) {
     return { spec: parseAttachSpec("kprobe:sys_clone"), type: "kprobe", why: "kprobe on the clone syscall, as the seed article does" };
   }
   if (kernel >= kernelVersionCode(4, 14, 0) && hasTracepoint("syscalls", "sys_enter_clone")) {
@@ -50,7 +51,7 @@ export async function runHello(out: Output, opts: HelloOptions): Promise<number>
   const chosen = opts.attach
     ? (() => {
         const spec = parseAttachSpec(String(opts.attach));
-        return { spec, type: (spec.kind === "tracepoint" ? "tracepoint" : "kprobe") as ProgTypeName, why: "attach point given" };
+        return { spec, type: progTypeFor(spec), why: "attach point given" };
       })()
     : chooseAttach(kernVersion.code);
   out.info(`hello: the seed's 13 instructions; ${chosen.why}`);
