@@ -3,7 +3,7 @@
 
 import { BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARRAY } from "../uapi.ts";
 import {
-  Btf, BtfError, BTF_KIND_ARRAY, BTF_KIND_DATASEC, BTF_KIND_PTR, BTF_KIND_STRUCT, btfKindName, type BtfType,
+  Btf, BtfError, BTF_KIND_ARRAY, BTF_KIND_DATASEC, BTF_KIND_FUNC_PROTO, BTF_KIND_PTR, BTF_KIND_STRUCT, btfKindName, type BtfType,
 } from "./btf.ts";
 import type { Bytes, RawSection, RawSymbol } from "./raw.ts";
 import { SHT_NOBITS, STT_FILE, STT_SECTION } from "./raw.ts";
@@ -205,8 +205,10 @@ function btfMapDef(btf: Btf, typeId: number, name: string, depth: number): Omit<
         if (depth > 0) throw new BtfError("nested map-in-map definitions are not supported", a.sectionOffset);
         const p = btf.skipQualifiers(a.array.type);
         if (p.kind !== BTF_KIND_PTR) throw new BtfError("member 'values' is not an array of pointers", p.sectionOffset);
-        m.innerMap = { ...btfMapDef(btf, p.sizeOrType, `${name}.inner`, depth + 1), section: "", sectionIndex: 0, sectionOffset: 0 };
         m.valueSize = 4;
+        // a PROG_ARRAY's `values` are programs (function prototypes): initial contents, not an inner map
+        if (btf.skipQualifiers(p.sizeOrType).kind === BTF_KIND_FUNC_PROTO) break;
+        m.innerMap = { ...btfMapDef(btf, p.sizeOrType, `${name}.inner`, depth + 1), section: "", sectionIndex: 0, sectionOffset: 0 };
         break;
       }
     }

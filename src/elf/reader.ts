@@ -135,7 +135,7 @@ export async function readObject(bytes: Uint8Array, file: string): Promise<Objec
         if (src === BPF_PSEUDO_KFUNC_CALL) fail(`call of kernel function '${sym.name}' (kfunc) is not supported`, where);
         if (src !== BPF_PSEUDO_CALL) fail(`relocation on a helper call (src_reg ${src}) to '${sym.name}'`, where);
         if (r.type !== R_BPF_64_32) fail(`relocation ${relocationTypeName(r.type)} on a call instruction (expected R_BPF_64_32)`, where);
-        if (sym.shndx === SHN_UNDEF) fail(`call to function '${sym.name}', which does not exist in this object`, where);
+        if (sym.shndx === SHN_UNDEF) fail(`call to function '${sym.name}', which does not exist in this object (calls of extern or kernel functions, kfuncs, are not supported)`, where);
         const ts = symbolSection(sym, sections, "calls", where, fail);
         if (!functionsBySection.has(ts.index)) fail(`call to '${sym.name}' in section '${ts.name}', which holds no code`, where);
         if (sym.value % INSN !== 0) fail(`call target '${sym.name}' is not on an instruction boundary`, where);
