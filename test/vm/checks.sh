@@ -40,7 +40,9 @@ check bpfload-version -t 60 -e '[0-9]+\.[0-9]+' -- bpfload --version
 if [ "$VM_BINARY_KIND" = standin ]; then
   check standin-ffi -t 60 -e '^ffi getpid=1$' -- bpfload ffi
   for c in bpfload-hello bpfload-kprobe bpfload-kretprobe bpfload-tracepoint bpfload-legacy-maps \
-    bpfload-uprobe-offset bpfload-uprobe-symbol bpfload-sigkill-sweep bpfload-cleanup; do
+    bpfload-uprobe-offset bpfload-uprobe-symbol bpfload-uretprobe bpfload-raw-tracepoint bpfload-perf-event \
+    bpfload-socket bpfload-kprobe-tracefs bpfload-kretprobe-tracefs \
+    bpfload-sigkill-sweep bpfload-cleanup; do
     vm_skip $c "the binary is the stand-in, not bpfload"
   done
   exit 0
@@ -61,22 +63,63 @@ if has_feature uprobe; then
   # By raw file offset: busybox's entry point runs on every exec of busybox (the fork trigger execs sh).
   check bpfload-uprobe-offset -t 60 -f -e "$HELLO" -- \
     bpfload load seed.bin --attach "uprobe:/bin/busybox:$VM_BUSYBOX_ENTRY_OFF" --duration 3
-  # By symbol, in a shared library: every start of a dynamically linked program (bpfload itself) runs it.
+  # By symbol in a shared library: every start of a dynamically linked program (bpfload itself: Bun calls
+  # getenv a few dozen times while starting) enters and leaves libc's getenv.
+  LIBC=/lib/$VM_TRIPLET/libc.so.6
   check bpfload-uprobe-symbol -t 90 -g 'bpfload --version' -e "$HELLO" -- \
-    bpfload load seed.bin --attach "uprobe:/lib/$VM_TRIPLET/libc.so.6:__libc_start_main" --duration 5
+    bpfload load seed.bin --attach "uprobe:$LIBC:getenv" --duration 5
+  check bpfload-uretprobe -t 90 -g 'bpfload --version' -e "$HELLO" -- \
+    bpfload load seed.bin --attach "uretprobe:$LIBC:getenv" --duration 5
 else
-  vm_skip bpfload-uprobe-offset "bpfload --help does not mention uprobe yet"
-  vm_skip bpfload-uprobe-symbol "bpfload --help does not mention uprobe yet"
+  for c in bpfload-uprobe-offset bpfload-uprobe-symbol bpfload-uretprobe; do
+    vm_skip $c "bpfload --help does not mention uprobe yet"
+  done
 fi
 
-# --- Crash safety: a SIGKILLed run leaves its events; `bpfload cleanup` removes them ---
+# --- Raw tracepoints, perf events, socket filters (the seed's program fits all: it only calls trace_printk) ---
+if has_feature raw_tracepoint; then
+  check bpfload-raw-tracepoint -t 60 -f -e "$HELLO" -- \
+    bpfload load seed.bin --attach raw_tracepoint:sched_process_fork --duration 3
+else
+  vm_skip bpfload-raw-tracepoint "bpfload --help does not mention raw_tracepoint yet"
+fi
+if has_feature perf_event; then
+  check bpfload-perf-event -t 60 -e "$HELLO" -- bpfload load seed.bin --attach perf_event:cpu-clock --duration 3
+else
+  vm_skip bpfload-perf-event "bpfload --help does not mention perf_event yet"
+fi
+if has_feature socket:; then
+  check bpfload-socket -t 60 -g 'ping -c 1 -W 1 127.0.0.1' -e "$HELLO" -- \
+    bpfload load seed.bin --attach socket:lo --duration 3
+else
+  vm_skip bpfload-socket "bpfload --help does not mention socket: yet"
+fi
+
+# --- kprobes through tracefs kprobe_events (the 4.9-4.16 way), when the CLI lets one choose ---
+if has_feature probe-api; then
+  check bpfload-kprobe-tracefs -t 60 -f -n 3 -e "$HELLO" -- \
+    bpfload load seed.bin --attach kprobe:sys_clone --probe-api tracefs --duration 3
+  check bpfload-kretprobe-tracefs -t 60 -f -n 3 -e "$HELLO" -- \
+    bpfload load seed.bin --attach kretprobe:sys_clone --probe-api tracefs --duration 3
+  KILL_API="--probe-api tracefs"
+else
+  vm_skip bpfload-kprobe-tracefs "bpfload --help does not mention --probe-api yet"
+  vm_skip bpfload-kretprobe-tracefs "bpfload --help does not mention --probe-api yet"
+  KILL_API=""
+fi
+
+# --- Crash safety: a SIGKILLed run leaves its tracefs events; `bpfload cleanup` removes them ---
+# (PMU probes vanish with their fd: only with --probe-api tracefs is there something to sweep.)
 if has_feature cleanup; then
   check_sh bpfload-sigkill-sweep "
-    bpfload load seed.bin --attach kprobe:sys_clone --duration 60 >$VM_TMP/killed.out 2>&1 &
+    bpfload load seed.bin --attach kprobe:sys_clone $KILL_API --duration 60 >$VM_TMP/killed.out 2>&1 &
     pid=\$!; i=0
     until grep -q 'Hello World' $VM_TMP/killed.out || [ \$i -ge 100 ]; do sh -c 'true & wait'; usleep 200000; i=\$((i+1)); done
     kill -KILL \$pid; wait \$pid 2>/dev/null
-    echo \"left after SIGKILL: \$(cat $T/kprobe_events)\"
+    echo \"after \$i forks; bpfload said:\"; head -n 5 $VM_TMP/killed.out
+    left=\$(cat $T/kprobe_events)
+    echo \"left after SIGKILL: \$left\"
+    if [ -n '$KILL_API' ] && [ -z \"\$left\" ]; then echo 'expected a leftover kprobe event with $KILL_API'; exit 1; fi
     bpfload cleanup || exit 1
     left=\$(cat $T/kprobe_events); [ -z \"\$left\" ] || { echo \"still there: \$left\"; exit 1; }"
 else
