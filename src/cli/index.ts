@@ -96,6 +96,15 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
       run(Promise.resolve().then(() => sweep(output(o))), o);
     });
 
+  cli
+    .command("probe", "What this kernel offers: version, paths, JIT, program/map types, helpers, probe mechanisms")
+    .example("bpfload probe")
+    .example("bpfload probe --json | jq .probes")
+    .action(async (o: Opts) => {
+      const { runProbe } = await import("./probe.ts");
+      run(Promise.resolve().then(() => runProbe(output(o))), o);
+    });
+
   cli.help();
   cli.version(version);
   return cli;

@@ -1,10 +1,10 @@
 // One thin function per bpf(2) command. Each builds its attr in a fresh arena, passes exactly
 // offsetofend(last field used) as the size, and returns the raw result: callers in kernel/ turn
 // failures into errors with hints. No policy here.
-import { BPF_ENABLE_STATS, BPF_OBJ_GET_INFO_BY_FD, BPF_MAP_CREATE, BPF_MAP_GET_NEXT_KEY, BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM, BPF_OBJ_GET, BPF_OBJ_PIN, BPF_PROG_LOAD, BPF_RAW_TRACEPOINT_OPEN } from "../uapi.ts";
+import { BPF_ENABLE_STATS, BPF_LINK_CREATE, BPF_OBJ_GET_INFO_BY_FD, BPF_MAP_CREATE, BPF_MAP_GET_NEXT_KEY, BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM, BPF_OBJ_GET, BPF_OBJ_PIN, BPF_PROG_LOAD, BPF_RAW_TRACEPOINT_OPEN } from "../uapi.ts";
 import { Arena, cstringBytes } from "./arena.ts";
 import { NR } from "./arch.ts";
-import { BPF_ENABLE_STATS_ATTR, BPF_OBJ_GET_INFO_BY_FD_ATTR, BPF_PROG_INFO, BPF_MAP_CREATE_ATTR, BPF_MAP_ELEM_ATTR, BPF_OBJ_ATTR, BPF_PROG_LOAD_ATTR, BPF_RAW_TRACEPOINT_OPEN_ATTR, encode, field, type FieldValue, type Layout } from "./layout.ts";
+import { BPF_ENABLE_STATS_ATTR, BPF_LINK_CREATE_ATTR, BPF_OBJ_GET_INFO_BY_FD_ATTR, BPF_PROG_INFO, BPF_MAP_CREATE_ATTR, BPF_MAP_ELEM_ATTR, BPF_OBJ_ATTR, BPF_PROG_LOAD_ATTR, BPF_RAW_TRACEPOINT_OPEN_ATTR, encode, field, type FieldValue, type Layout } from "./layout.ts";
 import { syscall, type SysResult } from "./libc.ts";
 
 function bpf(cmd: number, arena: Arena, attrSize: number): SysResult {
@@ -144,4 +144,13 @@ export function bpfProgGetInfo(fd: number): SysResult & { info: DataView } {
   const r = run(BPF_OBJ_GET_INFO_BY_FD, BPF_OBJ_GET_INFO_BY_FD_ATTR, arena, { bpf_fd: fd, info_len: BPF_PROG_INFO.size, info: arena.address(region) });
   const copy = arena.slice(region).slice();
   return { ...r, info: new DataView(copy.buffer) };
+}
+
+/**
+ * Does the kernel know BPF_LINK_CREATE (5.7+)? Called with prog_fd -1: a kernel with the command
+ * answers EBADF, one without it EINVAL. Returns the errno.
+ */
+export function bpfLinkCreateProbe(): number {
+  const arena = new Arena([BPF_LINK_CREATE_ATTR.size]);
+  return run(BPF_LINK_CREATE, BPF_LINK_CREATE_ATTR, arena, { prog_fd: 0xffffffff, target_fd: 0xffffffff }).errno;
 }

@@ -152,6 +152,13 @@ export const BPF_OBJ_GET_INFO_BY_FD_ATTR = layout("bpf_attr(BPF_OBJ_GET_INFO_BY_
   ["info", "u64"],
 ]);
 
+export const BPF_LINK_CREATE_ATTR = layout("bpf_attr(BPF_LINK_CREATE)", [
+  ["prog_fd", "u32"],
+  ["target_fd", "u32"],
+  ["attach_type", "u32"],
+  ["flags", "u32"],
+]);
+
 export const BPF_ENABLE_STATS_ATTR = layout("bpf_attr(BPF_ENABLE_STATS)", [["type", "u32"]]);
 
 /** struct bpf_prog_info up to run_cnt (5.1+); older kernels fill what they know and zero the rest. */

@@ -19,6 +19,7 @@ const BPF_ATTRS: [L.Layout, string][] = [
   [L.BPF_RAW_TRACEPOINT_OPEN_ATTR, "raw_tracepoint."],
   [L.BPF_OBJ_GET_INFO_BY_FD_ATTR, "info."],
   [L.BPF_ENABLE_STATS_ATTR, "enable_stats."],
+  [L.BPF_LINK_CREATE_ATTR, "link_create."],
 ];
 
 function headerHas(field: string): boolean {

@@ -1,0 +1,220 @@
+// What this kernel offers, found out by trying: tiny programs and maps are loaded and created (and
+// closed at once), files in /proc and /sys are read. Answers are cached for the process.
+import { existsSync, readFileSync } from "node:fs";
+import { errnoName } from "../errors.ts";
+import { HELPERS, MAP_TYPES, PROG_TYPES, kernelVersionCode, type ProgTypeName } from "../uapi.ts";
+import { bpfLinkCreateProbe, bpfMapCreate, bpfProgLoad } from "../sys/bpf.ts";
+import { close } from "../sys/perf.ts";
+import { probePmu } from "./probe-pmu.ts";
+import { kernelVersion, loadProgram } from "./program.ts";
+import { attachTracepoint } from "./tracepoint.ts";
+import { hasControl, tracefs } from "./tracefs.ts";
+
+/** r0 = 0; exit */
+const RETURN_0 = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+
+/** Program types that only load with an expected attach type or flag (values from the uapi enums). */
+const LOAD_WITH: Partial<Record<ProgTypeName, { expectedAttachType?: number; progFlags?: number }>> = {
+  cgroup_sock_addr: { expectedAttachType: 8 /* BPF_CGROUP_INET4_BIND */ },
+  cgroup_sockopt: { expectedAttachType: 21 /* BPF_CGROUP_GETSOCKOPT */ },
+  sk_lookup: { expectedAttachType: 36 /* BPF_SK_LOOKUP */ },
+  syscall: { progFlags: 16 /* BPF_F_SLEEPABLE */ },
+};
+/** Program types that need a BTF attach target: a probe without one can only prove they exist. */
+const NEEDS_BTF_TARGET = new Set<ProgTypeName>(["tracing", "struct_ops", "ext", "lsm", "netfilter"]);
+const ENOTSUPP = 524;
+
+export interface Probe {
+  supported: boolean | "unknown";
+  /** errno name or a reason when not supported / not probed. */
+  detail?: string;
+}
+
+function tryLoad(progType: number, insns = RETURN_0, extra: { expectedAttachType?: number; progFlags?: number } = {}): { ok: boolean; errno: number; log: string } {
+  const r = bpfProgLoad({ progType, insns, license: "GPL", kernVersion: kernelVersion().code, logLevel: 1, logSize: 4096, ...extra });
+  if (r.ret >= 0) close(r.ret);
+  return { ok: r.ret >= 0, errno: r.errno, log: r.log };
+}
+
+export function probeProgramTypes(): Record<string, Probe> {
+  const out: Record<string, Probe> = {};
+  PROG_TYPES.forEach((name, type) => {
+    if (type === 0) return;
+    const r = tryLoad(type, RETURN_0, LOAD_WITH[name]);
+    if (r.ok) out[name] = { supported: true };
+    else if (NEEDS_BTF_TARGET.has(name) && r.errno === ENOTSUPP) out[name] = { supported: true, detail: "known (needs a BTF attach target to load)" };
+    else if (NEEDS_BTF_TARGET.has(name)) out[name] = { supported: "unknown", detail: `needs a BTF attach target to probe (${errnoName(r.errno)})` };
+    else out[name] = { supported: false, detail: errnoName(r.errno) };
+  });
+  return out;
+}
+
+/** Smallest valid parameters per map type (key, value, entries, flags); undefined: needs BTF. */
+function mapParams(name: string): [number, number, number, number] | undefined {
+  switch (name) {
+    case "lpm_trie":
+      return [8, 8, 1, 1 /* BPF_F_NO_PREALLOC */];
+    case "stack_trace":
+      return [4, 8, 1, 0];
+    case "queue":
+    case "stack":
+    case "bloom_filter":
+      return [0, 4, 1, 0];
+    case "ringbuf":
+    case "user_ringbuf":
+      return [0, 0, 4096, 0];
+    case "cgroup_storage":
+    case "percpu_cgroup_storage":
+      return [16, 8, 0, 0];
+    case "sk_storage":
+    case "inode_storage":
+    case "task_storage":
+    case "cgrp_storage":
+    case "struct_ops":
+    case "arena":
+      return undefined;
+    case "array_of_maps":
+    case "hash_of_maps":
+      return [4, 4, 1, 0];
+    default:
+      return [4, 4, 1, 0];
+  }
+}
+
+export function probeMapTypes(): Record<string, Probe> {
+  const out: Record<string, Probe> = {};
+  const inner = bpfMapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1 });
+  MAP_TYPES.forEach((name, type) => {
+    if (type === 0) return;
+    const p = mapParams(name);
+    if (!p) {
+      out[name] = { supported: "unknown", detail: "needs BTF to probe" };
+      return;
+    }
+    const innerMapFd = name.endsWith("_of_maps") && inner.ret >= 0 ? inner.ret : undefined;
+    const r = bpfMapCreate({ mapType: type, keySize: p[0], valueSize: p[1], maxEntries: p[2], flags: p[3], innerMapFd });
+    if (r.ret >= 0) {
+      close(r.ret);
+      out[name] = { supported: true };
+    } else {
+      out[name] = { supported: false, detail: errnoName(r.errno) };
+    }
+  });
+  if (inner.ret >= 0) close(inner.ret);
+  return out;
+}
+
+/** Helpers a program type may call: the verifier names unknown or forbidden helpers in its log. */
+export function probeHelpers(progType: ProgTypeName): string[] {
+  const type = PROG_TYPES.indexOf(progType);
+  const usable: string[] = [];
+  HELPERS.forEach((name, id) => {
+    if (id === 0) return;
+    // call id; r0 = 0; exit
+    const insns = new Uint8Array([0x85, 0, 0, 0, id & 0xff, (id >> 8) & 0xff, 0, 0, 0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+    const r = tryLoad(type, insns);
+    if (r.ok || !/invalid func|unknown func|cannot use helper|cannot call|not supported|helper call is not allowed/i.test(r.log)) usable.push(name);
+  });
+  return usable;
+}
+
+function sysctl(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function mountPoint(fstype: string): string | undefined {
+  const info = sysctl("/proc/self/mountinfo") ?? "";
+  for (const line of info.split("\n")) {
+    const [left, right] = line.split(" - ");
+    if (right?.split(" ")[0] === fstype) return left?.split(" ")[4];
+  }
+  return undefined;
+}
+
+/** Can a tracepoint program attach to syscalls:sys_enter_* here (4.14+)? Tried for real. */
+function syscallTracepointsUsable(): Probe {
+  if (!existsSync(`${tracefs()}/events/syscalls/sys_enter_getpid`)) return { supported: false, detail: "no syscalls:* events (CONFIG_FTRACE_SYSCALLS off)" };
+  try {
+    const prog = loadProgram({ name: "probe", type: "tracepoint", insns: RETURN_0 });
+    try {
+      attachTracepoint(prog, { kind: "tracepoint", category: "syscalls", name: "sys_enter_getpid" }).close();
+      return { supported: true };
+    } finally {
+      prog.close();
+    }
+  } catch (e) {
+    return { supported: false, detail: (e as Error).message };
+  }
+}
+
+export interface KernelReport {
+  kernel: { release: string; versionCode: number; version: string; source: string; arch: string };
+  paths: { tracefs?: string; debugfs?: string; bpffs?: string };
+  jit: { enabled?: number; harden?: number };
+  unprivilegedBpf?: { disabled: number; meaning: string };
+  probes: {
+    kprobePmu: boolean;
+    kprobeEvents: boolean;
+    uprobePmu: boolean;
+    uprobeEvents: boolean;
+    rawTracepoints: Probe;
+    syscallTracepoints: Probe;
+    btf: boolean;
+    bpfLink: Probe;
+    memlock: string;
+  };
+  programTypes: Record<string, Probe>;
+  mapTypes: Record<string, Probe>;
+  helpers: Record<string, string[]>;
+}
+
+const UNPRIV = ["allowed for unprivileged users", "disabled for unprivileged users (permanent until reboot)", "disabled for unprivileged users (admin may re-enable)"];
+
+export function probeKernel(opts: { helperTypes?: ProgTypeName[] } = {}): KernelReport {
+  const kv = kernelVersion();
+  const code = kv.code;
+  const programTypes = probeProgramTypes();
+  let tracefsPath: string | undefined;
+  try {
+    tracefsPath = tracefs();
+  } catch {
+    tracefsPath = undefined;
+  }
+  const unpriv = sysctl("/proc/sys/kernel/unprivileged_bpf_disabled");
+  const link = bpfLinkCreateProbe();
+  const memlockLimit = sysctl("/proc/self/limits")?.split("\n").find((l) => l.startsWith("Max locked memory"));
+  return {
+    kernel: {
+      release: sysctl("/proc/sys/kernel/osrelease") ?? "?",
+      versionCode: code,
+      version: `${code >>> 16}.${(code >>> 8) & 0xff}.${code & 0xff}`,
+      source: kv.source,
+      arch: process.arch === "arm64" ? "aarch64" : "x86_64",
+    },
+    paths: { tracefs: tracefsPath, debugfs: mountPoint("debugfs"), bpffs: mountPoint("bpf") },
+    jit: { enabled: numberOrUndefined(sysctl("/proc/sys/net/core/bpf_jit_enable")), harden: numberOrUndefined(sysctl("/proc/sys/net/core/bpf_jit_harden")) },
+    unprivilegedBpf: unpriv === undefined ? undefined : { disabled: Number(unpriv), meaning: UNPRIV[Number(unpriv)] ?? "unknown" },
+    probes: {
+      kprobePmu: !!probePmu("kprobe"),
+      kprobeEvents: !!tracefsPath && hasControl("kprobe_events"),
+      uprobePmu: !!probePmu("uprobe"),
+      uprobeEvents: !!tracefsPath && hasControl("uprobe_events"),
+      rawTracepoints: programTypes.raw_tracepoint ?? { supported: false },
+      syscallTracepoints: tracefsPath ? syscallTracepointsUsable() : { supported: false, detail: "no tracefs" },
+      btf: existsSync("/sys/kernel/btf/vmlinux"),
+      bpfLink: link === 9 /* EBADF: the command exists */ ? { supported: true } : { supported: false, detail: errnoName(link) },
+      memlock: code >= kernelVersionCode(5, 11, 0) ? "memcg accounting (5.11+): RLIMIT_MEMLOCK not used" : `charged to RLIMIT_MEMLOCK (${memlockLimit?.replace(/\s+/g, " ").trim() ?? "limit unknown"}); bpfload raises it`,
+    },
+    programTypes,
+    mapTypes: probeMapTypes(),
+    helpers: Object.fromEntries((opts.helperTypes ?? ["kprobe", "tracepoint", "socket_filter"]).map((t) => [t, programTypes[t]?.supported === true ? probeHelpers(t) : []])),
+  };
+}
+
+function numberOrUndefined(s: string | undefined): number | undefined {
+  return s === undefined ? undefined : Number(s);
+}
