@@ -528,12 +528,48 @@ function relocTypeName(r: DisasmRelocation, b: Uint8Array): string {
 
 const hex16 = (n: number): string => n.toString(16).padStart(16, "0");
 
+/** Growable output buffer of UTF-8 bytes: the llvm hot path writes ASCII straight into it. */
+class Out {
+  buf = new Uint8Array(1 << 16);
+  p = 0;
+  private static enc = new TextEncoder();
+  private static dec = new TextDecoder();
+  ensure(n: number): void {
+    if (this.p + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.p + n) size *= 2;
+    const b = new Uint8Array(size);
+    b.set(this.buf.subarray(0, this.p));
+    this.buf = b;
+  }
+  /** ASCII-only text (instruction text, fixed strings). Caller ensured room for s.length. */
+  ascii(s: string): void {
+    const b = this.buf;
+    let p = this.p;
+    for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
+    this.p = p;
+  }
+  /** Any text (names may be non-ASCII). */
+  str(s: string): void {
+    this.ensure(s.length * 3);
+    this.p += Out.enc.encodeInto(s, this.buf.subarray(this.p)).written;
+  }
+  take(): string {
+    const s = Out.dec.decode(this.buf.subarray(0, this.p));
+    this.p = 0;
+    return s;
+  }
+}
+
+const HEXC = new Uint8Array(Array.from("0123456789abcdef", (c) => c.charCodeAt(0)));
+const DIGITS = new Uint8Array(16);
+
 /**
- * Disassemble the byte range [start, end) of a section in llvm syntax; appends lines to `out`.
+ * Disassemble the byte range [start, end) of a section in llvm syntax into `out`.
  * `rel` is the state of the relocation cursor shared across the symbols of one section.
  */
 function llvmRange(
-  out: string[],
+  out: Out,
   b: Uint8Array,
   start: number,
   end: number,
@@ -544,7 +580,6 @@ function llvmRange(
 ): void {
   const { modern, alu32, rawBytes, index, zeroes } = o;
   const len = b.length;
-  let buf = "";
   let pos = start;
   while (pos < end) {
     // Blocks of 8 or more zero bytes are skipped (in steps of 4), but never past a pending relocation.
@@ -554,48 +589,55 @@ function llvmRange(
       let n = 0;
       while (n < max && b[pos + n] === 0) n++;
       if (n >= 8) {
-        buf += "\t\t...\n";
+        out.ensure(8);
+        out.ascii("\t\t...\n");
         pos += n & ~3;
         continue;
       }
     }
     const text = llvmInsn(b, pos, len - pos, modern, alu32);
     const size = outSize;
-    let line = "";
+    out.ensure(64 + size * 3 + (text === null ? 0 : text.length));
+    const ob = out.buf;
+    let p = out.p;
     if (index) {
-      const idx = `${Math.floor(pos / 8)}`;
-      line = idx.length < 8 ? PAD[8 - idx.length]! + idx + ":\t" : `${idx}:\t`;
+      // right-aligned decimal instruction index, width 8, then ":\t"
+      let v = Math.floor(pos / 8);
+      let nd = 0;
+      do {
+        DIGITS[nd++] = 48 + (v % 10);
+        v = Math.floor(v / 10);
+      } while (v > 0);
+      for (let i = nd; i < 8; i++) ob[p++] = 32;
+      while (nd > 0) ob[p++] = DIGITS[--nd]!;
+      ob[p++] = 58;
+      ob[p++] = 9;
     }
     if (rawBytes) {
-      if (size === 8) {
-        line += HEXSP[b[pos]!]! + HEXSP[b[pos + 1]!]! + HEXSP[b[pos + 2]!]! + HEXSP[b[pos + 3]!]! +
-          HEXSP[b[pos + 4]!]! + HEXSP[b[pos + 5]!]! + HEXSP[b[pos + 6]!]! + HEX2[b[pos + 7]!]! + "\t";
-      } else {
-        for (let i = 0; i < size - 1; i++) line += HEXSP[b[pos + i]!]!;
-        line += HEX2[b[pos + size - 1]!]! + "\t";
+      for (let i = 0; i < size; i++) {
+        const x = b[pos + i]!;
+        ob[p++] = HEXC[x >> 4]!;
+        ob[p++] = HEXC[x & 15]!;
+        ob[p++] = 32;
       }
+      ob[p - 1] = 9;
     }
+    out.p = p;
     if (text === null) {
-      line += "<unknown>\n";
-    } else if (outJump === outJump) {
-      line += text + targetAnnotation(syms, pos + 8 + outJump * 8) + "\n";
+      out.ascii("<unknown>\n");
     } else {
-      line += text + "\n";
+      out.ascii(text);
+      if (outJump === outJump) out.str(targetAnnotation(syms, pos + 8 + outJump * 8));
+      out.buf[out.p++] = 10;
     }
-    buf += line;
     pos += size;
     while (rel.i < relocs.length) {
       const r = relocs[rel.i]!;
       if (r.offset >= pos) break;
-      buf += `\t\t${hex16(r.offset)}:  ${relocTypeName(r, b)}\t${r.symbol}\n`;
+      out.str(`\t\t${hex16(r.offset)}:  ${relocTypeName(r, b)}\t${r.symbol}\n`);
       rel.i++;
     }
-    if (buf.length > 1 << 16) {
-      out.push(buf);
-      buf = "";
-    }
   }
-  if (buf) out.push(buf);
 }
 
 function kernelRange(out: string[], b: Uint8Array, start: number, end: number): void {
@@ -639,14 +681,15 @@ export function disassemble(
   opts: DisasmOptions & { section?: string; symbols?: readonly DisasmSymbol[]; relocations?: readonly DisasmRelocation[] } = {},
 ): string {
   const o = resolve(opts);
-  const out: string[] = [];
   if (o.syntax === "kernel") {
+    const out: string[] = [];
     kernelRange(out, bytes, 0, bytes.length);
     return out.join("");
   }
   const section: DisasmSection = { name: opts.section ?? ".text", bytes, symbols: opts.symbols, relocations: opts.relocations };
+  const out = new Out();
   llvmRange(out, bytes, 0, bytes.length, sortSymbols(section), sortedRelocs(section, o.showRelocations), { i: 0 }, o);
-  return out.join("");
+  return out.take();
 }
 
 /**
@@ -656,12 +699,13 @@ export function disassemble(
  */
 export function disassembleObject(obj: DisasmObject, opts: DisasmOptions = {}): string {
   const o = resolve(opts);
-  const out: string[] = [];
-  if (obj.file !== undefined) out.push(`\n${obj.file}:\tfile format elf64-bpf\n`);
+  const out = new Out();
+  const kout: string[] = [];
+  if (obj.file !== undefined) out.str(`\n${obj.file}:\tfile format elf64-bpf\n`);
   for (const section of obj.sections) {
     const b = section.bytes;
     if (b.length === 0) continue;
-    out.push(`\nDisassembly of section ${section.name}:\n`);
+    out.str(`\nDisassembly of section ${section.name}:\n`);
     const syms = sortSymbols(section);
     const relocs = sortedRelocs(section, o.showRelocations);
     const rel = { i: 0 };
@@ -669,12 +713,17 @@ export function disassembleObject(obj: DisasmObject, opts: DisasmOptions = {}): 
       const start = syms[si]!.offset;
       const end = si + 1 < syms.length ? Math.min(b.length, syms[si + 1]!.offset) : b.length;
       if (start >= end) continue;
-      out.push(`\n${hex16(start)} <${syms[si]!.name}>:\n`);
-      if (o.syntax === "kernel") kernelRange(out, b, start, end);
-      else llvmRange(out, b, start, end, syms, relocs, rel, o);
+      out.str(`\n${hex16(start)} <${syms[si]!.name}>:\n`);
+      if (o.syntax === "kernel") {
+        kernelRange(kout, b, start, end);
+        for (const part of kout) out.str(part);
+        kout.length = 0;
+      } else {
+        llvmRange(out, b, start, end, syms, relocs, rel, o);
+      }
     }
   }
-  return out.join("");
+  return out.take();
 }
 
 /** Text of one instruction (no index, bytes or annotation); null where llvm prints `<unknown>`. */
