@@ -11,6 +11,9 @@
 //     `.short`, `.long`, `.quad`; other directives (`.globl`, `.type`, `.size`, `.p2align`, ...) are ignored;
 //   - verifier-log lines (`3: (63) *(u32 *)(r10 -8) = r1`, `goto pc+2`, `if r1 == 0x0 goto pc+1`).
 // Errors are AsmError with `file:line:column: message`.
+// Limits: a `...` line (llvm's skipped zero block) is rebuilt from the next line's index or symbol
+// address; an instruction that starts mid-slot after it (a 12-byte block) or a zero block at the very
+// end of a section cannot be sized exactly from the text (valid programs never contain either).
 
 import { BpfloadError } from "../errors.ts";
 import { HELPERS } from "../uapi.ts";

@@ -1,9 +1,25 @@
 // Public API of the pure eBPF instruction toolchain: codec, disassembler, assembler.
-export { decode, encode, insn, DecodeError, LD_IMM64, INSN_SIZE, type Instruction } from "./insn.ts";
+export {
+  decode,
+  encode,
+  insn,
+  insnClass,
+  insnOp,
+  insnSource,
+  insnSize,
+  insnMode,
+  insnSlots,
+  isLdImm64,
+  DecodeError,
+  LD_IMM64,
+  INSN_SIZE,
+  type Instruction,
+} from "./insn.ts";
 export {
   disassemble,
   disassembleObject,
   formatInstruction,
+  llvmInsnSize,
   type DisasmOptions,
   type DisasmObject,
   type DisasmSection,
