@@ -197,7 +197,11 @@ export class Btf {
       }
       this.types.push(t);
     }
+    this.name = (off: number) => str(off, 0);
   }
+
+  /** A name of the BTF string section (throws BtfError for a bad offset). */
+  readonly name: (offset: number) => string;
 
   /** The type with this id; throws for ids that do not exist (0 is void and also throws). */
   type(id: number): BtfType {
@@ -259,4 +263,49 @@ export class Btf {
   varsNamed(name: string): BtfType[] {
     return this.types.filter((t): t is BtfType => t?.kind === BTF_KIND_VAR && t.name === name);
   }
+}
+
+/** CO-RE relocation records of one code section, from .BTF.ext. */
+export interface CoreRelocations {
+  /** section name (from the .BTF string table) */
+  section: string;
+  /** byte offsets of the relocated instructions inside that section */
+  insnOffsets: number[];
+}
+
+/**
+ * Reads the CO-RE relocation records (`core_relo` part) of a .BTF.ext section. Only where they are
+ * is decoded: bpfload does not perform CO-RE relocations, it only needs to say that a program has them.
+ * Returns [] when the section has no core_relo part (older clang, or no __builtin_preserve_access_index).
+ */
+export function readCoreRelocations(ext: Uint8Array, btf: () => Btf): CoreRelocations[] {
+  const view = new DataView(ext.buffer, ext.byteOffset, ext.byteLength);
+  if (ext.length < 24) throw new BtfError("truncated .BTF.ext header", 0);
+  const magic = view.getUint16(0, true);
+  if (magic !== BTF_MAGIC) throw new BtfError(`bad .BTF.ext magic 0x${magic.toString(16)}`, 0);
+  const hdrLen = view.getUint32(4, true);
+  if (hdrLen < 24 || hdrLen > ext.length) throw new BtfError(`bad .BTF.ext header length ${hdrLen}`, 4);
+  if (hdrLen < 32) return [];
+  const off = view.getUint32(24, true);
+  const len = view.getUint32(28, true);
+  if (len === 0) return [];
+  const start = hdrLen + off;
+  const end = start + len;
+  if (end > ext.length) throw new BtfError("CO-RE relocation records extend past the .BTF.ext section", 24);
+  if (len < 4) throw new BtfError("truncated CO-RE relocation records", start);
+  const recSize = view.getUint32(start, true);
+  if (recSize < 16) throw new BtfError(`CO-RE relocation record size ${recSize} is too small`, start);
+  const out: CoreRelocations[] = [];
+  let pos = start + 4;
+  while (pos < end) {
+    if (pos + 8 > end) throw new BtfError("truncated CO-RE relocation section header", pos);
+    const nameOff = view.getUint32(pos, true);
+    const n = view.getUint32(pos + 4, true);
+    pos += 8;
+    if (n * recSize > end - pos) throw new BtfError("CO-RE relocation records extend past their part of .BTF.ext", pos - 8);
+    const insnOffsets: number[] = [];
+    for (let i = 0; i < n; i++, pos += recSize) insnOffsets.push(view.getUint32(pos, true));
+    out.push({ section: btf().name(nameOff), insnOffsets });
+  }
+  return out;
 }

@@ -3,7 +3,7 @@ export { isElf } from "./raw.ts";
 export { readObject, isTextSection } from "./reader.ts";
 export { linkProgram, linkProgramPieces, BPF_PSEUDO_FUNC, type LinkResolver, type LinkedPiece } from "./link.ts";
 export { sectionToProgram, KNOWN_SECTION_NAMES, type SectionProgram } from "./sections.ts";
-export { Btf, BtfError } from "./btf.ts";
+export { Btf, BtfError, readCoreRelocations, type CoreRelocations } from "./btf.ts";
 export type {
   CodeTarget, FunctionSpec, MapKind, MapSpec, ObjectSpec, ProgramSpec, RelocationKind, RelocationSpec, SectionSpec,
   SymbolSpec,

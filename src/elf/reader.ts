@@ -4,7 +4,7 @@
 
 import { open as elfinfoOpen } from "elfinfo";
 import { ObjectError } from "../errors.ts";
-import { Btf, BtfError } from "./btf.ts";
+import { Btf, BtfError, readCoreRelocations, type CoreRelocations } from "./btf.ts";
 import { dataMap, isDataSection, readBtfMaps, readLegacyMaps } from "./maps.ts";
 import {
   Bytes, R_BPF_64_32, R_BPF_64_64, R_BPF_NONE, relocationTypeName, SHF_EXECINSTR, SHN_ABS, SHN_COMMON, SHN_LORESERVE,
@@ -66,14 +66,7 @@ export async function readObject(bytes: Uint8Array, file: string): Promise<Objec
       maps.push(...readLegacyMaps(b, s, symbols, fail));
       mapSections.add(s.index);
     } else if (s.name === ".maps") {
-      if (btfSection && !btf) {
-        try {
-          btf = new Btf(bytes.subarray(btfSection.offset, btfSection.offset + btfSection.size));
-        } catch (e) {
-          if (e instanceof BtfError) fail(e.message, { section: btfSection.name, offset: btfSection.offset + e.offset });
-          throw e;
-        }
-      }
+      if (btfSection && !btf) btf = parseBtf(bytes, btfSection, fail);
       maps.push(...readBtfMaps(s, symbols, btf, btfSection, fail));
       mapSections.add(s.index);
     }
@@ -175,6 +168,32 @@ export async function readObject(bytes: Uint8Array, file: string): Promise<Objec
     seen.add(m.name);
   }
 
+  // --- CO-RE relocations (.BTF.ext core_relo): not performed, only counted per program
+  const ext = sections.find((s) => s.name === ".BTF.ext" && s.type === SHT_PROGBITS);
+  if (ext) {
+    const getBtf = (): Btf => {
+      if (!btfSection) fail(".BTF.ext without a .BTF section", { section: ext.name, offset: ext.offset });
+      btf ??= parseBtf(bytes, btfSection!, fail);
+      return btf;
+    };
+    let core: CoreRelocations[] = [];
+    try {
+      core = readCoreRelocations(bytes.subarray(ext.offset, ext.offset + ext.size), getBtf);
+    } catch (e) {
+      if (e instanceof BtfError) fail(e.message, { section: ext.name, offset: ext.offset + e.offset });
+      throw e;
+    }
+    for (const c of core) {
+      const sec = sections.find((s) => s.name === c.section && functionsBySection.has(s.index));
+      if (!sec) continue;
+      const fns = functionsBySection.get(sec.index)!;
+      for (const o of c.insnOffsets) {
+        const fn = o % INSN === 0 ? functionAt(fns, o / INSN) : undefined;
+        if (fn) fn.coreRelocations = (fn.coreRelocations ?? 0) + 1;
+      }
+    }
+  }
+
   // --- programs
   let programs: ProgramSpec[] = [];
   for (const fn of functions) {
@@ -205,6 +224,15 @@ export async function readObject(bytes: Uint8Array, file: string): Promise<Objec
     out.version = b.u32(ver.offset);
   }
   return out;
+}
+
+function parseBtf(bytes: Uint8Array, s: RawSection, fail: (p: string, w?: Where) => never): Btf {
+  try {
+    return new Btf(bytes.subarray(s.offset, s.offset + s.size));
+  } catch (e) {
+    if (e instanceof BtfError) fail(e.message, { section: s.name, offset: s.offset + e.offset });
+    throw e;
+  }
 }
 
 /** Runs elfinfo on the validated bytes and takes the section table from it, cross-checked with ours. */

@@ -56,6 +56,12 @@ export interface FunctionSpec {
   relocations: RelocationSpec[];
   /** STB_GLOBAL/STB_WEAK symbol (false for static functions). */
   global: boolean;
+  /**
+   * Number of CO-RE relocations (.BTF.ext core_relo records) inside this function. bpfload does not
+   * perform CO-RE: a program with any (or calling a function with any) needs libbpf-style
+   * relocation against the kernel's BTF and will likely misbehave or be rejected if loaded as is.
+   */
+  coreRelocations?: number;
 }
 
 /** A program: a function in a program section (or a global function of .text in an object without program sections). */

@@ -51,7 +51,7 @@ describe("truncated at every 1/16th", () => {
 });
 
 describe("random single-byte flips (seeded)", () => {
-  const targets = ["calls", "globals", "btf_maps", "samples49", "legacy_maps"];
+  const targets = ["calls", "globals", "btf_maps", "samples49", "legacy_maps", "core"];
   for (const name of targets) {
     const rnd = prng(0xb9f0 + name.length * 7919);
     const base = fixture(name);
@@ -198,6 +198,12 @@ describe("maps and special sections", () => {
     const b = fixture("btf_maps");
     const btf = shdr(b, ".BTF");
     await expectError(patched(b, (_, bytes) => { bytes[btf.pos] = bytes[btf.pos]! + 1; }), /need a \.BTF section|section name/);
+  });
+  test("corrupt .BTF.ext (CO-RE records past the section)", async () => {
+    const c = fixture("core");
+    const ext = shdr(c, ".BTF.ext");
+    await expectError(patched(c, (v) => v.setUint32(ext.offset + 28, 0x7fffff, true)), /CO-RE relocation records extend past/, { section: ".BTF.ext" });
+    await expectError(patched(c, (v) => v.setUint16(ext.offset, 0, true)), /bad \.BTF\.ext magic/);
   });
   test("version section of the wrong size", async () => {
     const l = fixture("legacy_maps");

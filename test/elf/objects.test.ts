@@ -231,3 +231,11 @@ test("sections and symbols are exposed for tools", async () => {
   expect(o.sections.find((s) => s.name === ".text")!.size).toBe(144);
   expect(o.symbols.find((s) => s.name === "prog_a")!.type).toBe(2);
 });
+
+test("core.o: CO-RE relocations are counted per program (not performed)", async () => {
+  const o = await obj("core");
+  expect(o.programs.map((p) => [p.name, p.coreRelocations ?? 0])).toEqual([["core_prog", 2], ["plain_prog", 0]]);
+  for (const name of FIXTURE_NAMES.filter((n) => n !== "core")) {
+    for (const p of (await obj(name)).programs) expect(p.coreRelocations).toBeUndefined();
+  }
+});
