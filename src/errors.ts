@@ -90,7 +90,7 @@ export class ObjectError extends BpfloadError {
 /** A system call failed. `what` is the intent ("load program 'x'"), `call` the syscall/command. */
 export class SyscallError extends BpfloadError {
   readonly exitCode = 1;
-  readonly kind = "syscall";
+  readonly kind: string = "syscall";
   constructor(
     readonly what: string,
     readonly call: string,

@@ -3,6 +3,7 @@
 import type { MapSpec, ObjectSpec, ProgramSpec } from "../elf/index.ts";
 import { linkProgram } from "../elf/index.ts";
 import { NotSupportedError, UsageError } from "../errors.ts";
+import { FEATURE_SINCE, since } from "../since.ts";
 import { BPF_MAP_TYPE_PROG_ARRAY, kernelVersionCode, type ProgTypeName } from "../uapi.ts";
 import { createMap, type BpfMap } from "./map.ts";
 import { kernelVersion, loadProgram, type Program } from "./program.ts";
@@ -39,7 +40,7 @@ const atLeast = (major: number, minor: number) => kernelVersion().code >= kernel
 function createMaps(obj: ObjectSpec, into: Map<string, BpfMap>): void {
   const create = (spec: MapSpec, innerMapFd?: number) => {
     if (spec.kind === "data" && !atLeast(5, 2)) {
-      throw new NotSupportedError(`global data (section ${spec.name})`, "5.2", `${obj.file} uses .data/.rodata/.bss variables`);
+      throw new NotSupportedError(`global data (section ${spec.name})`, since(FEATURE_SINCE["global data (.data/.rodata/.bss)"]), `${obj.file} uses .data/.rodata/.bss variables`);
     }
     const map = createMap({ name: spec.name, type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries, flags: spec.flags, innerMapFd });
     into.set(spec.name, map);
@@ -68,7 +69,7 @@ export function loadCollection(obj: ObjectSpec, opts: CollectionOptions = {}): C
         throw new UsageError(`${obj.file}: section '${spec.section}' does not name a program type: give --type (e.g. kprobe, tracepoint, socket_filter)`);
       }
       if (spec.relocations.some((r) => r.kind === "call") && !atLeast(4, 16)) {
-        throw new NotSupportedError(`BPF-to-BPF calls (program '${spec.name}')`, "4.16");
+        throw new NotSupportedError(`BPF-to-BPF calls (program '${spec.name}')`, since(FEATURE_SINCE["BPF-to-BPF calls"]));
       }
       const insns = linkProgram(obj, spec, {
         mapFd: (name) => {

@@ -2,7 +2,8 @@
 // and tracefs kprobe_events (every kernel from 4.9; needed for kretprobe maxactive).
 import { readFileSync } from "node:fs";
 import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
-import { SyscallError, SystemError, errnoName } from "../errors.ts";
+import { NotSupportedError, SyscallError, SystemError, errnoName } from "../errors.ts";
+import { FEATURE_SINCE, newerThan, since } from "../since.ts";
 import { hintFor } from "../hints.ts";
 import { perfEventOpen } from "../sys/perf.ts";
 import { kernelVersionCode } from "../uapi.ts";
@@ -57,6 +58,8 @@ type KSpec = AttachSpec & { kind: "kprobe" | "kretprobe" };
 
 export function attachKprobe(prog: Program, spec: KSpec, opts: KprobeOptions = {}): PerfEventLink {
   const target = formatAttachSpec(spec);
+  const maxactiveSince = FEATURE_SINCE["kretprobe maxactive"];
+  if (opts.maxactive !== undefined && newerThan(maxactiveSince, kernelVersion().code)) throw new NotSupportedError("kretprobe maxactive", since(maxactiveSince));
   const { api, pmu } = chooseProbeApi("kprobe", opts.api, opts.maxactive !== undefined);
   if (api === "tracefs" && !hasControl("kprobe_events")) {
     throw new SystemError(

@@ -1,10 +1,11 @@
 // Maps: creation from a MapSpec (named where the kernel allows), element access, and reading all
 // entries back for printing at exit (what samples/bpf's user-space halves did).
-import { SyscallError, errnoName } from "../errors.ts";
+import { NotSupportedError, SyscallError, errnoName } from "../errors.ts";
+import { MAP_TYPE_SINCE, newerThan, since } from "../since.ts";
 import { hintFor } from "../hints.ts";
 import { bpfMapCreate, bpfMapGetNextKey, bpfMapLookupElem, bpfMapUpdateElem, bpfObjPin } from "../sys/bpf.ts";
 import { close } from "../sys/perf.ts";
-import { MAP_TYPES } from "../uapi.ts";
+import { MAP_TYPES, type MapTypeName } from "../uapi.ts";
 import { kernelObjectName, kernelVersion } from "./program.ts";
 
 export interface MapDefinition {
@@ -105,6 +106,10 @@ export function createMap(def: MapDefinition): BpfMap {
   }
   if (r.ret < 0) {
     const type = MAP_TYPES[def.type] ?? `type ${def.type}`;
+    const introduced = MAP_TYPE_SINCE[type as MapTypeName];
+    if (r.errno === 22 && introduced && newerThan(introduced, kernelVersion().code)) {
+      throw new NotSupportedError(`map type ${type}`, since(introduced), `create map '${def.name}'`);
+    }
     throw new SyscallError(
       `create map '${def.name}' (${type}, key ${def.keySize} B, value ${def.valueSize} B, ${def.maxEntries} entries)`,
       "BPF_MAP_CREATE",

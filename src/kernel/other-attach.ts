@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
 import { NotSupportedError, SystemError } from "../errors.ts";
+import { FEATURE_SINCE, since } from "../since.ts";
 import { bpfRawTracepointOpen } from "../sys/bpf.ts";
 import { attachBpfToSocket, bindToInterface, packetSocket } from "../sys/net.ts";
 import { perfEventOpen } from "../sys/perf.ts";
@@ -17,7 +18,7 @@ export function attachRawTracepoint(prog: Program, spec: AttachSpec & { kind: "r
   const target = formatAttachSpec(spec);
   const r = bpfRawTracepointOpen(spec.name, prog.fd);
   if (r.ret >= 0) return new FdLink(target, r.ret);
-  if (kernelVersion().code < kernelVersionCode(4, 17, 0)) throw new NotSupportedError("raw tracepoints", "4.17");
+  if (kernelVersion().code < kernelVersionCode(4, 17, 0)) throw new NotSupportedError("raw tracepoints", since(FEATURE_SINCE["raw tracepoints"]));
   if (r.errno === 2) throw new SystemError(`attach '${prog.name}' to ${target}: unknown tracepoint '${spec.name}' (raw tracepoints take the bare event name, e.g. sched_switch; see ${tracefs()}/available_events)`);
   throw attachError(prog, target, "BPF_RAW_TRACEPOINT_OPEN", r.errno);
 }

@@ -2,7 +2,8 @@
 // tracefs event to name, write or remove — it vanishes when its fd closes, so a crash cannot leave
 // it behind. Older kernels only have the tracefs kprobe_events/uprobe_events path.
 import { readFileSync } from "node:fs";
-import { UsageError } from "../errors.ts";
+import { NotSupportedError, UsageError } from "../errors.ts";
+import { FEATURE_SINCE, since } from "../since.ts";
 
 export interface ProbePmu {
   /** perf_event_attr.type of the PMU. */
@@ -38,7 +39,7 @@ export function parseProbeApi(text: string | undefined): ProbeApi | undefined {
 /** Which path to take: the PMU when the kernel has it, unless told otherwise (or maxactive is wanted). */
 export function chooseProbeApi(kind: "kprobe" | "uprobe", forced: ProbeApi | undefined, needsTracefs = false): { api: ProbeApi; pmu?: ProbePmu } {
   const pmu = probePmu(kind);
-  if (forced === "pmu" && !pmu) throw new UsageError(`--probe-api pmu: this kernel has no ${kind} PMU (/sys/bus/event_source/devices/${kind}, Linux 4.17+)`);
+  if (forced === "pmu" && !pmu) throw new NotSupportedError(`the ${kind} perf PMU (--probe-api pmu)`, since(FEATURE_SINCE["kprobe/uprobe perf PMU"]), `no /sys/bus/event_source/devices/${kind}`);
   if (forced === "tracefs" || needsTracefs || !pmu) return { api: "tracefs" };
   return { api: "pmu", pmu };
 }

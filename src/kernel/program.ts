@@ -1,11 +1,12 @@
 // Loading a program. The fast path loads without a verifier log; only when that fails is the
 // program loaded again with a log, growing the buffer on ENOSPC up to the kernel's limit, so the
 // user always sees the whole log (a 4.9 log of a 200-instruction program exceeds 64 KiB).
-import { SyscallError, VerifierError, errnoName } from "../errors.ts";
+import { NotSupportedError, SyscallError, VerifierError, errnoName } from "../errors.ts";
+import { PROG_TYPE_SINCE, newerThan, since } from "../since.ts";
 import { hintFor } from "../hints.ts";
 import { bpfProgLoad, type ProgLoadResult } from "../sys/bpf.ts";
 import { close, raiseMemlockLimit } from "../sys/perf.ts";
-import { PROG_TYPES, kernelVersionCode, type ProgTypeName } from "../uapi.ts";
+import { PROG_TYPES, formatVersionCode, kernelVersionCode, type ProgTypeName } from "../uapi.ts";
 import { detectKernelVersion, type KernelVersion } from "./version.ts";
 
 export interface ProgramSpecToLoad {
@@ -107,6 +108,10 @@ export function loadProgram(spec: ProgramSpecToLoad): Program {
     logEmpty: r.log.trim() === "",
     verifierPassed: /^processed \d+ insns/m.test(r.log) && r.log.trim().split("\n").every((l) => /^(processed|verification time|stack depth|func#|\s*$)/.test(l)),
   };
+  const introduced = PROG_TYPE_SINCE[spec.type];
+  if (r.errno === 22 && ctx.logEmpty && introduced && newerThan(introduced, ctx.kernel)) {
+    throw new NotSupportedError(`program type ${spec.type}`, since(introduced), `${what} (this kernel is ${formatVersionCode(ctx.kernel)})`);
+  }
   const hint = hintFor("BPF_PROG_LOAD", errnoName(r.errno), ctx);
   if (r.log.trim() !== "" && !ctx.verifierPassed && r.errno !== 1 /* EPERM is about privileges, not the program */) {
     throw new VerifierError(what, r.errno, r.log, hint);

@@ -1,6 +1,7 @@
 // Tracepoint programs on static trace events (events/CATEGORY/NAME/id in tracefs).
 import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
-import { SystemError } from "../errors.ts";
+import { NotSupportedError, SyscallError, SystemError } from "../errors.ts";
+import { FEATURE_SINCE, newerThan, since } from "../since.ts";
 import { attachToTraceEvent, type PerfEventLink } from "./perf-link.ts";
 import { kernelVersion, type Program } from "./program.ts";
 import { eventId, tracefs } from "./tracefs.ts";
@@ -14,7 +15,16 @@ export function attachTracepoint(prog: Program, spec: AttachSpec & { kind: "trac
       : "no such tracepoint";
     throw new SystemError(`attach '${prog.name}' to ${target}: unknown tracepoint ${spec.category}:${spec.name}: ${hint}; see ${tracefs()}/available_events`);
   }
-  return attachToTraceEvent(prog, id, target, { kernel: kernelVersion().code, syscallTracepoint: spec.category === "syscalls" });
+  const kernel = kernelVersion().code;
+  try {
+    return attachToTraceEvent(prog, id, target, { kernel, syscallTracepoint: spec.category === "syscalls" });
+  } catch (e) {
+    const introduced = FEATURE_SINCE["BPF on syscalls:* tracepoints"];
+    if (e instanceof SyscallError && e.errno === 22 && spec.category === "syscalls" && newerThan(introduced, kernel)) {
+      throw new NotSupportedError("BPF programs on syscalls:* tracepoints", since(introduced), "attach to raw_syscalls:sys_enter or use a kprobe (bcc issue 748)");
+    }
+    throw e;
+  }
 }
 
 /** Is there a tracepoint CATEGORY:NAME on this kernel? */

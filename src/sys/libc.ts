@@ -2,12 +2,13 @@
 // arguments (works on x86_64 and aarch64) and reads errno through __errno_location(), whose
 // pointer is taken once: reading it right after the call, with nothing allocating in between,
 // is what BUN-NOTES measured to be reliable.
-import { dlopen, ptr, read, type Pointer } from "bun:ffi";
+import { dlopen, FFIType, ptr, read, type Pointer } from "bun:ffi";
 
 const libc = dlopen("libc.so.6", {
-  syscall: { args: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"], returns: "i64_fast" },
-  __errno_location: { args: [], returns: "ptr" },
-});
+  // i64_fast returns a plain number where it fits (no BigInt allocation per call).
+  syscall: { args: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"], returns: FFIType.i64_fast },
+  __errno_location: { args: [], returns: FFIType.ptr },
+} as const);
 
 const errnoPtr = libc.symbols.__errno_location() as Pointer;
 const rawSyscall = libc.symbols.syscall;
