@@ -33,7 +33,7 @@
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { type Deb, SkipError, candidateVersions, extractDeb, fetchDeb, resolveKernelPackage } from "./lib/apt.ts";
+import { type Deb, SkipError, candidateVersions, extractDeb, fetchDeb, removeCached, resolveKernelPackage } from "./lib/apt.ts";
 import { Cpio } from "./lib/cpio.ts";
 import { EM_AARCH64, EM_X86_64, readElfDeps } from "./lib/elf.ts";
 
@@ -248,6 +248,10 @@ try {
 } catch (e) {
   if (e instanceof SkipError) skip(e.message);
   throw e;
+}
+// A newer kernel ABI (linux-image-6.1.0-N+1-...) is another package name: drop the older ones' 70 MB.
+for (const f of new Bun.Glob(`linux-image-6.1.0-*_${A.debArch}.deb`).scanSync(CACHE)) {
+  if (join(CACHE, f) !== kernel.path) removeCached(join(CACHE, f));
 }
 const kernelDir = extractDeb(kernel, CACHE, ["./boot"]);
 const vmlinuz = [...new Bun.Glob("boot/vmlinuz-*").scanSync(kernelDir)][0];

@@ -76,10 +76,12 @@ export interface Deb {
 
 /**
  * The .deb of pkg for debArch in cacheDir: downloaded with `apt-get download` unless the candidate version is
- * already there (candidate: the version apt offers, when already asked; null: apt does not know it); when apt knows nothing (offline, no apt-get update, arch not added) the newest cached one.
+ * already there (candidate: the version apt offers, when already asked; null: apt does not know it). When apt
+ * knows nothing (offline, no apt-get update, arch not added) or the download fails: the newest cached one.
  */
 export function fetchDeb(pkg: string, debArch: string, cacheDir: string, candidate?: string | null): Deb {
   mkdirSync(cacheDir, { recursive: true });
+  const versionOf = (file: string): string => decodeURIComponent(file.slice(pkg.length + 1, -`_${debArch}.deb`.length));
   const cached = (): string[] =>
     readdirSync(cacheDir).filter((f) => f.startsWith(`${pkg}_`) && f.endsWith(`_${debArch}.deb`)).sort();
   const version = candidate === undefined ? (candidateVersions([`${pkg}:${debArch}`]).get(`${pkg}:${debArch}`) ?? null) : candidate;
@@ -88,9 +90,13 @@ export function fetchDeb(pkg: string, debArch: string, cacheDir: string, candida
     if (!existsSync(join(cacheDir, want))) {
       const r = run(["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root", `${pkg}:${debArch}`], { cwd: cacheDir });
       if (r.code !== 0 || !existsSync(join(cacheDir, want))) {
-        throw new SkipError(`apt-get download ${pkg}:${debArch} failed: ${(r.err || r.out).trim().split("\n").pop() ?? ""}`);
+        const why = `apt-get download ${pkg}:${debArch} failed: ${(r.err || r.out).trim().split("\n").pop() ?? ""}`;
+        const older = cached().pop();
+        if (older === undefined) throw new SkipError(why);
+        console.log(`note: ${why}; using the cached ${older}`);
+        return { pkg, version: versionOf(older), path: join(cacheDir, older) };
       }
-      for (const old of cached()) if (old !== want) rmSync(join(cacheDir, old), { force: true });
+      for (const old of cached()) if (old !== want) removeCached(join(cacheDir, old));
     }
     return { pkg, version, path: join(cacheDir, want) };
   }
@@ -101,8 +107,13 @@ export function fetchDeb(pkg: string, debArch: string, cacheDir: string, candida
         (debArch !== "amd64" ? ` (dpkg --add-architecture ${debArch} && apt-get update)` : " (apt-get update)"),
     );
   }
-  const v = decodeURIComponent(have.slice(pkg.length + 1, -(`_${debArch}.deb`.length)));
-  return { pkg, version: v, path: join(cacheDir, have) };
+  return { pkg, version: versionOf(have), path: join(cacheDir, have) };
+}
+
+/** Removes a cached .deb and its extracted tree. */
+export function removeCached(debPath: string): void {
+  rmSync(debPath, { force: true });
+  rmSync(debPath.replace(/\.deb$/, ""), { recursive: true, force: true });
 }
 
 /**
