@@ -436,7 +436,7 @@ log(`    ${A.qemu} -accel ${accel} (${accelWhy}) -cpu ${A.cpu} -smp ${smp}; ` +
 const vm = await runQemu(
   qemuArgv(accel, `console=${A.console} quiet panic=-1`, true),
   timeoutSecs,
-  /^VMDONE /m,
+  /VMDONE uptime=\S+\s/,
   opts.verbose,
   serialLog,
 );
@@ -447,22 +447,24 @@ if (!opts.keep) rmSync(initrd, { force: true });
 
 const results: CheckResult[] = [];
 // Strip \r and the terminal escapes SeaBIOS/the kernel print (ESC c, ESC [ ... m) before parsing lines.
-const clean = vm.output.replace(/\r/g, "").replace(/\x1b(\[[0-9;?]*[A-Za-z]|[A-Za-z])/g, "");
+// A bare \r (SeaBIOS ends "Booting from ROM..." with one) counts as a line break; markers are matched
+// anywhere in a line in case console noise precedes them.
+const clean = vm.output.replace(/\x1b(\[[0-9;?]*[A-Za-z]|[A-Za-z])/g, "").replace(/\r\n?/g, "\n");
 const lines = clean.split("\n");
 for (const line of lines) {
-  let m = /^VMCHECK (PASS|FAIL|SKIP) ([^\s:]+):? ?(.*)$/.exec(line);
+  let m = /VMCHECK (PASS|FAIL|SKIP) ([^\s:]+):? ?(.*)$/.exec(line);
   if (m !== null) {
     results.push({ name: m[2] ?? "", status: m[1] as CheckResult["status"], detail: m[3] ?? "", log: [] });
     continue;
   }
-  m = /^VMLOG (\S+)\| ?(.*)$/.exec(line);
+  m = /VMLOG (\S+)\| ?(.*)$/.exec(line);
   if (m !== null) {
     const r = results.findLast((x) => x.name === m?.[1]);
     r?.log.push(m[2] ?? "");
   }
 }
-const bootLine = /^VMBOOT (.*)$/m.exec(clean)?.[1];
-const doneLine = /^VMDONE uptime=(\S+)/m.exec(clean)?.[1];
+const bootLine = /VMBOOT (.*)$/m.exec(clean)?.[1];
+const doneLine = /VMDONE uptime=(\S+)/m.exec(clean)?.[1];
 const guestBoot = Number(/uptime=(\S+)/.exec(bootLine ?? "")?.[1] ?? NaN);
 const guestDone = Number(doneLine ?? NaN);
 const alarming = lines.filter((l) => /Kernel panic|BUG:|WARNING:|Oops|Illegal instruction|segfault|Call Trace/.test(l));
@@ -471,7 +473,7 @@ if (doneLine === undefined) {
   const why = vm.timedOut
     ? `no VMDONE within ${timeoutSecs}s (killed)`
     : `qemu exited (${vm.exitCode}) before VMDONE${bootLine === undefined ? " and before VMBOOT" : ""}`;
-  const tail = lines.filter((l) => l.trim().length > 0 && !/^VM(CHECK|LOG) /.test(l)).slice(-20);
+  const tail = lines.filter((l) => l.trim().length > 0 && !/VM(CHECK|LOG) /.test(l)).slice(-20);
   results.push({ name: "vm-completed", status: "FAIL", detail: why, log: tail });
 }
 
