@@ -338,11 +338,13 @@ class Assembler {
   }
 
   line(raw: string, lineNo: number): void {
-    const text = stripComment(raw);
+    // A section heading is matched before comments are stripped: section names may hold "//"
+    // (libbpf's "uprobe//bin/bash:readline").
+    let m = SECTION_RE.exec(raw);
+    const text = m ? raw : stripComment(raw);
     if (text.trim() === "") return;
     // Object-level lines of llvm-objdump output.
-    if (HEADER_RE.test(text) && !/^\s/.test(text) && !/^\s*\d+:/.test(text) && !text.includes("(")) return;
-    let m = SECTION_RE.exec(text);
+    if (!m && HEADER_RE.test(text) && !/^\s/.test(text) && !/^\s*\d+:/.test(text) && !text.includes("(")) return;
     if (m) {
       this.closeGap();
       this.section(m[1]!);

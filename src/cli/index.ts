@@ -97,6 +97,41 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
     });
 
   cli
+    .command("disasm <file>", "Disassemble raw instructions, an ELF object or a .s file (llvm-objdump's output, or the verifier's)")
+    .option("--syntax <syntax>", "llvm (default: exactly llvm-objdump -dr of LLVM 14) or kernel (as the verifier log and bpftool print it)")
+    .option("--modern", "Spell ISA v4 instructions as current LLVM does (LLVM 14 prints them as <unknown>)")
+    .option("--no-relocs", "Leave out the relocation lines (llvm-objdump -d instead of -dr)")
+    .option("--section <name>", "Only this section of an object")
+    .example("bpfload disasm test_bpf.o")
+    .example("bpfload disasm test_bpf --syntax kernel    # to read next to a verifier log")
+    .action(async (file: string, o: Opts) => {
+      const { runDisasm } = await import("./disasm.ts");
+      run(runDisasm(output(o), file, { syntax: str(o.syntax), modern: !!o.modern, relocs: o.relocs !== false, section: str(o.section) }), o);
+    });
+
+  cli
+    .command("extract <object>", "Write the raw instructions of one program of an ELF object (what the seed did with dd)")
+    .option("-o, --output <file>", "Where to write the instructions")
+    .option("--section <name>", "The program's section (default: the only program)")
+    .option("--program <name>", "The program's function name")
+    .example("bpfload extract test_bpf.o -o test_bpf")
+    .example("bpfload extract samples.o --section kprobe/sys_write -o prog.bin")
+    .action(async (file: string, o: Opts) => {
+      const { runExtract } = await import("./extract.ts");
+      run(runExtract(output(o), file, { section: str(o.section), program: str(o.program), output: str(o.output) }), o);
+    });
+
+  cli
+    .command("asm <source>", "Assemble llvm-syntax eBPF assembler (labels, comments; disasm output too) into raw instructions")
+    .option("-o, --output <file>", "Where to write the instructions")
+    .example("bpfload asm prog.s -o prog.bin && bpfload load prog.bin --attach kprobe:sys_clone")
+    .example("bpfload load prog.s --attach tracepoint:syscalls:sys_enter_clone    # no separate step needed")
+    .action(async (file: string, o: Opts) => {
+      const { runAsm } = await import("./asm.ts");
+      run(Promise.resolve().then(() => runAsm(output(o), file, { output: str(o.output) })), o);
+    });
+
+  cli
     .command("probe", "What this kernel offers: version, paths, JIT, program/map types, helpers, probe mechanisms")
     .example("bpfload probe")
     .example("bpfload probe --json | jq .probes")

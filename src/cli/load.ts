@@ -72,8 +72,8 @@ async function loadInput(out: Output, file: string, opts: LoadOptions, type: Pro
   let insns: Uint8Array;
   let origin: string;
   if (input.kind === "asm") {
-    const { assemble } = await import("../asm/index.ts");
-    insns = assemble(input.text, file);
+    const { assembleProgram } = await import("./asm.ts");
+    insns = assembleProgram(input.text, file);
     origin = `assembled from ${file}`;
   } else {
     insns = input.insns;
