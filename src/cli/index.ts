@@ -47,6 +47,7 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
     .option("--log-level <level>", "Always fetch the verifier log at this level (1, 2, 4) and print it")
     .option("--duration <seconds>", "Detach and exit after this many seconds (0: right after attaching)")
     .option("--count <lines>", "Detach and exit after this many trace lines")
+    .option("--pin <dir>", "Pin the programs and maps in this BPF-filesystem directory (mounts /sys/fs/bpf if needed)")
     .option("--load-only", "Only load the program and report, do not attach (also: --no-attach)")
     .example("bpfload load test_bpf --attach kprobe:sys_clone")
     .example("bpfload load test_bpf.o --section kprobe/sys_clone --duration 10")
@@ -70,6 +71,7 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
           probeApi: str(o.probeApi),
           maxactive: num("maxactive", o.maxactive, 1),
           freq: num("freq", o.freq, 1),
+          pin: str(o.pin),
         }),
         o,
       );
@@ -129,6 +131,14 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
     .action(async (file: string, o: Opts) => {
       const { runAsm } = await import("./asm.ts");
       run(Promise.resolve().then(() => runAsm(output(o), file, { output: str(o.output) })), o);
+    });
+
+  cli
+    .command("map <action> [pin]", "map dump PIN: print the entries of a pinned map (hex, and integers where sizes allow)")
+    .example("bpfload load counters.o --pin /sys/fs/bpf/counters --duration 10 && bpfload map dump /sys/fs/bpf/counters/counts")
+    .action(async (action: string, pin: string | undefined, o: Opts) => {
+      const { runMap } = await import("./map.ts");
+      run(Promise.resolve().then(() => runMap(output(o), action, pin)), o);
     });
 
   cli

@@ -2,8 +2,9 @@
 // attach them, stream trace_pipe, and print the object's maps at exit.
 import { basename } from "node:path";
 import { ATTACH_SYNTAX, parseAttachSpec, progTypeFor, type AttachSpec } from "../attach-spec.ts";
-import { BpfloadError, UsageError } from "../errors.ts";
+import { BpfloadError, UsageError, VerifierError } from "../errors.ts";
 import type { Collection } from "../kernel/collection.ts";
+import { pinFd, preparePinDir } from "../kernel/pin.ts";
 import { parseProbeApi } from "../kernel/probe-pmu.ts";
 import { kernelVersion, loadProgram, type Program } from "../kernel/program.ts";
 import { parseKernVersionOption, type KernelVersion } from "../kernel/version.ts";
@@ -27,6 +28,8 @@ export interface LoadOptions {
   probeApi?: string;
   maxactive?: number;
   freq?: number;
+  /** Pin programs and maps in this bpffs directory. */
+  pin?: string;
 }
 
 export function parseProgType(text: string): ProgTypeName {
@@ -42,6 +45,14 @@ export function resolveKernVersion(option: string | undefined): KernelVersion {
   const code = parseKernVersionOption(String(option));
   if (code === undefined) throw new UsageError(`bad --kern-version '${option}': give MAJOR.MINOR.PATCH (4.9.228) or LINUX_VERSION_CODE (264676 or 0x409e4)`);
   return { code, source: "--kern-version" };
+}
+
+/** Some programs of an object did not load (each was reported on its own line already). */
+class LoadFailures extends BpfloadError {
+  readonly kind = "load";
+  constructor(message: string, readonly exitCode: 1 | 2) {
+    super(message);
+  }
 }
 
 /** What got loaded, whatever the input: programs with their attach points, and the maps if any. */
@@ -95,6 +106,7 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
   }
   out.detail(`kern_version 0x${kernVersion.code.toString(16)} (${formatVersionCode(kernVersion.code)}, from ${kernVersion.source})`);
 
+  const pinDir = opts.pin !== undefined ? preparePinDir(opts.pin) : undefined; // before loading anything
   const loaded = await loadInput(out, file, opts, type, kernVersion);
   try {
     for (const { prog, insns, origin } of loaded.programs) {
@@ -105,9 +117,21 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
       );
       if (prog.log) out.event("verifier-log", { program: prog.name, log: prog.log }, prog.log.trimEnd());
     }
+    const failed = loaded.collection?.failures ?? [];
+    for (const f of failed) {
+      const e = f.error as Error & { kind?: string; exitCode?: number; log?: string };
+      out.error({ kind: e.kind ?? "internal", message: e.message, exitCode: e.exitCode ?? 1, log: e instanceof VerifierError ? e.log : undefined });
+    }
+    if (failed.length) {
+      const worst = Math.min(...failed.map((f) => (f.error as { exitCode?: number }).exitCode ?? 1)) as 1 | 2;
+      const total = new Set([...loaded.programs.map((p) => p.prog.name), ...failed.map((f) => f.spec.name)]).size;
+      throw new LoadFailures(`${new Set(failed.map((f) => f.spec.name)).size} of ${total} programs of ${file} did not load (${failed.map((f) => f.spec.name).join(", ")}): nothing attached`, worst);
+    }
     if (attachSpec && loaded.programs.length > 1) {
       throw new UsageError(`--attach applies to one program, and ${file} has ${loaded.programs.length}: pick one with --section or --program`);
     }
+
+    if (pinDir !== undefined) pinAll(out, pinDir, loaded);
 
     const targets: AttachTarget[] = [];
     for (const p of loaded.programs) {
@@ -130,6 +154,18 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     return 0;
   } finally {
     loaded.close();
+  }
+}
+
+function pinAll(out: Output, abs: string, loaded: Loaded): void {
+  const safe = (n: string) => n.replace(/[^A-Za-z0-9_.-]/g, "_");
+  for (const { prog } of loaded.programs) {
+    pinFd(prog.fd, `${abs}/${safe(prog.name)}`, `program '${prog.name}'`);
+    out.event("pinned", { kind: "program", name: prog.name, path: `${abs}/${safe(prog.name)}` }, `pinned program '${prog.name}' at ${abs}/${safe(prog.name)}`);
+  }
+  for (const [name, map] of loaded.collection?.maps ?? []) {
+    pinFd(map.fd, `${abs}/${safe(name)}`, `map '${name}'`);
+    out.event("pinned", { kind: "map", name, path: `${abs}/${safe(name)}` }, `pinned map '${name}' at ${abs}/${safe(name)} (bpfload map dump ${abs}/${safe(name)})`);
   }
 }
 

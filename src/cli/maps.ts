@@ -36,25 +36,29 @@ export function readEntries(map: BpfMap, limit = 1024): MapEntry[] | undefined {
 }
 
 export function printMaps(out: Output, col: Collection): void {
-  for (const [name, map] of col.maps) {
+  for (const [name, map] of col.maps) printMap(out, name, map);
+}
+
+export function printMap(out: Output, name: string, map: BpfMap): void {
+  {
     const entries = readEntries(map);
     if (!entries) {
-      out.event("map", { name, type: map.typeName, entries: null }, `map '${name}' (${map.typeName}): not readable as data`);
-      continue;
+      out.event("map", { name, mapType: map.typeName, entries: null }, `map '${name}' (${map.typeName}): not readable as data`);
+      return;
     }
     const shown = entries.filter((e) => e.values.some((v) => v.some((b) => b !== 0)) || map.typeName.includes("hash"));
     out.event(
       "map",
       {
         name,
-        type: map.typeName,
+        mapType: map.typeName,
         keySize: map.def.keySize,
         valueSize: map.def.valueSize,
         entries: shown.map((e) => ({ key: hex(e.key), keyInt: asInteger(e.key), values: e.values.map(hex), valueInts: e.values.map(asInteger) })),
       },
       `map '${name}' (${map.typeName}, ${entries.length} entries${shown.length < entries.length ? `, ${entries.length - shown.length} all-zero not shown` : ""}):`,
     );
-    if (out.json) continue;
+    if (out.json) return;
     for (const e of shown) {
       const k = asInteger(e.key);
       const vals = e.values.map((v) => {

@@ -42,7 +42,7 @@ export class Output {
   /** A result: a JSON object in JSON mode, `text` on stderr otherwise. */
   event(type: string, fields: Record<string, unknown>, text?: string): void {
     if (this.json) {
-      process.stdout.write(`${JSON.stringify({ type, ...fields }, bigintToNumber)}\n`);
+      process.stdout.write(`${JSON.stringify({ ...fields, type }, bigintToNumber)}\n`);
     } else if (text !== undefined) {
       this.info(text);
     }

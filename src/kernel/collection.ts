@@ -1,8 +1,8 @@
 // Loading an object: maps first (data sections filled in), then each selected program linked
 // against them and loaded, then 4.9-samples tail-call targets put into the object's PROG_ARRAY.
 import type { MapSpec, ObjectSpec, ProgramSpec } from "../elf/index.ts";
-import { linkProgram } from "../elf/index.ts";
-import { NotSupportedError, UsageError } from "../errors.ts";
+import { linkProgramPieces } from "../elf/index.ts";
+import { NotSupportedError, ObjectError, UsageError } from "../errors.ts";
 import { FEATURE_SINCE, since } from "../since.ts";
 import { BPF_MAP_TYPE_PROG_ARRAY, kernelVersionCode, type ProgTypeName } from "../uapi.ts";
 import { createMap, type BpfMap } from "./map.ts";
@@ -23,11 +23,15 @@ export interface CollectionOptions {
   license?: string;
   kernVersion?: KernelVersion;
   logLevel?: number;
+  /** Load the other programs when one fails (the failures are listed in `failures`). */
+  keepGoing?: boolean;
 }
 
 export class Collection {
   readonly maps = new Map<string, BpfMap>();
   readonly programs: LoadedProgram[] = [];
+  /** Programs that did not load, when loading went on past them (keepGoing). */
+  readonly failures: { spec: ProgramSpec; error: Error }[] = [];
 
   close(): void {
     for (const p of this.programs) p.program.close();
@@ -64,24 +68,14 @@ export function loadCollection(obj: ObjectSpec, opts: CollectionOptions = {}): C
   try {
     createMaps(obj, col.maps);
     for (const spec of selected) {
-      const type = opts.type ?? spec.progType;
-      if (!type) {
-        throw new UsageError(`${obj.file}: section '${spec.section}' does not name a program type: give --type (e.g. kprobe, tracepoint, socket_filter)`);
+      try {
+        col.programs.push(loadOne(obj, spec, col, opts));
+      } catch (e) {
+        if (!opts.keepGoing || !(e instanceof Error)) throw e;
+        col.failures.push({ spec, error: e });
       }
-      if (spec.relocations.some((r) => r.kind === "call") && !atLeast(4, 16)) {
-        throw new NotSupportedError(`BPF-to-BPF calls (program '${spec.name}')`, since(FEATURE_SINCE["BPF-to-BPF calls"]));
-      }
-      const insns = linkProgram(obj, spec, {
-        mapFd: (name) => {
-          const m = col.maps.get(name);
-          if (!m) throw new UsageError(`${obj.file}: program '${spec.name}' refers to map '${name}', which was not created`);
-          return m.fd;
-        },
-      });
-      const program = loadProgram({ name: spec.name, type, insns, license: opts.license ?? obj.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel });
-      col.programs.push({ spec, program, insnCount: insns.length / 8 });
     }
-    fillTailCalls(col);
+    fillTailCalls(col, !!opts.keepGoing);
     return col;
   } catch (e) {
     col.close();
@@ -89,8 +83,37 @@ export function loadCollection(obj: ObjectSpec, opts: CollectionOptions = {}): C
   }
 }
 
+function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: CollectionOptions): LoadedProgram {
+  const type = opts.type ?? spec.progType;
+  if (!type) {
+    throw new UsageError(`${obj.file}: section '${spec.section}' does not name a program type: give --type (e.g. kprobe, tracepoint, socket_filter)`);
+  }
+  if (spec.relocations.some((r) => r.kind === "call") && !atLeast(4, 16)) {
+    throw new NotSupportedError(`BPF-to-BPF calls (program '${spec.name}')`, since(FEATURE_SINCE["BPF-to-BPF calls"]));
+  }
+  const { insns, pieces } = linkProgramPieces(obj, spec, {
+    mapFd: (name) => {
+      const m = col.maps.get(name);
+      if (!m) throw new UsageError(`${obj.file}: program '${spec.name}' refers to map '${name}', which was not created`);
+      return m.fd;
+    },
+  });
+  const callback = pieces.flatMap((p) => p.fn.relocations.map((r) => ({ fn: p.fn, r }))).find((x) => x.r.kind === "func");
+  if (callback) {
+    const t = callback.r.target;
+    const target = t && obj.functions.find((f) => f.sectionIndex === t.sectionIndex && f.sectionOffset === t.insnIndex * 8);
+    throw new ObjectError(obj.file, `program '${spec.name}' passes the function '${target?.name ?? callback.r.symbol}' as a callback (bpf_loop, bpf_for_each_map_elem...): the kernel then wants the object's BTF func_info, which bpfload does not load yet`, { section: spec.section, offset: callback.r.fileOffset });
+  }
+  const core = pieces.find((p) => p.fn.coreRelocations);
+  if (core) {
+    throw new ObjectError(obj.file, `program '${spec.name}' needs CO-RE relocations (in '${core.fn.name}'), which bpfload does not apply: build it without BPF_CORE_READ/preserve_access_index, or load it with libbpf`, { section: spec.section });
+  }
+  const program = loadProgram({ name: spec.name, type, insns, license: opts.license ?? obj.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel });
+  return { spec, program, insnCount: insns.length / 8 };
+}
+
 /** 4.9 samples: a program in section "TYPE/N" goes to index N of the object's PROG_ARRAY map. */
-function fillTailCalls(col: Collection): void {
+function fillTailCalls(col: Collection, keepGoing: boolean): void {
   const targets = col.programs.filter((p) => p.spec.tailCallIndex !== undefined);
   if (!targets.length) return;
   const progArray = [...col.maps.values()].find((m) => m.def.type === BPF_MAP_TYPE_PROG_ARRAY);
@@ -100,6 +123,13 @@ function fillTailCalls(col: Collection): void {
     new DataView(key.buffer).setUint32(0, t.spec.tailCallIndex!, true);
     const value = new Uint8Array(4);
     new DataView(value.buffer).setUint32(0, t.program.fd, true);
-    progArray.update(key, value);
+    try {
+      progArray.update(key, value);
+    } catch (e) {
+      if (!keepGoing || !(e instanceof Error)) throw e;
+      // A PROG_ARRAY takes programs of the type of the first program that used it.
+      const why = new UsageError(`tail-call target '${t.spec.name}' (section ${t.spec.section}) cannot go into '${progArray.def.name}'[${t.spec.tailCallIndex}]: ${e.message} (a PROG_ARRAY holds programs of one type only)`);
+      col.failures.push({ spec: t.spec, error: why });
+    }
   }
 }

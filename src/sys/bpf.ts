@@ -4,7 +4,7 @@
 import { BPF_ENABLE_STATS, BPF_LINK_CREATE, BPF_OBJ_GET_INFO_BY_FD, BPF_MAP_CREATE, BPF_MAP_GET_NEXT_KEY, BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM, BPF_OBJ_GET, BPF_OBJ_PIN, BPF_PROG_LOAD, BPF_RAW_TRACEPOINT_OPEN } from "../uapi.ts";
 import { Arena, cstringBytes } from "./arena.ts";
 import { NR } from "./arch.ts";
-import { BPF_ENABLE_STATS_ATTR, BPF_LINK_CREATE_ATTR, BPF_OBJ_GET_INFO_BY_FD_ATTR, BPF_PROG_INFO, BPF_MAP_CREATE_ATTR, BPF_MAP_ELEM_ATTR, BPF_OBJ_ATTR, BPF_PROG_LOAD_ATTR, BPF_RAW_TRACEPOINT_OPEN_ATTR, encode, field, type FieldValue, type Layout } from "./layout.ts";
+import { BPF_ENABLE_STATS_ATTR, BPF_LINK_CREATE_ATTR, BPF_MAP_INFO, BPF_OBJ_GET_INFO_BY_FD_ATTR, BPF_PROG_INFO, BPF_MAP_CREATE_ATTR, BPF_MAP_ELEM_ATTR, BPF_OBJ_ATTR, BPF_PROG_LOAD_ATTR, BPF_RAW_TRACEPOINT_OPEN_ATTR, encode, field, type FieldValue, type Layout } from "./layout.ts";
 import { syscall, type SysResult } from "./libc.ts";
 
 function bpf(cmd: number, arena: Arena, attrSize: number): SysResult {
@@ -137,13 +137,21 @@ export function bpfEnableStats(type: number): SysResult {
   return run(BPF_ENABLE_STATS, BPF_ENABLE_STATS_ATTR, arena, { type });
 }
 
-/** struct bpf_prog_info of a program fd (4.13+); `info` is a view of it (DataView over the copy). */
-export function bpfProgGetInfo(fd: number): SysResult & { info: DataView } {
-  const arena = new Arena([BPF_OBJ_GET_INFO_BY_FD_ATTR.size, BPF_PROG_INFO.size]);
+/** struct bpf_prog_info / bpf_map_info of an fd (4.13+), as a DataView over a copy. */
+function getInfo(fd: number, info: Layout): SysResult & { info: DataView } {
+  const arena = new Arena([BPF_OBJ_GET_INFO_BY_FD_ATTR.size, info.size]);
   const region = arena.region(1);
-  const r = run(BPF_OBJ_GET_INFO_BY_FD, BPF_OBJ_GET_INFO_BY_FD_ATTR, arena, { bpf_fd: fd, info_len: BPF_PROG_INFO.size, info: arena.address(region) });
+  const r = run(BPF_OBJ_GET_INFO_BY_FD, BPF_OBJ_GET_INFO_BY_FD_ATTR, arena, { bpf_fd: fd, info_len: info.size, info: arena.address(region) });
   const copy = arena.slice(region).slice();
   return { ...r, info: new DataView(copy.buffer) };
+}
+
+export function bpfProgGetInfo(fd: number): SysResult & { info: DataView } {
+  return getInfo(fd, BPF_PROG_INFO);
+}
+
+export function bpfMapGetInfo(fd: number): SysResult & { info: DataView } {
+  return getInfo(fd, BPF_MAP_INFO);
 }
 
 /**

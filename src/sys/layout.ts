@@ -199,6 +199,24 @@ export const BPF_PROG_INFO = layout("bpf_prog_info", [
   ["run_cnt", "u64"],
 ]);
 
+/** struct bpf_map_info (4.13+; name from 4.15). */
+export const BPF_MAP_INFO = layout("bpf_map_info", [
+  ["type", "u32"],
+  ["id", "u32"],
+  ["key_size", "u32"],
+  ["value_size", "u32"],
+  ["max_entries", "u32"],
+  ["map_flags", "u32"],
+  ["name", { char: 16 }],
+  ["ifindex", "u32"],
+  ["btf_vmlinux_value_type_id", "u32"],
+  ["netns_dev", "u64"],
+  ["netns_ino", "u64"],
+  ["btf_id", "u32"],
+  ["btf_key_type_id", "u32"],
+  ["btf_value_type_id", "u32"],
+]);
+
 /** struct perf_event_attr up to PERF_ATTR_SIZE_VER5 (112 bytes), which every kernel since 4.1 knows. */
 export const PERF_EVENT_ATTR = layout("perf_event_attr", [
   ["type", "u32"],

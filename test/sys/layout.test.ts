@@ -35,6 +35,7 @@ async function measure(): Promise<Map<string, [number, number]>> {
   }
   for (const f of L.PERF_EVENT_ATTR.fields) if (f.name !== "flags") emit(`perf.${f.name}`, "struct perf_event_attr", f.name);
   for (const f of L.BPF_PROG_INFO.fields) if (f.name !== "gpl_compatible") emit(`info.${f.name}`, "struct bpf_prog_info", f.name);
+  for (const f of L.BPF_MAP_INFO.fields) emit(`mapinfo.${f.name}`, "struct bpf_map_info", f.name);
   const src = `#include <stdio.h>
 #include <stddef.h>
 #include <string.h>
@@ -94,6 +95,10 @@ describe.skipIf(!!skip)("attr layouts match the uapi headers", async () => {
       expect([f.name, f.offset, f.size]).toEqual([f.name, ...real.get(`info.${f.name}`)!]);
     }
     expect(L.field(L.BPF_PROG_INFO, "gpl_compatible").offset).toBe(real.get("info.ifindex")![0] + 4);
+  });
+
+  test("bpf_map_info fields", () => {
+    for (const f of L.BPF_MAP_INFO.fields) expect([f.name, f.offset, f.size]).toEqual([f.name, ...real.get(`mapinfo.${f.name}`)!]);
   });
 
   test("perf_event_attr flag bits", () => {
