@@ -62,8 +62,8 @@ export const BPF_PSEUDO_MAP_VALUE = 2;
 /** call src_reg value of a BPF-to-BPF call. */
 export const BPF_PSEUDO_CALL = 1;
 
-/** Helper function names, index = helper id (the kernel's __BPF_FUNC_MAPPER order). */
-export const HELPERS: readonly string[] = `
+/** Helper function names, index = helper id (the kernel's __BPF_FUNC_MAPPER order). Split on first use. */
+const HELPER_NAMES = `
   unspec map_lookup_elem map_update_elem map_delete_elem probe_read ktime_get_ns trace_printk get_prandom_u32
   get_smp_processor_id skb_store_bytes l3_csum_replace l4_csum_replace tail_call clone_redirect
   get_current_pid_tgid get_current_uid_gid get_current_comm get_cgroup_classid skb_vlan_push skb_vlan_pop
@@ -97,7 +97,11 @@ export const HELPERS: readonly string[] = `
   ringbuf_submit_dynptr ringbuf_discard_dynptr dynptr_read dynptr_write dynptr_data tcp_raw_gen_syncookie_ipv4
   tcp_raw_gen_syncookie_ipv6 tcp_raw_check_syncookie_ipv4 tcp_raw_check_syncookie_ipv6 ktime_get_tai_ns
   user_ringbuf_drain
-`.trim().split(/\s+/);
+`;
+let helpers: readonly string[] | undefined;
+export function helperNames(): readonly string[] {
+  return (helpers ??= HELPER_NAMES.trim().split(/\s+/));
+}
 
 // perf_event_open
 export const PERF_TYPE_HARDWARE = 0;

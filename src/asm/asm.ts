@@ -16,7 +16,7 @@
 // end of a section cannot be sized exactly from the text (valid programs never contain either).
 
 import { BpfloadError } from "../errors.ts";
-import { HELPERS } from "../uapi.ts";
+import { helperNames } from "../uapi.ts";
 import { formatInstruction, type DisasmObject, type DisasmRelocation, type DisasmSection, type DisasmSymbol } from "./disasm.ts";
 import { RELOC_NAMES, R_BPF_64_32, R_BPF_64_64 } from "./opcodes.ts";
 
@@ -242,7 +242,7 @@ const ATOMIC_BY_TEXT: Record<string, number> = { "+=": 0x00, "|=": 0x40, "&=": 0
 const ATOMIC_BY_NAME: Record<string, number> = { add: 0x00, or: 0x40, and: 0x50, xor: 0xa0 };
 
 const HELPER_IDS = new Map<string, number>();
-HELPERS.forEach((h, i) => {
+helperNames().forEach((h, i) => {
   HELPER_IDS.set(h, i);
   HELPER_IDS.set(`bpf_${h}`, i);
 });

@@ -14,7 +14,7 @@
 // Hot path note: instructions are read straight from the bytes (no Instruction objects) and text is
 // built from precomputed tables; this is what makes it faster than llvm-objdump.
 
-import { HELPERS } from "../uapi.ts";
+import { helperNames } from "../uapi.ts";
 import { RELOC_NAMES, R_BPF_64_32, R_BPF_64_64, R_BPF_64_ABS64 } from "./opcodes.ts";
 
 export type Syntax = "llvm" | "kernel";
@@ -389,7 +389,8 @@ const KATOMIC: Record<number, string> = { 0x00: "add", 0x40: "or", 0x50: "and", 
 const pm = (n: number): string => (n < 0 ? `${n}` : `+${n}`);
 
 function helperName(id: number): string | undefined {
-  const h = id >= 0 && id < HELPERS.length ? HELPERS[id] : undefined;
+  const names = helperNames();
+  const h = id >= 0 && id < names.length ? names[id] : undefined;
   return h === undefined ? undefined : `bpf_${h}`;
 }
 

@@ -1,7 +1,7 @@
 // Reading the file a user names: raw instructions (what the seed cut out with dd), an ELF object,
 // or assembler source. Every way a file can be unusable gets its own message.
-import { readFileSync, statSync } from "node:fs";
-import { InputError } from "../errors.ts";
+import { errnoName, InputError } from "../errors.ts";
+import { FileError, readFile } from "../sys/files.ts";
 
 export type Input =
   | { kind: "raw"; file: string; insns: Uint8Array }
@@ -13,12 +13,11 @@ const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
 export function readInput(file: string): Input {
   let bytes: Uint8Array;
   try {
-    if (statSync(file).isDirectory()) throw new InputError(file, "is a directory, not a program file");
-    bytes = new Uint8Array(readFileSync(file));
+    bytes = readFile(file);
   } catch (e) {
-    if (e instanceof InputError) throw e;
-    const code = (e as { code?: string }).code;
-    throw new InputError(file, code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : `cannot read: ${(e as Error).message}`);
+    if (!(e instanceof FileError)) throw e;
+    const why: Record<string, string> = { ENOENT: "no such file", EACCES: "permission denied", EISDIR: "is a directory, not a program file" };
+    throw new InputError(file, why[errnoName(e.errno)] ?? `cannot read: ${errnoName(e.errno)}`);
   }
   if (bytes.length === 0) throw new InputError(file, "the file is empty: expected raw eBPF instructions (8 bytes each) or an ELF object");
   if (ELF_MAGIC.every((b, i) => bytes[i] === b)) return { kind: "elf", file, bytes };

@@ -1,6 +1,5 @@
 // `bpfload load FILE`: load programs from raw instructions, assembler source or an ELF object,
 // attach them, stream trace_pipe, and print the object's maps at exit.
-import { basename } from "node:path";
 import { ATTACH_SYNTAX, parseAttachSpec, progTypeFor, type AttachSpec } from "../attach-spec.ts";
 import { BpfloadError, UsageError, VerifierError } from "../errors.ts";
 import type { Collection } from "../kernel/collection.ts";
@@ -91,7 +90,7 @@ async function loadInput(out: Output, file: string, opts: LoadOptions, type: Pro
     origin = `raw instructions from ${file}`;
   }
   if (!type) throw new UsageError(`cannot tell the program type of ${file}: give --type (e.g. kprobe, tracepoint, socket_filter) or --attach`);
-  const name = basename(file).replace(/\.[^.]*$/, "") || "prog";
+  const name = (file.split("/").pop() ?? "").replace(/\.[^.]*$/, "") || "prog";
   const prog = loadProgram({ name, type, insns, license: opts.license, kernVersion, logLevel });
   return { programs: [{ prog, insns: insns.length / 8, origin }], close: () => prog.close() };
 }

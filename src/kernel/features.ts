@@ -2,7 +2,7 @@
 // closed at once), files in /proc and /sys are read. Answers are cached for the process.
 import { existsSync, readFileSync } from "node:fs";
 import { errnoName } from "../errors.ts";
-import { HELPERS, MAP_TYPES, PROG_TYPES, kernelVersionCode, type ProgTypeName } from "../uapi.ts";
+import { helperNames, MAP_TYPES, PROG_TYPES, kernelVersionCode, type ProgTypeName } from "../uapi.ts";
 import { bpfLinkCreateProbe, bpfMapCreate, bpfProgLoad } from "../sys/bpf.ts";
 import { close } from "../sys/perf.ts";
 import { probePmu } from "./probe-pmu.ts";
@@ -108,7 +108,7 @@ export function probeMapTypes(): Record<string, Probe> {
 export function probeHelpers(progType: ProgTypeName): string[] {
   const type = PROG_TYPES.indexOf(progType);
   const usable: string[] = [];
-  HELPERS.forEach((name, id) => {
+  helperNames().forEach((name, id) => {
     if (id === 0) return;
     // call id; r0 = 0; exit
     const insns = new Uint8Array([0x85, 0, 0, 0, id & 0xff, (id >> 8) & 0xff, 0, 0, 0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);

@@ -1,10 +1,10 @@
 // kprobes and kretprobes, two ways: the perf kprobe PMU (4.17+; nothing left behind by a crash)
 // and tracefs kprobe_events (every kernel from 4.9; needed for kretprobe maxactive).
-import { readFileSync } from "node:fs";
 import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
 import { NotSupportedError, SyscallError, SystemError, errnoName } from "../errors.ts";
 import { FEATURE_SINCE, newerThan, since } from "../since.ts";
 import { hintFor } from "../hints.ts";
+import { tryReadText } from "../sys/files.ts";
 import { perfEventOpen } from "../sys/perf.ts";
 import { kernelVersionCode } from "../uapi.ts";
 import { attachToPerfFd, type PerfEventLink } from "./perf-link.ts";
@@ -31,12 +31,9 @@ export function candidateSymbols(func: string, arch: string, kernel: number): st
 
 /** Is `name` a function in /proc/kallsyms? (undefined when kallsyms cannot be read) */
 function inKallsyms(name: string): boolean | undefined {
-  try {
-    const syms = readFileSync("/proc/kallsyms", "latin1");
-    return syms.includes(` ${name}\n`) || syms.includes(` ${name}\t`);
-  } catch {
-    return undefined;
-  }
+  const syms = tryReadText("/proc/kallsyms");
+  if (syms === undefined) return undefined;
+  return syms.includes(` ${name}\n`) || syms.includes(` ${name}\t`);
 }
 
 export interface KprobeAttachInfo {

@@ -4,6 +4,7 @@ import { NotSupportedError, SyscallError, errnoName } from "../errors.ts";
 import { MAP_TYPE_SINCE, newerThan, since } from "../since.ts";
 import { hintFor } from "../hints.ts";
 import { bpfMapCreate, bpfMapGetNextKey, bpfMapLookupElem, bpfMapUpdateElem, bpfObjPin } from "../sys/bpf.ts";
+import { tryReadText } from "../sys/files.ts";
 import { close } from "../sys/perf.ts";
 import { MAP_TYPES, type MapTypeName } from "../uapi.ts";
 import { kernelObjectName, kernelVersion } from "./program.ts";
@@ -83,15 +84,13 @@ let cpus: number | undefined;
 /** Number of possible CPUs (/sys/devices/system/cpu/possible: "0-3" or "0,2-5"). */
 export function possibleCpus(): number {
   if (cpus !== undefined) return cpus;
-  try {
-    const text = require("node:fs").readFileSync("/sys/devices/system/cpu/possible", "utf8").trim() as string;
-    cpus = text.split(",").reduce((n, part) => {
-      const [a, b] = part.split("-").map(Number);
-      return n + (b === undefined ? 1 : b - a! + 1);
-    }, 0);
-  } catch {
-    cpus = 1;
-  }
+  const text = tryReadText("/sys/devices/system/cpu/possible")?.trim();
+  cpus = text
+    ? text.split(",").reduce((n, part) => {
+        const [a, b] = part.split("-").map(Number);
+        return n + (b === undefined ? 1 : b - a! + 1);
+      }, 0)
+    : 1;
   return cpus;
 }
 

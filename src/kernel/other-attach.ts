@@ -1,11 +1,11 @@
 // The attach kinds that are one call each: raw tracepoints (BPF_RAW_TRACEPOINT_OPEN, 4.17+),
 // perf_event sampling programs (a software cpu-clock event per CPU), and socket filters (a raw
 // packet socket on an interface with SO_ATTACH_BPF, held open while bpfload runs).
-import { readFileSync } from "node:fs";
 import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
 import { NotSupportedError, SystemError } from "../errors.ts";
 import { FEATURE_SINCE, since } from "../since.ts";
 import { bpfRawTracepointOpen } from "../sys/bpf.ts";
+import { tryReadText } from "../sys/files.ts";
 import { attachBpfToSocket, bindToInterface, packetSocket } from "../sys/net.ts";
 import { perfEventOpen } from "../sys/perf.ts";
 import { PERF_COUNT_SW_CPU_CLOCK, PERF_TYPE_SOFTWARE, kernelVersionCode } from "../uapi.ts";
@@ -47,12 +47,9 @@ export function attachPerfEvent(prog: Program, spec: AttachSpec & { kind: "perf_
 
 export function attachSocket(prog: Program, spec: AttachSpec & { kind: "socket" }): Link {
   const target = formatAttachSpec(spec);
-  let ifindex: number;
-  try {
-    ifindex = Number(readFileSync(`/sys/class/net/${spec.iface}/ifindex`, "utf8").trim());
-  } catch {
-    throw new SystemError(`attach '${prog.name}' to ${target}: no network interface '${spec.iface}' (see ip link)`);
-  }
+  const index = tryReadText(`/sys/class/net/${spec.iface}/ifindex`);
+  if (index === undefined) throw new SystemError(`attach '${prog.name}' to ${target}: no network interface '${spec.iface}' (see ip link)`);
+  const ifindex = Number(index.trim());
   const sock = packetSocket();
   if (sock.ret < 0) throw attachError(prog, target, "socket(AF_PACKET)", sock.errno);
   const link = new FdLink(target, sock.ret);

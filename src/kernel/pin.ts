@@ -1,23 +1,27 @@
 // Pinning in the BPF filesystem: programs and maps outlive bpfload as files under /sys/fs/bpf,
 // and a later `bpfload map dump PIN` opens them again.
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { SyscallError, SystemError, UsageError, errnoName } from "../errors.ts";
 import { hintFor } from "../hints.ts";
 import { bpfMapGetInfo, bpfObjGet, bpfObjPin } from "../sys/bpf.ts";
 import { BPF_MAP_INFO, field } from "../sys/layout.ts";
+import { exists, makeDirs, tryReadText } from "../sys/files.ts";
 import { close, mount } from "../sys/perf.ts";
 import { BpfMap } from "./map.ts";
 
 const DEFAULT_BPFFS = "/sys/fs/bpf";
 
-function bpffsMounts(): string[] {
-  let info = "";
-  try {
-    info = readFileSync("/proc/self/mountinfo", "utf8");
-  } catch {
-    return [];
+/** `dir` made absolute against the working directory, with "." and ".." resolved. */
+function absolutePath(dir: string): string {
+  const parts: string[] = [];
+  for (const p of (dir.startsWith("/") ? dir : `${process.cwd()}/${dir}`).split("/")) {
+    if (p === "..") parts.pop();
+    else if (p && p !== ".") parts.push(p);
   }
+  return `/${parts.join("/")}`;
+}
+
+function bpffsMounts(): string[] {
+  const info = tryReadText("/proc/self/mountinfo") ?? "";
   return info.split("\n").flatMap((line) => {
     const [left, right] = line.split(" - ");
     return right?.split(" ")[0] === "bpf" && left ? [left.split(" ")[4]!] : [];
@@ -26,10 +30,10 @@ function bpffsMounts(): string[] {
 
 /** Makes sure `dir` lies on a bpf filesystem (mounting /sys/fs/bpf if needed) and exists. */
 export function preparePinDir(dir: string): string {
-  const abs = resolve(dir);
+  const abs = absolutePath(dir);
   let mounts = bpffsMounts();
   if (!mounts.length) {
-    mkdirSync(DEFAULT_BPFFS, { recursive: true });
+    makeDirs(DEFAULT_BPFFS);
     const r = mount("bpf", DEFAULT_BPFFS, "bpf");
     if (r.ret < 0) throw new SyscallError(`mount the BPF filesystem on ${DEFAULT_BPFFS}`, "mount", r.errno, hintFor("mount", errnoName(r.errno), { euid: process.geteuid?.() ?? 0 }));
     mounts = [DEFAULT_BPFFS];
@@ -37,13 +41,13 @@ export function preparePinDir(dir: string): string {
   if (!mounts.some((m) => abs === m || abs.startsWith(`${m}/`))) {
     throw new UsageError(`--pin ${dir}: not on a BPF filesystem (mounted at ${mounts.join(", ")}): use a directory under ${mounts[0]}`);
   }
-  mkdirSync(abs, { recursive: true });
+  makeDirs(abs);
   return abs;
 }
 
 /** Pins an fd at `path`; an existing pin is an error rather than silently replaced. */
 export function pinFd(fd: number, path: string, what: string): void {
-  if (existsSync(path)) throw new SystemError(`pin ${what} at ${path}: the file exists: remove it (rm ${path}) or pin elsewhere`);
+  if (exists(path)) throw new SystemError(`pin ${what} at ${path}: the file exists: remove it (rm ${path}) or pin elsewhere`);
   const r = bpfObjPin(fd, path);
   if (r.ret < 0) throw new SyscallError(`pin ${what} at ${path}`, "BPF_OBJ_PIN", r.errno, hintFor("BPF_OBJ_PIN", errnoName(r.errno), { euid: process.geteuid?.() ?? 0 }));
 }
@@ -56,7 +60,7 @@ export function openPinnedMap(path: string): BpfMap {
     throw new SyscallError(`open pinned map ${path}`, "BPF_OBJ_GET", r.errno, hint);
   }
   // BPF_OBJ_GET_INFO_BY_FD fills whatever kind of object the fd is: ask fdinfo which kind it is.
-  const fdinfo = readFileSync(`/proc/self/fdinfo/${r.ret}`, "utf8");
+  const fdinfo = tryReadText(`/proc/self/fdinfo/${r.ret}`) ?? "";
   if (!/^map_type:/m.test(fdinfo)) {
     close(r.ret);
     const kind = /^prog_type:/m.test(fdinfo) ? "a program" : /^link_type:/m.test(fdinfo) ? "a link" : "not a map";

@@ -1,7 +1,7 @@
 // The kprobe and uprobe perf PMUs (4.17+): a probe created by perf_event_open itself, with no
 // tracefs event to name, write or remove — it vanishes when its fd closes, so a crash cannot leave
 // it behind. Older kernels only have the tracefs kprobe_events/uprobe_events path.
-import { readFileSync } from "node:fs";
+import { tryReadText } from "../sys/files.ts";
 import { NotSupportedError, UsageError } from "../errors.ts";
 import { FEATURE_SINCE, since } from "../since.ts";
 
@@ -18,14 +18,10 @@ const cache = new Map<string, ProbePmu | null>();
 
 export function probePmu(kind: "kprobe" | "uprobe"): ProbePmu | undefined {
   if (!cache.has(kind)) {
-    try {
-      const dir = `/sys/bus/event_source/devices/${kind}`;
-      const type = Number(readFileSync(`${dir}/type`, "utf8").trim());
-      const bit = readFileSync(`${dir}/format/retprobe`, "utf8").match(/config:(\d+)/);
-      cache.set(kind, Number.isInteger(type) && bit ? { type, retprobeBit: Number(bit[1]) } : null);
-    } catch {
-      cache.set(kind, null);
-    }
+    const dir = `/sys/bus/event_source/devices/${kind}`;
+    const type = tryReadText(`${dir}/type`);
+    const bit = tryReadText(`${dir}/format/retprobe`)?.match(/config:(\d+)/);
+    cache.set(kind, type !== undefined && Number.isInteger(Number(type.trim())) && bit ? { type: Number(type.trim()), retprobeBit: Number(bit[1]) } : null);
   }
   return cache.get(kind) ?? undefined;
 }

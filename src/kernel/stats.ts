@@ -9,8 +9,6 @@ import { BPF_STATS_RUN_TIME } from "../uapi.ts";
 import { onCleanup } from "./cleanup.ts";
 import type { Program } from "./program.ts";
 
-const RUN_CNT = field(BPF_PROG_INFO, "run_cnt").offset;
-
 /** Enables run statistics until the returned function is called; undefined before 5.8. */
 export function enableRunStats(): (() => void) | undefined {
   const r = bpfEnableStats(BPF_STATS_RUN_TIME);
@@ -29,5 +27,5 @@ export function enableRunStats(): (() => void) | undefined {
 /** run_cnt of a program (0 while statistics are off), or undefined when the kernel cannot tell. */
 export function runCount(prog: Program): bigint | undefined {
   const r = bpfProgGetInfo(prog.fd);
-  return r.ret < 0 ? undefined : r.info.getBigUint64(RUN_CNT, true);
+  return r.ret < 0 ? undefined : r.info.getBigUint64(field(BPF_PROG_INFO, "run_cnt").offset, true);
 }

@@ -1,8 +1,8 @@
 // Crash safety: probe events outlive a bpfload that was SIGKILLed (tracefs events are not tied to
 // a file descriptor). Every event bpfload creates carries its pid (attach-spec.ts), so a later run
 // can remove the ones whose owner is gone — and never anyone else's.
-import { existsSync } from "node:fs";
 import { EVENT_GROUP, probeEventOwner } from "../attach-spec.ts";
+import { exists } from "../sys/files.ts";
 import { TracefsWriteError, appendControl, hasControl, readControl } from "./tracefs.ts";
 
 export const PROBE_FILES = ["kprobe_events", "uprobe_events"] as const;
@@ -34,7 +34,7 @@ export function staleEvents(events: ProbeEvent[], alive: (pid: number) => boolea
   });
 }
 
-const isAlive = (pid: number) => existsSync(`/proc/${pid}`);
+const isAlive = (pid: number) => exists(`/proc/${pid}`);
 
 export function listProbeEvents(): ProbeEvent[] {
   return PROBE_FILES.filter(hasControl).flatMap((f) => parseProbeEvents(f, readControl(f)));

@@ -1,7 +1,7 @@
 // Reading trace_pipe without blocking the event loop: an O_NONBLOCK fd drained on a timer.
 // (Bun.file().stream() fails on this pipe with ESPIPE; a blocking read would pin a thread and
 // keep the process from reacting to signals promptly.)
-import { closeSync, constants, openSync, readSync } from "node:fs";
+import { closeFd, openNonblocking, readInto } from "../sys/files.ts";
 import { tracefs } from "./tracefs.ts";
 
 export class TracePipe {
@@ -11,21 +11,16 @@ export class TracePipe {
   private readonly decoder = new TextDecoder();
 
   constructor(path = `${tracefs()}/trace_pipe`) {
-    this.fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    this.fd = openNonblocking(path);
   }
 
   /** Every complete line available now (without the trailing newline). */
   drain(): string[] {
     let text = this.partial;
     for (;;) {
-      let n = 0;
-      try {
-        n = readSync(this.fd, this.buf, 0, this.buf.length, null);
-      } catch (e) {
-        if ((e as { code?: string }).code === "EAGAIN") break;
-        throw e;
-      }
-      if (n <= 0) break;
+      const n = readInto(this.fd, this.buf);
+      if (n === -11 /* EAGAIN: nothing more for now */ || n === 0) break;
+      if (n < 0) throw new Error(`read trace_pipe: errno ${-n}`);
       text += this.decoder.decode(this.buf.subarray(0, n), { stream: true });
     }
     const lines = text.split("\n");
@@ -34,6 +29,6 @@ export class TracePipe {
   }
 
   close(): void {
-    closeSync(this.fd);
+    closeFd(this.fd);
   }
 }

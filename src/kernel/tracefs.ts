@@ -1,8 +1,8 @@
 // Finding (and if need be mounting) tracefs, and the probe-event files in it. kprobe_events and
 // uprobe_events are only ever opened with O_APPEND: a truncating open would wipe every probe on
 // the system, including other tools' (4.9's samples/bpf loader does exactly that).
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
-import { SystemError, errnoFromName } from "../errors.ts";
+import { SystemError } from "../errors.ts";
+import { FileError, appendText, exists, makeDirs, readText, tryReadText } from "../sys/files.ts";
 import { mount } from "../sys/perf.ts";
 
 const CANDIDATES = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
@@ -10,16 +10,11 @@ const CANDIDATES = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
 let cached: string | undefined;
 
 function isTracefs(dir: string): boolean {
-  return existsSync(`${dir}/trace_pipe`);
+  return exists(`${dir}/trace_pipe`);
 }
 
 function fromMountinfo(): string | undefined {
-  let info = "";
-  try {
-    info = readFileSync("/proc/self/mountinfo", "utf8");
-  } catch {
-    return undefined;
-  }
+  const info = tryReadText("/proc/self/mountinfo") ?? "";
   for (const line of info.split("\n")) {
     // id parent major:minor root mountpoint options ... - fstype source superopts
     const [left, right] = line.split(" - ");
@@ -46,7 +41,7 @@ export function tracefs(): string {
     ["debugfs", "/sys/kernel/debug", "/sys/kernel/debug/tracing"],
   ] as const) {
     try {
-      mkdirSync(target, { recursive: true });
+      makeDirs(target);
     } catch {
       // sysfs directories cannot be created; they exist when the kernel supports the fs.
     }
@@ -66,33 +61,22 @@ export class TracefsWriteError extends Error {
   }
 }
 
-function errnoOf(e: unknown): number {
-  const code = (e as { code?: string }).code;
-  return (code && errnoFromName(code)) || 5;
-}
-
 /** Appends one command line to a tracefs control file (kprobe_events, uprobe_events). */
 export function appendControl(file: string, line: string): void {
   const path = `${tracefs()}/${file}`;
-  let fd: number;
   try {
-    fd = openSync(path, "a");
+    appendText(path, `${line}\n`);
   } catch (e) {
-    throw new TracefsWriteError(file, errnoOf(e), `cannot open ${path}`);
-  }
-  try {
-    writeSync(fd, `${line}\n`);
-  } catch (e) {
-    throw new TracefsWriteError(file, errnoOf(e), `the kernel refused '${line}'${lastErrorLog()}`);
-  } finally {
-    closeSync(fd);
+    if (!(e instanceof FileError)) throw e;
+    const what = e.op === "write" ? `the kernel refused '${line}'${lastErrorLog()}` : `cannot open ${path}`;
+    throw new TracefsWriteError(file, e.errno, what);
   }
 }
 
 /** The kernel's own explanation of the last failed tracefs command (error_log, 4.20+). */
 function lastErrorLog(): string {
   try {
-    const lines = readFileSync(`${tracefs()}/error_log`, "utf8").trim().split("\n");
+    const lines = readText(`${tracefs()}/error_log`).trim().split("\n");
     const msg = lines.findLast((l) => /error:/.test(l));
     return msg ? ` (${msg.replace(/^\[[^\]]*\]\s*/, "").trim()})` : "";
   } catch {
@@ -101,18 +85,15 @@ function lastErrorLog(): string {
 }
 
 export function hasControl(file: string): boolean {
-  return existsSync(`${tracefs()}/${file}`);
+  return exists(`${tracefs()}/${file}`);
 }
 
 export function readControl(file: string): string {
-  return readFileSync(`${tracefs()}/${file}`, "utf8");
+  return readText(`${tracefs()}/${file}`);
 }
 
 /** Trace event id (the perf `config` of a tracepoint or probe event), or undefined when absent. */
 export function eventId(group: string, event: string): number | undefined {
-  try {
-    return Number(readFileSync(`${tracefs()}/events/${group}/${event}/id`, "utf8").trim());
-  } catch {
-    return undefined;
-  }
+  const text = tryReadText(`${tracefs()}/events/${group}/${event}/id`);
+  return text === undefined ? undefined : Number(text.trim());
 }

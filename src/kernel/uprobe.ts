@@ -1,10 +1,10 @@
 // uprobes and uretprobes on a user-space file: by symbol (from the target's .symtab/.dynsym) or by
 // raw file offset; through the uprobe PMU (4.17+) or tracefs uprobe_events.
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
 import { findTargetSymbol, readTargetSymbols, TargetError } from "../elf/target.ts";
 import { InputError, SyscallError, SystemError, errnoName } from "../errors.ts";
 import { hintFor } from "../hints.ts";
+import { closeFd, FileError, fileSize, openFile, readInto } from "../sys/files.ts";
 import { perfEventOpen } from "../sys/perf.ts";
 import { attachToPerfFd, type PerfEventLink } from "./perf-link.ts";
 import { chooseProbeApi, type ProbeApi } from "./probe-pmu.ts";
@@ -19,16 +19,17 @@ export function uprobeFileOffset(spec: USpec): number {
   if (spec.symbol === undefined) return spec.offset;
   let fd: number;
   try {
-    fd = openSync(spec.path, "r");
+    fd = openFile(spec.path);
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    throw new InputError(spec.path, code === "ENOENT" ? "no such file (uprobe target)" : `cannot open the uprobe target: ${code}`);
+    if (!(e instanceof FileError)) throw e;
+    throw new InputError(spec.path, e.errno === 2 ? "no such file (uprobe target)" : `cannot open the uprobe target: ${errnoName(e.errno)}`);
   }
   try {
-    const size = fstatSync(fd).size;
+    const size = fileSize(fd);
     const read = (offset: number, length: number) => {
       const buf = new Uint8Array(length);
-      const n = readSync(fd, buf, 0, length, offset);
+      const n = readInto(fd, buf, offset);
+      if (n < 0) throw new InputError(spec.path, `cannot read the uprobe target: ${errnoName(-n)}`);
       return buf.subarray(0, n);
     };
     const sym = findTargetSymbol(readTargetSymbols(read, size), spec.symbol);
@@ -38,7 +39,7 @@ export function uprobeFileOffset(spec: USpec): number {
     if (e instanceof TargetError) throw new InputError(spec.path, `cannot read its symbols: ${e.message}`);
     throw e;
   } finally {
-    closeSync(fd);
+    closeFd(fd);
   }
 }
 

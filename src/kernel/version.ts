@@ -1,7 +1,7 @@
 // LINUX_VERSION_CODE of the running kernel, which kernels before 5.0 demand in a kprobe program's
 // kern_version. `uname -r` lies on distributions (Debian 9 says 4.9.0-13 for 4.9.228), so the
 // sources are tried from the most to the least reliable, and the answer says which one it came from.
-import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { readAt, readFile, tryReadText } from "../sys/files.ts";
 import { kernelVersionCode } from "../uapi.ts";
 
 export type VersionSource = "vdso" | "version_signature" | "uname -v" | "uname -r" | "--kern-version";
@@ -79,39 +79,20 @@ export function parseVdsoNote(img: Uint8Array): number | undefined {
 const AT_SYSINFO_EHDR = 33n;
 
 function readVdso(): Uint8Array | undefined {
-  const auxv = readFileSync("/proc/self/auxv");
+  const auxv = readFile("/proc/self/auxv");
   const dv = new DataView(auxv.buffer, auxv.byteOffset, auxv.byteLength);
   let base: bigint | undefined;
   for (let p = 0; p + 16 <= auxv.length; p += 16) {
     if (dv.getBigUint64(p, true) === AT_SYSINFO_EHDR) base = dv.getBigUint64(p + 8, true);
   }
   if (!base) return undefined;
-  const fd = openSync("/proc/self/mem", "r");
-  try {
-    // The vDSO is a few pages; read 2 pages, then more if the section table lies further.
-    let img = new Uint8Array(8192);
-    const n = readSync(fd, img, 0, img.length, Number(base));
-    img = img.subarray(0, n);
-    if (n < 64) return undefined;
-    const dv2 = new DataView(img.buffer, img.byteOffset, img.byteLength);
-    const end = Number(dv2.getBigUint64(0x28, true)) + dv2.getUint16(0x3c, true) * dv2.getUint16(0x3a, true);
-    if (end > img.length && end < 1 << 20) {
-      const big = new Uint8Array(end);
-      const m = readSync(fd, big, 0, end, Number(base));
-      return big.subarray(0, m);
-    }
-    return img;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function tryRead(path: string): string | undefined {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return undefined;
-  }
+  // The vDSO is a few pages; read 2 pages, then more if the section table lies further.
+  const img = readAt("/proc/self/mem", Number(base), 8192);
+  if (img.length < 64) return undefined;
+  const dv2 = new DataView(img.buffer, img.byteOffset, img.byteLength);
+  const end = Number(dv2.getBigUint64(0x28, true)) + dv2.getUint16(0x3c, true) * dv2.getUint16(0x3a, true);
+  if (end > img.length && end < 1 << 20) return readAt("/proc/self/mem", Number(base), end);
+  return img;
 }
 
 /** Detects LINUX_VERSION_CODE: vDSO note, then version_signature, then Debian's uname -v, then uname -r. */
@@ -123,12 +104,12 @@ export function detectKernelVersion(): KernelVersion {
   } catch {
     // auxv or /proc/self/mem unreadable (hardened kernels, no vDSO): fall through.
   }
-  const sig = tryRead("/proc/version_signature");
+  const sig = tryReadText("/proc/version_signature");
   const fromSig = sig && parseVersionSignature(sig);
   if (fromSig) return { code: fromSig, source: "version_signature" };
-  const unameV = tryRead("/proc/sys/kernel/version");
+  const unameV = tryReadText("/proc/sys/kernel/version");
   const fromDebian = unameV && parseDebianUnameV(unameV);
   if (fromDebian) return { code: fromDebian, source: "uname -v" };
-  const fromRelease = parseRelease(tryRead("/proc/sys/kernel/osrelease") ?? "");
+  const fromRelease = parseRelease(tryReadText("/proc/sys/kernel/osrelease") ?? "");
   return { code: fromRelease ?? 0, source: "uname -r" };
 }

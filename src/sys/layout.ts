@@ -12,11 +12,48 @@ export interface Field {
   size: number;
 }
 
-export interface Layout {
-  name: string;
-  fields: Field[];
-  byName: Map<string, Field>;
-  size: number;
+/**
+ * A struct layout. Offsets are computed on first use: building every layout at start-up costs
+ * about half a millisecond of cold interpreter time, and a one-shot load needs two of them.
+ */
+export class Layout {
+  private computed?: { fields: Field[]; byName: Map<string, Field>; size: number };
+
+  constructor(
+    readonly name: string,
+    private readonly spec: [string, FieldType, number?][],
+  ) {}
+
+  private compute() {
+    if (this.computed) return this.computed;
+    const fields: Field[] = [];
+    const byName = new Map<string, Field>();
+    let end = 0;
+    let maxAlign = 1;
+    for (const [fname, type, at] of this.spec) {
+      const size = sizeOf(type);
+      const align = alignOf(type);
+      const offset = at ?? Math.ceil(end / align) * align;
+      const f = { name: fname, type, offset, size };
+      fields.push(f);
+      byName.set(fname, f);
+      end = Math.max(end, offset + size);
+      maxAlign = Math.max(maxAlign, align);
+    }
+    return (this.computed = { fields, byName, size: Math.ceil(end / maxAlign) * maxAlign });
+  }
+
+  get fields(): Field[] {
+    return this.compute().fields;
+  }
+
+  get byName(): Map<string, Field> {
+    return this.compute().byName;
+  }
+
+  get size(): number {
+    return this.compute().size;
+  }
 }
 
 function sizeOf(t: FieldType): number {
@@ -30,18 +67,7 @@ function alignOf(t: FieldType): number {
 
 /** Lays fields out in order with natural alignment; a field may be pinned at an explicit offset (unions). */
 export function layout(name: string, spec: [string, FieldType, number?][]): Layout {
-  const fields: Field[] = [];
-  let end = 0;
-  let maxAlign = 1;
-  for (const [fname, type, at] of spec) {
-    const size = sizeOf(type);
-    const align = alignOf(type);
-    const offset = at ?? Math.ceil(end / align) * align;
-    fields.push({ name: fname, type, offset, size });
-    end = Math.max(end, offset + size);
-    maxAlign = Math.max(maxAlign, align);
-  }
-  return { name, fields, byName: new Map(fields.map((f) => [f.name, f])), size: Math.ceil(end / maxAlign) * maxAlign };
+  return new Layout(name, spec);
 }
 
 export type FieldValue = number | bigint | string;
