@@ -126,6 +126,10 @@ else
   vm_skip bpfload-sigkill-sweep "bpfload --help does not mention cleanup yet"
 fi
 
+# --- Kernel-aware errors: a program type newer than this 6.1 kernel names the version that brought it ---
+check bpfload-too-new-type -t 60 -x -e 'program type netfilter is not supported by this kernel \(requires Linux >= 6\.4\)' -- \
+  bpfload load seed.bin --type netfilter --no-attach
+
 # --- Nothing left behind ---
 check_sh bpfload-cleanup "
   k=\$(cat $T/kprobe_events) u=\$(cat $T/uprobe_events)
