@@ -103,6 +103,22 @@ export function helperNames(): readonly string[] {
   return (helpers ??= HELPER_NAMES.trim().split(/\s+/));
 }
 
+/** Relocation types of EM_BPF objects (llvm's ELFRelocs/BPF.def), with the names llvm-objdump prints. */
+export const R_BPF_NONE = 0;
+export const R_BPF_64_64 = 1;
+export const R_BPF_64_ABS64 = 2;
+export const R_BPF_64_ABS32 = 3;
+export const R_BPF_64_NODYLD32 = 4;
+export const R_BPF_64_32 = 10;
+export const RELOC_NAMES: Readonly<Record<number, string>> = {
+  [R_BPF_NONE]: "R_BPF_NONE",
+  [R_BPF_64_64]: "R_BPF_64_64",
+  [R_BPF_64_ABS64]: "R_BPF_64_ABS64",
+  [R_BPF_64_ABS32]: "R_BPF_64_ABS32",
+  [R_BPF_64_NODYLD32]: "R_BPF_64_NODYLD32",
+  [R_BPF_64_32]: "R_BPF_64_32",
+};
+
 // perf_event_open
 export const PERF_TYPE_HARDWARE = 0;
 export const PERF_TYPE_SOFTWARE = 1;

@@ -1027,7 +1027,11 @@ export function assembleObject(source: string, file = "<input>"): AsmObject {
 
 /** Assemble source text to instruction bytes (all sections, in order of first appearance). */
 export function assemble(source: string, file = "<input>"): Uint8Array {
-  const obj = assembleObject(source, file);
+  return sectionBytes(assembleObject(source, file));
+}
+
+/** Every section's bytes, concatenated in order. */
+export function sectionBytes(obj: AsmObject): Uint8Array {
   if (obj.sections.length === 1) return obj.sections[0]!.bytes;
   const total = obj.sections.reduce((n, s) => n + s.bytes.length, 0);
   const out = new Uint8Array(total);

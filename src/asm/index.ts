@@ -27,5 +27,5 @@ export {
   type DisasmRelocation,
   type Syntax,
 } from "./disasm.ts";
-export { assemble, assembleObject, AsmError, type AsmObject, type AsmSection, type AsmRelocation } from "./asm.ts";
+export { assemble, assembleObject, sectionBytes, AsmError, type AsmObject, type AsmSection, type AsmRelocation } from "./asm.ts";
 export * as opcodes from "./opcodes.ts";

@@ -89,22 +89,8 @@ export const BPF_MAY_GOTO = 0;
 /* off of ALU64 MOV X meaning addr_space_cast. */
 export const BPF_ADDR_SPACE_CAST = 1;
 
-/* Relocation types of EM_BPF objects. */
-export const R_BPF_NONE = 0;
-export const R_BPF_64_64 = 1;
-export const R_BPF_64_ABS64 = 2;
-export const R_BPF_64_ABS32 = 3;
-export const R_BPF_64_NODYLD32 = 4;
-export const R_BPF_64_32 = 10;
-
-export const RELOC_NAMES: Readonly<Record<number, string>> = {
-  [R_BPF_NONE]: "R_BPF_NONE",
-  [R_BPF_64_64]: "R_BPF_64_64",
-  [R_BPF_64_ABS64]: "R_BPF_64_ABS64",
-  [R_BPF_64_ABS32]: "R_BPF_64_ABS32",
-  [R_BPF_64_NODYLD32]: "R_BPF_64_NODYLD32",
-  [R_BPF_64_32]: "R_BPF_64_32",
-};
+/* Relocation types of EM_BPF objects: shared with the ELF reader, defined in uapi.ts. */
+export { RELOC_NAMES, R_BPF_NONE, R_BPF_64_64, R_BPF_64_ABS64, R_BPF_64_ABS32, R_BPF_64_NODYLD32, R_BPF_64_32 } from "../uapi.ts";
 
 /** Bit fields of the opcode byte, as {mask, shift} so they can be read and written from one table. */
 export const OPCODE_FIELDS = {

@@ -1,7 +1,7 @@
 // `bpfload asm FILE.s -o FILE`: assembler source (llvm syntax, labels, comments) to raw
 // instructions, for a test VM without clang.
 import { readFileSync, writeFileSync } from "node:fs";
-import { assembleObject } from "../asm/index.ts";
+import { assembleObject, sectionBytes } from "../asm/index.ts";
 import { InputError, UsageError } from "../errors.ts";
 import type { Output } from "./output.ts";
 
@@ -12,13 +12,7 @@ export function assembleProgram(text: string, file: string): Uint8Array {
   if (relocs.length) {
     throw new InputError(file, `refers to symbols that only an object file can define: ${relocs.join(", ")}; use map fds by number (ld_pseudo) or compile with clang`);
   }
-  const total = obj.sections.reduce((n, s) => n + s.bytes.length, 0);
-  const out = new Uint8Array(total);
-  let p = 0;
-  for (const s of obj.sections) {
-    out.set(s.bytes, p);
-    p += s.bytes.length;
-  }
+  const out = sectionBytes(obj);
   if (!out.length) throw new InputError(file, "no instructions");
   return out;
 }

@@ -133,9 +133,11 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     if (pinDir !== undefined) pinAll(out, pinDir, loaded);
 
     const targets: AttachTarget[] = [];
-    for (const p of loaded.programs) {
-      const spec = attachSpec ?? attachPointOf(out, p.prog, p.attach);
-      if (spec) targets.push({ prog: p.prog, spec });
+    if (opts.attachProgram !== false) {
+      for (const p of loaded.programs) {
+        const spec = attachSpec ?? attachPointOf(out, p.prog, p.attach);
+        if (spec) targets.push({ prog: p.prog, spec });
+      }
     }
     if (opts.attachProgram === false) {
       out.info("loaded only (--no-attach)");
@@ -168,6 +170,8 @@ function pinAll(out: Output, abs: string, loaded: Loaded): void {
   }
 }
 
+const ATTACH_KINDS = "kprobes, uprobes, tracepoints, raw tracepoints, perf events and socket filters";
+
 /** The attach point a section name gives, when bpfload can attach that kind. */
 function attachPointOf(out: Output, prog: Program, attach: string | undefined): AttachSpec | undefined {
   if (!attach) return undefined;
@@ -175,7 +179,7 @@ function attachPointOf(out: Output, prog: Program, attach: string | undefined): 
     return parseAttachSpec(attach);
   } catch (e) {
     if (!(e instanceof BpfloadError)) throw e;
-    out.info(`'${prog.name}' stays loaded but unattached: bpfload cannot attach '${attach}' (${(e as Error).message})`);
+    out.info(`'${prog.name}' stays loaded but unattached: bpfload does not attach '${attach.split(/[:/]/)[0]}' programs (it attaches ${ATTACH_KINDS})`);
     return undefined;
   }
 }

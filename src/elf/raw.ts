@@ -3,6 +3,7 @@
 // input; see design/BUN-NOTES.md). Also decodes the symbol and relocation tables, which elfinfo
 // parses too loosely for our use. Pure: no fs, no ffi.
 
+import { RELOC_NAMES } from "../uapi.ts";
 import { ObjectError } from "../errors.ts";
 import { cstring, MAX_NAME } from "./cstring.ts";
 
@@ -39,21 +40,7 @@ export const SHN_ABS = 0xfff1;
 export const SHN_COMMON = 0xfff2;
 export const SHN_XINDEX = 0xffff;
 
-export const R_BPF_NONE = 0;
-export const R_BPF_64_64 = 1;
-export const R_BPF_64_ABS64 = 2;
-export const R_BPF_64_ABS32 = 3;
-export const R_BPF_64_NODYLD32 = 4;
-export const R_BPF_64_32 = 10;
-
-const RELOC_NAMES: Record<number, string> = {
-  0: "R_BPF_NONE",
-  1: "R_BPF_64_64",
-  2: "R_BPF_64_ABS64",
-  3: "R_BPF_64_ABS32",
-  4: "R_BPF_64_NODYLD32",
-  10: "R_BPF_64_32",
-};
+export { R_BPF_NONE, R_BPF_64_64, R_BPF_64_ABS64, R_BPF_64_ABS32, R_BPF_64_NODYLD32, R_BPF_64_32 } from "../uapi.ts";
 
 export function relocationTypeName(type: number): string {
   return RELOC_NAMES[type] ?? String(type);
