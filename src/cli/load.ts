@@ -3,7 +3,6 @@
 import { ATTACH_SYNTAX, parseAttachSpec, progTypeFor, type AttachSpec } from "../attach-spec.ts";
 import { BpfloadError, UsageError, VerifierError } from "../errors.ts";
 import type { Collection } from "../kernel/collection.ts";
-import { pinFd, preparePinDir } from "../kernel/pin.ts";
 import { parseProbeApi } from "../kernel/probe-pmu.ts";
 import { kernelVersion, loadProgram, type Program } from "../kernel/program.ts";
 import { parseKernVersionOption, type KernelVersion } from "../kernel/version.ts";
@@ -105,7 +104,9 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
   }
   out.detail(`kern_version 0x${kernVersion.code.toString(16)} (${formatVersionCode(kernVersion.code)}, from ${kernVersion.source})`);
 
-  const pinDir = opts.pin !== undefined ? preparePinDir(opts.pin) : undefined; // before loading anything
+  // The pinning module loads only when asked for: start-up is most of a one-shot load.
+  const pin = opts.pin !== undefined ? await import("../kernel/pin.ts") : undefined;
+  const pinDir = pin?.preparePinDir(opts.pin!); // before loading anything
   const loaded = await loadInput(out, file, opts, type, kernVersion);
   try {
     for (const { prog, insns, origin } of loaded.programs) {
@@ -130,7 +131,7 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
       throw new UsageError(`--attach applies to one program, and ${file} has ${loaded.programs.length}: pick one with --section or --program`);
     }
 
-    if (pinDir !== undefined) pinAll(out, pinDir, loaded);
+    if (pin && pinDir !== undefined) pinAll(out, pinDir, loaded, pin.pinFd);
 
     const targets: AttachTarget[] = [];
     if (opts.attachProgram !== false) {
@@ -158,7 +159,7 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
   }
 }
 
-function pinAll(out: Output, abs: string, loaded: Loaded): void {
+function pinAll(out: Output, abs: string, loaded: Loaded, pinFd: (fd: number, path: string, what: string) => void): void {
   const safe = (n: string) => n.replace(/[^A-Za-z0-9_.-]/g, "_");
   for (const { prog } of loaded.programs) {
     pinFd(prog.fd, `${abs}/${safe(prog.name)}`, `program '${prog.name}'`);
