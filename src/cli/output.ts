@@ -14,11 +14,29 @@ export class Output {
   /** A live status line is shown on stderr only when it is a terminal and not in JSON mode. */
   readonly liveStatus: boolean;
   private statusShown = false;
+  /** Aborted when stdout's reader went away (`bpfload load ... | head`): time to stop quietly. */
+  readonly stdoutGone = new AbortController();
 
   constructor(opts: OutputOptions) {
     this.json = !!opts.json;
     this.verbose = !!opts.verbose;
     this.liveStatus = !this.json && !!process.stderr.isTTY;
+    process.stdout.on?.("error", (e: Error) => this.writeFailed(e));
+  }
+
+  /** Writes to stdout; a closed pipe (EPIPE) ends the run like `cat` would, without a stack trace. */
+  private stdout(text: string): void {
+    if (this.stdoutGone.signal.aborted) return;
+    try {
+      process.stdout.write(text);
+    } catch (e) {
+      this.writeFailed(e as Error);
+    }
+  }
+
+  private writeFailed(e: Error): void {
+    if ((e as { code?: string }).code !== "EPIPE") throw e;
+    this.stdoutGone.abort();
   }
 
   private clearStatus(): void {
@@ -42,7 +60,7 @@ export class Output {
   /** A result: a JSON object in JSON mode, `text` on stderr otherwise. */
   event(type: string, fields: Record<string, unknown>, text?: string): void {
     if (this.json) {
-      process.stdout.write(`${JSON.stringify({ ...fields, type }, bigintToNumber)}\n`);
+      this.stdout(`${JSON.stringify({ ...fields, type }, bigintToNumber)}\n`);
     } else if (text !== undefined) {
       this.info(text);
     }
@@ -51,10 +69,10 @@ export class Output {
   /** Primary output of a command (stdout in plain mode). */
   result(text: string, json: Record<string, unknown>): void {
     if (this.json) {
-      process.stdout.write(`${JSON.stringify(json, bigintToNumber)}\n`);
+      this.stdout(`${JSON.stringify(json, bigintToNumber)}\n`);
     } else {
       this.clearStatus();
-      process.stdout.write(`${text}\n`);
+      this.stdout(`${text}\n`);
     }
   }
 
@@ -72,7 +90,7 @@ export class Output {
     this.clearStatus();
     if (this.json) {
       const { kind, message, log, exitCode } = err;
-      process.stdout.write(`${JSON.stringify({ error: { kind, message, exitCode, ...(log ? { log } : {}) } })}\n`);
+      this.stdout(`${JSON.stringify({ error: { kind, message, exitCode, ...(log ? { log } : {}) } })}\n`);
       return;
     }
     process.stderr.write(`bpfload: ${err.message}\n`);

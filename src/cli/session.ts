@@ -60,6 +60,7 @@ export async function attachAndWatch(out: Output, targets: AttachTarget[], opts:
     let shown = 0;
     const result = await watch({
       hits,
+      abort: out.stdoutGone.signal,
       duration: opts.duration,
       count: opts.count,
       onReady: opts.onReady,

@@ -3,7 +3,7 @@
 import { parseTraceLine, type TraceLine } from "../trace-line.ts";
 import { TracePipe } from "./trace-pipe.ts";
 
-export type StopReason = "duration" | "count" | "signal";
+export type StopReason = "duration" | "count" | "signal" | "aborted";
 
 export interface WatchOptions {
   /** Total hits so far, polled for the live count (undefined when unknown). */
@@ -18,6 +18,8 @@ export interface WatchOptions {
   /** Called once the pipe is open and signals are hooked: the place to trigger the probe. */
   onReady?: () => void;
   pollMs?: number;
+  /** Stops the watch (e.g. stdout's reader went away). */
+  abort?: AbortSignal;
 }
 
 export interface WatchResult {
@@ -52,6 +54,7 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
       };
       const pump = () => {
         for (const raw of pipe.drain()) {
+          if (opts.abort?.aborted) break;
           if (raw.trim() === "") continue; // a message ending in \n leaves an empty line behind
           if (opts.count !== undefined && lines >= opts.count) break;
           lines++;
@@ -59,6 +62,7 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
         }
         if (opts.count !== undefined && lines >= opts.count) stop("count");
       };
+      opts.abort?.addEventListener("abort", () => stop("aborted"));
       for (const sig of SIGNALS) {
         const h = () => stop("signal", sig);
         handlers.set(sig, h);

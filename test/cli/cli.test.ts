@@ -118,6 +118,22 @@ describe.skipIf(!canUseKernel)("on the running kernel", () => {
     expect(leftovers()).toEqual([]);
   });
 
+  test("a reader that goes away (| head -1) ends the run quietly, with cleanup", async () => {
+    const trigger = setInterval(() => Bun.spawn(["/bin/sh", "-c", "true & wait"]), 100);
+    try {
+      const proc = Bun.spawn(["sh", "-c", `${process.execPath} ${REPO}/src/main.ts load ${seed} --attach tracepoint:syscalls:sys_enter_clone --duration 20 2>${dir}/epipe.err | head -1`], { stdout: "pipe" });
+      const first = await new Response(proc.stdout).text();
+      expect(await proc.exited).toBe(0);
+      expect(first).toContain("Hello World!");
+      const err = readFileSync(`${dir}/epipe.err`, "utf8");
+      expect(err).not.toContain("EPIPE");
+      expect(err).toContain("detached (aborted)");
+    } finally {
+      clearInterval(trigger);
+    }
+    expect(leftovers()).toEqual([]);
+  });
+
   test("SIGTERM detaches and cleans up", async () => {
     const proc = Bun.spawn([process.execPath, `${REPO}/src/main.ts`, "load", seed, "--attach", "tracepoint:syscalls:sys_enter_clone"], { stdout: "pipe", stderr: "pipe" });
     await Bun.sleep(1500);
