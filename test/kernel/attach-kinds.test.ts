@@ -105,6 +105,18 @@ describe.skipIf(!canUseKernel)("attach kinds on the running kernel", () => {
     expect(probeLeftovers()).toBe("");
   });
 
+  test.skipIf(!LIBC)("the next run sweeps a SIGKILLed run's probe by itself before adding its own", async () => {
+    const args = ["load", `${REPO}/test/vm/seed.bin`, "--attach", `uprobe:${LIBC}:__libc_start_main`, "--probe-api", "tracefs"];
+    const proc = Bun.spawn([process.execPath, `${REPO}/src/main.ts`, ...args], { stdout: "ignore", stderr: "ignore" });
+    for (let i = 0; i < 100 && !probeLeftovers().includes(`bpfload_${proc.pid}_`); i++) await Bun.sleep(50);
+    proc.kill("SIGKILL");
+    await proc.exited;
+    expect(probeLeftovers()).toContain(`bpfload_${proc.pid}_`);
+    const next = await runCli([...args, "--duration", "0"]);
+    expect(next.code).toBe(0);
+    expect(probeLeftovers()).toBe("");
+  });
+
   test("unknown raw tracepoint, missing interface and missing uprobe target are one-line errors", async () => {
     const seed = `${REPO}/test/vm/seed.bin`;
     const cases: [string, RegExp, number][] = [
