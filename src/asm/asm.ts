@@ -867,8 +867,8 @@ class Assembler {
     this.emit(0x61 | size, dst, base, off, 0);
   }
 
-  fetch(line: Line, dst: number, k: "r" | "w", imm: number): void {
-    line.next();
+  /** `((u32 *)(rB +off)` or `((u64 *)(rB +off)`: the memory operand of the atomic call spellings. */
+  atomicOperand(line: Line): { size: number; base: number; off: number } {
     line.expectP("(");
     line.expectP("(");
     const ty = line.next();
@@ -880,6 +880,12 @@ class Assembler {
     const [base] = line.reg("r");
     const off = this.offset(line);
     line.expectP(")");
+    return { size: size!, base: base!, off };
+  }
+
+  fetch(line: Line, dst: number, k: "r" | "w", imm: number): void {
+    line.next();
+    const { size, base, off } = this.atomicOperand(line);
     line.expectP(",");
     const [src] = line.reg(k);
     if (src !== dst) line.fail(line.toks[line.i - 1]!.col, "the fetched value goes to the source register (rS = atomic_fetch_op(..., rS))");
@@ -919,17 +925,7 @@ class Assembler {
   /** Verifier spelling: `r1 = atomic64_xchg((u64 *)(r2 +0), r1)`, `r0 = atomic_cmpxchg((u32 *)(r2 +0), r0, r1)`. */
   kernelXchg(line: Line, dst: number, _k: "r" | "w", name: string): void {
     line.next();
-    line.expectP("(");
-    line.expectP("(");
-    const ty = line.next();
-    const size = ty.t === T.Ident ? SIZES[ty.s] : undefined;
-    if (size !== 0x00 && size !== 0x18) line.fail(ty.col, `expected u32 or u64, found ${show(ty)}`);
-    line.expectP("*");
-    line.expectP(")");
-    line.expectP("(");
-    const [base] = line.reg("r");
-    const off = this.offset(line);
-    line.expectP(")");
+    const { size, base, off } = this.atomicOperand(line);
     line.expectP(",");
     const cmp = name.endsWith("cmpxchg");
     if (cmp) {
