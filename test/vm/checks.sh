@@ -100,11 +100,21 @@ if has_feature probe-api; then
   check bpfload-kprobe-tracefs -t 60 -f -n 3 -e "$HELLO" -- \
     bpfload load seed.bin --attach kprobe:sys_clone --probe-api tracefs --duration 3
   check bpfload-kretprobe-tracefs -t 60 -f -n 3 -e "$HELLO" -- \
-    bpfload load seed.bin --attach kretprobe:sys_clone --probe-api tracefs --duration 3
+    bpfload load seed.bin --attach kretprobe:sys_clone --probe-api tracefs --maxactive 8 --duration 3
+  # FUNC+OFFSET past the ftrace patch site, on an instruction boundary (the kernel refuses a probe
+  # inside it): arm64 has two patchable nops at the entry (+8); Debian's x86_64 6.1 has IBT, so
+  # endbr64 (4 bytes) and the 5-byte fentry call come first (+9).
+  if [ "$VM_ARCH" = arm64 ]; then KOFF=8; else KOFF=9; fi
+  check bpfload-kprobe-offset-pmu -t 60 -f -n 3 -e "$HELLO" -- \
+    bpfload load seed.bin --attach kprobe:kernel_clone+$KOFF --duration 3
+  check bpfload-kprobe-offset-tracefs -t 60 -f -n 3 -e "$HELLO" -- \
+    bpfload load seed.bin --attach kprobe:kernel_clone+$KOFF --probe-api tracefs --duration 3
   KILL_API="--probe-api tracefs"
 else
   vm_skip bpfload-kprobe-tracefs "bpfload --help does not mention --probe-api yet"
   vm_skip bpfload-kretprobe-tracefs "bpfload --help does not mention --probe-api yet"
+  vm_skip bpfload-kprobe-offset-pmu "bpfload --help does not mention --probe-api yet"
+  vm_skip bpfload-kprobe-offset-tracefs "bpfload --help does not mention --probe-api yet"
   KILL_API=""
 fi
 
