@@ -6,10 +6,24 @@
 const actions = new Set<() => void>();
 let hooked = false;
 
+const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+
+/**
+ * Runs the undo actions on exit, and on a signal that arrives while nothing else handles it (while
+ * a watch runs, the watch stops on the signal and the caller cleans up in order).
+ */
 function hookExit(): void {
   if (hooked) return;
   hooked = true;
   process.on("exit", runCleanup);
+  for (const [sig, num] of Object.entries(SIGNAL_NUMBERS)) {
+    const onSignal = () => {
+      if (process.listenerCount(sig) > 1) return;
+      runCleanup();
+      process.exit(128 + num);
+    };
+    process.on(sig, onSignal);
+  }
 }
 
 /** Registers an undo action; returns the function that unregisters it (after a normal close). */
