@@ -1,9 +1,9 @@
 // The part of `load` and `hello` that runs once a program is loaded: attach, stream trace_pipe,
 // detach on every way out, and report what happened.
-import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
+import type { AttachSpec } from "../attach-spec.ts";
 import { attach, type AttachOptions } from "../kernel/attach.ts";
 import { runCleanup } from "../kernel/cleanup.ts";
-import type { Link } from "../kernel/perf-link.ts";
+import { sumKnown, type Link } from "../kernel/perf-link.ts";
 import type { Program } from "../kernel/program.ts";
 import { enableRunStats, runCount } from "../kernel/stats.ts";
 import { watch, type WatchResult } from "../kernel/watch.ts";
@@ -54,9 +54,7 @@ export async function attachAndWatch(out: Output, targets: AttachTarget[], opts:
     // counters (which only count runs that returned non-zero).
     const stopStats = out.liveStatus ? enableRunStats() : undefined;
     const programs = [...new Set(targets.map((t) => t.prog))];
-    const hits = stopStats
-      ? () => programs.reduce<bigint | undefined>((sum, p) => { const n = runCount(p); return n === undefined ? sum : (sum ?? 0n) + n; }, undefined)
-      : () => links.reduce<bigint | undefined>((sum, l) => { const n = l.hits(); return n === undefined ? sum : (sum ?? 0n) + n; }, undefined);
+    const hits = stopStats ? () => sumKnown(programs.map(runCount)) : () => sumKnown(links.map((l) => l.hits()));
     let shown = 0;
     const result = await watch({
       hits,

@@ -78,15 +78,17 @@ export function attachToPerfFd(prog: Program, perfFd: number, target: string, ct
   return link;
 }
 
+/** The sum of the counts the kernel could tell, or undefined when it could tell none. */
+export function sumKnown(counts: (bigint | undefined)[]): bigint | undefined {
+  return counts.reduce<bigint | undefined>((sum, n) => (n === undefined ? sum : (sum ?? 0n) + n), undefined);
+}
+
 /** Several links closed as one (a perf_event program on every CPU). */
 export class MultiLink implements Link {
   constructor(readonly target: string, private readonly links: Link[]) {}
 
   hits(): bigint | undefined {
-    return this.links.reduce<bigint | undefined>((sum, l) => {
-      const n = l.hits();
-      return n === undefined ? sum : (sum ?? 0n) + n;
-    }, undefined);
+    return sumKnown(this.links.map((l) => l.hits()));
   }
 
   close(): void {
