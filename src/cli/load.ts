@@ -123,9 +123,10 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
       out.error({ kind: e.kind ?? "internal", message: e.message, exitCode: e.exitCode ?? 1, log: e instanceof VerifierError ? e.log : undefined });
     }
     if (failed.length) {
-      const worst = Math.min(...failed.map((f) => (f.error as { exitCode?: number }).exitCode ?? 1)) as 1 | 2;
+      // 1 when the kernel refused any of them, 2 when only the input was at fault
+      const exitCode = Math.min(...failed.map((f) => (f.error as { exitCode?: number }).exitCode ?? 1)) as 1 | 2;
       const total = new Set([...loaded.programs.map((p) => p.prog.name), ...failed.map((f) => f.spec.name)]).size;
-      throw new LoadFailures(`${new Set(failed.map((f) => f.spec.name)).size} of ${total} programs of ${file} did not load (${failed.map((f) => f.spec.name).join(", ")}): nothing attached`, worst);
+      throw new LoadFailures(`${new Set(failed.map((f) => f.spec.name)).size} of ${total} programs of ${file} did not load (${failed.map((f) => f.spec.name).join(", ")}): nothing attached`, exitCode);
     }
     if (attachSpec && loaded.programs.length > 1) {
       throw new UsageError(`--attach applies to one program, and ${file} has ${loaded.programs.length}: pick one with --section or --program`);
