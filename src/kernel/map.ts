@@ -7,7 +7,7 @@ import { bpfMapCreate, bpfMapGetNextKey, bpfMapLookupElem, bpfMapUpdateElem, bpf
 import { tryReadText } from "../sys/files.ts";
 import { close } from "../sys/perf.ts";
 import { MAP_TYPES, type MapTypeName } from "../uapi.ts";
-import { kernelObjectName, kernelVersion } from "./program.ts";
+import { ensureMemlockLimit, kernelObjectName, kernelVersion } from "./program.ts";
 
 export interface MapDefinition {
   name: string;
@@ -95,6 +95,7 @@ export function possibleCpus(): number {
 }
 
 export function createMap(def: MapDefinition): BpfMap {
+  ensureMemlockLimit(); // maps come before programs: the limit must be raised before either
   const attempt = (name: string | undefined) =>
     bpfMapCreate({ mapType: def.type, keySize: def.keySize, valueSize: def.valueSize, maxEntries: def.maxEntries, flags: def.flags, innerMapFd: def.innerMapFd, name });
   let r = attempt(namesSupported ? kernelObjectName(def.name.replace(/^\./, "")) : undefined);

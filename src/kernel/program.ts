@@ -50,6 +50,17 @@ export function kernelVersion(): KernelVersion {
 }
 
 let memlockRaised = false;
+
+/**
+ * Kernels before 5.11 charge programs and maps to RLIMIT_MEMLOCK (64 KiB on older distributions):
+ * raise it once, before the first program or map is created. Best effort: without CAP_SYS_RESOURCE
+ * the soft limit goes up to the hard one.
+ */
+export function ensureMemlockLimit(): void {
+  if (memlockRaised) return;
+  raiseMemlockLimit();
+  memlockRaised = true;
+}
 /** Names are known from 4.15 on; the first refusal of a name turns them off for this process. */
 let namesSupported = true;
 
@@ -66,10 +77,7 @@ export function kernelObjectName(name: string): string {
 }
 
 export function loadProgram(spec: ProgramSpecToLoad): Program {
-  if (!memlockRaised) {
-    raiseMemlockLimit(); // best effort: fails harmlessly without CAP_SYS_RESOURCE
-    memlockRaised = true;
-  }
+  ensureMemlockLimit();
   const kernVersion = spec.kernVersion ?? kernelVersion();
   const progType = PROG_TYPES.indexOf(spec.type);
   const attempt = (logLevel: number, logSize: number): ProgLoadResult => {

@@ -1,9 +1,10 @@
 // VM test rig: boots Debian's own 6.1 kernel under qemu with a busybox initramfs holding the bpfload
 // executable, runs test/vm/checks.sh inside and reports one PASS/FAIL/SKIP per check.
 //
-//   npx bun test/vm/run.ts [--arch x64|arm64|all] [--binary PATH] [--checks FILE] [--standin]
+//   npx bun test/vm/run.ts [--arch x64|arm64|all] [--suite bookworm|bullseye] [--binary PATH] [--checks FILE] [--standin]
 //                          [--accel auto|kvm|tcg] [--smp N] [--timeout SECS] [--gzip] [--keep]
 //                          [--show-output] [--verbose]
+//   --suite bullseye: boot Debian 11's 5.10 kernel instead of 6.1 (fetched through private apt lists);
 //   --standin: test a tiny compiled Bun program (standin.ts) instead of bpfload; --keep: keep the initramfs;
 //   --show-output: the last lines of every check's output, not only of failed ones;
 //   --verbose: echo the serial console live. The serial log of the last run is test/vm/work/ARCH/serial.log.
@@ -35,7 +36,7 @@
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { type Deb, SkipError, candidateVersions, extractDeb, fetchDeb, removeCached, resolveKernelPackage } from "./lib/apt.ts";
+import { type Deb, SkipError, candidateVersions, extractDeb, fetchDeb, removeCached, resolveKernelPackage, suiteAptOptions } from "./lib/apt.ts";
 import { Cpio } from "./lib/cpio.ts";
 import { EM_AARCH64, EM_X86_64, readElfDeps } from "./lib/elf.ts";
 
@@ -105,7 +106,7 @@ function skip(reason: string): never {
 
 function usage(msg: string): never {
   console.error(`run.ts: ${msg}`);
-  console.error("usage: bun test/vm/run.ts [--arch x64|arm64|all] [--binary PATH] [--checks FILE] [--standin] " +
+  console.error("usage: bun test/vm/run.ts [--arch x64|arm64|all] [--suite bookworm|bullseye] [--binary PATH] [--checks FILE] [--standin] " +
     "[--accel auto|kvm|tcg] [--smp N] [--timeout SECS] [--gzip] [--keep] [--show-output] [--verbose]");
   process.exit(2);
 }
@@ -154,6 +155,7 @@ try {
     args: Bun.argv.slice(2),
     options: {
       arch: { type: "string", default: process.arch === "arm64" ? "arm64" : "x64" },
+      suite: { type: "string", default: "bookworm" },
       binary: { type: "string" },
       checks: { type: "string", default: join(HERE, "checks.sh") },
       standin: { type: "boolean", default: false },
@@ -184,7 +186,12 @@ if (!(timeoutSecs > 0)) usage("--timeout must be a positive number of seconds");
 const checksPath = resolve(opts.checks);
 if (!existsSync(checksPath)) usage(`no checks file ${checksPath}`);
 
+// The guest kernel: Debian 12's 6.1 through the host's apt, or another suite's through private apt lists
+// (bullseye: 5.10, which still charges BPF memory to RLIMIT_MEMLOCK). busybox and libc stay bookworm's.
+const KERNELS: Record<string, string> = { bookworm: "6.1", bullseye: "5.10" };
+const KVER = KERNELS[opts.suite] ?? usage(`--suite must be one of ${Object.keys(KERNELS).join(", ")}`);
 const CACHE = join(HERE, "cache", A.debArch);
+const KCACHE = opts.suite === "bookworm" ? CACHE : join(HERE, "cache", `${opts.suite}-${A.debArch}`);
 const WORK = join(HERE, "work", archName);
 mkdirSync(WORK, { recursive: true });
 
@@ -220,19 +227,19 @@ if (deps.machine !== A.elfMachine) {
 
 // ------------------------------------------------------------------------------------------- packages
 
-function kernelPackage(): string {
-  const pkg = resolveKernelPackage(A.debArch);
+function kernelPackage(apt: string[]): string {
+  const pkg = resolveKernelPackage(A.debArch, KVER, apt);
   if (pkg !== null) return pkg;
-  // apt knows no 6.1 kernel (offline, no `apt-get update`, arch not added): newest cached one.
-  const re = new RegExp(`^(linux-image-6\\.1\\.0-\\d+-${A.debArch}(?:-unsigned)?)_`);
-  const have = existsSync(CACHE)
-    ? [...new Bun.Glob(`linux-image-6.1.0-*_${A.debArch}.deb`).scanSync(CACHE)].filter((f) => re.test(f)).sort()
+  // apt knows no such kernel (offline, no `apt-get update`, arch not added): newest cached one.
+  const re = new RegExp(`^(linux-image-${KVER.replace(".", "\\.")}\\.0-\\d+-${A.debArch}(?:-unsigned)?)_`);
+  const have = existsSync(KCACHE)
+    ? [...new Bun.Glob(`linux-image-${KVER}.0-*_${A.debArch}.deb`).scanSync(KCACHE)].filter((f) => re.test(f)).sort()
     : [];
   const last = have.pop();
   const name = last === undefined ? undefined : re.exec(last)?.[1];
   if (name === undefined) {
     throw new SkipError(
-      `no linux-image-6.1.0-*-${A.debArch} package known to apt or cached in ${relative(ROOT, CACHE)}` +
+      `no linux-image-${KVER}.0-*-${A.debArch} package known to apt or cached in ${relative(ROOT, KCACHE)}` +
         (A.debArch === "amd64" ? " (run apt-get update)" : ` (dpkg --add-architecture ${A.debArch} && apt-get update)`),
     );
   }
@@ -241,21 +248,23 @@ function kernelPackage(): string {
 
 let kernel: Deb, libc: Deb, busybox: Deb;
 try {
-  const names = [kernelPackage(), "libc6", "busybox-static"] as const;
+  const kapt = opts.suite === "bookworm" ? [] : suiteAptOptions(opts.suite, join(KCACHE, "apt"), [A.debArch]);
+  const kpkg = kernelPackage(kapt);
+  kernel = fetchDeb(kpkg, A.debArch, KCACHE, candidateVersions([`${kpkg}:${A.debArch}`], kapt).get(`${kpkg}:${A.debArch}`) ?? null, kapt);
+  const names = ["libc6", "busybox-static"] as const;
   const versions = candidateVersions(names.map((n) => `${n}:${A.debArch}`));
   const deb = (n: string): Deb => fetchDeb(n, A.debArch, CACHE, versions.get(`${n}:${A.debArch}`) ?? null);
-  kernel = deb(names[0]);
-  libc = deb(names[1]);
-  busybox = deb(names[2]);
+  libc = deb(names[0]);
+  busybox = deb(names[1]);
 } catch (e) {
   if (e instanceof SkipError) skip(e.message);
   throw e;
 }
 // A newer kernel ABI (linux-image-6.1.0-N+1-...) is another package name: drop the older ones' 70 MB.
-for (const f of new Bun.Glob(`linux-image-6.1.0-*_${A.debArch}.deb`).scanSync(CACHE)) {
-  if (join(CACHE, f) !== kernel.path) removeCached(join(CACHE, f));
+for (const f of new Bun.Glob(`linux-image-${KVER}.0-*_${A.debArch}.deb`).scanSync(KCACHE)) {
+  if (join(KCACHE, f) !== kernel.path) removeCached(join(KCACHE, f));
 }
-const kernelDir = extractDeb(kernel, CACHE, ["./boot"]);
+const kernelDir = extractDeb(kernel, KCACHE, ["./boot"]);
 const vmlinuz = [...new Bun.Glob("boot/vmlinuz-*").scanSync(kernelDir)][0];
 if (vmlinuz === undefined) throw new Error(`no boot/vmlinuz-* in ${kernel.path}`);
 const kernelPath = join(kernelDir, vmlinuz);
@@ -285,6 +294,7 @@ async function buildInitramfs(): Promise<string> {
   const bbEntry = (await readElfDeps(join(busyboxDir, "bin/busybox"))).entryOffset;
   const env = {
     VM_ARCH: archName,
+    VM_KERNEL: KVER,
     VM_BINARY_KIND: opts.standin ? "standin" : "bpfload",
     VM_TRIPLET: A.triplet,
     VM_BUSYBOX_ENTRY_OFF: bbEntry === null ? "" : `0x${bbEntry.toString(16)}`,

@@ -1,7 +1,7 @@
 // Fetching Debian packages with the ordinary clients (apt-cache, apt-get download, dpkg-deb) into a cache dir.
 // Every function degrades to what is already cached, so a second run works offline.
 
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export class SkipError extends Error {}
@@ -10,6 +10,30 @@ export interface Cmd {
   code: number;
   out: string;
   err: string;
+}
+
+/**
+ * apt options for another Debian suite's kernels (e.g. bullseye's 5.10) without touching the host's apt
+ * configuration: a private sources.list (the host's own mirror, another suite) and private package lists
+ * under `dir`, refreshed at most once a day. Returns the options every apt-get/apt-cache call then takes.
+ */
+export function suiteAptOptions(suite: string, dir: string, debArches: string[]): string[] {
+  const conf = ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"].filter(existsSync).map((f) => readFileSync(f, "utf8")).join("\n");
+  const mirror = /^URIs:\s*(\S+)/m.exec(conf)?.[1] ?? /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+\s+main/m.exec(conf)?.[1];
+  if (mirror === undefined) throw new SkipError("no Debian mirror configured in /etc/apt (needed to fetch another suite's kernel)");
+  mkdirSync(join(dir, "lists", "partial"), { recursive: true });
+  mkdirSync(join(dir, "cache", "archives", "partial"), { recursive: true });
+  const sources = join(dir, "sources.list");
+  writeFileSync(sources, `deb [arch=${debArches.join(",")} signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} ${suite} main\n`);
+  const options = ["-o", `Dir::Etc::SourceList=${sources}`, "-o", "Dir::Etc::SourceParts=/nonexistent", "-o", `Dir::State::Lists=${join(dir, "lists")}`, "-o", `Dir::Cache=${join(dir, "cache")}`];
+  const stamp = join(dir, "lists", ".updated");
+  const fresh = existsSync(stamp) && Date.now() - Bun.file(stamp).lastModified < 86_400_000;
+  if (!fresh) {
+    const r = run(["apt-get", ...options, "update", "-q"]);
+    if (r.code === 0) writeFileSync(stamp, new Date().toISOString());
+    else console.log(`note: apt-get update for ${suite} failed (${(r.err || r.out).trim().split("\n").pop()}); using what is cached`);
+  }
+  return options;
 }
 
 export function run(argv: string[], opts: { cwd?: string } = {}): Cmd {
@@ -22,10 +46,10 @@ export function run(argv: string[], opts: { cwd?: string } = {}): Cmd {
  * Candidate versions apt would download, for names like "libc6:arm64", in one apt-cache call (each call costs
  * about a second). Names apt does not know are absent from the map.
  */
-export function candidateVersions(pkgs: string[]): Map<string, string> {
+export function candidateVersions(pkgs: string[], apt: string[] = []): Map<string, string> {
   const found = new Map<string, string>();
   if (pkgs.length === 0) return found;
-  const r = run(["apt-cache", "show", "--no-all-versions", ...pkgs]);
+  const r = run(["apt-cache", ...apt, "show", "--no-all-versions", ...pkgs]);
   for (const stanza of r.out.split(/\n\n+/)) {
     const name = /^Package: (\S+)$/m.exec(stanza)?.[1];
     const arch = /^Architecture: (\S+)$/m.exec(stanza)?.[1];
@@ -38,19 +62,21 @@ export function candidateVersions(pkgs: string[]): Map<string, string> {
 }
 
 /**
- * The Debian 6.1 kernel image package for debArch: the one the linux-image-ARCH metapackage depends on when
- * that is 6.1, else the newest linux-image-6.1.0-N-ARCH[-unsigned] apt knows.
+ * The Debian kernel image package for debArch (`kernel`: "6.1", or "5.10" for bullseye): the one the
+ * linux-image-ARCH metapackage depends on when that is this kernel, else the newest
+ * linux-image-KERNEL.0-N-ARCH[-unsigned] apt knows.
  */
-export function resolveKernelPackage(debArch: string): string | null {
-  const dep = run(["apt-cache", "depends", `linux-image-${debArch}:${debArch}`]);
-  const re = new RegExp(`^linux-image-6\\.1\\.0-\\d+-${debArch}(-unsigned)?$`);
+export function resolveKernelPackage(debArch: string, kernel = "6.1", apt: string[] = []): string | null {
+  const k = kernel.replace(".", "\\.");
+  const dep = run(["apt-cache", ...apt, "depends", `linux-image-${debArch}:${debArch}`]);
+  const re = new RegExp(`^linux-image-${k}\\.0-\\d+-${debArch}(-unsigned)?$`);
   if (dep.code === 0) {
     for (const m of dep.out.matchAll(/Depends: (\S+)/g)) {
       const name = (m[1] ?? "").replace(/:\w+$/, "");
       if (re.test(name)) return name;
     }
   }
-  const s = run(["apt-cache", "search", "--names-only", `^linux-image-6\\.1\\.0-[0-9]+-${debArch}(-unsigned)?$`]);
+  const s = run(["apt-cache", ...apt, "search", "--names-only", `^linux-image-${k}\\.0-[0-9]+-${debArch}(-unsigned)?$`]);
   if (s.code !== 0) return null;
   const names = s.out
     .split("\n")
@@ -61,7 +87,7 @@ export function resolveKernelPackage(debArch: string): string | null {
 }
 
 function abiOf(name: string): number {
-  return Number(/^linux-image-6\.1\.0-(\d+)-/.exec(name)?.[1] ?? 0);
+  return Number(/^linux-image-\d+\.\d+\.0-(\d+)-/.exec(name)?.[1] ?? 0);
 }
 
 function debVersionInFilename(v: string): string {
@@ -79,16 +105,16 @@ export interface Deb {
  * already there (candidate: the version apt offers, when already asked; null: apt does not know it). When apt
  * knows nothing (offline, no apt-get update, arch not added) or the download fails: the newest cached one.
  */
-export function fetchDeb(pkg: string, debArch: string, cacheDir: string, candidate?: string | null): Deb {
+export function fetchDeb(pkg: string, debArch: string, cacheDir: string, candidate?: string | null, apt: string[] = []): Deb {
   mkdirSync(cacheDir, { recursive: true });
   const versionOf = (file: string): string => decodeURIComponent(file.slice(pkg.length + 1, -`_${debArch}.deb`.length));
   const cached = (): string[] =>
     readdirSync(cacheDir).filter((f) => f.startsWith(`${pkg}_`) && f.endsWith(`_${debArch}.deb`)).sort();
-  const version = candidate === undefined ? (candidateVersions([`${pkg}:${debArch}`]).get(`${pkg}:${debArch}`) ?? null) : candidate;
+  const version = candidate === undefined ? (candidateVersions([`${pkg}:${debArch}`], apt).get(`${pkg}:${debArch}`) ?? null) : candidate;
   if (version !== null) {
     const want = `${pkg}_${debVersionInFilename(version)}_${debArch}.deb`;
     if (!existsSync(join(cacheDir, want))) {
-      const r = run(["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root", `${pkg}:${debArch}`], { cwd: cacheDir });
+      const r = run(["apt-get", ...apt, "download", "-q", "-o", "APT::Sandbox::User=root", `${pkg}:${debArch}`], { cwd: cacheDir });
       if (r.code !== 0 || !existsSync(join(cacheDir, want))) {
         const why = `apt-get download ${pkg}:${debArch} failed: ${(r.err || r.out).trim().split("\n").pop() ?? ""}`;
         const older = cached().pop();
