@@ -4,11 +4,11 @@
 import { parseAttachSpec, progTypeFor, type AttachSpec } from "../attach-spec.ts";
 import { SystemError } from "../errors.ts";
 import { HELLO_INSNS, HELLO_MESSAGE } from "../examples/hello.ts";
-import { loadProgram } from "../kernel/program.ts";
+import { kernelVersion, loadProgram } from "../kernel/program.ts";
 import { probePmu } from "../kernel/probe-pmu.ts";
 import { hasTracepoint } from "../kernel/tracepoint.ts";
 import { hasControl } from "../kernel/tracefs.ts";
-import { kernelVersionCode, type ProgTypeName } from "../uapi.ts";
+import { formatVersionCode, kernelVersionCode, type ProgTypeName } from "../uapi.ts";
 import { resolveKernVersion } from "./load.ts";
 import type { Output } from "./output.ts";
 import { attachAndWatch } from "./session.ts";
@@ -53,11 +53,11 @@ export async function runHello(out: Output, opts: HelloOptions): Promise<number>
         const spec = parseAttachSpec(String(opts.attach));
         return { spec, type: progTypeFor(spec), why: "attach point given" };
       })()
-    : chooseAttach(kernVersion.code);
+    : chooseAttach(kernelVersion().code); // the running kernel decides, whatever --kern-version says
   out.info(`hello: the seed's 13 instructions; ${chosen.why}`);
   const prog = loadProgram({ name: "hello", type: chosen.type, insns: HELLO_INSNS, kernVersion });
   try {
-    out.event("loaded", { program: "hello", progType: chosen.type, insns: 13, fd: prog.fd, kernVersion: kernVersion.code, kernVersionSource: kernVersion.source }, `loaded 'hello' as a ${chosen.type} program; kern_version from ${kernVersion.source}`);
+    out.event("loaded", { program: "hello", progType: chosen.type, insns: 13, fd: prog.fd, kernVersion: kernVersion.code, kernVersionSource: kernVersion.source }, `loaded 'hello' as a ${chosen.type} program; kern_version ${formatVersionCode(kernVersion.code)} from ${kernVersion.source}`);
     const duration = opts.duration ?? HELLO_DEFAULT_SECONDS;
     let hellos = 0;
     const triggers: ReturnType<typeof setTimeout>[] = [];
