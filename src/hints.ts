@@ -75,6 +75,7 @@ const TABLE: Row[] = [
     text: () => "BPF programs on syscalls:* tracepoints need Linux 4.14; attach to raw_syscalls:sys_enter or use a kprobe",
   },
   { call: "PERF_EVENT_IOC_SET_BPF", errno: "EINVAL", text: () => "the program type does not match the event (kprobe programs for kprobes, tracepoint programs for tracepoints)" },
+  { call: "BPF_RAW_TRACEPOINT_OPEN", errno: "EINVAL", text: () => "a raw tracepoint takes a raw_tracepoint program (--type raw_tracepoint)" },
   { call: "PERF_EVENT_IOC_SET_BPF", errno: "EEXIST", text: () => "a BPF program is already attached to this event" },
   { call: "perf_event_open", errno: "ENOENT", text: () => "the event does not exist (was the probe removed meanwhile?)" },
   { call: "perf_event_open", errno: "ENODEV", text: () => "this kernel lacks the perf event type (no CONFIG_PERF_EVENTS, or no kprobe/uprobe PMU before 4.17)" },

@@ -47,7 +47,7 @@ export async function attachAndWatch(out: Output, targets: AttachTarget[], opts:
     }
     const until = [
       opts.duration !== undefined ? `${opts.duration} s` : "Ctrl-C",
-      opts.count !== undefined ? `${opts.count} lines` : undefined,
+      opts.count !== undefined ? `${opts.count} ${opts.count === 1 ? "line" : "lines"}` : undefined,
     ].filter(Boolean);
     out.info(`watching trace_pipe until ${until.join(" or ")}...`);
     // Program runs for the live count: run_cnt where the kernel keeps it (5.8+), else the perf

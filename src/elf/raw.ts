@@ -4,6 +4,7 @@
 // parses too loosely for our use. Pure: no fs, no ffi.
 
 import { RELOC_NAMES } from "../uapi.ts";
+import type { SymbolSpec } from "./types.ts";
 import { ObjectError } from "../errors.ts";
 import { cstring, MAX_NAME } from "./cstring.ts";
 
@@ -74,16 +75,8 @@ export interface RawSection {
   entsize: number;
 }
 
-/** One symbol of the symbol table. `value`/`size` are exact up to 2^53 (larger values are clamped and never used). */
-export interface RawSymbol {
-  index: number;
-  name: string;
-  value: number;
-  size: number;
-  type: number;
-  bind: number;
-  shndx: number;
-}
+/** One symbol of the symbol table (the same shape ObjectSpec exposes). `value`/`size` are exact up to 2^53. */
+export type RawSymbol = SymbolSpec;
 
 /** One entry of a SHT_REL section. */
 export interface RawRelocation {
