@@ -13,15 +13,24 @@ export const FEATURE_SINCE = {
   "BPF-to-BPF calls": [4, 16],
   "kprobe/uprobe perf PMU": [4, 17],
   "raw tracepoints": [4, 17],
+  expected_attach_type: [4, 17],
   BTF: [4, 18],
   "kern_version check removed": [5, 0],
+  "BTF functions (FUNC, FUNC_PROTO)": [5, 0],
+  "BTF variables (VAR, DATASEC)": [5, 2],
   "global data (.data/.rodata/.bss)": [5, 2],
   "1M instruction limit": [5, 2],
+  "BTF global functions": [5, 6],
   bpf_link: [5, 7],
   "run-time statistics (BPF_ENABLE_STATS)": [5, 8],
   "memcg accounting instead of RLIMIT_MEMLOCK": [5, 11],
+  "BTF_KIND_FLOAT": [5, 13],
   "bpf_link for perf events": [5, 15],
+  "BTF_KIND_DECL_TAG": [5, 16],
+  "BTF_KIND_TYPE_TAG": [5, 17],
+  "BTF_KIND_ENUM64": [6, 0],
   "rotating verifier log": [6, 4],
+  "verifier log_true_size": [6, 4],
 } satisfies Record<string, V>;
 
 export const PROG_TYPE_SINCE: Partial<Record<ProgTypeName, V>> = {
@@ -41,6 +50,8 @@ export const MAP_TYPE_SINCE: Partial<Record<MapTypeName, V>> = {
   stack: [4, 20], sk_storage: [5, 2], devmap_hash: [5, 4], struct_ops: [5, 6], ringbuf: [5, 8], inode_storage: [5, 10],
   task_storage: [5, 11], bloom_filter: [5, 16], user_ringbuf: [6, 1], cgrp_storage: [6, 2], arena: [6, 9],
 };
+
+export type FeatureKey = keyof typeof FEATURE_SINCE;
 
 export const since = (v: V): string => `${v[0]}.${v[1]}`;
 

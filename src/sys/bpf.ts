@@ -6,6 +6,8 @@ import { Arena, cstringBytes } from "./arena.ts";
 import { NR } from "./arch.ts";
 import { BPF_ENABLE_STATS_ATTR, BPF_LINK_CREATE_ATTR, BPF_MAP_INFO, BPF_OBJ_GET_INFO_BY_FD_ATTR, BPF_PROG_INFO, BPF_MAP_CREATE_ATTR, BPF_MAP_ELEM_ATTR, BPF_OBJ_ATTR, BPF_PROG_LOAD_ATTR, BPF_RAW_TRACEPOINT_OPEN_ATTR, encode, field, type FieldValue, type Layout } from "./layout.ts";
 import { syscall, type SysResult } from "./libc.ts";
+import { BPF_BTF_LOAD } from "../uapi.ts";
+import { layout } from "./layout.ts";
 
 function bpf(cmd: number, arena: Arena, attrSize: number): SysResult {
   return syscall(NR.bpf, cmd, arena.base, attrSize);
@@ -161,4 +163,55 @@ export function bpfMapGetInfo(fd: number): SysResult & { info: DataView } {
 export function bpfLinkCreateProbe(): number {
   const arena = new Arena([BPF_LINK_CREATE_ATTR.size]);
   return run(BPF_LINK_CREATE, BPF_LINK_CREATE_ATTR, arena, { prog_fd: 0xffffffff, target_fd: 0xffffffff }).errno;
+}
+
+// Feature probes (kernel/features/): commands and attr variants only the probes use.
+
+/** union bpf_attr for BPF_BTF_LOAD (4.18+; btf_log_true_size from 6.4 is not sent). */
+const BPF_BTF_LOAD_ATTR = layout("bpf_attr(BPF_BTF_LOAD)", [
+  ["btf", "u64"],
+  ["btf_log_buf", "u64"],
+  ["btf_size", "u32"],
+  ["btf_log_size", "u32"],
+  ["btf_log_level", "u32"],
+]);
+
+/** Loads a raw BTF blob; returns its fd, and the log when `logSize` > 0. */
+export function bpfBtfLoad(blob: Uint8Array, logSize = 0): SysResult & { log: string } {
+  const arena = new Arena([BPF_BTF_LOAD_ATTR.size, blob.length, logSize]);
+  const [data, log] = [arena.region(1), arena.region(2)];
+  arena.put(data, blob);
+  const r = run(BPF_BTF_LOAD, BPF_BTF_LOAD_ATTR, arena, {
+    btf: arena.address(data),
+    btf_size: blob.length,
+    btf_log_buf: logSize ? arena.address(log) : undefined,
+    btf_log_size: logSize || undefined,
+    btf_log_level: logSize ? 1 : undefined,
+  });
+  return { ...r, log: logSize ? arena.cstring(log) : "" };
+}
+
+/**
+ * BPF_PROG_LOAD with the whole attr this build knows (zeros past what is set, which every kernel
+ * accepts), so a 6.4+ kernel writes log_true_size back; older ones leave it 0.
+ */
+export function bpfProgLoadWholeAttr(a: ProgLoadArgs): ProgLoadResult {
+  const license = cstringBytes(a.license);
+  const arena = new Arena([BPF_PROG_LOAD_ATTR.size, a.insns.length, license.length, a.logSize]);
+  const [insns, lic, log] = [arena.region(1), arena.region(2), arena.region(3)];
+  arena.put(insns, a.insns);
+  arena.put(lic, license);
+  encode(BPF_PROG_LOAD_ATTR, arena.view, 0, {
+    prog_type: a.progType,
+    insn_cnt: a.insns.length / 8,
+    insns: arena.address(insns),
+    license: arena.address(lic),
+    log_level: a.logSize ? a.logLevel : undefined,
+    log_size: a.logSize || undefined,
+    log_buf: a.logSize ? arena.address(log) : undefined,
+    kern_version: a.kernVersion,
+  });
+  const r = bpf(BPF_PROG_LOAD, arena, BPF_PROG_LOAD_ATTR.size);
+  const logTrueSize = arena.view.getUint32(field(BPF_PROG_LOAD_ATTR, "log_true_size").offset, true);
+  return { ...r, log: a.logSize ? arena.cstring(log) : "", logTrueSize };
 }

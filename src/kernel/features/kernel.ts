@@ -1,0 +1,72 @@
+// The seam between the feature probes and the live kernel: every probe asks through this small
+// interface, so unit tests can hand it recorded kernel answers instead (test/kernel/features.test.ts).
+import { bpfBtfLoad, bpfLinkCreateProbe, bpfMapCreate, bpfProgLoad, bpfProgLoadWholeAttr, type MapCreateArgs, type ProgLoadArgs, type ProgLoadResult } from "../../sys/bpf.ts";
+import type { SysResult } from "../../sys/libc.ts";
+import { close } from "../../sys/perf.ts";
+import { exists } from "../../sys/files.ts";
+import { probePmu } from "../probe-pmu.ts";
+import { ensureMemlockLimit, kernelVersion, loadProgram } from "../program.ts";
+import { attachTracepoint } from "../tracepoint.ts";
+import { hasControl, tracefs } from "../tracefs.ts";
+
+export interface ProbeKernel {
+  /** BPF_PROG_LOAD; `wholeAttr` sends the whole attr (so 6.4+ reports log_true_size). */
+  progLoad(a: ProgLoadArgs, wholeAttr?: boolean): ProgLoadResult;
+  mapCreate(a: MapCreateArgs): SysResult;
+  btfLoad(blob: Uint8Array): SysResult & { log: string };
+  /** errno of BPF_LINK_CREATE with prog_fd -1: EBADF when the command exists. */
+  linkCreateErrno(): number;
+  close(fd: number): void;
+  /** Does sysfs list this perf PMU (/sys/bus/event_source/devices/KIND)? */
+  hasPmu(kind: "kprobe" | "uprobe"): boolean;
+  /** Does tracefs have this control file (kprobe_events, uprobe_events)? */
+  hasTracefsFile(name: string): boolean;
+  /** Attach a tracepoint program to syscalls:sys_enter_getpid for real: undefined, or why not. */
+  syscallTracepointRefusal(): string | undefined;
+  /** LINUX_VERSION_CODE to send as kern_version. */
+  versionCode(): number;
+}
+
+/** r0 = 0; exit */
+const RETURN_0 = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+
+function tracefsOrUndefined(): string | undefined {
+  try {
+    return tracefs();
+  } catch {
+    return undefined;
+  }
+}
+
+export const liveKernel: ProbeKernel = {
+  progLoad: (a, wholeAttr) => {
+    ensureMemlockLimit(); // before 5.11 even a probe's program is charged to RLIMIT_MEMLOCK
+    return wholeAttr ? bpfProgLoadWholeAttr(a) : bpfProgLoad(a);
+  },
+  mapCreate: (a) => {
+    ensureMemlockLimit();
+    return bpfMapCreate(a);
+  },
+  btfLoad: (blob) => bpfBtfLoad(blob, 4096),
+  linkCreateErrno: () => bpfLinkCreateProbe(),
+  close: (fd) => close(fd),
+  hasPmu: (kind) => !!probePmu(kind),
+  hasTracefsFile: (name) => !!tracefsOrUndefined() && hasControl(name),
+  syscallTracepointRefusal: () => {
+    const t = tracefsOrUndefined();
+    if (!t) return "no tracefs";
+    if (!exists(`${t}/events/syscalls/sys_enter_getpid`)) return "no syscalls:* events (CONFIG_FTRACE_SYSCALLS off)";
+    try {
+      const prog = loadProgram({ name: "probe", type: "tracepoint", insns: RETURN_0 });
+      try {
+        attachTracepoint(prog, { kind: "tracepoint", category: "syscalls", name: "sys_enter_getpid" }).close();
+        return undefined;
+      } finally {
+        prog.close();
+      }
+    } catch (e) {
+      return (e as Error).message;
+    }
+  },
+  versionCode: () => kernelVersion().code,
+};

@@ -1,0 +1,246 @@
+// "Does this kernel have X?" answered by trying the smallest thing that needs X, once per process
+// (the approach of libbpf's feature probes and cilium/ebpf's feature tests), never by the version
+// number: distribution kernels backport (RHEL 8's 4.18 has global data and BPF-to-BPF calls).
+// FEATURE_SINCE (since.ts) still names the version in messages, and the agreement test checks on
+// every rig kernel that each probe's answer matches the table, so neither can drift.
+import { BtfBuilder, BTF_FUNC_GLOBAL, BTF_VAR_GLOBAL_ALLOCATED } from "../../elf/btf-builder.ts";
+import { NotSupportedError } from "../../errors.ts";
+import { FEATURE_SINCE, since, type FeatureKey } from "../../since.ts";
+import { BPF_MAP_TYPE_ARRAY, BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_PROG_TYPE_SOCKET_FILTER } from "../../uapi.ts";
+import { liveKernel, type ProbeKernel } from "./kernel.ts";
+
+const EBADF = 9;
+const BPF_PROG_TYPE_CGROUP_SOCK_ADDR = 18;
+const BPF_CGROUP_INET4_CONNECT = 10;
+const BPF_FUNC_KTIME_GET_COARSE_NS = 160;
+
+/** One instruction: opcode, dst/src registers, offset, imm. */
+function insn(code: number, dst: number, src: number, off: number, imm: number): number[] {
+  const b = new Uint8Array(8);
+  const v = new DataView(b.buffer);
+  v.setUint8(0, code);
+  v.setUint8(1, (src << 4) | dst);
+  v.setInt16(2, off, true);
+  v.setInt32(4, imm, true);
+  return [...b];
+}
+const MOV_R0 = (imm: number) => insn(0xb7, 0, 0, 0, imm);
+const EXIT = insn(0x95, 0, 0, 0, 0);
+const program = (...insns: number[][]) => new Uint8Array(insns.flat());
+
+/** Loads a program and closes it at once: did the kernel take it? */
+function loads(k: ProbeKernel, progType: number, insns: Uint8Array, extra: { name?: string; expectedAttachType?: number } = {}): boolean {
+  const r = k.progLoad({ progType, insns, license: "GPL", kernVersion: k.versionCode(), logLevel: 0, logSize: 0, ...extra });
+  if (r.ret >= 0) k.close(r.ret);
+  return r.ret >= 0;
+}
+
+function btfLoads(k: ProbeKernel, build: (b: BtfBuilder) => void): boolean {
+  const b = new BtfBuilder();
+  build(b);
+  const r = k.btfLoad(b.build());
+  if (r.ret >= 0) k.close(r.ret);
+  return r.ret >= 0;
+}
+
+/** The global-data probe: ld_imm64 r1 = &map[0] value (BPF_PSEUDO_MAP_VALUE) on a one-entry array. */
+function globalData(k: ProbeKernel): boolean {
+  const map = k.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 1 });
+  if (map.ret < 0) return false;
+  try {
+    return loads(k, BPF_PROG_TYPE_SOCKET_FILTER, program(insn(0x18, 1, 2 /* BPF_PSEUDO_MAP_VALUE */, 0, map.ret), insn(0, 0, 0, 0, 0), MOV_R0(0), EXIT));
+  } finally {
+    k.close(map.ret);
+  }
+}
+
+export const FEATURE_IDS = [
+  "programNames", "globalData", "bpfToBpfCalls", "kretprobeMaxactive", "kprobePmu", "uprobePmu", "rawTracepoints",
+  "bpfLink", "btf", "btfFunc", "btfFuncGlobal", "btfDatasec", "btfFloat", "btfDeclTag", "btfTypeTag", "btfEnum64",
+  "expectedAttachType", "logTrueSize", "memcgAccounting", "syscallTracepoints",
+] as const;
+export type FeatureId = (typeof FEATURE_IDS)[number];
+
+export interface FeatureProbe {
+  /** FEATURE_SINCE key: what messages call it and the version they name. */
+  since: FeatureKey;
+  /** The answer, by trying; absent when only the real attempt can tell. */
+  probe?: (k: ProbeKernel) => boolean;
+  /** False when the kernel was built without what the feature rides on, so its version says nothing. */
+  configured?: (k: ProbeKernel) => boolean;
+  /** How it is probed (or why it is not). */
+  how: string;
+}
+
+export const FEATURES: Record<FeatureId, FeatureProbe> = {
+  programNames: {
+    since: "program and map names",
+    how: "r0=0; exit as a socket filter with prog_name set (older kernels: E2BIG past their attr, or EINVAL)",
+    probe: (k) => loads(k, BPF_PROG_TYPE_SOCKET_FILTER, program(MOV_R0(0), EXIT), { name: "bpfload_probe" }),
+  },
+  globalData: {
+    since: "global data (.data/.rodata/.bss)",
+    how: "a one-entry array map and an ld_imm64 BPF_PSEUDO_MAP_VALUE of it",
+    probe: globalData,
+  },
+  bpfToBpfCalls: {
+    since: "BPF-to-BPF calls",
+    how: "call +1 (BPF_PSEUDO_CALL) to a second function that returns 0",
+    probe: (k) => loads(k, BPF_PROG_TYPE_SOCKET_FILTER, program(insn(0x85, 0, 1 /* BPF_PSEUDO_CALL */, 0, 1), EXIT, MOV_R0(0), EXIT)),
+  },
+  kretprobeMaxactive: {
+    since: "kretprobe maxactive",
+    // Only kprobe_events knows it, and the only question to ask it is the real 'r<N>:' line: the
+    // attach itself is the probe, and its failure is translated with the table (maxactiveRefusal).
+    how: "not probed: the 'r<N>:' line written at attach time is the probe",
+  },
+  kprobePmu: {
+    since: "kprobe/uprobe perf PMU",
+    how: "/sys/bus/event_source/devices/kprobe",
+    probe: (k) => k.hasPmu("kprobe"),
+    configured: (k) => k.hasPmu("kprobe") || k.hasTracefsFile("kprobe_events"),
+  },
+  uprobePmu: {
+    since: "kprobe/uprobe perf PMU",
+    how: "/sys/bus/event_source/devices/uprobe",
+    probe: (k) => k.hasPmu("uprobe"),
+    configured: (k) => k.hasPmu("uprobe") || k.hasTracefsFile("uprobe_events"),
+  },
+  rawTracepoints: {
+    since: "raw tracepoints",
+    how: "r0=0; exit as a raw_tracepoint program",
+    probe: (k) => loads(k, BPF_PROG_TYPE_RAW_TRACEPOINT, program(MOV_R0(0), EXIT)),
+  },
+  bpfLink: {
+    since: "bpf_link",
+    how: "BPF_LINK_CREATE with prog_fd -1: EBADF where the command exists, EINVAL before",
+    probe: (k) => k.linkCreateErrno() === EBADF,
+  },
+  btf: {
+    since: "BTF",
+    how: "BPF_BTF_LOAD of one INT",
+    probe: (k) => btfLoads(k, (b) => b.int("int", 4)),
+  },
+  btfFunc: {
+    since: "BTF functions (FUNC, FUNC_PROTO)",
+    how: "BPF_BTF_LOAD of int f(int a), static",
+    probe: (k) => btfLoads(k, (b) => {
+      const int = b.int("int", 4);
+      b.func("f", b.funcProto(int, [{ name: "a", type: int }]));
+    }),
+  },
+  btfFuncGlobal: {
+    since: "BTF global functions",
+    how: "BPF_BTF_LOAD of int f(int a) with global linkage",
+    probe: (k) => btfLoads(k, (b) => {
+      const int = b.int("int", 4);
+      b.func("f", b.funcProto(int, [{ name: "a", type: int }]), BTF_FUNC_GLOBAL);
+    }),
+  },
+  btfDatasec: {
+    since: "BTF variables (VAR, DATASEC)",
+    how: "BPF_BTF_LOAD of an int variable in a .data DATASEC",
+    probe: (k) => btfLoads(k, (b) => {
+      const int = b.int("int", 4);
+      const x = b.variable("x", int, BTF_VAR_GLOBAL_ALLOCATED);
+      b.datasec(".data", 4, [{ type: x, offset: 0, size: 4 }]);
+    }),
+  },
+  btfFloat: {
+    since: "BTF_KIND_FLOAT",
+    how: "BPF_BTF_LOAD of a 4-byte FLOAT",
+    probe: (k) => btfLoads(k, (b) => b.float("float", 4)),
+  },
+  btfDeclTag: {
+    since: "BTF_KIND_DECL_TAG",
+    how: "BPF_BTF_LOAD of a DECL_TAG on an int variable",
+    probe: (k) => btfLoads(k, (b) => {
+      const x = b.variable("x", b.int("int", 4));
+      b.declTag("tag", x);
+    }),
+  },
+  btfTypeTag: {
+    since: "BTF_KIND_TYPE_TAG",
+    how: "BPF_BTF_LOAD of a pointer to a TYPE_TAG'd int",
+    probe: (k) => btfLoads(k, (b) => {
+      b.ptr(b.typeTag("tag", b.int("int", 4)));
+    }),
+  },
+  btfEnum64: {
+    since: "BTF_KIND_ENUM64",
+    how: "BPF_BTF_LOAD of an 8-byte ENUM64 with one value",
+    probe: (k) => btfLoads(k, (b) => b.enum64("e", 8, [{ name: "a", value: 1n }])),
+  },
+  expectedAttachType: {
+    since: "expected_attach_type",
+    how: "r0=1; exit as cgroup_sock_addr with expected_attach_type BPF_CGROUP_INET4_CONNECT",
+    probe: (k) => loads(k, BPF_PROG_TYPE_CGROUP_SOCK_ADDR, program(MOV_R0(1), EXIT), { expectedAttachType: BPF_CGROUP_INET4_CONNECT }),
+  },
+  logTrueSize: {
+    since: "verifier log_true_size",
+    how: "r0=0; exit with a log and the whole attr: 6.4+ writes log_true_size back, older kernels leave it 0",
+    probe: (k) => {
+      const r = k.progLoad({ progType: BPF_PROG_TYPE_SOCKET_FILTER, insns: program(MOV_R0(0), EXIT), license: "GPL", kernVersion: k.versionCode(), logLevel: 1, logSize: 4096 }, true);
+      if (r.ret >= 0) k.close(r.ret);
+      return r.ret >= 0 && r.logTrueSize > 0;
+    },
+  },
+  memcgAccounting: {
+    since: "memcg accounting instead of RLIMIT_MEMLOCK",
+    how: "a call to bpf_ktime_get_coarse_ns, the helper of the same release (libbpf's probe)",
+    probe: (k) => loads(k, BPF_PROG_TYPE_SOCKET_FILTER, program(insn(0x85, 0, 0, 0, BPF_FUNC_KTIME_GET_COARSE_NS), EXIT)),
+  },
+  syscallTracepoints: {
+    since: "BPF on syscalls:* tracepoints",
+    how: "a tracepoint program attached to syscalls:sys_enter_getpid",
+    probe: (k) => k.syscallTracepointRefusal() === undefined,
+    configured: (k) => k.hasTracefsFile("events/syscalls"),
+  },
+};
+
+const cache = new Map<FeatureId, boolean | undefined>();
+
+/** The probe's answer (undefined: not probed), cached for the process on the live kernel. */
+export function hasFeature(id: FeatureId, k: ProbeKernel = liveKernel): boolean | undefined {
+  if (k !== liveKernel) return FEATURES[id].probe?.(k);
+  if (!cache.has(id)) cache.set(id, FEATURES[id].probe?.(k));
+  return cache.get(id);
+}
+
+/** The version that brought a feature, as messages say it ("4.16"). */
+export function featureSince(id: FeatureId): string {
+  return since(FEATURE_SINCE[FEATURES[id].since]);
+}
+
+/** Refuses, naming the version, only when the probe says the kernel lacks the feature. */
+export function requireFeature(id: FeatureId, what: string, detail?: string, k: ProbeKernel = liveKernel): void {
+  if (hasFeature(id, k) === false) throw new NotSupportedError(what, featureSince(id), detail);
+}
+
+export interface FeatureAnswer {
+  supported: boolean | "unknown";
+  /** The version that brought it (FEATURE_SINCE). */
+  since: string;
+  /** The FEATURE_SINCE key. */
+  feature: string;
+  /** Present (false) when the kernel was built without what it needs: then the version says nothing. */
+  configured?: false;
+  how: string;
+}
+
+/** Every probe's answer, for `bpfload probe`. */
+export function probeFeatures(k: ProbeKernel = liveKernel): Record<FeatureId, FeatureAnswer> {
+  const out = {} as Record<FeatureId, FeatureAnswer>;
+  for (const id of FEATURE_IDS) {
+    const f = FEATURES[id];
+    const answer = hasFeature(id, k);
+    out[id] = {
+      supported: answer ?? "unknown",
+      since: featureSince(id),
+      feature: f.since,
+      ...(f.configured && !f.configured(k) ? { configured: false as const } : {}),
+      how: f.how,
+    };
+  }
+  return out;
+}
