@@ -4,11 +4,12 @@
 import { parseAttachSpec, progTypeFor, type AttachSpec } from "../attach-spec.ts";
 import { SystemError } from "../errors.ts";
 import { HELLO_INSNS, HELLO_MESSAGE } from "../examples/hello.ts";
-import { kernelVersion, loadProgram } from "../kernel/program.ts";
+import { hasFeature } from "../kernel/features/probes.ts";
+import { loadProgram } from "../kernel/program.ts";
 import { probePmu } from "../kernel/probe-pmu.ts";
 import { hasTracepoint } from "../kernel/tracepoint.ts";
 import { hasControl } from "../kernel/tracefs.ts";
-import { formatVersionCode, kernelVersionCode, type ProgTypeName } from "../uapi.ts";
+import { formatVersionCode, type ProgTypeName } from "../uapi.ts";
 import { resolveKernVersion } from "./load.ts";
 import type { Output } from "./output.ts";
 import { attachAndWatch } from "./session.ts";
@@ -24,11 +25,11 @@ export interface HelloOptions {
 export const HELLO_DEFAULT_SECONDS = 3;
 
 /** The attach point for clone on this kernel, and why. */
-function chooseAttach(kernel: number): { spec: AttachSpec; type: ProgTypeName; why: string } {
+function chooseAttach(): { spec: AttachSpec; type: ProgTypeName; why: string } {
   if (probePmu("kprobe") || hasControl("kprobe_events")) {
     return { spec: parseAttachSpec("kprobe:sys_clone"), type: "kprobe", why: "kprobe on the clone syscall, as the seed article does" };
   }
-  if (kernel >= kernelVersionCode(4, 14, 0) && hasTracepoint("syscalls", "sys_enter_clone")) {
+  if (hasTracepoint("syscalls", "sys_enter_clone") && hasFeature("syscallTracepoints")) {
     return { spec: parseAttachSpec("tracepoint:syscalls:sys_enter_clone"), type: "tracepoint", why: "this kernel has no kprobes: using the clone syscall's tracepoint" };
   }
   if (hasTracepoint("raw_syscalls", "sys_enter")) {
@@ -53,7 +54,7 @@ export async function runHello(out: Output, opts: HelloOptions): Promise<number>
         const spec = parseAttachSpec(String(opts.attach));
         return { spec, type: progTypeFor(spec), why: "attach point given" };
       })()
-    : chooseAttach(kernelVersion().code); // the running kernel decides, whatever --kern-version says
+    : chooseAttach(); // the running kernel decides (by probing), whatever --kern-version says
   out.info(`hello: the seed's 13 instructions; ${chosen.why}`);
   const prog = loadProgram({ name: "hello", type: chosen.type, insns: HELLO_INSNS, kernVersion });
   try {

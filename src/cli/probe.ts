@@ -1,5 +1,6 @@
 // `bpfload probe`: what this kernel offers, grouped for a tester; --json for CI.
 import { probeKernel, type Probe } from "../kernel/features.ts";
+import type { FeatureAnswer } from "../kernel/features/probes.ts";
 import type { Output } from "./output.ts";
 
 const yes = (b: boolean | Probe) => {
@@ -16,6 +17,20 @@ function list(title: string, probes: Record<string, Probe>): string[] {
     `  yes: ${ok.join(" ")}`,
     ...(no.length ? [`  no:  ${no.join(" ")}`] : []),
     ...(unknown.length ? [`  not probed (need BTF): ${unknown.join(" ")}`] : []),
+  ];
+}
+
+/** The loader's features, each with the version that brought it (what a refusal would name). */
+function featureLines(features: Record<string, FeatureAnswer>): string[] {
+  const all = Object.entries(features);
+  const tag = ([id, f]: [string, FeatureAnswer]) => `${id}(${f.since}${f.configured === false ? ", not configured" : ""})`;
+  const no = all.filter(([, f]) => f.supported === false);
+  const unknown = all.filter(([, f]) => f.supported === "unknown");
+  return [
+    `features (probed): ${all.length - no.length - unknown.length} of ${all.length}`,
+    `  yes: ${all.filter(([, f]) => f.supported === true).map(tag).join(" ")}`,
+    ...(no.length ? [`  no:  ${no.map(tag).join(" ")}`] : []),
+    ...unknown.map(([id, f]) => `  not probed: ${id}(${f.since}): ${f.how}`),
   ];
 }
 
@@ -46,6 +61,8 @@ export function runProbe(out: Output): number {
     `  uprobes                ${p.uprobePmu ? "perf PMU" : ""}${p.uprobePmu && p.uprobeEvents ? " + " : ""}${p.uprobeEvents ? "tracefs uprobe_events" : ""}${!p.uprobePmu && !p.uprobeEvents ? "no" : ""}`,
     `  raw tracepoints        ${yes(p.rawTracepoints)}`,
     `  BPF on syscalls:*      ${yes(p.syscallTracepoints)}`,
+    "",
+    ...featureLines(r.features),
     "",
     ...list("program types", r.programTypes),
     "",

@@ -2,11 +2,11 @@
 // against them and loaded, then 4.9-samples tail-call targets put into the object's PROG_ARRAY.
 import type { MapSpec, ObjectSpec, ProgramSpec } from "../elf/index.ts";
 import { linkProgramPieces } from "../elf/index.ts";
-import { NotSupportedError, ObjectError, UsageError } from "../errors.ts";
-import { FEATURE_SINCE, since } from "../since.ts";
-import { BPF_MAP_TYPE_PROG_ARRAY, kernelVersionCode, type ProgTypeName } from "../uapi.ts";
+import { ObjectError, UsageError } from "../errors.ts";
+import { BPF_MAP_TYPE_PROG_ARRAY, type ProgTypeName } from "../uapi.ts";
+import { requireFeature } from "./features/probes.ts";
 import { createMap, type BpfMap } from "./map.ts";
-import { kernelVersion, loadProgram, type Program } from "./program.ts";
+import { loadProgram, type Program } from "./program.ts";
 import type { KernelVersion } from "./version.ts";
 
 export interface LoadedProgram {
@@ -39,13 +39,9 @@ export class Collection {
   }
 }
 
-const atLeast = (major: number, minor: number) => kernelVersion().code >= kernelVersionCode(major, minor, 0);
-
 function createMaps(obj: ObjectSpec, into: Map<string, BpfMap>): void {
   const create = (spec: MapSpec, innerMapFd?: number) => {
-    if (spec.kind === "data" && !atLeast(5, 2)) {
-      throw new NotSupportedError(`global data (section ${spec.name})`, since(FEATURE_SINCE["global data (.data/.rodata/.bss)"]), `${obj.file} uses .data/.rodata/.bss variables`);
-    }
+    if (spec.kind === "data") requireFeature("globalData", `global data (section ${spec.name})`, `${obj.file} uses .data/.rodata/.bss variables`);
     const map = createMap({ name: spec.name, type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries, flags: spec.flags, innerMapFd });
     into.set(spec.name, map);
     if (spec.initialData && spec.initialData.length) map.update(new Uint8Array(4), spec.initialData);
@@ -88,9 +84,7 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
   if (!type) {
     throw new UsageError(`${obj.file}: section '${spec.section}' does not name a program type: give --type (e.g. kprobe, tracepoint, socket_filter)`);
   }
-  if (spec.relocations.some((r) => r.kind === "call") && !atLeast(4, 16)) {
-    throw new NotSupportedError(`BPF-to-BPF calls (program '${spec.name}')`, since(FEATURE_SINCE["BPF-to-BPF calls"]));
-  }
+  if (spec.relocations.some((r) => r.kind === "call")) requireFeature("bpfToBpfCalls", `BPF-to-BPF calls (program '${spec.name}')`);
   const { insns, pieces } = linkProgramPieces(obj, spec, {
     mapFd: (name) => {
       const m = col.maps.get(name);

@@ -1,13 +1,15 @@
-// What this kernel offers, found out by trying: tiny programs and maps are loaded and created (and
-// closed at once), files in /proc and /sys are read. Answers are cached for the process.
+// `bpfload probe`'s report: what this kernel offers, found out by trying: tiny programs and maps are
+// loaded and created (and closed at once), files in /proc and /sys are read. The loader's own
+// decisions ask the cached probes of features/probes.ts, which this report lists too.
 import { existsSync, readFileSync } from "node:fs";
 import { errnoName } from "../errors.ts";
-import { helperNames, MAP_TYPES, PROG_TYPES, kernelVersionCode, type ProgTypeName } from "../uapi.ts";
-import { bpfLinkCreateProbe, bpfMapCreate, bpfProgLoad } from "../sys/bpf.ts";
+import { helperNames, MAP_TYPES, PROG_TYPES, type ProgTypeName } from "../uapi.ts";
+import { bpfMapCreate, bpfProgLoad } from "../sys/bpf.ts";
 import { close } from "../sys/perf.ts";
 import { probePmu } from "./probe-pmu.ts";
-import { kernelVersion, loadProgram } from "./program.ts";
-import { attachTracepoint } from "./tracepoint.ts";
+import { liveKernel } from "./features/kernel.ts";
+import { hasFeature, probeFeatures, type FeatureAnswer, type FeatureId } from "./features/probes.ts";
+import { kernelVersion } from "./program.ts";
 import { hasControl, tracefs } from "./tracefs.ts";
 
 /** r0 = 0; exit */
@@ -137,18 +139,8 @@ function mountPoint(fstype: string): string | undefined {
 
 /** Can a tracepoint program attach to syscalls:sys_enter_* here (4.14+)? Tried for real. */
 function syscallTracepointsUsable(): Probe {
-  if (!existsSync(`${tracefs()}/events/syscalls/sys_enter_getpid`)) return { supported: false, detail: "no syscalls:* events (CONFIG_FTRACE_SYSCALLS off)" };
-  try {
-    const prog = loadProgram({ name: "probe", type: "tracepoint", insns: RETURN_0 });
-    try {
-      attachTracepoint(prog, { kind: "tracepoint", category: "syscalls", name: "sys_enter_getpid" }).close();
-      return { supported: true };
-    } finally {
-      prog.close();
-    }
-  } catch (e) {
-    return { supported: false, detail: (e as Error).message };
-  }
+  if (hasFeature("syscallTracepoints")) return { supported: true };
+  return { supported: false, detail: liveKernel.syscallTracepointRefusal() };
 }
 
 export interface KernelReport {
@@ -170,6 +162,8 @@ export interface KernelReport {
   programTypes: Record<string, Probe>;
   mapTypes: Record<string, Probe>;
   helpers: Record<string, string[]>;
+  /** Every feature the loader decides on, as its probe answered, with the version that brought it. */
+  features: Record<FeatureId, FeatureAnswer>;
 }
 
 const UNPRIV = ["allowed for unprivileged users", "disabled for unprivileged users (permanent until reboot)", "disabled for unprivileged users (admin may re-enable)"];
@@ -185,7 +179,6 @@ export function probeKernel(opts: { helperTypes?: ProgTypeName[] } = {}): Kernel
     tracefsPath = undefined;
   }
   const unpriv = sysctl("/proc/sys/kernel/unprivileged_bpf_disabled");
-  const link = bpfLinkCreateProbe();
   const memlockLimit = sysctl("/proc/self/limits")?.split("\n").find((l) => l.startsWith("Max locked memory"));
   return {
     kernel: {
@@ -206,12 +199,13 @@ export function probeKernel(opts: { helperTypes?: ProgTypeName[] } = {}): Kernel
       rawTracepoints: programTypes.raw_tracepoint ?? { supported: false },
       syscallTracepoints: tracefsPath ? syscallTracepointsUsable() : { supported: false, detail: "no tracefs" },
       btf: existsSync("/sys/kernel/btf/vmlinux"),
-      bpfLink: link === 9 /* EBADF: the command exists */ ? { supported: true } : { supported: false, detail: errnoName(link) },
-      memlock: code >= kernelVersionCode(5, 11, 0) ? "memcg accounting (5.11+): RLIMIT_MEMLOCK not used" : `charged to RLIMIT_MEMLOCK (${memlockLimit?.replace(/\s+/g, " ").trim() ?? "limit unknown"}); bpfload raises it`,
+      bpfLink: hasFeature("bpfLink") ? { supported: true } : { supported: false, detail: errnoName(liveKernel.linkCreateErrno()) },
+      memlock: hasFeature("memcgAccounting") ? "memcg accounting (5.11+): RLIMIT_MEMLOCK not used" : `charged to RLIMIT_MEMLOCK (${memlockLimit?.replace(/\s+/g, " ").trim() ?? "limit unknown"}); bpfload raises it`,
     },
     programTypes,
     mapTypes: probeMapTypes(),
     helpers: Object.fromEntries((opts.helperTypes ?? ["kprobe", "tracepoint", "socket_filter"]).map((t) => [t, programTypes[t]?.supported === true ? probeHelpers(t) : []])),
+    features: probeFeatures(),
   };
 }
 

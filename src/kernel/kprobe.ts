@@ -1,12 +1,12 @@
 // kprobes and kretprobes, two ways: the perf kprobe PMU (4.17+; nothing left behind by a crash)
 // and tracefs kprobe_events (every kernel from 4.9; needed for kretprobe maxactive).
 import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
-import { NotSupportedError, SyscallError, SystemError, errnoName } from "../errors.ts";
-import { FEATURE_SINCE, newerThan, since } from "../since.ts";
+import { SyscallError, SystemError, errnoName } from "../errors.ts";
 import { hintFor } from "../hints.ts";
 import { tryReadText } from "../sys/files.ts";
 import { perfEventOpen } from "../sys/perf.ts";
 import { kernelVersionCode } from "../uapi.ts";
+import { maxactiveRefusal } from "./features/probes.ts";
 import { attachToPerfFd, type PerfEventLink } from "./perf-link.ts";
 import { chooseProbeApi, type ProbeApi } from "./probe-pmu.ts";
 import { kernelVersion, type Program } from "./program.ts";
@@ -55,8 +55,6 @@ type KSpec = AttachSpec & { kind: "kprobe" | "kretprobe" };
 
 export function attachKprobe(prog: Program, spec: KSpec, opts: KprobeOptions = {}): PerfEventLink {
   const target = formatAttachSpec(spec);
-  const maxactiveSince = FEATURE_SINCE["kretprobe maxactive"];
-  if (opts.maxactive !== undefined && newerThan(maxactiveSince, kernelVersion().code)) throw new NotSupportedError("kretprobe maxactive", since(maxactiveSince));
   const { api, pmu } = chooseProbeApi("kprobe", opts.api, opts.maxactive !== undefined);
   if (api === "tracefs" && !hasControl("kprobe_events")) {
     throw new SystemError(
@@ -95,6 +93,8 @@ export function attachKprobe(prog: Program, spec: KSpec, opts: KprobeOptions = {
       }
     }
   }
+  const refused = opts.maxactive !== undefined && api === "tracefs" ? maxactiveRefusal(lastErrno, kernelVersion().code) : undefined;
+  if (refused) throw refused; // the attach was maxactive's probe
   const known = candidates.some((s) => inKallsyms(s));
   const call = api === "pmu" ? "perf_event_open(kprobe PMU)" : "kprobe_events";
   const hint = known === false

@@ -2,23 +2,23 @@
 // perf_event sampling programs (a software cpu-clock event per CPU), and socket filters (a raw
 // packet socket on an interface with SO_ATTACH_BPF, held open while bpfload runs).
 import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
-import { NotSupportedError, SystemError } from "../errors.ts";
-import { FEATURE_SINCE, since } from "../since.ts";
+import { SystemError } from "../errors.ts";
 import { bpfRawTracepointOpen } from "../sys/bpf.ts";
 import { tryReadText } from "../sys/files.ts";
 import { attachBpfToSocket, bindToInterface, packetSocket } from "../sys/net.ts";
 import { perfEventOpen } from "../sys/perf.ts";
-import { PERF_COUNT_SW_CPU_CLOCK, PERF_TYPE_SOFTWARE, kernelVersionCode } from "../uapi.ts";
+import { PERF_COUNT_SW_CPU_CLOCK, PERF_TYPE_SOFTWARE } from "../uapi.ts";
+import { requireFeature } from "./features/probes.ts";
 import { possibleCpus } from "./map.ts";
 import { attachError, attachToPerfFd, FdLink, MultiLink, type Link } from "./perf-link.ts";
-import { kernelVersion, type Program } from "./program.ts";
+import type { Program } from "./program.ts";
 import { tracefs } from "./tracefs.ts";
 
 export function attachRawTracepoint(prog: Program, spec: AttachSpec & { kind: "raw_tracepoint" }): Link {
   const target = formatAttachSpec(spec);
   const r = bpfRawTracepointOpen(spec.name, prog.fd);
   if (r.ret >= 0) return new FdLink(target, r.ret);
-  if (kernelVersion().code < kernelVersionCode(4, 17, 0)) throw new NotSupportedError("raw tracepoints", since(FEATURE_SINCE["raw tracepoints"]));
+  requireFeature("rawTracepoints", "raw tracepoints"); // the attempt failed: say so when the kernel has none
   if (r.errno === 2) throw new SystemError(`attach '${prog.name}' to ${target}: unknown tracepoint '${spec.name}' (raw tracepoints take the bare event name, e.g. sched_switch; see ${tracefs()}/available_events)`);
   throw attachError(prog, target, "BPF_RAW_TRACEPOINT_OPEN", r.errno);
 }

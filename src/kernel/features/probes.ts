@@ -5,7 +5,7 @@
 // every rig kernel that each probe's answer matches the table, so neither can drift.
 import { BtfBuilder, BTF_FUNC_GLOBAL, BTF_VAR_GLOBAL_ALLOCATED } from "../../elf/btf-builder.ts";
 import { NotSupportedError } from "../../errors.ts";
-import { FEATURE_SINCE, since, type FeatureKey } from "../../since.ts";
+import { FEATURE_SINCE, newerThan, since, type FeatureKey } from "../../since.ts";
 import { BPF_MAP_TYPE_ARRAY, BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_PROG_TYPE_SOCKET_FILTER } from "../../uapi.ts";
 import { liveKernel, type ProbeKernel } from "./kernel.ts";
 
@@ -92,7 +92,7 @@ export const FEATURES: Record<FeatureId, FeatureProbe> = {
     since: "kretprobe maxactive",
     // Only kprobe_events knows it, and the only question to ask it is the real 'r<N>:' line: the
     // attach itself is the probe, and its failure is translated with the table (maxactiveRefusal).
-    how: "not probed: the 'r<N>:' line written at attach time is the probe",
+    how: "kprobe_events only: the 'r<N>:' line written at attach time is the probe",
   },
   kprobePmu: {
     since: "kprobe/uprobe perf PMU",
@@ -243,4 +243,15 @@ export function probeFeatures(k: ProbeKernel = liveKernel): Record<FeatureId, Fe
     };
   }
   return out;
+}
+
+/**
+ * kretprobe maxactive has no probe of its own: kprobe_events is the only place that knows it, and
+ * the question to ask is the real 'r<N>:' line. So the attach is the probe, and an EINVAL from it
+ * on a kernel older than the table's 4.12 is translated into "not supported" here.
+ */
+export function maxactiveRefusal(errno: number, kernelCode: number): NotSupportedError | undefined {
+  const v = FEATURE_SINCE["kretprobe maxactive"];
+  if (errno === 22 && newerThan(v, kernelCode)) return new NotSupportedError("kretprobe maxactive", since(v), "this kernel's kprobe_events refused 'r<N>:'; leave out --maxactive");
+  return undefined;
 }
