@@ -6,7 +6,7 @@ import { hintFor } from "../hints.ts";
 import { tryReadText } from "../sys/files.ts";
 import { perfEventOpen } from "../sys/perf.ts";
 import { kernelVersionCode } from "../uapi.ts";
-import { maxactiveRefusal } from "./features/probes.ts";
+import { requireFeature } from "./features/probes.ts";
 import { attachToPerfFd, type PerfEventLink } from "./perf-link.ts";
 import { chooseProbeApi, type ProbeApi } from "./probe-pmu.ts";
 import { kernelVersion, type Program } from "./program.ts";
@@ -55,6 +55,7 @@ type KSpec = AttachSpec & { kind: "kprobe" | "kretprobe" };
 
 export function attachKprobe(prog: Program, spec: KSpec, opts: KprobeOptions = {}): PerfEventLink {
   const target = formatAttachSpec(spec);
+  if (opts.maxactive !== undefined) requireFeature("kretprobeMaxactive", "kretprobe maxactive", "leave out --maxactive");
   const { api, pmu } = chooseProbeApi("kprobe", opts.api, opts.maxactive !== undefined);
   if (api === "tracefs" && !hasControl("kprobe_events")) {
     throw new SystemError(
@@ -93,8 +94,6 @@ export function attachKprobe(prog: Program, spec: KSpec, opts: KprobeOptions = {
       }
     }
   }
-  const refused = opts.maxactive !== undefined && api === "tracefs" ? maxactiveRefusal(lastErrno, kernelVersion().code) : undefined;
-  if (refused) throw refused; // the attach was maxactive's probe
   const known = candidates.some((s) => inKallsyms(s));
   const call = api === "pmu" ? "perf_event_open(kprobe PMU)" : "kprobe_events";
   const hint = known === false

@@ -3,7 +3,7 @@
 import { bpfBtfLoad, bpfLinkCreateProbe, bpfMapCreate, bpfProgLoad, bpfProgLoadWholeAttr, type MapCreateArgs, type ProgLoadArgs, type ProgLoadResult } from "../../sys/bpf.ts";
 import type { SysResult } from "../../sys/libc.ts";
 import { close } from "../../sys/perf.ts";
-import { exists } from "../../sys/files.ts";
+import { exists, tryReadText } from "../../sys/files.ts";
 import { probePmu } from "../probe-pmu.ts";
 import { ensureMemlockLimit, kernelVersion, loadProgram } from "../program.ts";
 import { attachTracepoint } from "../tracepoint.ts";
@@ -21,6 +21,8 @@ export interface ProbeKernel {
   hasPmu(kind: "kprobe" | "uprobe"): boolean;
   /** Does tracefs have this control file (kprobe_events, uprobe_events)? */
   hasTracefsFile(name: string): boolean;
+  /** A tracefs file's text (README), undefined when absent. */
+  readTracefsFile(name: string): string | undefined;
   /** Attach a tracepoint program to syscalls:sys_enter_getpid for real: undefined, or why not. */
   syscallTracepointRefusal(): string | undefined;
   /** LINUX_VERSION_CODE to send as kern_version. */
@@ -52,6 +54,10 @@ export const liveKernel: ProbeKernel = {
   close: (fd) => close(fd),
   hasPmu: (kind) => !!probePmu(kind),
   hasTracefsFile: (name) => !!tracefsOrUndefined() && hasControl(name),
+  readTracefsFile: (name) => {
+    const t = tracefsOrUndefined();
+    return t ? tryReadText(`${t}/${name}`) : undefined;
+  },
   syscallTracepointRefusal: () => {
     const t = tracefsOrUndefined();
     if (!t) return "no tracefs";

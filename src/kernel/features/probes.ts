@@ -90,9 +90,19 @@ export const FEATURES: Record<FeatureId, FeatureProbe> = {
   },
   kretprobeMaxactive: {
     since: "kretprobe maxactive",
-    // Only kprobe_events knows it, and the only question to ask it is the real 'r<N>:' line: the
-    // attach itself is the probe, and its failure is translated with the table (maxactiveRefusal).
-    how: "kprobe_events only: the 'r<N>:' line written at attach time is the probe",
+    // Only kprobe_events knows it, and trying the real 'r<N>:' line is no probe: 4.9 takes
+    // 'r5:bpfload/x func' without an error and creates kprobes/r_func_0 instead, an event outside
+    // bpfload's group (seen on the rig's 4.9.229). What tracefs' README says kprobe_events accepts
+    // is the answer ("r[maxactive]" from 4.12; 4.9's says "p|r[:..."); a README that documents no
+    // kprobe_events syntax at all leaves only the table.
+    how: "tracefs README: kprobe_events syntax 'r[maxactive]'",
+    probe: (k) => {
+      const readme = k.readTracefsFile("README") ?? "";
+      if (readme.includes("r[maxactive]")) return true;
+      if (/\bp\|r\[|\br\[:/.test(readme)) return false;
+      return !newerThan(FEATURE_SINCE["kretprobe maxactive"], k.versionCode());
+    },
+    configured: (k) => k.hasTracefsFile("kprobe_events"),
   },
   kprobePmu: {
     since: "kprobe/uprobe perf PMU",
@@ -207,6 +217,12 @@ export function hasFeature(id: FeatureId, k: ProbeKernel = liveKernel): boolean 
   return cache.get(id);
 }
 
+/** Sets (undefined: forgets) the cached answer; tests use it to play a kernel without a feature. */
+export function setFeatureAnswer(id: FeatureId, answer: boolean | undefined): void {
+  if (answer === undefined) cache.delete(id);
+  else cache.set(id, answer);
+}
+
 /** The version that brought a feature, as messages say it ("4.16"). */
 export function featureSince(id: FeatureId): string {
   return since(FEATURE_SINCE[FEATURES[id].since]);
@@ -245,13 +261,3 @@ export function probeFeatures(k: ProbeKernel = liveKernel): Record<FeatureId, Fe
   return out;
 }
 
-/**
- * kretprobe maxactive has no probe of its own: kprobe_events is the only place that knows it, and
- * the question to ask is the real 'r<N>:' line. So the attach is the probe, and an EINVAL from it
- * on a kernel older than the table's 4.12 is translated into "not supported" here.
- */
-export function maxactiveRefusal(errno: number, kernelCode: number): NotSupportedError | undefined {
-  const v = FEATURE_SINCE["kretprobe maxactive"];
-  if (errno === 22 && newerThan(v, kernelCode)) return new NotSupportedError("kretprobe maxactive", since(v), "this kernel's kprobe_events refused 'r<N>:'; leave out --maxactive");
-  return undefined;
-}
