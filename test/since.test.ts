@@ -15,6 +15,18 @@ test("the table agrees with KERNEL-FACTS' loader rows", () => {
   expect(since(FEATURE_SINCE["BPF on syscalls:* tracepoints"])).toBe("4.14");
 });
 
+test("the feature probes' rows (libbpf's and the kernel's history)", () => {
+  expect(since(FEATURE_SINCE.expected_attach_type)).toBe("4.17");
+  expect(since(FEATURE_SINCE["BTF functions (FUNC, FUNC_PROTO)"])).toBe("5.0");
+  expect(since(FEATURE_SINCE["BTF variables (VAR, DATASEC)"])).toBe("5.2");
+  expect(since(FEATURE_SINCE["BTF global functions"])).toBe("5.6");
+  expect(since(FEATURE_SINCE.BTF_KIND_FLOAT)).toBe("5.13");
+  expect(since(FEATURE_SINCE.BTF_KIND_DECL_TAG)).toBe("5.16");
+  expect(since(FEATURE_SINCE.BTF_KIND_TYPE_TAG)).toBe("5.17");
+  expect(since(FEATURE_SINCE.BTF_KIND_ENUM64)).toBe("6.0");
+  expect(since(FEATURE_SINCE["verifier log_true_size"])).toBe("6.4");
+});
+
 test("newerThan compares against LINUX_VERSION_CODE", () => {
   expect(newerThan([4, 14], kernelVersionCode(4, 9, 228))).toBe(true);
   expect(newerThan([4, 14], kernelVersionCode(4, 14, 0))).toBe(false);

@@ -18,6 +18,20 @@ describe.skipIf(!canUseKernel)("bpfload probe", async () => {
     for (const p of Object.values(report.programTypes) as { supported: boolean | string }[]) expect([true, false, "unknown"]).toContain(p.supported);
   });
 
+  test("features: each with its answer and the version that brought it, agreeing with the table (the VM rig's check)", () => {
+    const [major, minor] = [report.kernel.versionCode >>> 16, (report.kernel.versionCode >>> 8) & 0xff];
+    const ids = Object.keys(report.features);
+    expect(ids).toContain("globalData");
+    expect(ids.length).toBeGreaterThanOrEqual(20);
+    for (const [id, f] of Object.entries(report.features) as [string, { supported: unknown; since: string; configured?: boolean }][]) {
+      expect([id, typeof f.since, [true, false, "unknown"].includes(f.supported as never)]).toEqual([id, "string", true]);
+      const [sMajor, sMinor] = f.since.split(".").map(Number) as [number, number];
+      const byVersion = major > sMajor || (major === sMajor && minor >= sMinor);
+      if (f.configured !== false) expect([id, f.supported]).toEqual([id, byVersion]);
+    }
+    expect(report.features.kprobePmu.supported).toBe(existsSync("/sys/bus/event_source/devices/kprobe/type"));
+  });
+
   test("answers agree with tracefs and sysfs", () => {
     const t = tracefsDir()!;
     expect(report.paths.tracefs).toBe(t);
@@ -59,6 +73,8 @@ describe.skipIf(!canUseKernel)("bpfload probe", async () => {
     const plain = await runCli(["probe"], { timeoutMs: 30000 });
     expect(plain.code).toBe(0);
     expect(plain.stdout).toContain(`kernel ${report.kernel.release}`);
+    expect(plain.stdout).toMatch(/^features \(probed\): \d+ of \d+$/m);
+    expect(plain.stdout).toContain(`globalData(5.2)`);
     expect(plain.stdout.split("\n").length).toBeLessThan(45);
   });
 });

@@ -77,6 +77,12 @@ describe("each probe against recorded kernel answers", () => {
     expect(() => requireFeature("globalData", "global data", undefined, replayKernel(recording("4.19").features.globalData!.calls, rhel8))).toThrow("requires Linux >= 5.2");
   });
 
+  test("maxactive: a README that documents no kprobe_events syntax leaves the table to answer", () => {
+    const silent = [{ call: "readTracefsFile" as const, kind: "README", ok: true, errno: 0, log: "" }];
+    expect(FEATURES.kretprobeMaxactive.probe!(replayKernel(silent, kernelVersionCode(4, 11, 0)))).toBe(false);
+    expect(FEATURES.kretprobeMaxactive.probe!(replayKernel(silent, kernelVersionCode(4, 12, 0)))).toBe(true);
+  });
+
   test("a recording only answers the question it was made for", () => {
     const k = replayKernel(recording("5.4").features.btf!.calls, 0);
     expect(() => FEATURES.programNames.probe!(k)).toThrow(/probe asked progLoad/);
