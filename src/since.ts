@@ -20,6 +20,7 @@ export const FEATURE_SINCE = {
   "BTF variables (VAR, DATASEC)": [5, 2],
   "global data (.data/.rodata/.bss)": [5, 2],
   "1M instruction limit": [5, 2],
+  "verifier log of up to 1 GiB": [5, 2],
   "BTF global functions": [5, 6],
   bpf_link: [5, 7],
   "run-time statistics (BPF_ENABLE_STATS)": [5, 8],

@@ -25,6 +25,7 @@ test("the feature probes' rows (libbpf's and the kernel's history)", () => {
   expect(since(FEATURE_SINCE.BTF_KIND_TYPE_TAG)).toBe("5.17");
   expect(since(FEATURE_SINCE.BTF_KIND_ENUM64)).toBe("6.0");
   expect(since(FEATURE_SINCE["verifier log_true_size"])).toBe("6.4");
+  expect(since(FEATURE_SINCE["verifier log of up to 1 GiB"])).toBe("5.2");
 });
 
 test("newerThan compares against LINUX_VERSION_CODE", () => {

@@ -193,9 +193,11 @@ export function bpfBtfLoad(blob: Uint8Array, logSize = 0): SysResult & { log: st
 
 /**
  * BPF_PROG_LOAD with the whole attr this build knows (zeros past what is set, which every kernel
- * accepts), so a 6.4+ kernel writes log_true_size back; older ones leave it 0.
+ * accepts), so a 6.4+ kernel writes log_true_size back; older ones leave it 0. `claimedLogSize`
+ * tells the kernel a larger log buffer than `a.logSize` bytes: only for a program whose whole log
+ * is known to fit (the kernel writes what it logs, never the size claimed).
  */
-export function bpfProgLoadWholeAttr(a: ProgLoadArgs): ProgLoadResult {
+export function bpfProgLoadWholeAttr(a: ProgLoadArgs, claimedLogSize?: number): ProgLoadResult {
   const license = cstringBytes(a.license);
   const arena = new Arena([BPF_PROG_LOAD_ATTR.size, a.insns.length, license.length, a.logSize]);
   const [insns, lic, log] = [arena.region(1), arena.region(2), arena.region(3)];
@@ -207,7 +209,7 @@ export function bpfProgLoadWholeAttr(a: ProgLoadArgs): ProgLoadResult {
     insns: arena.address(insns),
     license: arena.address(lic),
     log_level: a.logSize ? a.logLevel : undefined,
-    log_size: a.logSize || undefined,
+    log_size: a.logSize ? (claimedLogSize ?? a.logSize) : undefined,
     log_buf: a.logSize ? arena.address(log) : undefined,
     kern_version: a.kernVersion,
   });

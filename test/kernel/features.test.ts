@@ -67,6 +67,12 @@ describe("each probe against recorded kernel answers", () => {
     expect(recording("6.18").features.logTrueSize!.calls[0]!.logTrueSize).toBeGreaterThan(0);
   });
 
+  test("the verifier log cap: 4.9 and 4.19 refuse log_size UINT_MAX >> 2 (EINVAL), 5.4 takes it", () => {
+    expect(recording("4.9").features.bigVerifierLog!.calls[0]).toMatchObject({ ok: false, errno: 22 });
+    expect(recording("4.19").features.bigVerifierLog!.calls[0]).toMatchObject({ ok: false, errno: 22 });
+    expect(recording("5.4").features.bigVerifierLog!.calls[0]!.ok).toBe(true);
+  });
+
   test("a backported feature is used: a 4.18 kernel whose probes say yes (RHEL 8) is not refused", () => {
     const rhel8 = kernelVersionCode(4, 18, 0);
     const f = recording("5.4").features;

@@ -10,8 +10,11 @@ import { attachTracepoint } from "../tracepoint.ts";
 import { hasControl, tracefs } from "../tracefs.ts";
 
 export interface ProbeKernel {
-  /** BPF_PROG_LOAD; `wholeAttr` sends the whole attr (so 6.4+ reports log_true_size). */
-  progLoad(a: ProgLoadArgs, wholeAttr?: boolean): ProgLoadResult;
+  /**
+   * BPF_PROG_LOAD; `wholeAttr` sends the whole attr (so 6.4+ reports log_true_size), and with it
+   * `claimedLogSize` may claim a larger log buffer than a.logSize (for a log known to fit).
+   */
+  progLoad(a: ProgLoadArgs, wholeAttr?: boolean, claimedLogSize?: number): ProgLoadResult;
   mapCreate(a: MapCreateArgs): SysResult;
   btfLoad(blob: Uint8Array): SysResult & { log: string };
   /** errno of BPF_LINK_CREATE with prog_fd -1: EBADF when the command exists. */
@@ -41,9 +44,9 @@ function tracefsOrUndefined(): string | undefined {
 }
 
 export const liveKernel: ProbeKernel = {
-  progLoad: (a, wholeAttr) => {
+  progLoad: (a, wholeAttr, claimedLogSize) => {
     ensureMemlockLimit(); // before 5.11 even a probe's program is charged to RLIMIT_MEMLOCK
-    return wholeAttr ? bpfProgLoadWholeAttr(a) : bpfProgLoad(a);
+    return wholeAttr ? bpfProgLoadWholeAttr(a, claimedLogSize) : bpfProgLoad(a);
   },
   mapCreate: (a) => {
     ensureMemlockLimit();

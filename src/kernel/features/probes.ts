@@ -57,7 +57,7 @@ function globalData(k: ProbeKernel): boolean {
 export const FEATURE_IDS = [
   "programNames", "globalData", "bpfToBpfCalls", "kretprobeMaxactive", "kprobePmu", "uprobePmu", "rawTracepoints",
   "bpfLink", "btf", "btfFunc", "btfFuncGlobal", "btfDatasec", "btfFloat", "btfDeclTag", "btfTypeTag", "btfEnum64",
-  "expectedAttachType", "logTrueSize", "memcgAccounting", "syscallTracepoints",
+  "expectedAttachType", "logTrueSize", "bigVerifierLog", "memcgAccounting", "syscallTracepoints",
 ] as const;
 export type FeatureId = (typeof FEATURE_IDS)[number];
 
@@ -193,6 +193,17 @@ export const FEATURES: Record<FeatureId, FeatureProbe> = {
       const r = k.progLoad({ progType: BPF_PROG_TYPE_SOCKET_FILTER, insns: program(MOV_R0(0), EXIT), license: "GPL", kernVersion: k.versionCode(), logLevel: 1, logSize: 4096 }, true);
       if (r.ret >= 0) k.close(r.ret);
       return r.ret >= 0 && r.logTrueSize > 0;
+    },
+  },
+  bigVerifierLog: {
+    since: "verifier log of up to 1 GiB",
+    // The largest log_size the kernel takes: UINT_MAX >> 8 before 5.2, UINT_MAX >> 2 after. The
+    // 2-instruction program logs under 200 bytes, so a 4 KiB buffer claimed as 1 GiB is safe.
+    how: "r0=0; exit with log_size UINT_MAX >> 2 claimed (EINVAL where the cap is UINT_MAX >> 8)",
+    probe: (k) => {
+      const r = k.progLoad({ progType: BPF_PROG_TYPE_SOCKET_FILTER, insns: program(MOV_R0(0), EXIT), license: "GPL", kernVersion: k.versionCode(), logLevel: 1, logSize: 4096 }, true, 0x3fffffff);
+      if (r.ret >= 0) k.close(r.ret);
+      return r.ret >= 0;
     },
   },
   memcgAccounting: {

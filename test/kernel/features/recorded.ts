@@ -1,6 +1,7 @@
 // What real kernels answered to every feature probe, recorded with record.ts (one run each, 2026-12-01):
-// each feature's calls through the ProbeKernel seam, in order, and the probe's answer then.
-// Recorded on real kernels, not derived from their sources. Regenerate with record.ts when a probe changes.
+// each feature's calls through the ProbeKernel seam, in order, and the probe's answer then. Recorded on
+// real kernels, not derived from their sources. A probe that changes what it asks needs a new recording:
+// run record.ts (compiled with `bun build --compile` for the guests) and paste its FEATREC objects here.
 import type { RecordedCall } from "./replay.ts";
 
 export interface Recording {
@@ -34,6 +35,7 @@ export const RECORDED: Recording[] = [
       btfEnum64: {"answer": false, "calls": [{"call": "btfLoad", "ok": false, "errno": 22}]},
       expectedAttachType: {"answer": false, "calls": [{"call": "progLoad", "progType": 18, "ok": false, "errno": 7, "logTrueSize": 0}]},
       logTrueSize: {"answer": false, "calls": [{"call": "progLoad", "progType": 1, "ok": true, "errno": 0, "logTrueSize": 0, "log": "1: (95) exit | processed 2 insns"}]},
+      bigVerifierLog: {"answer": false, "calls": [{"call": "progLoad", "progType": 1, "ok": false, "errno": 22, "logTrueSize": 0}]},
       memcgAccounting: {"answer": false, "calls": [{"call": "progLoad", "progType": 1, "ok": false, "errno": 22, "logTrueSize": 0}]},
       syscallTracepoints: {"answer": false, "configured": true, "calls": [{"call": "syscallTracepointRefusal", "ok": false, "errno": 0, "log": "BPF programs on syscalls:* tracepoints is not supported by this kernel (requires Linux >= 4.14): attach to raw_syscalls:sys_enter or use a kprobe (bcc issue 748)"}, {"call": "hasTracefsFile", "kind": "events/syscalls", "ok": true, "errno": 0}]},
     },
@@ -61,6 +63,7 @@ export const RECORDED: Recording[] = [
       btfEnum64: {"answer": false, "calls": [{"call": "btfLoad", "ok": false, "errno": 22, "log": "[1] Invalid btf_info:13000001"}]},
       expectedAttachType: {"answer": true, "calls": [{"call": "progLoad", "progType": 18, "ok": true, "errno": 0, "logTrueSize": 0}]},
       logTrueSize: {"answer": false, "calls": [{"call": "progLoad", "progType": 1, "ok": true, "errno": 0, "logTrueSize": 0, "log": "1: (95) exit | processed 2 insns (limit 131072), stack depth 0"}]},
+      bigVerifierLog: {"answer": false, "calls": [{"call": "progLoad", "progType": 1, "ok": false, "errno": 22, "logTrueSize": 0}]},
       memcgAccounting: {"answer": false, "calls": [{"call": "progLoad", "progType": 1, "ok": false, "errno": 22, "logTrueSize": 0}]},
       syscallTracepoints: {"answer": true, "configured": true, "calls": [{"call": "syscallTracepointRefusal", "ok": true, "errno": 0}, {"call": "hasTracefsFile", "kind": "events/syscalls", "ok": true, "errno": 0}]},
     },
@@ -88,6 +91,7 @@ export const RECORDED: Recording[] = [
       btfEnum64: {"answer": false, "calls": [{"call": "btfLoad", "ok": false, "errno": 22, "log": "[1] Invalid btf_info:13000001"}]},
       expectedAttachType: {"answer": true, "calls": [{"call": "progLoad", "progType": 18, "ok": true, "errno": 0, "logTrueSize": 0}]},
       logTrueSize: {"answer": false, "calls": [{"call": "progLoad", "progType": 1, "ok": true, "errno": 0, "logTrueSize": 0, "log": "1: (95) exit | processed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0"}]},
+      bigVerifierLog: {"answer": true, "calls": [{"call": "progLoad", "progType": 1, "ok": true, "errno": 0, "logTrueSize": 0, "log": "1: (95) exit | processed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0"}]},
       memcgAccounting: {"answer": false, "calls": [{"call": "progLoad", "progType": 1, "ok": false, "errno": 22, "logTrueSize": 0}]},
       syscallTracepoints: {"answer": true, "configured": true, "calls": [{"call": "syscallTracepointRefusal", "ok": true, "errno": 0}, {"call": "hasTracefsFile", "kind": "events/syscalls", "ok": true, "errno": 0}]},
     },
@@ -115,6 +119,7 @@ export const RECORDED: Recording[] = [
       btfEnum64: {"answer": true, "calls": [{"call": "btfLoad", "ok": true, "errno": 0, "log": "\ta val=1"}]},
       expectedAttachType: {"answer": true, "calls": [{"call": "progLoad", "progType": 18, "ok": true, "errno": 0, "logTrueSize": 0}]},
       logTrueSize: {"answer": true, "calls": [{"call": "progLoad", "progType": 1, "ok": true, "errno": 0, "logTrueSize": 98, "log": "processed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0"}]},
+      bigVerifierLog: {"answer": true, "calls": [{"call": "progLoad", "progType": 1, "ok": true, "errno": 0, "logTrueSize": 98, "log": "processed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0"}]},
       memcgAccounting: {"answer": true, "calls": [{"call": "progLoad", "progType": 1, "ok": true, "errno": 0, "logTrueSize": 0}]},
       syscallTracepoints: {"answer": true, "configured": true, "calls": [{"call": "syscallTracepointRefusal", "ok": true, "errno": 0}, {"call": "hasTracefsFile", "kind": "events/syscalls", "ok": true, "errno": 0}]},
     },
