@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { parseAttachSpec } from "../../src/attach-spec.ts";
 import { readObject } from "../../src/elf/index.ts";
 import { NotSupportedError } from "../../src/errors.ts";
+import { probeKernel } from "../../src/kernel/features.ts";
 import { attachKprobe } from "../../src/kernel/kprobe.ts";
 import { attachRawTracepoint } from "../../src/kernel/other-attach.ts";
 import { loadCollection } from "../../src/kernel/collection.ts";
@@ -120,6 +121,12 @@ describe("the loader's decisions follow the probe", () => {
       setFeatureAnswer("bpfToBpfCalls", false);
       const obj = await readObject(readFileSync(`${FIX}/calls.o`), "calls.o");
       expect(() => loadCollection(obj, { select: (p) => p.section === "kprobe/sys_getpid" }).close()).toThrow(/BPF-to-BPF calls \(program '\w+'\) is not supported by this kernel \(requires Linux >= 4\.16\)/);
+    });
+
+    test("bpfload probe's memory accounting line follows the memcg probe, not the version", () => {
+      expect(probeKernel({ helperTypes: [] }).probes.memlock).toStartWith("memcg accounting (5.11+)");
+      setFeatureAnswer("memcgAccounting", false);
+      expect(probeKernel({ helperTypes: [] }).probes.memlock).toStartWith("charged to RLIMIT_MEMLOCK");
     });
 
     test("a failed raw tracepoint attach says 'not supported' only when the probe says no", () => {
