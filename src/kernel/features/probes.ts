@@ -1,6 +1,6 @@
 // "Does this kernel have X?" answered by trying the smallest thing that needs X, once per process
 // (the approach of libbpf's feature probes and cilium/ebpf's feature tests), never by the version
-// number: distribution kernels backport (RHEL 8's 4.18 has global data and BPF-to-BPF calls).
+// number: distribution kernels backport (RHEL 8's 4.18 has global data, a 5.2 feature).
 // FEATURE_SINCE (since.ts) still names the version in messages, and the agreement test checks on
 // every rig kernel that each probe's answer matches the table, so neither can drift.
 import { BtfBuilder, BTF_FUNC_GLOBAL, BTF_VAR_GLOBAL_ALLOCATED } from "../../elf/btf-builder.ts";
