@@ -192,7 +192,7 @@ describe("maps and special sections", () => {
   });
   test("BTF type section past the end", async () => {
     const b = fixture("btf_maps");
-    await expectError(patched(b, (v) => v.setUint32(shdr(b, ".BTF").offset + 12, 0x7fffffff, true)), /extends past the \.BTF section/);
+    await expectError(patched(b, (v) => v.setUint32(shdr(b, ".BTF").offset + 12, 0x7fffffff, true)), /extends past the end of the BTF data/);
   });
   test("BTF-defined maps without .BTF", async () => {
     const b = fixture("btf_maps");
