@@ -228,7 +228,8 @@ export async function readObject(bytes: Uint8Array, file: string): Promise<Objec
 
 function parseBtf(bytes: Uint8Array, s: RawSection, fail: (p: string, w?: Where) => never): Btf {
   try {
-    return new Btf(bytes.subarray(s.offset, s.offset + s.size));
+    // an object's BTF is small and goes to the kernel: checked whole (references, loops) before use
+    return new Btf(bytes.subarray(s.offset, s.offset + s.size)).validate();
   } catch (e) {
     if (e instanceof BtfError) fail(e.message, { section: s.name, offset: s.offset + e.offset });
     throw e;

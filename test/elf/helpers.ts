@@ -7,7 +7,7 @@ import { join } from "node:path";
 export const FIXTURES = join(import.meta.dir, "..", "fixtures");
 
 export const FIXTURE_NAMES = [
-  "hello", "legacy_maps", "iproute2_maps", "btf_maps", "multi", "calls", "globals", "core", "samples49",
+  "hello", "legacy_maps", "iproute2_maps", "btf_maps", "multi", "calls", "globals", "core", "samples49", "btf_kinds",
 ] as const;
 
 export function fixture(name: string): Uint8Array {
