@@ -339,6 +339,12 @@ function toProgram(fn: FunctionSpec): ProgramSpec {
     p.progType = sp.progType;
     if (sp.attach !== undefined) p.attach = sp.attach;
     if (sp.tailCallIndex !== undefined) p.tailCallIndex = sp.tailCallIndex;
+    if (sp.expectedAttachType !== undefined) p.expectedAttachType = sp.expectedAttachType;
+    if (sp.expectedAttachTypeOptional) p.expectedAttachTypeOptional = true;
+    if (sp.progFlags) p.progFlags = sp.progFlags;
+    if (sp.needsBtfTarget) p.needsBtfTarget = true;
+    if (sp.btfTarget !== undefined) p.btfTarget = sp.btfTarget;
+    if (sp.autoload === false) p.autoload = false;
   }
   return p;
 }

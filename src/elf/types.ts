@@ -72,6 +72,17 @@ export interface ProgramSpec extends FunctionSpec {
   attach?: string;
   /** "socket/3", "kprobe/9": 4.9-samples tail-call target for index N of the object's PROG_ARRAY map. */
   tailCallIndex?: number;
+  /** From the section-name table: BPF_PROG_LOAD's expected_attach_type (enum bpf_attach_type value). */
+  expectedAttachType?: number;
+  /** The expected attach type may be dropped on kernels before 4.17 (libbpf's SEC_ATTACHABLE_OPT). */
+  expectedAttachTypeOptional?: boolean;
+  /** BPF_F_SLEEPABLE / BPF_F_XDP_HAS_FRAGS from the section name. */
+  progFlags?: number;
+  /** Loaded against a BTF type (attach_btf_id); `btfTarget` is its name when the section gives it. */
+  needsBtfTarget?: boolean;
+  btfTarget?: string;
+  /** "?name" sections: not loaded unless selected by --program/--section (libbpf's autoload off). */
+  autoload?: false;
 }
 
 /** How a map definition was written. */

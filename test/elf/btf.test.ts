@@ -102,7 +102,7 @@ describe.skipIf(!bpftool)("bpftool raw format, line for line", () => {
     expect(json.length).toBe(btf.typeCount - 1);
     for (const j of json) {
       const t = btf.type(j.id);
-      expect([j.id, j.kind, j.name]).toEqual([t.id, formatKind(t.kind), t.name || "(anon)"]);
+      expect([j.id, j.kind, j.name]).toEqual([t.id, formatKind(t.kind)!, t.name || "(anon)"]);
       if (j.vlen !== undefined) expect(j.vlen).toBe(t.vlen);
     }
   });
