@@ -58,6 +58,17 @@ export interface DisasmSection {
   /** Symbols to show as headings (functions, labels); not STT_SECTION symbols. */
   symbols?: readonly DisasmSymbol[];
   relocations?: readonly DisasmRelocation[];
+  /** Source line of the instruction at a byte offset, for `llvm-objdump -S` interleaving. */
+  source?: (offset: number) => DisasmSourceLine | undefined;
+}
+
+/** Where an instruction comes from: a line is printed only when file or line change, as llvm-objdump does. */
+export interface DisasmSourceLine {
+  file: string;
+  /** 0: no line (compiler-generated code); prints nothing, but the next real line prints again. */
+  line: number;
+  /** The line's text; undefined when it is not known (the line is then skipped). */
+  text?: string;
 }
 
 export interface DisasmObject {
@@ -578,6 +589,7 @@ function llvmRange(
   relocs: readonly DisasmRelocation[],
   rel: { i: number },
   o: Required<Pick<DisasmOptions, "modern" | "alu32" | "rawBytes" | "index" | "zeroes">>,
+  src?: SourceCursor,
 ): void {
   const { modern, alu32, rawBytes, index, zeroes } = o;
   const len = b.length;
@@ -596,6 +608,7 @@ function llvmRange(
         continue;
       }
     }
+    if (src) sourceLine(out, src, pos);
     const text = llvmInsn(b, pos, len - pos, modern, alu32);
     const size = outSize;
     out.ensure(64 + size * 3 + (text === null ? 0 : text.length));
@@ -639,6 +652,24 @@ function llvmRange(
       rel.i++;
     }
   }
+}
+
+/** The section's source lookup and the last line seen (llvm-objdump keeps it across sections). */
+interface SourceCursor {
+  lookup?: (offset: number) => DisasmSourceLine | undefined;
+  file: string;
+  line: number;
+}
+
+/** `; TEXT` before the instruction at `pos` when its line differs from the last one seen (llvm-objdump -S). */
+function sourceLine(out: Out, src: SourceCursor, pos: number): void {
+  const l = src.lookup?.(pos);
+  if (!l) return;
+  const same = l.line === src.line && l.file === src.file;
+  src.file = l.file;
+  src.line = l.line;
+  if (same || l.line === 0 || l.text === undefined) return;
+  out.str(`; ${l.text}\n`);
 }
 
 function kernelRange(out: string[], b: Uint8Array, start: number, end: number): void {
@@ -703,6 +734,8 @@ export function disassembleObject(obj: DisasmObject, opts: DisasmOptions = {}): 
   const out = new Out();
   const kout: string[] = [];
   if (obj.file !== undefined) out.str(`\n${obj.file}:\tfile format elf64-bpf\n`);
+  const src: SourceCursor = { file: "", line: 0 };
+  const anySource = obj.sections.some((s) => s.source);
   for (const section of obj.sections) {
     const b = section.bytes;
     if (b.length === 0) continue;
@@ -710,6 +743,7 @@ export function disassembleObject(obj: DisasmObject, opts: DisasmOptions = {}): 
     const syms = sortSymbols(section);
     const relocs = sortedRelocs(section, o.showRelocations);
     const rel = { i: 0 };
+    src.lookup = section.source;
     for (let si = 0; si < syms.length; si++) {
       const start = syms[si]!.offset;
       const end = si + 1 < syms.length ? Math.min(b.length, syms[si + 1]!.offset) : b.length;
@@ -720,7 +754,7 @@ export function disassembleObject(obj: DisasmObject, opts: DisasmOptions = {}): 
         for (const part of kout) out.str(part);
         kout.length = 0;
       } else {
-        llvmRange(out, b, start, end, syms, relocs, rel, o);
+        llvmRange(out, b, start, end, syms, relocs, rel, o, anySource ? src : undefined);
       }
     }
   }

@@ -1,6 +1,6 @@
 // `bpfload disasm FILE|OBJ`: instructions as llvm-objdump -dr prints them (LLVM 14), or in the
 // verifier's syntax (--syntax kernel) to match a verifier log line by line.
-import { writeSync } from "node:fs";
+import { readFileSync, writeSync } from "node:fs";
 import type { DisasmObject, DisasmOptions } from "../asm/index.ts";
 import { disassemble, disassembleObject } from "../asm/index.ts";
 import type { ObjectSpec } from "../elf/index.ts";
@@ -30,11 +30,21 @@ export function disasmView(obj: ObjectSpec, file: string): DisasmObject {
   return { file, sections };
 }
 
+function readSourceFile(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined; // not here: the line_info text stands in
+  }
+}
+
 export interface DisasmCliOptions {
   syntax?: string;
   modern?: boolean;
   relocs?: boolean;
   section?: string;
+  /** -S: source lines from .BTF.ext line_info interleaved, as llvm-objdump -S prints them */
+  source?: boolean;
 }
 
 export async function runDisasm(out: Output, file: string, o: DisasmCliOptions): Promise<number> {
@@ -45,7 +55,13 @@ export async function runDisasm(out: Output, file: string, o: DisasmCliOptions):
   let text: string;
   if (input.kind === "elf") {
     const { readObject } = await import("../elf/index.ts");
-    const view = disasmView(await readObject(input.bytes, file), file);
+    const obj = await readObject(input.bytes, file);
+    const view = disasmView(obj, file);
+    if (o.source) {
+      // as llvm-objdump: the source files the line table names, read relative to the current directory
+      const lookup = (await import("../elf/lines.ts")).sourceLines(input.bytes, obj, readSourceFile);
+      view.sections = view.sections.map((s) => ({ ...s, source: lookup(s.name) }));
+    }
     if (o.section !== undefined) {
       view.sections = view.sections.filter((s) => s.name === o.section);
       if (!view.sections.length) throw new UsageError(`${file} has no executable section '${o.section}'`);
@@ -53,6 +69,7 @@ export async function runDisasm(out: Output, file: string, o: DisasmCliOptions):
     text = disassembleObject(view, opts);
   } else {
     if (o.section !== undefined) throw new UsageError(`${file} is not an ELF object: --section does not apply`);
+    if (o.source) throw new UsageError(`${file} is not an ELF object: -S needs an object's line info (clang -g)`);
     const bytes = input.kind === "raw" ? input.insns : (await import("../asm/index.ts")).assemble(input.text, file);
     text = disassemble(bytes, opts);
   }

@@ -104,11 +104,12 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
     .option("--modern", "Spell ISA v4 instructions as current LLVM does (LLVM 14 prints them as <unknown>)")
     .option("--no-relocs", "Leave out the relocation lines (llvm-objdump -d instead of -dr)")
     .option("--section <name>", "Only this section of an object")
+    .option("-S, --source", "Interleave the C source lines (from the object's .BTF.ext line info, clang -g), as llvm-objdump -S does")
     .example("bpfload disasm test_bpf.o")
     .example("bpfload disasm test_bpf --syntax kernel    # to read next to a verifier log")
     .action(async (file: string, o: Opts) => {
       const { runDisasm } = await import("./disasm.ts");
-      run(runDisasm(output(o), file, { syntax: str(o.syntax), modern: !!o.modern, relocs: o.relocs !== false, section: str(o.section) }), o);
+      run(runDisasm(output(o), file, { syntax: str(o.syntax), modern: !!o.modern, relocs: o.relocs !== false, section: str(o.section), source: !!o.source }), o);
     });
 
   cli
