@@ -50,6 +50,7 @@ export interface DisasmCliOptions {
 export async function runDisasm(out: Output, file: string, o: DisasmCliOptions): Promise<number> {
   const syntax = o.syntax ?? "llvm";
   if (syntax !== "llvm" && syntax !== "kernel") throw new UsageError(`bad --syntax '${syntax}': llvm (llvm-objdump's) or kernel (the verifier's)`);
+  if (o.source && syntax !== "llvm") throw new UsageError("-S interleaves source as llvm-objdump -S does: it goes with --syntax llvm");
   const opts: DisasmOptions = { syntax, modern: !!o.modern, showRelocations: o.relocs !== false };
   const input = readInput(file);
   let text: string;

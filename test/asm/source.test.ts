@@ -51,6 +51,9 @@ describe("identical to llvm-objdump -S", () => {
     expect(r.stdout.toString()).toBe(readFileSync(join(FIXTURES, "calls.objdump-S.txt"), "utf8"));
     const raw = Bun.spawnSync([process.execPath, join(REPO, "src/main.ts"), "disasm", "-S", "hello.objdump.txt"], { cwd: FIXTURES });
     expect(raw.exitCode).toBe(2);
+    const kernel = Bun.spawnSync([process.execPath, join(REPO, "src/main.ts"), "disasm", "-S", "--syntax", "kernel", "calls.o"], { cwd: FIXTURES });
+    expect(kernel.exitCode).toBe(2);
+    expect(kernel.stderr.toString()).toMatch(/-S .* --syntax llvm/);
   });
 });
 
