@@ -7,7 +7,7 @@
 import {
   BTF_FUNC_GLOBAL, BTF_FUNC_STATIC, BTF_KIND_CONST, BTF_KIND_DATASEC, BTF_KIND_DECL_TAG, BTF_KIND_ENUM, BTF_KIND_ENUM64,
   BTF_KIND_FLOAT, BTF_KIND_FUNC, BTF_KIND_FUNC_PROTO, BTF_KIND_INT, BTF_KIND_STRUCT, BTF_KIND_TYPE_TAG, BTF_KIND_TYPEDEF,
-  BTF_KIND_UNION, BTF_KIND_VAR, BtfError, type Btf,
+  BTF_KIND_UNION, BTF_KIND_VAR, BTF_VAR_GLOBAL_ALLOCATED, BtfError, type Btf,
 } from "../elf/btf.ts";
 import { writeBtf, type BtfTypeRecord } from "./write.ts";
 
@@ -58,9 +58,9 @@ export function dataLayoutOf(obj: {
 const EXTERN_SECTIONS = new Set([".kconfig", ".ksyms"]);
 
 /**
- * DATASEC sizes from the ELF section sizes and VAR offsets from the ELF symbols, entries sorted by
- * offset (libbpf's btf_fixup_datasec). Unlike libbpf, static variables are placed too when their
- * local symbol is there (clang 14 emits both), so no two entries share offset 0.
+ * DATASEC sizes from the ELF section sizes and global VAR offsets from the ELF symbols, entries
+ * sorted by offset (libbpf's btf_fixup_datasec). clang already gives static variables their
+ * offsets (it leaves only the globals at 0); externs have no symbol in the section.
  */
 function fixDatasec(btf: Btf, t: BtfTypeRecord, layout: DataLayout, at: number): void {
   if (EXTERN_SECTIONS.has(t.name)) return;
@@ -71,7 +71,7 @@ function fixDatasec(btf: Btf, t: BtfTypeRecord, layout: DataLayout, at: number):
   }
   t.secinfos = t.secinfos!.map((s) => {
     const v = btf.type(s.type);
-    if (v.kind !== BTF_KIND_VAR) return s;
+    if (v.kind !== BTF_KIND_VAR || v.linkage !== BTF_VAR_GLOBAL_ALLOCATED) return s;
     const off = layout.symbolOffset(t.name, v.name);
     return off === undefined ? s : { ...s, offset: off };
   });

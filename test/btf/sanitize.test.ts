@@ -96,6 +96,19 @@ describe("libbpf's rules, one feature missing at a time", () => {
   });
 });
 
+test("globals.o: clang placed the static variables, the globals get their symbols' offsets", async () => {
+  const bytes = fixture("globals");
+  const obj = await readObject(bytes, "globals.o");
+  const s = shdr(bytes, ".BTF");
+  const btf = new Btf(bytes.slice(s.offset, s.offset + s.size));
+  const fixed = new Btf(sanitizeBtf(btf, ALL_BTF_FEATURES, dataLayoutOf(obj))).validate();
+  const at = (sec: string) => fixed.datasec(sec)!.secinfos!.map((v) => `${fixed.type(v.type).name}@${v.offset}`);
+  // oracle: llvm-readelf -s globals.o
+  expect(at(".data")).toEqual(["hits@0", "flags_data@8", "greeting.0@24"]);
+  expect(at(".bss")).toEqual(["misses@0", "last_cpu@8"]);
+  expect(at(".rodata")).toEqual(["target_pid@0", "limit@8"]);
+});
+
 describe("the ELF fix-ups on btf_kinds.o", async () => {
   const bytes = fixture("btf_kinds");
   const obj = await readObject(bytes, "btf_kinds.o");

@@ -38,4 +38,21 @@ describe.skipIf(!canUseKernel)("BPF_BTF_LOAD of sanitized BTF", async () => {
     const r = load(sanitizeBtf(btf, none, layout));
     expect(r.ok ? "" : r.log).toBe("");
   });
+  test("every fixture with BTF loads sanitized, but globals.o: clang 14's own VAR size mismatch", async () => {
+    // clang kept 1 byte of `static char greeting[] = "hi"` (symbol greeting.0, size 1) but typed the
+    // VAR char[3]: the kernel refuses that entry ("Invalid size"), libbpf has no rule for it either
+    // (it loads such objects without their BTF)
+    const g = fixture("globals");
+    const gs = shdr(g, ".BTF");
+    const gr = load(sanitizeBtf(new Btf(g.slice(gs.offset, gs.offset + gs.size)), ALL_BTF_FEATURES, dataLayoutOf(await readObject(g, "globals.o"))));
+    expect(gr.ok).toBe(false);
+    expect(gr.log).toMatch(/type_id=22 offset=24 size=1 Invalid size/);
+    for (const name of ["hello", "legacy_maps", "iproute2_maps", "btf_maps", "multi", "calls", "core"]) {
+      const o = fixture(name);
+      const sec = shdr(o, ".BTF");
+      const b = new Btf(o.slice(sec.offset, sec.offset + sec.size));
+      const r = load(sanitizeBtf(b, ALL_BTF_FEATURES, dataLayoutOf(await readObject(o, `${name}.o`))));
+      expect(`${name}: ${r.ok ? "loaded" : r.log}`).toBe(`${name}: loaded`);
+    }
+  });
 });
