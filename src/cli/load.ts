@@ -60,8 +60,7 @@ interface Loaded {
   close(): void;
 }
 
-async function loadInput(out: Output, file: string, opts: LoadOptions, type: ProgTypeName | undefined, kernVersion: KernelVersion): Promise<Loaded> {
-  const input = readInput(file);
+async function loadInput(out: Output, file: string, input: ReturnType<typeof readInput>, opts: LoadOptions, type: ProgTypeName | undefined, kernVersion: KernelVersion): Promise<Loaded> {
   const logLevel = opts.logLevel;
   if (input.kind === "elf") {
     const { loadObjectFile } = await import("./object.ts");
@@ -107,12 +106,13 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
   // The pinning module loads only when asked for: start-up is most of a one-shot load.
   const pin = opts.pin !== undefined ? await import("../kernel/pin.ts") : undefined;
   const pinPlan = pin?.planPinDir(opts.pin!); // checked before loading anything, created after
+  const input = readInput(file); // a bad file is said first
   // Refusals that need no program come before loading: uprobe targets, a busy trace_pipe.
   const attachOpts = { probeApi: parseProbeApi(opts.probeApi), maxactive: opts.maxactive, freq: opts.freq };
   const pipe = prepareSession([attachSpec], { watch: opts.attachProgram !== false && opts.duration !== 0, attach: attachOpts });
   let loaded: Loaded;
   try {
-    loaded = await loadInput(out, file, opts, type, kernVersion);
+    loaded = await loadInput(out, file, input, opts, type, kernVersion);
   } catch (e) {
     pipe?.close();
     throw e;

@@ -6,7 +6,7 @@ import { runCleanup } from "../kernel/cleanup.ts";
 import { sumKnown, type Link } from "../kernel/perf-link.ts";
 import type { Program } from "../kernel/program.ts";
 import { enableRunStats, runCount } from "../kernel/stats.ts";
-import { TracePipe } from "../kernel/trace-pipe.ts";
+import { TracePipe, TracePipeBusy } from "../kernel/trace-pipe.ts";
 import { checkUprobe } from "../kernel/uprobe.ts";
 import { watch, type WatchResult } from "../kernel/watch.ts";
 import type { Output } from "./output.ts";
@@ -33,7 +33,16 @@ export function prepareSession(specs: (AttachSpec | undefined)[], opts: { watch:
   for (const spec of specs) {
     if (spec?.kind === "uprobe" || spec?.kind === "uretprobe") checkUprobe(spec, opts.attach?.probeApi);
   }
-  return opts.watch ? new TracePipe() : undefined;
+  if (!opts.watch) return undefined;
+  try {
+    return new TracePipe();
+  } catch (e) {
+    // Only "another process reads it" is final here. Anything else (tracefs unreadable to this
+    // user, not mounted) is left to the watch to report, so that e.g. a user without privileges
+    // hears first what the kernel says to loading (run as root), as before.
+    if (e instanceof TracePipeBusy) throw e;
+    return undefined;
+  }
 }
 
 export interface AttachTarget {

@@ -3,7 +3,7 @@
 // PID namespace), so a later run can remove the ones whose owner is gone — and never anyone
 // else's, nor those of a live bpfload in another PID namespace (whose pid means nothing here).
 import { EVENT_GROUP, probeEventOwner, type EventOwner } from "../attach-spec.ts";
-import { errnoName } from "../errors.ts";
+import { UsageError, errnoName } from "../errors.ts";
 import { tryReadText } from "../sys/files.ts";
 import { readLink } from "../sys/paths.ts";
 import { TracefsCommand } from "./tracefs-command.ts";
@@ -128,6 +128,10 @@ export function sweepStaleEvents(deps: SweepDeps = realDeps()): SweepResult {
       deps.remove(e);
       result.removed.push(e);
     } catch (err) {
+      if (err instanceof UsageError) {
+        result.failed.push({ event: e, reason: err.message }); // a listed name no command can hold
+        continue;
+      }
       if (!(err instanceof TracefsWriteError)) throw err;
       // ENOENT/EINVAL on `-:` of an event that is no longer listed: its owner removed it between
       // our listing and our write (a run that ended during the sweep). The goal is met.

@@ -28,6 +28,9 @@ export function tracePipeHolders(): string[] {
   return out;
 }
 
+/** trace_pipe has its one reader already (EBUSY). */
+export class TracePipeBusy extends SystemError {}
+
 function openPipe(path: string): number {
   try {
     return openNonblocking(path);
@@ -36,7 +39,7 @@ function openPipe(path: string): number {
     if (errnoName(e.errno) === "EBUSY") {
       const holders = tracePipeHolders();
       const who = holders.length ? `${holders.join(", ")} is reading it` : "another process is reading it (not visible from here: another PID namespace?)";
-      throw new SystemError(`cannot open ${path}: EBUSY: ${who}, and this kernel allows one reader: stop that reader (or wait for it to end) and run again`);
+      throw new TracePipeBusy(`cannot open ${path}: EBUSY: ${who}, and this kernel allows one reader: stop that reader (or wait for it to end) and run again`);
     }
     const hint = e.errno === 13 || e.errno === 1 ? ": run as root" : "";
     throw new SystemError(`cannot open ${path}: ${errnoName(e.errno)}${hint}`);
