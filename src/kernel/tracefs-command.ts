@@ -20,8 +20,9 @@ export type ProbeFile = "kprobe_events" | "uprobe_events";
 export const EVENT_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 /** A kernel symbol as kprobe_events takes it (dots appear in compiler clones: foo.isra.0). */
 const KERNEL_SYMBOL = /^[A-Za-z_][A-Za-z0-9_.]{0,127}$/;
-/** `p`, `r` or `rN` (a kretprobe with N instances). */
+/** `p`, `r` or `rN` (a kretprobe with N instances, at most MAXACTIVE_MAX = 4096). */
 const PROBE_KIND = /^(p|r|r[1-9][0-9]{0,3})$/;
+const MAXACTIVE_MAX = 4096;
 /** The kernel refuses command lines longer than this (WRITE_BUFSIZE - 2). */
 const MAX_LINE = 4094;
 
@@ -58,6 +59,9 @@ export class TracefsCommand {
 }
 
 function checkKind(kind: string): void {
+  if (/^r\d+$/.test(kind) && !(Number(kind.slice(1)) >= 1 && Number(kind.slice(1)) <= MAXACTIVE_MAX)) {
+    throw new UsageError(`bad --maxactive ${kind.slice(1)}: the kernel takes 1 to ${MAXACTIVE_MAX} kretprobe instances`);
+  }
   if (!PROBE_KIND.test(kind)) throw new UsageError(`bad probe kind '${printable(kind)}': p, r or rN`);
 }
 

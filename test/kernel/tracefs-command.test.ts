@@ -139,3 +139,10 @@ describe("tracefs command writer (seeded property test)", () => {
     expect(TracefsCommand.kprobe("r16", event, "kernel_clone.isra.0", 0).text).toBe(`r16:bpfload/${event} kernel_clone.isra.0`);
   });
 });
+
+test("kretprobe instances: 1 to 4096, as the kernel takes them", () => {
+  const event = probeEventName({ pid: 42, start: 1, pidns: 2 }, 0, "x");
+  expect(TracefsCommand.kprobe("r4096", event, "kernel_clone").text).toStartWith("r4096:bpfload/");
+  expect(() => TracefsCommand.kprobe("r5000", event, "kernel_clone")).toThrow(/--maxactive 5000: the kernel takes 1 to 4096/);
+  expect(() => TracefsCommand.kprobe("r0", event, "kernel_clone")).toThrow(UsageError);
+});
