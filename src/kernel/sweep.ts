@@ -80,6 +80,9 @@ export function classifyEvents(events: ProbeEvent[], me: Required<EventOwner>, s
       out.alive.push(e);
       continue;
     }
+    // (A bpfload in another time namespace reads its start time shifted by that namespace's boot
+    // offset and would look like a reused pid; the kernel then refuses to remove its event while a
+    // perf event uses it (EBUSY), which the sweep reports as a failure rather than hiding.)
     const start = startOf(owner.pid);
     const gone = start === undefined || (owner.start !== undefined && start !== owner.start);
     (gone ? out.stale : out.alive).push(e);
