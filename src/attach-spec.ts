@@ -118,17 +118,36 @@ export const EVENT_GROUP = "bpfload";
 const MAX_EVENT_NAME = 63;
 
 /**
- * Event name for a probe bpfload creates: `bpfload_<pid>_<seq>_<func>`. The pid lets a later run
- * tell whether the owner is still alive; the sequence makes it unique within the process.
+ * Who created a probe event, in terms that stay true across PID namespaces: the pid (meaningful
+ * only inside `pidns`), the process start time (field 22 of /proc/PID/stat, clock ticks since boot:
+ * a reused pid has another) and the inode of the creator's PID namespace (/proc/self/ns/pid).
  */
-export function probeEventName(pid: number, seq: number, func: string): string {
-  const prefix = `bpfload_${pid}_${seq}_`;
-  const clean = func.replace(/[^A-Za-z0-9_]/g, "_");
+export interface EventOwner {
+  pid: number;
+  /** Undefined for names made by older bpfload versions, which carried the pid only. */
+  start?: number;
+  pidns?: number;
+}
+
+/**
+ * Event name for a probe bpfload creates: `bpfload2_<pid>_<start>_<pidns>_<seq>_<label>`, numbers
+ * in base 36 to stay well inside the kernel's 63 characters (about 34 before the label). The
+ * sequence makes it unique within the process; the label is what it probes, for people.
+ */
+export function probeEventName(owner: Required<EventOwner>, seq: number, label: string): string {
+  const b36 = (n: number) => n.toString(36);
+  const prefix = `bpfload2_${b36(owner.pid)}_${b36(owner.start)}_${b36(owner.pidns)}_${b36(seq)}_`;
+  const clean = label.replace(/[^A-Za-z0-9_]/g, "_");
   return (prefix + clean).slice(0, MAX_EVENT_NAME);
 }
 
-/** The owner pid of an event bpfload created, or undefined if the name is not one of ours. */
-export function probeEventOwner(event: string): number | undefined {
-  const m = event.match(/^bpfload_(\d+)_\d+_/);
-  return m ? Number(m[1]) : undefined;
+/** The owner of an event bpfload created, or undefined if the name is not one of ours. */
+export function probeEventOwner(event: string): EventOwner | undefined {
+  const m = event.match(/^bpfload2_([0-9a-z]{1,13})_([0-9a-z]{1,13})_([0-9a-z]{1,13})_[0-9a-z]+_/);
+  if (m) return { pid: parseInt(m[1]!, 36), start: parseInt(m[2]!, 36), pidns: parseInt(m[3]!, 36) };
+  // `bpfload_<pid>_<seq>_<func>`: names of bpfload versions before the start time and namespace
+  // were added. Still swept by pid alone, as those versions did, so an upgrade does not strand
+  // the leftovers of their SIGKILLed runs (the namespace blind spot remains for those names only).
+  const old = event.match(/^bpfload_(\d{1,10})_\d+_/);
+  return old ? { pid: Number(old[1]) } : undefined;
 }

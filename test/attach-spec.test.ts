@@ -49,18 +49,21 @@ describe("attach spec parsing", () => {
 });
 
 describe("probe event names", () => {
-  test("carry the pid, are unique per sequence, valid for tracefs and at most 63 chars", () => {
-    const a = probeEventName(1234, 0, "sys_clone");
-    const b = probeEventName(1234, 1, "sys_clone");
-    expect(a).toBe("bpfload_1234_0_sys_clone");
+  const me = { pid: 1234, start: 30606, pidns: 4026531836 };
+  test("carry pid, start time and PID namespace, are unique per sequence, valid for tracefs and at most 63 chars", () => {
+    const a = probeEventName(me, 0, "sys_clone");
+    const b = probeEventName(me, 1, "sys_clone");
+    expect(a).toBe(`bpfload2_${(1234).toString(36)}_${(30606).toString(36)}_${(4026531836).toString(36)}_0_sys_clone`);
     expect(a).not.toBe(b);
-    const long = probeEventName(4194304, 99, `${"x".repeat(100)}.isra.0`);
+    const long = probeEventName({ pid: 4194304, start: 2 ** 40, pidns: 2 ** 32 - 1 }, 99, `${"x".repeat(100)}.isra.0`);
     expect(long.length).toBeLessThanOrEqual(63);
     expect(long).toMatch(/^[A-Za-z_][A-Za-z0-9_]*$/);
-    expect(probeEventName(1, 0, "foo.cold")).toBe("bpfload_1_0_foo_cold");
+    expect(probeEventOwner(long)).toEqual({ pid: 4194304, start: 2 ** 40, pidns: 2 ** 32 - 1 });
+    expect(probeEventName(me, 0, "foo.cold").endsWith("_0_foo_cold")).toBe(true);
   });
-  test("the owner pid is read back; other tools' events are not ours", () => {
-    expect(probeEventOwner("bpfload_1234_7_sys_clone")).toBe(1234);
+  test("the owner is read back; old names carry the pid only; other tools' events are not ours", () => {
+    expect(probeEventOwner(probeEventName(me, 7, "sys_clone"))).toEqual(me);
+    expect(probeEventOwner("bpfload_1234_7_sys_clone")).toEqual({ pid: 1234 });
     expect(probeEventOwner("sys_clone")).toBeUndefined();
     expect(probeEventOwner("p_bpfload_1")).toBeUndefined();
   });

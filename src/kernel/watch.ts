@@ -20,6 +20,8 @@ export interface WatchOptions {
   pollMs?: number;
   /** Stops the watch (e.g. stdout's reader went away). */
   abort?: AbortSignal;
+  /** trace_pipe opened by the caller before loading anything (it stays the caller's to close). */
+  pipe?: TracePipe;
 }
 
 export interface WatchResult {
@@ -32,7 +34,7 @@ export interface WatchResult {
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 export async function watch(opts: WatchOptions): Promise<WatchResult> {
-  const pipe = new TracePipe();
+  const pipe = opts.pipe ?? new TracePipe();
   let lines = 0;
   let lastHits: bigint | undefined;
   const pollMs = opts.pollMs ?? 50;
@@ -85,6 +87,6 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
       tick();
     });
   } finally {
-    pipe.close();
+    if (!opts.pipe) pipe.close();
   }
 }
