@@ -66,7 +66,12 @@ const TABLE: Row[] = [
     when: (c) => !!c.logEmpty,
     text: () => "the kernel refused the program before verifying it: an unknown program type or flag for this kernel, or too many instructions (4096 before 5.2)",
   },
-  { call: "BPF_PROG_LOAD", errno: "E2BIG", text: () => "the program is too large for this kernel, or the kernel is older than the attributes sent (try without a program name)" },
+  {
+    call: "BPF_PROG_LOAD",
+    errno: "E2BIG",
+    text: () =>
+      "the program is too large or too complex: the verifier stops after 1,000,000 processed instructions (far fewer before 5.2, where a program may also have at most 4,096): bound the loops or split the program with tail calls",
+  },
   { call: /./, errno: "E2BIG", text: () => "this kernel is older than the attributes sent: bpfload sent a field it does not know" },
   { call: "BPF_PROG_LOAD", errno: "ENOSPC", text: () => "the verifier log did not fit in the largest buffer the kernel accepts" },
   {
@@ -90,7 +95,7 @@ const TABLE: Row[] = [
   {
     call: /^BPF_(PROG_LOAD|MAP_CREATE)$/,
     errno: "EMFILE",
-    text: () => "too many open files: every map and program holds a file descriptor and this process reached its limit: raise `ulimit -n` (e.g. `ulimit -n 65536`)",
+    text: () => "every map and program holds a file descriptor and this process reached its limit (`ulimit -n`): raise it, e.g. `ulimit -n 65536`",
   },
   { call: /./, errno: "EMFILE", text: () => "too many open files: raise `ulimit -n`" },
   { call: "kprobe_events", errno: "ENOENT", text: () => "no such kernel function: check the name in /proc/kallsyms (static and inlined functions may have no probe point)" },
