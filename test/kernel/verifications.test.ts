@@ -2,7 +2,7 @@
 // through progLoadSeam: a fake kernel (6.4+, older, pre-4.15) checks the decisions without root;
 // on the running kernel a counting wrapper measures loop3 (the selftests' 1M-instruction loop).
 // test/bench/verifications.ts compares the same count against libbpf (bpftool) under strace.
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { readObject } from "../../src/elf/index.ts";
 import { SyscallError, UsageError, VerifierError } from "../../src/errors.ts";
@@ -13,6 +13,8 @@ import { PROG_TYPES } from "../../src/uapi.ts";
 import { canUseKernel, REPO } from "../support.ts";
 
 const realLoad = progLoadSeam.load;
+// Other test files in this process may have probed the real kernel already: start each test afresh.
+beforeEach(() => resetLoadFeatures());
 afterEach(() => {
   progLoadSeam.load = realLoad;
   resetLoadFeatures();
