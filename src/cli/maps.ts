@@ -63,9 +63,17 @@ function entryJson(perCpu: boolean, e: MapEntry): Record<string, unknown> {
   };
 }
 
+/** Entries to announce: arrays have every key; other maps are counted key by key (no values read). */
+function countEntries(map: BpfMap): number {
+  if (map.typeName.endsWith("array") && !map.typeName.includes("of_maps")) return map.def.maxEntries;
+  let n = 0;
+  for (const _ of map.keys()) n++;
+  return n;
+}
+
 /**
- * Every entry of the map. Plain output streams (one line per entry, the count at the end); JSON
- * output is one object per map, so its entries are gathered first.
+ * Every entry of the map. Plain output streams (the count first, then one line per entry, values
+ * read one at a time); JSON output is one object per map, so its entries are gathered first.
  */
 export function printMap(out: Output, name: string, map: BpfMap): void {
   if (!readable(map)) {
@@ -73,12 +81,11 @@ export function printMap(out: Output, name: string, map: BpfMap): void {
     return;
   }
   const perCpu = map.perCpu;
-  const cpus = perCpu ? `, ${map.valueCopies()} CPUs` : "";
-  const head = `map '${name}' (${map.typeName}, key ${map.def.keySize} B, value ${map.def.valueSize} B${cpus})`;
+  const sizes = `key ${map.def.keySize} B, value ${map.def.valueSize} B${perCpu ? ` per CPU, ${map.valueCopies()} CPUs` : ""}`;
+  if (!out.json) out.info(`map '${name}' (${map.typeName}, ${countEntries(map)} entries, ${sizes}):`);
   let total = 0;
   let zero = 0;
   const json: Record<string, unknown>[] = [];
-  if (!out.json) out.info(`${head}:`);
   for (const e of map.entries()) {
     total++;
     if (!shownEntry(map, e)) {
@@ -88,10 +95,9 @@ export function printMap(out: Output, name: string, map: BpfMap): void {
     if (out.json) json.push(entryJson(perCpu, e));
     else out.info(entryText(perCpu, e));
   }
-  const summary = `${total} entries${zero ? `, ${zero} all-zero not shown` : ""}`;
   out.event(
     "map",
     { name, mapType: map.typeName, keySize: map.def.keySize, valueSize: map.def.valueSize, ...(perCpu ? { cpus: map.valueCopies() } : {}), count: total, entries: json },
-    `  (${summary})`,
+    zero ? `  (${zero} of ${total} entries all-zero, not shown)` : undefined,
   );
 }

@@ -97,7 +97,8 @@ describe.skipIf(!canUseKernel)("per-CPU maps", () => {
       const text = await runCli(["map", "dump", `${PIN_DIR}/counts`]);
       expect(text.code).toBe(0);
       expect(text.stderr).toContain(`1 (01 00 00 00) => sum ${sum}: [cpu0 10 (0a 00 00 00)`);
-      expect(text.stderr).toContain("2 entries, 1 all-zero not shown");
+      expect(text.stderr).toContain(`map '${PIN_DIR}/counts' (percpu_array, 2 entries, key 4 B, value 4 B per CPU, ${cpus} CPUs):`);
+      expect(text.stderr).toContain("(1 of 2 entries all-zero, not shown)");
       const json = JSON.parse((await runCli(["map", "dump", `${PIN_DIR}/counts`, "--json"])).stdout);
       expect(json.cpus).toBe(cpus);
       expect(json.entries).toEqual([{ key: "01 00 00 00", keyInt: 1, values: Array.from({ length: cpus }, (_, c) => `${(10 + c).toString(16).padStart(2, "0")} 00 00 00`), valueInts: Array.from({ length: cpus }, (_, c) => 10 + c), sum }]);
@@ -120,7 +121,7 @@ describe.skipIf(!canUseKernel)("whole maps", () => {
       expect(text.code).toBe(0);
       const lines = text.stderr.split("\n").filter((l) => l.includes(" => "));
       expect(lines.length).toBe(N);
-      expect(text.stderr).toContain(`(${N} entries)`);
+      expect(text.stderr).toContain(`(hash, ${N} entries, key 4 B, value 8 B):`);
       const json = JSON.parse((await runCli(["map", "dump", `${PIN_DIR}/big`, "--json"])).stdout);
       expect(json.count).toBe(N);
       const got = new Map<number, number>(json.entries.map((e: { keyInt: number; valueInts: number[] }) => [e.keyInt, e.valueInts[0]]));
