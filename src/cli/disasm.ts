@@ -1,6 +1,5 @@
 // `bpfload disasm FILE|OBJ`: instructions as llvm-objdump -dr prints them (LLVM 14), or in the
 // verifier's syntax (--syntax kernel) to match a verifier log line by line.
-import { writeSync } from "node:fs";
 import type { DisasmObject, DisasmOptions } from "../asm/index.ts";
 import { disassemble, disassembleObject } from "../asm/index.ts";
 import type { ObjectSpec } from "../elf/index.ts";
@@ -59,7 +58,7 @@ export async function runDisasm(out: Output, file: string, o: DisasmCliOptions):
   if (out.json) {
     out.result("", { type: "disasm", file, syntax, text });
   } else {
-    writeSync(1, text); // one write: listings of a million instructions are tens of MB
+    out.raw(text); // one complete write: listings of a million instructions are tens of MB
   }
   return 0;
 }
