@@ -37,7 +37,7 @@ function seconds(name: string, v: unknown): number | undefined {
 }
 
 // Ranges the kernel has: kretprobe maxactive is at most KRETPROBE_MAXACTIVE_MAX (4096); log_level
-// is a bit mask (1, 2, 4 and, from 6.4, 8); the rest are u32 fields or counters.
+// is a bit mask of 1, 2 and 4 (load.ts says which); the rest are u32 fields or counters.
 const U32 = 0xffffffff;
 
 /**
@@ -118,7 +118,7 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
           attach: str(o.attach),
           license: str(o.license),
           kernVersion: str(o.kernVersion),
-          logLevel: int("log-level", o.logLevel, 1, 15),
+          logLevel: int("log-level", o.logLevel, 1, 7),
           duration: seconds("duration", o.duration),
           count: int("count", o.count, 1, U32),
           attachProgram: !o.loadOnly,
