@@ -49,7 +49,7 @@ describe("usage and input errors (no kernel needed)", () => {
 
   test("--json errors are JSON on stdout", async () => {
     const r = await runCli(["load", `${dir}/nope`, "--type", "kprobe", "--json"]);
-    expect(JSON.parse(r.stdout)).toEqual({ error: { kind: "input", message: `${dir}/nope: no such file`, exitCode: 2 } });
+    expect(JSON.parse(r.stdout)).toEqual({ error: { kind: "input", message: `${dir}/nope: no such file (ENOENT)`, exitCode: 2 } });
     expect(r.code).toBe(2);
   });
 

@@ -184,11 +184,11 @@ describe("numbers on the command line", () => {
     const r = await runCli(["load", `${dir}/nope`, "--type", "kprobe", "--duration", "3000000"]);
     expect(r.stderr).toBe(`bpfload: ${dir}/nope: no such file (ENOENT)\n`);
   });
-  test("--kern-version 4.10 is not read as 4.1 (cac makes numeric-looking values numbers)", async () => {
-    const { resolveKernVersion } = await import("../../src/cli/load.ts");
-    expect(resolveKernVersion("4.10").code).toBe(0x040a00);
-    const r = await runCli(["load", `${dir}/nope`, "--type", "kprobe", "--kern-version", "4.10", "--json"]);
-    expect(r.code).toBe(2); // the raw text reaches the parser: checked through the parser above
+  test.skipIf(!canUseKernel)("--kern-version 4.10 is sent as 4.10, not 4.1 (cac makes numeric-looking values numbers)", async () => {
+    const r = await runCli(["load", seed, "--type", "kprobe", "--no-attach", "--kern-version", "4.10", "--json"]);
+    const loaded = r.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((o) => o.type === "loaded");
+    expect(loaded?.kernVersion).toBe(0x040a00);
+    expect(r.code).toBe(0);
   });
 });
 
