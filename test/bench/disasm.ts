@@ -2,6 +2,9 @@
 // object, in the same run. Run: bun test/bench/disasm.ts [instructions] [runs]
 // The object is a minimal ELF64 relocatable (EM_BPF) written here: .text, .symtab, .strtab, .shstrtab.
 // Both sides produce the full text and write it to /dev/null; the median of several runs is reported.
+// Then the whole command, as a user runs it: `bpfload disasm bench.o` into a file, and into a pipe
+// (`| cat > /dev/null`: Bun's stdout is non-blocking there, every write must still complete), next
+// to `llvm-objdump -d bench.o` the same two ways.
 
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -53,5 +56,35 @@ if (v === undefined) {
   const m = median(theirs);
   console.log(`llvm-objdump ${v} -d:           median ${m.toFixed(0)} ms of ${RUNS} runs [${theirs.map((x) => x.toFixed(0)).join(", ")}]`);
   console.log(`ratio llvm-objdump / bpfload: ${(m / median(ours)).toFixed(2)}x ${m >= median(ours) ? "(bpfload is faster)" : "(bpfload is slower)"}`);
+}
+// ---- the whole command: into a file and into a pipe ----
+const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+const shell = (cmd: string): number => {
+  const t0 = performance.now();
+  const r = Bun.spawnSync(["bash", "-c", `set -o pipefail; ${cmd}`], { stdout: "inherit", stderr: "pipe", env: { ...process.env, FILE: file, OUT: join(dir, "out.txt"), BUN: process.execPath, MAIN } });
+  const ms = performance.now() - t0;
+  if (r.exitCode !== 0) throw new Error(`${cmd}: exit ${r.exitCode}: ${r.stderr.toString()}`);
+  return ms;
+};
+const timed = (cmd: string) => {
+  const xs = Array.from({ length: RUNS }, () => shell(cmd));
+  return { m: median(xs), xs };
+};
+const show = (label: string, t: { m: number; xs: number[] }) =>
+  console.log(`${label.padEnd(44)} median ${t.m.toFixed(0)} ms of ${RUNS} runs [${t.xs.map((x) => x.toFixed(0)).join(", ")}]`);
+
+const cliFile = timed(`"$BUN" "$MAIN" disasm "$FILE" > "$OUT"`);
+const cliPipe = timed(`"$BUN" "$MAIN" disasm "$FILE" | cat > /dev/null`);
+const lines = Bun.spawnSync(["bash", "-c", `"$BUN" "$MAIN" disasm "$FILE" | wc -l`], { env: { ...process.env, FILE: file, BUN: process.execPath, MAIN } }).stdout.toString().trim();
+console.log(`\nbpfload disasm, the whole command (${lines} lines through the pipe):`);
+show("bpfload disasm bench.o > file", cliFile);
+show("bpfload disasm bench.o | cat > /dev/null", cliPipe);
+console.log(`ratio pipe / file: ${(cliPipe.m / cliFile.m).toFixed(2)} ${cliPipe.m <= cliFile.m * 1.05 ? "(the pipe is as fast)" : "(the pipe is slower)"}`);
+if (v !== undefined) {
+  const llvmFile = timed(`"${LLVM_OBJDUMP}" -d "$FILE" > "$OUT"`);
+  const llvmPipe = timed(`"${LLVM_OBJDUMP}" -d "$FILE" | cat > /dev/null`);
+  show("llvm-objdump -d bench.o > file", llvmFile);
+  show("llvm-objdump -d bench.o | cat > /dev/null", llvmPipe);
+  console.log(`ratio llvm-objdump / bpfload, into a pipe: ${(llvmPipe.m / cliPipe.m).toFixed(2)}x; into a file: ${(llvmFile.m / cliFile.m).toFixed(2)}x`);
 }
 rmSync(dir, { recursive: true, force: true });
