@@ -3,7 +3,7 @@
 import type { DisasmObject, DisasmOptions } from "../asm/index.ts";
 import { disassemble, disassembleObject } from "../asm/index.ts";
 import type { ObjectSpec } from "../elf/index.ts";
-import { UsageError } from "../errors.ts";
+import { quote, UsageError } from "../errors.ts";
 import { readInput } from "./input.ts";
 import type { Output } from "./output.ts";
 
@@ -38,7 +38,7 @@ export interface DisasmCliOptions {
 
 export async function runDisasm(out: Output, file: string, o: DisasmCliOptions): Promise<number> {
   const syntax = o.syntax ?? "llvm";
-  if (syntax !== "llvm" && syntax !== "kernel") throw new UsageError(`bad --syntax '${syntax}': llvm (llvm-objdump's) or kernel (the verifier's)`);
+  if (syntax !== "llvm" && syntax !== "kernel") throw new UsageError(`bad --syntax ${quote(syntax)}: llvm (llvm-objdump's) or kernel (the verifier's)`);
   const opts: DisasmOptions = { syntax, modern: !!o.modern, showRelocations: o.relocs !== false };
   const input = readInput(file);
   let text: string;
@@ -47,7 +47,7 @@ export async function runDisasm(out: Output, file: string, o: DisasmCliOptions):
     const view = disasmView(await readObject(input.bytes, file), file);
     if (o.section !== undefined) {
       view.sections = view.sections.filter((s) => s.name === o.section);
-      if (!view.sections.length) throw new UsageError(`${file} has no executable section '${o.section}'`);
+      if (!view.sections.length) throw new UsageError(`${file} has no executable section ${quote(o.section)}`);
     }
     text = disassembleObject(view, opts);
   } else {

@@ -1,7 +1,7 @@
 // `bpfload extract OBJ -o FILE`: what the seed article did with llvm-objdump and dd — the raw
 // instructions of one program, with where they came from.
 import { readObject, type ProgramSpec } from "../elf/index.ts";
-import { InputError, UsageError } from "../errors.ts";
+import { InputError, quote, UsageError } from "../errors.ts";
 import { readInput, writeOutput } from "./input.ts";
 import type { Output } from "./output.ts";
 
@@ -9,8 +9,8 @@ export function pickProgram(file: string, programs: ProgramSpec[], section?: str
   const matches = programs.filter((p) => (section === undefined || p.section === section) && (program === undefined || p.name === program));
   const list = programs.map((p) => `${p.name} (section ${p.section})`).join(", ");
   if (matches.length === 1) return matches[0]!;
-  if (!matches.length) throw new UsageError(`${file} has no ${[section && `section '${section}'`, program && `program '${program}'`].filter(Boolean).join(" and ") || "program"}: it has ${list}`);
-  throw new UsageError(`${file} has ${matches.length} programs${section ? ` in section '${section}'` : ""}: pick one with --program (${matches.map((p) => p.name).join(", ")})`);
+  if (!matches.length) throw new UsageError(`${file} has no ${[section && `section ${quote(section)}`, program && `program ${quote(program)}`].filter(Boolean).join(" and ") || "program"}: it has ${list}`);
+  throw new UsageError(`${file} has ${matches.length} programs${section ? ` in section ${quote(section)}` : ""}: pick one with --program (${matches.map((p) => p.name).join(", ")})`);
 }
 
 export async function runExtract(out: Output, file: string, o: { section?: string; program?: string; output?: string }): Promise<number> {

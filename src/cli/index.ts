@@ -45,20 +45,20 @@ const U32 = 0xffffffff;
  * 1e99 → Infinity-ish): the values of options that take one are taken again from argv, as typed.
  */
 function rawValues(cli: CAC, argv: string[]): Opts {
-  const flags = new Map<string, string>();
+  const flags = new Map<string, string[]>();
   for (const o of [...cli.globalCommand.options, ...(cli.matchedCommand?.options ?? [])]) {
     if (o.isBoolean) continue;
-    for (const f of o.rawName.split(/[\s,]+/)) if (f.startsWith("-")) flags.set(f, o.names[0]!);
+    for (const f of o.rawName.split(/[\s,]+/)) if (f.startsWith("-")) flags.set(f, o.names); // -o and --output: both names
   }
   const out: Opts = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--") break;
     const eq = a.indexOf("=");
-    const name = flags.get(eq > 0 ? a.slice(0, eq) : a);
-    if (name === undefined) continue;
-    if (eq > 0) out[name] = a.slice(eq + 1);
-    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith("-")) out[name] = argv[++i]; // as mri takes it
+    const names = flags.get(eq > 0 ? a.slice(0, eq) : a);
+    if (names === undefined) continue;
+    const value = eq > 0 ? a.slice(eq + 1) : i + 1 < argv.length && !argv[i + 1]!.startsWith("-") ? argv[++i] : undefined; // as mri takes it
+    if (value !== undefined) for (const n of names) out[n] = value;
   }
   return out;
 }
@@ -228,7 +228,7 @@ export async function main(argv: string[], version: string): Promise<number> {
         cli.outputHelp();
         return 2;
       }
-      throw new UsageError(`unknown command '${argv[0]}': see 'bpfload --help'`);
+      throw new UsageError(`unknown command ${quote(argv[0]!)}: see 'bpfload --help'`);
     }
     await cli.runMatchedCommand();
     const code = await pending!;

@@ -1,10 +1,11 @@
 // The CLI as a user runs it: exit codes, one-line errors, output, and nothing left in the kernel.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { canUseKernel, kernelSkipReason, REPO, runCli, SEED, tracefsDir } from "../support.ts";
 
 const dir = mkdtempSync(`${tmpdir()}/bpfload-cli-`);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, bytes: Uint8Array | string) => {
   writeFileSync(`${dir}/${name}`, bytes);
   return `${dir}/${name}`;

@@ -192,6 +192,16 @@ describe("numbers on the command line", () => {
   });
 });
 
+describe("option values as typed", () => {
+  test("-o 0123 and --output=0x10 name those files, not 123 and 16 (cac makes them numbers)", () => {
+    const r = sh(`cd "$DIR" && "$BUN" "$MAIN" asm "$DIR/prog.s" -o 0123 && "$BUN" "$MAIN" asm "$DIR/prog.s" --output=0x10 && ls`);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split("\n")).toContain("0123");
+    expect(r.stdout.split("\n")).toContain("0x10");
+    expect(r.stdout.split("\n")).not.toContain("123");
+  });
+});
+
 describe("boolean flags anywhere", () => {
   test("load --no-attach FILE --type kprobe: the file is the file", async () => {
     const r = await runCli(["load", "--no-attach", `${dir}/nope`, "--type", "kprobe"]);
