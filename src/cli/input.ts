@@ -64,6 +64,7 @@ const OUTPUT_WHY: Record<string, string> = {
   EISDIR: "is a directory: give a file name (-o DIR/prog.bin)",
   ENAMETOOLONG: "the path is too long",
   ELOOP: "too many levels of symbolic links (a loop?)",
+  ENXIO: "a FIFO that nobody reads (or a device that is not there)",
 };
 
 // The system refused to store it (exit 1): what to do.

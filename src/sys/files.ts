@@ -260,9 +260,12 @@ export function writeAll(fd: number, bytes: Uint8Array, path = `fd ${fd}`): void
   }
 }
 
-/** Creates or truncates `path` and writes `bytes` into it, completely or with a FileError. */
+/**
+ * Creates or truncates `path` and writes `bytes` into it, completely or with a FileError. Opened
+ * non-blocking so a FIFO nobody reads is ENXIO at once instead of a wait forever.
+ */
 export function writeFile(path: string, bytes: Uint8Array): void {
-  const fd = openFile(path, O_WRONLY | O_CREAT | O_TRUNC);
+  const fd = openFile(path, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK);
   try {
     if (bytes.length) writeAll(fd, bytes, path);
   } finally {

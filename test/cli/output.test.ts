@@ -146,6 +146,17 @@ describe("output files (-o)", () => {
     oneLine(r.stderr);
     expect(r.code).toBe(1);
   });
+  test("a FIFO nobody reads is ENXIO at once, not a wait forever", async () => {
+    const fifo = `${dir}/out-fifo`;
+    expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+    const r = await runCli(["asm", src, "-o", fifo], { timeoutMs: 10000 });
+    expect(r.stderr).toBe(`bpfload: ${fifo}: cannot write: a FIFO that nobody reads (or a device that is not there) (ENXIO)\n`);
+    expect(r.code).toBe(2);
+  });
+  test("-o into a FIFO with a reader: every byte arrives", () => {
+    const r = sh(`mkfifo "$DIR/read-fifo"; (exec 3< "$DIR/read-fifo"; sleep 0.5; wc -c <&3) & sleep 0.2; "$BUN" "$MAIN" extract ${hello} -o "$DIR/read-fifo" 2>/dev/null; wait`, 8000);
+    expect(r.stdout.trim()).toBe("104");
+  }, 10000);
   test("the bytes written are complete", async () => {
     const r = await runCli(["extract", hello, "-o", `${dir}/hello.bin`]);
     expect(r.code).toBe(0);
