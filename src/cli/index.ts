@@ -63,6 +63,39 @@ function rawValues(cli: CAC, argv: string[]): Opts {
   return out;
 }
 
+/** Every spelling of an option that takes a value (`--count`, `-o`), in any command. */
+function valueFlags(cli: CAC): Set<string> {
+  const flags = new Set<string>();
+  for (const c of [cli.globalCommand, ...cli.commands]) {
+    for (const o of c.options) if (!o.isBoolean) for (const f of o.rawName.split(/[\s,]+/)) if (f.startsWith("-")) flags.add(f);
+  }
+  return flags;
+}
+
+/**
+ * mri reads `--count -3` as --count without a value and an unknown option -3: join a negative
+ * number to its option (`--count=-3`) so the range check says what is wrong with it.
+ */
+function joinNegativeValues(cli: CAC, argv: string[]): string[] {
+  const flags = valueFlags(cli);
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (a === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (flags.has(a) && next !== undefined && /^-[0-9.]/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
 /**
  * cac hands mri its boolean options by camelCase name, so a dashed one (`--load-only`) is not known
  * as boolean and swallows the next argument (`load --no-attach FILE`): spell those camelCase.
@@ -218,7 +251,7 @@ export async function main(argv: string[], version: string): Promise<number> {
   });
   try {
     const booleans = booleanFlags(cli);
-    const args = argv.map((a) => booleans.get(a) ?? a);
+    const args = joinNegativeValues(cli, argv.map((a) => booleans.get(a) ?? a));
     cli.parse(["bun", "bpfload", ...args], { run: false });
     Object.assign(cli.options, rawValues(cli, args));
     opts = cli.options;
