@@ -65,6 +65,7 @@ const OUTPUT_WHY: Record<string, string> = {
   ENAMETOOLONG: "the path is too long",
   ELOOP: "too many levels of symbolic links (a loop?)",
   ENXIO: "a FIFO that nobody reads (or a device that is not there)",
+  EFBIG: "too large for this file system or the file-size limit (ulimit -f)",
 };
 
 // The system refused to store it (exit 1): what to do.
@@ -86,7 +87,7 @@ export function writeOutput(path: string, bytes: Uint8Array): void {
   } catch (e) {
     if (!(e instanceof FileError)) throw e;
     const name = errnoName(e.errno);
-    if (exitCodeForErrno(e.errno) === 2) throw new InputError(path, `cannot write: ${OUTPUT_WHY[name] ?? errnoText(e.errno)} (${name})`);
+    if (exitCodeForErrno(e.errno) === 2) throw new InputError(path, `cannot write: ${OUTPUT_WHY[name] ? `${OUTPUT_WHY[name]} (${name})` : errnoText(e.errno)}`);
     const todo = OUTPUT_TODO[name];
     throw new SystemError(`${path}: cannot write: ${errnoText(e.errno)}${todo ? `: ${todo}` : ""}`);
   }
