@@ -74,6 +74,8 @@ describe.skipIf(!canUseKernel)("on the running kernel", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/BPF_PROG_LOAD: EINVAL \(invalid argument\): the verifier rejected the program/);
     expect(r.stderr).toContain("verifier log:\nlast insn is not an exit or jmp");
+    // the one-line message ends with the log's last meaningful line, like cilium/ebpf's
+    expect(r.stderr.split("\n")[0]).toMatch(/the verifier rejected the program: last insn is not an exit or jmp \(\d+ lines? omitted\)$/);
   });
 
   test("the seed's raw bytes on the clone tracepoint print Hello World! and stop at --count", async () => {
