@@ -4,7 +4,7 @@ import { cac, type CAC } from "cac";
 import { BpfloadError, quote, UsageError, VerifierError } from "../errors.ts";
 import { runCleanup } from "../kernel/cleanup.ts";
 import { integerOption, parseDecimal } from "../numbers.ts";
-import { Output, writeFailure } from "./output.ts";
+import { Output, stdoutWriter, writeFailure } from "./output.ts";
 
 type Opts = Record<string, unknown>;
 
@@ -109,6 +109,17 @@ function booleanFlags(cli: CAC): Map<string, string> {
     }
   }
   return map;
+}
+
+/** cac prints help and version with console.info: send that through stdout's writer too. */
+function throughWriter<T>(fn: () => T): T {
+  const info = console.info;
+  console.info = (...args: unknown[]) => void stdoutWriter.write(`${args.join(" ")}\n`);
+  try {
+    return fn();
+  } finally {
+    console.info = info;
+  }
 }
 
 function output(o: Opts): Output {
@@ -252,13 +263,16 @@ export async function main(argv: string[], version: string): Promise<number> {
   try {
     const booleans = booleanFlags(cli);
     const args = joinNegativeValues(cli, argv.map((a) => booleans.get(a) ?? a));
-    cli.parse(["bun", "bpfload", ...args], { run: false });
+    throughWriter(() => cli.parse(["bun", "bpfload", ...args], { run: false }));
     Object.assign(cli.options, rawValues(cli, args));
     opts = cli.options;
-    if (cli.options.help || cli.options.version) return 0; // cac printed it
+    if (cli.options.help || cli.options.version) {
+      const failed = writeFailure(); // cac printed it: completely, or that is the error
+      return failed ? report(failed, opts) : 0;
+    }
     if (!cli.matchedCommand) {
       if (argv.length === 0) {
-        cli.outputHelp();
+        throughWriter(() => cli.outputHelp());
         return 2;
       }
       throw new UsageError(`unknown command ${quote(argv[0]!)}: see 'bpfload --help'`);

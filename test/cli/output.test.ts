@@ -59,6 +59,13 @@ describe("a write the system refuses", () => {
     expect(r.stderr).toBe("bpfload: write stdout: ENOSPC (no space left on device)\n");
     expect(r.code).toBe(1);
   });
+  test("--help >/dev/full: one line, exit 1 (cac's console.info goes through the writer too)", () => {
+    for (const args of ["--help", "load --help"]) {
+      const r = sh(`"$BUN" "$MAIN" ${args} > /dev/full`);
+      expect(r.stderr).toBe("bpfload: write stdout: ENOSPC (no space left on device)\n");
+      expect(r.code).toBe(1);
+    }
+  });
   test(">/dev/full with --json: the error still reaches stderr", () => {
     const r = sh(`"$BUN" "$MAIN" disasm --json "$DIR/big.o" > /dev/full`);
     expect(r.stderr).toBe("bpfload: write stdout: ENOSPC (no space left on device)\n");
