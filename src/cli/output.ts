@@ -6,10 +6,13 @@
 // stdout non-blocking when it is a pipe, so a plain writeSync() may write only part (65,536 bytes)
 // and lose the rest; FdWriter continues short writes and waits for a full pipe's reader.
 import { errnoText, SystemError } from "../errors.ts";
-import { FileError, writeAll } from "../sys/files.ts";
+import { FileError, growPipe, writeAll } from "../sys/files.ts";
 import type { TraceLine } from "../trace-line.ts";
 
 const EPIPE = 32;
+/** A write this big into a pipe (64 KiB by default) first grows the pipe to 1 MiB: 16x fewer waits. */
+const BIG_WRITE = 64 * 1024;
+const PIPE_SIZE = 1024 * 1024;
 
 /** A stream the system refused to take bytes for (ENOSPC on >/dev/full, EIO): exit 1, one line. */
 export class WriteError extends SystemError {
@@ -25,6 +28,7 @@ export class FdWriter {
   /** The first failure other than EPIPE; the CLI reports it and exits 1. */
   failure: WriteError | undefined;
   private readonly encoder = new TextEncoder();
+  private grown = false;
 
   constructor(readonly fd: number, readonly name: string) {}
 
@@ -32,6 +36,10 @@ export class FdWriter {
   write(text: string | Uint8Array): boolean {
     if (this.gone.signal.aborted) return false;
     const bytes = typeof text === "string" ? this.encoder.encode(text) : text;
+    if (bytes.length > BIG_WRITE && !this.grown) {
+      this.grown = true;
+      growPipe(this.fd, PIPE_SIZE);
+    }
     try {
       writeAll(this.fd, bytes, this.name);
       return true;

@@ -272,3 +272,15 @@ export function writeFile(path: string, bytes: Uint8Array): void {
     closeFd(fd);
   }
 }
+
+const F_SETPIPE_SZ = 1031;
+const F_GETPIPE_SZ = 1032;
+
+/**
+ * Grows the pipe behind `fd` to `size` bytes when it is a pipe (fewer waits for the reader of a big
+ * listing); silently nothing otherwise, or beyond /proc/sys/fs/pipe-max-size for an unprivileged user.
+ */
+export function growPipe(fd: number, size: number): void {
+  const now = syscall(NR.fcntl, fd, F_GETPIPE_SZ).ret;
+  if (now > 0 && now < size) syscall(NR.fcntl, fd, F_SETPIPE_SZ, size);
+}

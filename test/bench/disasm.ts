@@ -66,23 +66,24 @@ const shell = (cmd: string): number => {
   if (r.exitCode !== 0) throw new Error(`${cmd}: exit ${r.exitCode}: ${r.stderr.toString()}`);
   return ms;
 };
-const timed = (cmd: string) => {
-  const xs = Array.from({ length: RUNS }, () => shell(cmd));
-  return { m: median(xs), xs };
+/** Runs the commands in turn, RUNS rounds (so a busy moment of a shared machine hits them all). */
+const timed = (...cmds: string[]) => {
+  const xs = cmds.map(() => [] as number[]);
+  for (let i = 0; i < RUNS; i++) cmds.forEach((c, k) => xs[k]!.push(shell(c)));
+  return xs.map((x) => ({ m: median(x), xs: x }));
 };
-const show = (label: string, t: { m: number; xs: number[] }) =>
+type Timing = { m: number; xs: number[] };
+const show = (label: string, t: Timing) =>
   console.log(`${label.padEnd(44)} median ${t.m.toFixed(0)} ms of ${RUNS} runs [${t.xs.map((x) => x.toFixed(0)).join(", ")}]`);
 
-const cliFile = timed(`"$BUN" "$MAIN" disasm "$FILE" > "$OUT"`);
-const cliPipe = timed(`"$BUN" "$MAIN" disasm "$FILE" | cat > /dev/null`);
+const [cliFile, cliPipe] = timed(`"$BUN" "$MAIN" disasm "$FILE" > "$OUT"`, `"$BUN" "$MAIN" disasm "$FILE" | cat > /dev/null`) as [Timing, Timing];
 const lines = Bun.spawnSync(["bash", "-c", `"$BUN" "$MAIN" disasm "$FILE" | wc -l`], { env: { ...process.env, FILE: file, BUN: process.execPath, MAIN } }).stdout.toString().trim();
 console.log(`\nbpfload disasm, the whole command (${lines} lines through the pipe):`);
 show("bpfload disasm bench.o > file", cliFile);
 show("bpfload disasm bench.o | cat > /dev/null", cliPipe);
 console.log(`ratio pipe / file: ${(cliPipe.m / cliFile.m).toFixed(2)} ${cliPipe.m <= cliFile.m * 1.05 ? "(the pipe is as fast)" : "(the pipe is slower)"}`);
 if (v !== undefined) {
-  const llvmFile = timed(`"${LLVM_OBJDUMP}" -d "$FILE" > "$OUT"`);
-  const llvmPipe = timed(`"${LLVM_OBJDUMP}" -d "$FILE" | cat > /dev/null`);
+  const [llvmFile, llvmPipe] = timed(`"${LLVM_OBJDUMP}" -d "$FILE" > "$OUT"`, `"${LLVM_OBJDUMP}" -d "$FILE" | cat > /dev/null`) as [Timing, Timing];
   show("llvm-objdump -d bench.o > file", llvmFile);
   show("llvm-objdump -d bench.o | cat > /dev/null", llvmPipe);
   console.log(`ratio llvm-objdump / bpfload, into a pipe: ${(llvmPipe.m / cliPipe.m).toFixed(2)}x; into a file: ${(llvmFile.m / cliFile.m).toFixed(2)}x`);
