@@ -1,5 +1,6 @@
-// Reading the file a user names (and writing the one named with -o): raw instructions (what the seed cut out with dd), an ELF object,
-// or assembler source. Every way a file can be unusable gets its own message.
+// Reading the file a user names: raw instructions (what the seed cut out with dd), an ELF object,
+// or assembler source; and writing the one named with -o. Every way a file can be unusable gets its
+// own one-line message, with the errno's name and the exit code of the one rule in errors.ts.
 import { errnoName, errnoText, exitCodeForErrno, InputError, SystemError } from "../errors.ts";
 import { FileError, readUserFile, writeFile } from "../sys/files.ts";
 
