@@ -42,6 +42,36 @@ describe("attach spec parsing", () => {
     }
     expect(() => parseAttachSpec("bogus:x")).toThrow("expected kprobe:FUNC[+OFFSET], kretprobe:FUNC, tracepoint:CATEGORY:NAME");
   });
+  test("offsets are exact and within the kernel's ranges: nothing wraps", () => {
+    // u32 for a kprobe offset (struct kprobe's offset is an unsigned int)
+    expect(parseAttachSpec("kprobe:f+0xffffffff")).toEqual({ kind: "kprobe", func: "f", offset: 0xffffffff });
+    expect(() => parseAttachSpec("kprobe:f+0x100000000")).toThrow(/out of range: a kprobe offset \(u32\) is 0\.\.0xffffffff/);
+    // file offsets: exact up to 2^53-1, refused beyond (Number() made 2^64 offset 0)
+    expect(parseAttachSpec("uprobe:/usr/bin/bash:9007199254740991")).toEqual({ kind: "uprobe", path: "/usr/bin/bash", offset: Number.MAX_SAFE_INTEGER });
+    for (const bad of ["uprobe:/usr/bin/bash:0x10000000000000000", "uprobe:/usr/bin/bash:9007199254740993", "uprobe:/usr/bin/bash:main+0x10000000000000000", "uprobe:/bin/sh:main+18446744073709551617"]) {
+      let err: unknown;
+      try {
+        parseAttachSpec(bad);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(UsageError);
+      expect((err as UsageError).exitCode).toBe(2);
+      expect((err as Error).message).toMatch(/out of range: (a file offset|an offset from a symbol) is 0\.\.9007199254740991/);
+    }
+  });
+  test("errors quote the spec cut short, control characters escaped", () => {
+    let msg = "";
+    try {
+      parseAttachSpec(`bogus\u0000\n:${"x".repeat(100_000)}`);
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toContain("'bogus\\x00\\n:");
+    expect(msg).not.toContain("\u0000");
+    expect(msg).not.toContain("\n");
+    expect(msg.length).toBeLessThan(600);
+  });
   test("program type follows the attach kind", () => {
     expect(progTypeFor(parseAttachSpec("kretprobe:f"))).toBe("kprobe");
     expect(progTypeFor(parseAttachSpec("tracepoint:a:b"))).toBe("tracepoint");

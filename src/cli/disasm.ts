@@ -1,10 +1,9 @@
 // `bpfload disasm FILE|OBJ`: instructions as llvm-objdump -dr prints them (LLVM 14), or in the
 // verifier's syntax (--syntax kernel) to match a verifier log line by line.
-import { writeSync } from "node:fs";
 import type { DisasmObject, DisasmOptions } from "../asm/index.ts";
 import { disassemble, disassembleObject } from "../asm/index.ts";
 import type { ObjectSpec } from "../elf/index.ts";
-import { UsageError } from "../errors.ts";
+import { quote, UsageError } from "../errors.ts";
 import { readInput } from "./input.ts";
 import type { Output } from "./output.ts";
 
@@ -39,7 +38,7 @@ export interface DisasmCliOptions {
 
 export async function runDisasm(out: Output, file: string, o: DisasmCliOptions): Promise<number> {
   const syntax = o.syntax ?? "llvm";
-  if (syntax !== "llvm" && syntax !== "kernel") throw new UsageError(`bad --syntax '${syntax}': llvm (llvm-objdump's) or kernel (the verifier's)`);
+  if (syntax !== "llvm" && syntax !== "kernel") throw new UsageError(`bad --syntax ${quote(syntax)}: llvm (llvm-objdump's) or kernel (the verifier's)`);
   const opts: DisasmOptions = { syntax, modern: !!o.modern, showRelocations: o.relocs !== false };
   const input = readInput(file);
   let text: string;
@@ -48,7 +47,7 @@ export async function runDisasm(out: Output, file: string, o: DisasmCliOptions):
     const view = disasmView(await readObject(input.bytes, file), file);
     if (o.section !== undefined) {
       view.sections = view.sections.filter((s) => s.name === o.section);
-      if (!view.sections.length) throw new UsageError(`${file} has no executable section '${o.section}'`);
+      if (!view.sections.length) throw new UsageError(`${file} has no executable section ${quote(o.section)}`);
     }
     text = disassembleObject(view, opts);
   } else {
@@ -59,7 +58,7 @@ export async function runDisasm(out: Output, file: string, o: DisasmCliOptions):
   if (out.json) {
     out.result("", { type: "disasm", file, syntax, text });
   } else {
-    writeSync(1, text); // one write: listings of a million instructions are tens of MB
+    out.raw(text); // one complete write: listings of a million instructions are tens of MB
   }
   return 0;
 }

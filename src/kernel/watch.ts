@@ -32,6 +32,23 @@ export interface WatchResult {
 }
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+/** setTimeout takes 32-bit milliseconds: a longer delay fires after 1 ms (TimeoutOverflowWarning). */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** setTimeout for any delay: chains timers of at most MAX_TIMEOUT_MS until `ms` have passed. Returns a cancel. */
+export function setLongTimeout(fn: () => void, ms: number): () => void {
+  const end = Date.now() + ms;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = (delay: number) => {
+    timer = setTimeout(() => {
+      const left = end - Date.now();
+      if (left > 0) arm(left);
+      else fn();
+    }, Math.min(delay, MAX_TIMEOUT_MS));
+  };
+  arm(ms);
+  return () => clearTimeout(timer);
+}
 
 export async function watch(opts: WatchOptions): Promise<WatchResult> {
   const pipe = opts.pipe ?? new TracePipe();
@@ -41,9 +58,11 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
   try {
     return await new Promise<WatchResult>((resolve) => {
       const timers: ReturnType<typeof setTimeout>[] = [];
+      let cancelDuration = () => {};
       const handlers = new Map<string, () => void>();
       const finish = (reason: StopReason, signal?: string) => {
         for (const t of timers) clearTimeout(t);
+        cancelDuration();
         for (const [sig, h] of handlers) process.off(sig, h);
         pump(); // lines that arrived just before the stop
         resolve({ reason, signal, lines, hits: opts.hits?.() });
@@ -81,7 +100,7 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
         if (!done) timers[0] = setTimeout(tick, pollMs);
       };
       if (opts.duration !== undefined && Number.isFinite(opts.duration)) {
-        timers[1] = setTimeout(() => stop("duration"), opts.duration * 1000);
+        cancelDuration = setLongTimeout(() => stop("duration"), opts.duration * 1000);
       }
       opts.onReady?.();
       tick();
