@@ -134,7 +134,7 @@ class Line {
         continue;
       }
       const m = PUNCTS.find((q) => s.startsWith(q, p));
-      if (!m) this.fail(start, `unexpected character ${quote(s[p])}`);
+      if (!m) this.fail(start, `unexpected character ${quote(s[p]!)}`);
       this.toks.push({ t: T.Punct, s: m, col: start });
       p += m.length;
     }
