@@ -8,7 +8,8 @@ import { PROG_TYPE_SINCE, newerThan, since } from "../since.ts";
 import { hintFor } from "../hints.ts";
 import { bpfProgLoad, type ProgLoadResult } from "../sys/bpf.ts";
 import { close, raiseMemlockLimit } from "../sys/perf.ts";
-import { PROG_TYPES, formatVersionCode, kernelVersionCode, type ProgTypeName } from "../uapi.ts";
+import { PROG_TYPES, formatVersionCode, type ProgTypeName } from "../uapi.ts";
+import { hasFeature, setFeatureAnswer } from "./features/probes.ts";
 import { detectKernelVersion, type KernelVersion } from "./version.ts";
 
 export interface ProgramSpecToLoad {
@@ -68,9 +69,9 @@ const ENFILE = 23;
 const EMFILE = 24;
 const ENOSPC = 28;
 
-/** The largest log buffer the kernel accepts: UINT_MAX >> 8 before 5.2, UINT_MAX >> 2 after. */
+/** The largest log buffer the kernel accepts: UINT_MAX >> 8 before 5.2, UINT_MAX >> 2 after (probed). */
 function logSizeCap(): number {
-  return kernelVersion().code < kernelVersionCode(5, 2, 0) ? 0xffffff : 0x3fffffff;
+  return hasFeature("bigVerifierLog") ? 0x3fffffff : 0xffffff;
 }
 
 /**
@@ -79,47 +80,14 @@ function logSizeCap(): number {
  */
 export const progLoadSeam = { load: bpfProgLoad };
 
-/** r0 = 0; exit */
-const RETURN_0 = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
-
-interface LoadFeatures {
-  /** Program and map names (4.15+). */
-  names: boolean;
-  /** The kernel reports the log size it needed in log_true_size (6.4+). */
-  logTrueSize: boolean;
-}
-
-let loadFeatures: LoadFeatures | undefined;
-
-/**
- * What BPF_PROG_LOAD accepts, found once per process by loading a 2-instruction socket filter
- * (libbpf does the same), so that a real program is never loaded twice for a reason known in
- * advance. One load with a name, a log and the attr up to log_true_size: it loads on 4.15+, and
- * log_true_size comes back non-zero on 6.4+ (older kernels ignore the zero bytes past their attr).
- * Refused: a kernel before 4.15 (the name lies past its attr), confirmed by a load without both.
- */
-function probeLoadFeatures(): LoadFeatures {
-  if (loadFeatures) return loadFeatures;
-  const tiny = { progType: PROG_TYPES.indexOf("socket_filter"), insns: RETURN_0, license: "GPL", kernVersion: kernelVersion().code, logLevel: 1, logSize: 4096 };
-  const named = progLoadSeam.load({ ...tiny, name: "bpfload_probe", askLogTrueSize: true });
-  if (named.ret >= 0) {
-    close(named.ret);
-    return (loadFeatures = { names: true, logTrueSize: named.logTrueSize > 0 });
-  }
-  const plain = progLoadSeam.load(tiny);
-  if (plain.ret >= 0) close(plain.ret);
-  // Both refused (no privileges, no bpf()): nothing learnt; the real load gives the reason.
-  return (loadFeatures = { names: plain.ret < 0, logTrueSize: false });
-}
-
-/** Does this kernel take program and map names (4.15+)? Probed once per process. */
+/** Does this kernel take program and map names (4.15+)? Probed once per process (features/). */
 export function objectNamesSupported(): boolean {
-  return probeLoadFeatures().names;
+  return hasFeature("programNames") !== false;
 }
 
-/** Forgets the probed features (tests that swap progLoadSeam for a fake kernel). */
+/** Forgets the probed load features (tests that swap progLoadSeam for a fake kernel). */
 export function resetLoadFeatures(): void {
-  loadFeatures = undefined;
+  for (const id of ["programNames", "logTrueSize", "bigVerifierLog"] as const) setFeatureAnswer(id, undefined);
 }
 
 /** Program types that load only with a BTF attach target (attach_btf_id), which bpfload does not resolve. */
@@ -146,7 +114,7 @@ export function loadProgram(spec: ProgramSpecToLoad): Program {
   ensureMemlockLimit();
   const kernVersion = spec.kernVersion ?? kernelVersion();
   const progType = PROG_TYPES.indexOf(spec.type);
-  const features = probeLoadFeatures();
+  const names = objectNamesSupported();
   const attempt = (logLevel: number, logSize: number): ProgLoadResult =>
     progLoadSeam.load({
       progType,
@@ -155,9 +123,10 @@ export function loadProgram(spec: ProgramSpecToLoad): Program {
       kernVersion: kernVersion.code,
       logLevel,
       logSize,
-      name: features.names ? kernelObjectName(spec.name) : undefined,
+      name: names ? kernelObjectName(spec.name) : undefined,
       expectedAttachType: spec.expectedAttachType,
-      askLogTrueSize: logSize > 0 && features.logTrueSize,
+      // probed only when a log is wanted: the one-shot fast path loads without one
+      askLogTrueSize: logSize > 0 && hasFeature("logTrueSize") === true,
     });
 
   let r = spec.logLevel ? withGrowingLog(attempt, spec.logLevel) : attempt(0, 0);

@@ -39,6 +39,12 @@ export interface ProgLoadArgs {
    * A kernel that predates the field ignores the zero bytes (kernel/program.ts probes it once).
    */
   askLogTrueSize?: boolean;
+  /**
+   * Tells the kernel the log buffer is this large although only `logSize` bytes are reserved: for a
+   * program whose whole log is known to fit (the kernel writes what it logs, never the size claimed).
+   * Used by the probe of the kernel's log-size cap.
+   */
+  claimedLogSize?: number;
 }
 
 export interface ProgLoadResult extends SysResult {
@@ -59,7 +65,7 @@ export function bpfProgLoad(a: ProgLoadArgs): ProgLoadResult {
     insns: arena.address(insns),
     license: arena.address(lic),
     log_level: a.logSize ? a.logLevel : undefined,
-    log_size: a.logSize || undefined,
+    log_size: a.logSize ? (a.claimedLogSize ?? a.logSize) : undefined,
     log_buf: a.logSize ? arena.address(log) : undefined,
     kern_version: a.kernVersion,
     prog_flags: a.progFlags || undefined,
@@ -244,29 +250,3 @@ export function bpfBtfLoad(blob: Uint8Array, logSize = 0): SysResult & { log: st
   return { ...r, log: logSize ? arena.cstring(log) : "" };
 }
 
-/**
- * BPF_PROG_LOAD with the whole attr this build knows (zeros past what is set, which every kernel
- * accepts), so a 6.4+ kernel writes log_true_size back; older ones leave it 0. `claimedLogSize`
- * tells the kernel a larger log buffer than `a.logSize` bytes: only for a program whose whole log
- * is known to fit (the kernel writes what it logs, never the size claimed).
- */
-export function bpfProgLoadWholeAttr(a: ProgLoadArgs, claimedLogSize?: number): ProgLoadResult {
-  const license = cstringBytes(a.license);
-  const arena = new Arena([BPF_PROG_LOAD_ATTR.size, a.insns.length, license.length, a.logSize]);
-  const [insns, lic, log] = [arena.region(1), arena.region(2), arena.region(3)];
-  arena.put(insns, a.insns);
-  arena.put(lic, license);
-  encode(BPF_PROG_LOAD_ATTR, arena.view, 0, {
-    prog_type: a.progType,
-    insn_cnt: a.insns.length / 8,
-    insns: arena.address(insns),
-    license: arena.address(lic),
-    log_level: a.logSize ? a.logLevel : undefined,
-    log_size: a.logSize ? (claimedLogSize ?? a.logSize) : undefined,
-    log_buf: a.logSize ? arena.address(log) : undefined,
-    kern_version: a.kernVersion,
-  });
-  const r = bpf(BPF_PROG_LOAD, arena, BPF_PROG_LOAD_ATTR.size);
-  const logTrueSize = arena.view.getUint32(field(BPF_PROG_LOAD_ATTR, "log_true_size").offset, true);
-  return { ...r, log: a.logSize ? arena.cstring(log) : "", logTrueSize };
-}

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { readObject } from "../../src/elf/index.ts";
 import { SyscallError, UsageError, VerifierError } from "../../src/errors.ts";
 import { loadCollection } from "../../src/kernel/collection.ts";
+import { hasFeature } from "../../src/kernel/features/probes.ts";
 import { loadProgram, objectNamesSupported, progLoadSeam, resetLoadFeatures } from "../../src/kernel/program.ts";
 import type { ProgLoadArgs, ProgLoadResult } from "../../src/sys/bpf.ts";
 import { PROG_TYPES } from "../../src/uapi.ts";
@@ -63,7 +64,8 @@ describe("verifications per load (fake kernel)", () => {
     }
     expect(err).toBeInstanceOf(VerifierError);
     expect((err as VerifierError).errno).toBe(7);
-    expect(seen.probes.length).toBe(1);
+    // names (before the first load), then log_true_size and the log cap (once a log is wanted)
+    expect(seen.probes.length).toBe(3);
     expect(seen.loads.map((a) => a.logSize)).toEqual([0, 256 * 1024, 70_235_881]);
     // E2BIG from the verifier is not a refused name: every load kept the name.
     expect(seen.loads.every((a) => a.name === "while_true")).toBe(true);
@@ -92,7 +94,7 @@ describe("verifications per load (fake kernel)", () => {
     expect(seen.loads.length).toBe(1);
     expect(seen.loads[0]!.name).toBeUndefined();
     expect(seen.loads[0]!.askLogTrueSize).toBe(false);
-    expect(seen.probes.map((a) => !!a.name)).toEqual([true, false]);
+    expect(seen.probes.map((a) => !!a.name)).toEqual([true]);
   });
 
   test("--log-level on a valid program: one load", () => {
@@ -174,7 +176,10 @@ describe.skipIf(!canUseKernel)("verifications per load (running kernel)", () => 
     insns.set([0xbf, 0x30], (n + 1) * 8); // r0 = r3 (never written)
     insns.set([0x95], (n + 2) * 8);
     const SOCKET_FILTER = PROG_TYPES.indexOf("socket_filter");
-    objectNamesSupported(); // the probe (a socket filter too) before counting
+    // the probes (socket filters too) before counting
+    objectNamesSupported();
+    hasFeature("logTrueSize");
+    hasFeature("bigVerifierLog");
     const run = counting(() => loadProgram({ name: "big", type: "socket_filter", insns, logLevel: 2 }));
     expect(run.error).toBeInstanceOf(VerifierError);
     expect((run.error as VerifierError).log).toContain("R3 !read_ok");
