@@ -81,6 +81,16 @@ export function quote(text: string, max = QUOTE_MAX): string {
   return `'${shown}${cut ? "…" : ""}'`;
 }
 
+/**
+ * `text` with control, C1, line-separator and bidi characters escaped (nothing cut): what the CLI
+ * does to every one-line error message, so a path or name a user gave can never break the line
+ * or rewrite the terminal.
+ */
+export function escapeControls(text: string): string {
+  // Fast path: most messages have nothing to escape.
+  return /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(text) ? Array.from(text, (c) => (c === "'" || c === "\\" ? c : escapeChar(c))).join("") : text;
+}
+
 function escapeChar(c: string): string {
   const code = c.codePointAt(0)!;
   if (c === "\n") return "\\n";

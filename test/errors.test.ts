@@ -1,6 +1,6 @@
 // The shared error pieces: the errno → exit-code rule, quote(), and the verifier error's message.
 import { describe, expect, test } from "bun:test";
-import { BpfloadError, errnoFromName, exitCodeForErrno, logSummary, quote, VerifierError } from "../src/errors.ts";
+import { BpfloadError, errnoFromName, escapeControls, exitCodeForErrno, logSummary, quote, VerifierError } from "../src/errors.ts";
 import { FileError } from "../src/sys/files.ts";
 
 const code = (name: string) => exitCodeForErrno(errnoFromName(name)!);
@@ -68,5 +68,13 @@ describe("VerifierError", () => {
     expect(logSummary("processed 2 insns\n")).toBe("processed 2 insns (0 lines omitted)");
     expect(logSummary("a\nb\n\n")).toBe("b (1 line omitted)");
     expect(logSummary("")).toBe("(empty log)");
+  });
+});
+
+describe("escapeControls()", () => {
+  test("escapes controls, C1, separators and bidi characters but cuts nothing", () => {
+    const long = "a".repeat(5000);
+    expect(escapeControls(long)).toBe(long);
+    expect(escapeControls("x\ny\tz\x00\x1b[1m\u0085\u2028\u202e'q'\\")).toBe("x\\ny\\tz\\x00\\x1b[1m\\u0085\\u2028\\u202e'q'\\");
   });
 });

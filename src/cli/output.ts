@@ -5,7 +5,7 @@
 // Every byte goes through one writer per stream (FdWriter): a write completes or fails. Bun makes
 // stdout non-blocking when it is a pipe, so a plain writeSync() may write only part (65,536 bytes)
 // and lose the rest; FdWriter continues short writes and waits for a full pipe's reader.
-import { errnoText, SystemError } from "../errors.ts";
+import { errnoText, escapeControls, SystemError } from "../errors.ts";
 import { FileError, growPipe, writeAll } from "../sys/files.ts";
 import type { TraceLine } from "../trace-line.ts";
 
@@ -153,7 +153,7 @@ export class Output {
       this.stdout(`${JSON.stringify({ error: { kind, message, exitCode, ...(log ? { log } : {}) } })}\n`);
       return;
     }
-    this.stderr(`bpfload: ${err.message}\n`);
+    this.stderr(`bpfload: ${escapeControls(err.message)}\n`);
     if (err.log) this.stderr(`verifier log:\n${err.log.replace(/\n*$/, "\n")}`);
   }
 }

@@ -240,3 +240,14 @@ describe("boolean flags anywhere", () => {
     expect(r.stdout).toContain("0: (b7) r1 = 10");
   });
 });
+
+describe("error messages stay one line", () => {
+  test("a newline or escape sequence in a path the user gave is escaped, not printed", async () => {
+    const r = await runCli(["load", seed, "--type", "kprobe", "--attach", "uprobe:/nonexistent\np:evil/x /bin/true:0x1\x1b[2J:main", "--duration", "0"]);
+    expect(r.code).toBe(2);
+    oneLine(r.stderr);
+    expect(r.stderr).toContain("\\n");
+    expect(r.stderr).toContain("\\x1b");
+    expect(r.stderr).not.toContain("\x1b");
+  });
+});
