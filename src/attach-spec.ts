@@ -1,6 +1,7 @@
 // Attach points as users write them (`kprobe:FUNC+OFF`, `tracepoint:CAT:NAME`), parsed into data,
 // and the names bpfload gives the probe events it creates. Pure: no kernel access.
-import { UsageError } from "./errors.ts";
+import { quote, UsageError } from "./errors.ts";
+import { formatRange, parseInteger, U32_MAX, type IntRange } from "./numbers.ts";
 import type { ProgTypeName } from "./uapi.ts";
 
 export type AttachSpec =
@@ -19,22 +20,38 @@ export const ATTACH_SYNTAX =
 const SYMBOL = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 const TP_PART = /^[A-Za-z0-9_]+$/;
 
-function parseOffset(text: string, spec: string): number {
-  if (!/^(0x[0-9a-f]+|\d+)$/i.test(text)) throw new UsageError(`bad offset '${text}' in attach point '${spec}': use a decimal or 0x hex number`);
-  return Number(text);
+/** struct kprobe's offset is an unsigned int. */
+const KPROBE_OFFSET: IntRange = { min: 0n, max: U32_MAX };
+/**
+ * A uprobe's file offset (or symbol offset): u64 for the kernel, which refuses any beyond the file's
+ * size; bpfload keeps it exact up to 2^53-1, far more than any file, and refuses the rest.
+ */
+const FILE_OFFSET: IntRange = { min: 0n, max: BigInt(Number.MAX_SAFE_INTEGER) };
+
+const NUMBER = /^(0x[0-9a-f]+|\d+)$/i;
+
+/** An offset in decimal or 0x hex, within `range`: parsed exactly (BigInt), never wrapped. */
+function parseOffset(text: string, spec: string, range: IntRange, what: string): number {
+  const bad = (why: string) => new UsageError(`bad offset ${quote(text)} in attach point ${quote(spec, 80)}: ${why}`);
+  if (!NUMBER.test(text)) throw bad("use a decimal or 0x hex number");
+  try {
+    return parseInteger(text, range, what)!;
+  } catch {
+    throw bad(`out of range: ${what} is ${formatRange(range)}`);
+  }
 }
 
 export function parseAttachSpec(spec: string): AttachSpec {
   const colon = spec.indexOf(":");
   const kind = colon < 0 ? spec : spec.slice(0, colon);
   const rest = colon < 0 ? "" : spec.slice(colon + 1);
-  const bad = (why: string) => new UsageError(`bad attach point '${spec}': ${why} (expected ${ATTACH_SYNTAX})`);
+  const bad = (why: string) => new UsageError(`bad attach point ${quote(spec, 80)}: ${why} (expected ${ATTACH_SYNTAX})`);
   switch (kind) {
     case "kprobe":
     case "p": {
       const [func = "", off] = rest.split("+");
       if (!SYMBOL.test(func)) throw bad("missing or invalid kernel function name");
-      return { kind: "kprobe", func, offset: off === undefined ? 0 : parseOffset(off, spec) };
+      return { kind: "kprobe", func, offset: off === undefined ? 0 : parseOffset(off, spec, KPROBE_OFFSET, "a kprobe offset (u32)") };
     }
     case "kretprobe":
     case "r": {
@@ -59,22 +76,22 @@ export function parseAttachSpec(spec: string): AttachSpec {
       const path = rest.slice(0, colon);
       const target = rest.slice(colon + 1);
       if (colon <= 0 || !path.startsWith("/") || !target) throw bad("give an absolute path and a symbol or file offset (uprobe:/bin/bash:readline)");
-      if (/^(0x[0-9a-f]+|\d+)$/i.test(target)) return { kind, path, offset: Number(target) };
+      if (NUMBER.test(target)) return { kind, path, offset: parseOffset(target, spec, FILE_OFFSET, "a file offset") };
       const [symbol = "", off] = target.split("+");
-      if (!SYMBOL.test(symbol)) throw bad(`invalid symbol '${symbol}'`);
+      if (!SYMBOL.test(symbol)) throw bad(`invalid symbol ${quote(symbol)}`);
       if (kind === "uretprobe" && off !== undefined) throw bad("a uretprobe takes no offset");
-      return { kind, path, symbol, offset: off === undefined ? 0 : parseOffset(off, spec) };
+      return { kind, path, symbol, offset: off === undefined ? 0 : parseOffset(off, spec, FILE_OFFSET, "an offset from a symbol") };
     }
     case "perf_event": {
-      if (rest && rest !== "cpu-clock") throw bad(`unknown perf event '${rest}' (bpfload samples cpu-clock)`);
+      if (rest && rest !== "cpu-clock") throw bad(`unknown perf event ${quote(rest)} (bpfload samples cpu-clock)`);
       return { kind: "perf_event", event: "cpu-clock" };
     }
     case "socket": {
-      if (rest && !/^[A-Za-z0-9_.:@-]{1,15}$/.test(rest)) throw bad(`invalid interface name '${rest}'`);
+      if (rest && !/^[A-Za-z0-9_.:@-]{1,15}$/.test(rest)) throw bad(`invalid interface name ${quote(rest)}`);
       return { kind: "socket", iface: rest || "lo" };
     }
     default:
-      throw bad(`unknown kind '${kind}'`);
+      throw bad(`unknown kind ${quote(kind)}`);
   }
 }
 
@@ -118,17 +135,36 @@ export const EVENT_GROUP = "bpfload";
 const MAX_EVENT_NAME = 63;
 
 /**
- * Event name for a probe bpfload creates: `bpfload_<pid>_<seq>_<func>`. The pid lets a later run
- * tell whether the owner is still alive; the sequence makes it unique within the process.
+ * Who created a probe event, in terms that stay true across PID namespaces: the pid (meaningful
+ * only inside `pidns`), the process start time (field 22 of /proc/PID/stat, clock ticks since boot:
+ * a reused pid has another) and the inode of the creator's PID namespace (/proc/self/ns/pid).
  */
-export function probeEventName(pid: number, seq: number, func: string): string {
-  const prefix = `bpfload_${pid}_${seq}_`;
-  const clean = func.replace(/[^A-Za-z0-9_]/g, "_");
+export interface EventOwner {
+  pid: number;
+  /** Undefined for names made by older bpfload versions, which carried the pid only. */
+  start?: number;
+  pidns?: number;
+}
+
+/**
+ * Event name for a probe bpfload creates: `bpfload2_<pid>_<start>_<pidns>_<seq>_<label>`, numbers
+ * in base 36 to stay well inside the kernel's 63 characters (about 34 before the label). The
+ * sequence makes it unique within the process; the label is what it probes, for people.
+ */
+export function probeEventName(owner: Required<EventOwner>, seq: number, label: string): string {
+  const b36 = (n: number) => n.toString(36);
+  const prefix = `bpfload2_${b36(owner.pid)}_${b36(owner.start)}_${b36(owner.pidns)}_${b36(seq)}_`;
+  const clean = label.replace(/[^A-Za-z0-9_]/g, "_");
   return (prefix + clean).slice(0, MAX_EVENT_NAME);
 }
 
-/** The owner pid of an event bpfload created, or undefined if the name is not one of ours. */
-export function probeEventOwner(event: string): number | undefined {
-  const m = event.match(/^bpfload_(\d+)_\d+_/);
-  return m ? Number(m[1]) : undefined;
+/** The owner of an event bpfload created, or undefined if the name is not one of ours. */
+export function probeEventOwner(event: string): EventOwner | undefined {
+  const m = event.match(/^bpfload2_([0-9a-z]{1,13})_([0-9a-z]{1,13})_([0-9a-z]{1,13})_[0-9a-z]+_/);
+  if (m) return { pid: parseInt(m[1]!, 36), start: parseInt(m[2]!, 36), pidns: parseInt(m[3]!, 36) };
+  // `bpfload_<pid>_<seq>_<func>`: names of bpfload versions before the start time and namespace
+  // were added. Still swept by pid alone, as those versions did, so an upgrade does not strand
+  // the leftovers of their SIGKILLed runs (the namespace blind spot remains for those names only).
+  const old = event.match(/^bpfload_(\d{1,10})_\d+_/);
+  return old ? { pid: Number(old[1]) } : undefined;
 }

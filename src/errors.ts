@@ -22,16 +22,23 @@ const ERRNOS: Record<number, [string, string]> = {
   20: ["ENOTDIR", "not a directory"],
   21: ["EISDIR", "is a directory"],
   22: ["EINVAL", "invalid argument"],
+  23: ["ENFILE", "too many open files in system"],
   24: ["EMFILE", "too many open files"],
   25: ["ENOTTY", "inappropriate ioctl for device"],
+  26: ["ETXTBSY", "text file busy"],
+  27: ["EFBIG", "file too large"],
   28: ["ENOSPC", "no space left on device"],
   29: ["ESPIPE", "illegal seek"],
   30: ["EROFS", "read-only file system"],
+  32: ["EPIPE", "broken pipe"],
   34: ["ERANGE", "numerical result out of range"],
+  36: ["ENAMETOOLONG", "file name too long"],
   38: ["ENOSYS", "function not implemented"],
+  40: ["ELOOP", "too many levels of symbolic links"],
   61: ["ENODATA", "no data available"],
   75: ["EOVERFLOW", "value too large for defined data type"],
   95: ["EOPNOTSUPP", "operation not supported"],
+  122: ["EDQUOT", "disk quota exceeded"],
   524: ["ENOTSUPP", "operation not supported (kernel-internal ENOTSUPP)"],
 };
 
@@ -47,6 +54,56 @@ export function errnoText(errno: number): string {
 export function errnoFromName(name: string): number | undefined {
   for (const [n, [sym]] of Object.entries(ERRNOS)) if (sym === name) return Number(n);
   return undefined;
+}
+
+/**
+ * The one errno → exit-code rule: errnos that say the path or input the user gave is wrong are bad
+ * input (2); everything else — resources, permissions, the file system, the device — is the system
+ * refusing (1). EFBIG counts as input: bpfload raises it for an input file over its size cap.
+ */
+const INPUT_ERRNOS = new Set(["ENOENT", "ENOTDIR", "EISDIR", "ENAMETOOLONG", "ELOOP", "EFBIG", "ENXIO", "ENODEV", "ESPIPE"]);
+
+export function exitCodeForErrno(errno: number): 1 | 2 {
+  return INPUT_ERRNOS.has(errnoName(errno)) ? 2 : 1;
+}
+
+const QUOTE_MAX = 40;
+
+/**
+ * User input as an error message quotes it: in single quotes, control characters and NULs escaped
+ * (\n, \t, \x00, \u2028), and cut to 40 characters + "…" so a 10 MB token stays one short line.
+ */
+export function quote(text: string, max = QUOTE_MAX): string {
+  const head = text.slice(0, 2 * max + 2); // a code point is at most 2 UTF-16 units: never split a 10 MB string
+  const chars = Array.from(head);
+  const cut = chars.length > max || head.length < text.length;
+  const shown = (cut ? chars.slice(0, max) : chars).map(escapeChar).join("");
+  return `'${shown}${cut ? "…" : ""}'`;
+}
+
+/**
+ * `text` with control, C1, line-separator and bidi characters escaped (nothing cut): what the CLI
+ * does to every one-line error message, so a path or name a user gave can never break the line
+ * or rewrite the terminal.
+ */
+export function escapeControls(text: string): string {
+  // Fast path: most messages have nothing to escape.
+  return /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(text) ? Array.from(text, (c) => (c === "'" || c === "\\" ? c : escapeChar(c))).join("") : text;
+}
+
+function escapeChar(c: string): string {
+  const code = c.codePointAt(0)!;
+  if (c === "\n") return "\\n";
+  if (c === "\t") return "\\t";
+  if (c === "\r") return "\\r";
+  if (c === "'") return "\\'";
+  if (c === "\\") return "\\\\";
+  if (code < 0x20 || code === 0x7f) return `\\x${code.toString(16).padStart(2, "0")}`;
+  // C1 controls, line/paragraph separators, bidi overrides: invisible or reordering on a terminal.
+  if ((code >= 0x80 && code < 0xa0) || code === 0x2028 || code === 0x2029 || (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069)) {
+    return `\\u${code.toString(16).padStart(4, "0")}`;
+  }
+  return c;
 }
 
 export abstract class BpfloadError extends Error {
@@ -104,12 +161,28 @@ export class SyscallError extends BpfloadError {
   }
 }
 
-/** The verifier refused a program; `log` holds the whole verifier log. */
+/**
+ * The verifier refused a program; `log` holds the whole verifier log. The message ends with the
+ * log's last meaningful line and how many lines were left out (the CLI prints the whole log after it).
+ */
 export class VerifierError extends SyscallError {
   override readonly kind = "verifier";
   constructor(what: string, errno: number, readonly log: string, hint?: string) {
-    super(what, "BPF_PROG_LOAD", errno, hint ?? "the verifier rejected the program (log below)");
+    super(what, "BPF_PROG_LOAD", errno, `${hint ?? "the verifier rejected the program"}: ${logSummary(log)}`);
   }
+}
+
+// Statistics the verifier prints after its verdict: not the reason.
+const LOG_STATS = /^(processed \d+ insns|verification time|stack depth|max_states_per_insn|peak_states|mark_read|total_states|-- END)/;
+
+/** "last meaningful line (N lines omitted)" of a verifier log. */
+export function logSummary(log: string): string {
+  const lines = log.split("\n").map((l) => l.trimEnd()).filter((l) => l.trim() !== "");
+  if (!lines.length) return "(empty log)";
+  let i = lines.length - 1;
+  while (i > 0 && LOG_STATS.test(lines[i]!.trim())) i--;
+  const omitted = lines.length - 1;
+  return `${lines[i]!.trim()} (${omitted} line${omitted === 1 ? "" : "s"} omitted)`;
 }
 
 /** The running kernel lacks a feature; says which kernel version brings it. */

@@ -14,6 +14,8 @@ export interface HintContext {
   logEmpty?: boolean;
   /** The log ends in the verifier's summary without an error: something after verification failed. */
   verifierPassed?: boolean;
+  /** max_entries sent with BPF_MAP_CREATE. */
+  maxEntries?: number;
   /** Syscall tracepoint (syscalls:sys_enter_*). */
   syscallTracepoint?: boolean;
 }
@@ -64,9 +66,20 @@ const TABLE: Row[] = [
     when: (c) => !!c.logEmpty,
     text: () => "the kernel refused the program before verifying it: an unknown program type or flag for this kernel, or too many instructions (4096 before 5.2)",
   },
-  { call: "BPF_PROG_LOAD", errno: "E2BIG", text: () => "the program is too large for this kernel, or the kernel is older than the attributes sent (try without a program name)" },
+  {
+    call: "BPF_PROG_LOAD",
+    errno: "E2BIG",
+    text: () =>
+      "the program is too large or too complex: the verifier stops after 1,000,000 processed instructions (far fewer before 5.2, where a program may also have at most 4,096): bound the loops or split the program with tail calls",
+  },
   { call: /./, errno: "E2BIG", text: () => "this kernel is older than the attributes sent: bpfload sent a field it does not know" },
   { call: "BPF_PROG_LOAD", errno: "ENOSPC", text: () => "the verifier log did not fit in the largest buffer the kernel accepts" },
+  {
+    call: "BPF_MAP_CREATE",
+    errno: "EINVAL",
+    when: (c) => c.maxEntries === 0,
+    text: () => "max_entries is 0: only a perf_event_array may leave it 0 (libbpf and bpfload then size it to the number of possible CPUs); give the map a size",
+  },
   { call: "BPF_MAP_CREATE", errno: "EINVAL", text: () => "this kernel does not know this map type or one of its flags, or the key/value sizes are invalid for it" },
   {
     call: "PERF_EVENT_IOC_SET_BPF",
@@ -79,6 +92,11 @@ const TABLE: Row[] = [
   { call: "PERF_EVENT_IOC_SET_BPF", errno: "EEXIST", text: () => "a BPF program is already attached to this event" },
   { call: "perf_event_open", errno: "ENOENT", text: () => "the event does not exist (was the probe removed meanwhile?)" },
   { call: "perf_event_open", errno: "ENODEV", text: () => "this kernel lacks the perf event type (no CONFIG_PERF_EVENTS, or no kprobe/uprobe PMU before 4.17)" },
+  {
+    call: /^BPF_(PROG_LOAD|MAP_CREATE)$/,
+    errno: "EMFILE",
+    text: () => "every map and program holds a file descriptor and this process reached its limit (`ulimit -n`): raise it, e.g. `ulimit -n 65536`",
+  },
   { call: /./, errno: "EMFILE", text: () => "too many open files: raise `ulimit -n`" },
   { call: "kprobe_events", errno: "ENOENT", text: () => "no such kernel function: check the name in /proc/kallsyms (static and inlined functions may have no probe point)" },
   { call: "kprobe_events", errno: "EINVAL", text: () => "the kernel refused the probe: an unknown function, an offset that is not an instruction boundary (or lies inside the ftrace entry nops), or a function on the kprobe blacklist" },

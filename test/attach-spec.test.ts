@@ -42,6 +42,36 @@ describe("attach spec parsing", () => {
     }
     expect(() => parseAttachSpec("bogus:x")).toThrow("expected kprobe:FUNC[+OFFSET], kretprobe:FUNC, tracepoint:CATEGORY:NAME");
   });
+  test("offsets are exact and within the kernel's ranges: nothing wraps", () => {
+    // u32 for a kprobe offset (struct kprobe's offset is an unsigned int)
+    expect(parseAttachSpec("kprobe:f+0xffffffff")).toEqual({ kind: "kprobe", func: "f", offset: 0xffffffff });
+    expect(() => parseAttachSpec("kprobe:f+0x100000000")).toThrow(/out of range: a kprobe offset \(u32\) is 0\.\.0xffffffff/);
+    // file offsets: exact up to 2^53-1, refused beyond (Number() made 2^64 offset 0)
+    expect(parseAttachSpec("uprobe:/usr/bin/bash:9007199254740991")).toEqual({ kind: "uprobe", path: "/usr/bin/bash", offset: Number.MAX_SAFE_INTEGER });
+    for (const bad of ["uprobe:/usr/bin/bash:0x10000000000000000", "uprobe:/usr/bin/bash:9007199254740993", "uprobe:/usr/bin/bash:main+0x10000000000000000", "uprobe:/bin/sh:main+18446744073709551617"]) {
+      let err: unknown;
+      try {
+        parseAttachSpec(bad);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(UsageError);
+      expect((err as UsageError).exitCode).toBe(2);
+      expect((err as Error).message).toMatch(/out of range: (a file offset|an offset from a symbol) is 0\.\.9007199254740991/);
+    }
+  });
+  test("errors quote the spec cut short, control characters escaped", () => {
+    let msg = "";
+    try {
+      parseAttachSpec(`bogus\u0000\n:${"x".repeat(100_000)}`);
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toContain("'bogus\\x00\\n:");
+    expect(msg).not.toContain("\u0000");
+    expect(msg).not.toContain("\n");
+    expect(msg.length).toBeLessThan(600);
+  });
   test("program type follows the attach kind", () => {
     expect(progTypeFor(parseAttachSpec("kretprobe:f"))).toBe("kprobe");
     expect(progTypeFor(parseAttachSpec("tracepoint:a:b"))).toBe("tracepoint");
@@ -49,18 +79,21 @@ describe("attach spec parsing", () => {
 });
 
 describe("probe event names", () => {
-  test("carry the pid, are unique per sequence, valid for tracefs and at most 63 chars", () => {
-    const a = probeEventName(1234, 0, "sys_clone");
-    const b = probeEventName(1234, 1, "sys_clone");
-    expect(a).toBe("bpfload_1234_0_sys_clone");
+  const me = { pid: 1234, start: 30606, pidns: 4026531836 };
+  test("carry pid, start time and PID namespace, are unique per sequence, valid for tracefs and at most 63 chars", () => {
+    const a = probeEventName(me, 0, "sys_clone");
+    const b = probeEventName(me, 1, "sys_clone");
+    expect(a).toBe(`bpfload2_${(1234).toString(36)}_${(30606).toString(36)}_${(4026531836).toString(36)}_0_sys_clone`);
     expect(a).not.toBe(b);
-    const long = probeEventName(4194304, 99, `${"x".repeat(100)}.isra.0`);
+    const long = probeEventName({ pid: 4194304, start: 2 ** 40, pidns: 2 ** 32 - 1 }, 99, `${"x".repeat(100)}.isra.0`);
     expect(long.length).toBeLessThanOrEqual(63);
     expect(long).toMatch(/^[A-Za-z_][A-Za-z0-9_]*$/);
-    expect(probeEventName(1, 0, "foo.cold")).toBe("bpfload_1_0_foo_cold");
+    expect(probeEventOwner(long)).toEqual({ pid: 4194304, start: 2 ** 40, pidns: 2 ** 32 - 1 });
+    expect(probeEventName(me, 0, "foo.cold").endsWith("_0_foo_cold")).toBe(true);
   });
-  test("the owner pid is read back; other tools' events are not ours", () => {
-    expect(probeEventOwner("bpfload_1234_7_sys_clone")).toBe(1234);
+  test("the owner is read back; old names carry the pid only; other tools' events are not ours", () => {
+    expect(probeEventOwner(probeEventName(me, 7, "sys_clone"))).toEqual(me);
+    expect(probeEventOwner("bpfload_1234_7_sys_clone")).toEqual({ pid: 1234 });
     expect(probeEventOwner("sys_clone")).toBeUndefined();
     expect(probeEventOwner("p_bpfload_1")).toBeUndefined();
   });

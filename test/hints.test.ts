@@ -29,6 +29,24 @@ describe("hint table", () => {
     expect(hintFor("PERF_EVENT_IOC_SET_BPF", "EINVAL", { euid: 0, kernel: k(4, 14), syscallTracepoint: true })).not.toContain("4.14");
     expect(hintFor("kprobe_events", "ENOENT", { euid: 0 })).toContain("kallsyms");
   });
+  test("map creation: max_entries 0 is named (and what 0 means for a perf_event_array)", () => {
+    const h = hintFor("BPF_MAP_CREATE", "EINVAL", { euid: 0, maxEntries: 0 });
+    expect(h).toContain("max_entries is 0");
+    expect(h).toContain("perf_event_array");
+    expect(hintFor("BPF_MAP_CREATE", "EINVAL", { euid: 0, maxEntries: 16 })).not.toContain("max_entries");
+  });
+  test("EMFILE on map or program creation: every map and program is an fd, raise ulimit -n", () => {
+    for (const call of ["BPF_MAP_CREATE", "BPF_PROG_LOAD"]) {
+      const h = hintFor(call, "EMFILE", { euid: 0 })!;
+      expect(h).toContain("ulimit -n");
+      expect(h).toContain("file descriptor");
+    }
+  });
+  test("E2BIG from BPF_PROG_LOAD is the verifier's limit, not a program name", () => {
+    const h = hintFor("BPF_PROG_LOAD", "E2BIG", { euid: 0 })!;
+    expect(h).toContain("1,000,000");
+    expect(h).not.toContain("program name");
+  });
 });
 
 describe("errors read as one line with the errno name", () => {

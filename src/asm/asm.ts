@@ -15,7 +15,7 @@
 // address; an instruction that starts mid-slot after it (a 12-byte block) or a zero block at the very
 // end of a section cannot be sized exactly from the text (valid programs never contain either).
 
-import { BpfloadError } from "../errors.ts";
+import { BpfloadError, quote } from "../errors.ts";
 import { helperNames } from "../uapi.ts";
 import { formatInstruction, type DisasmObject, type DisasmRelocation, type DisasmSection, type DisasmSymbol } from "./disasm.ts";
 import { RELOC_NAMES, R_BPF_64_32, R_BPF_64_64 } from "./opcodes.ts";
@@ -121,7 +121,7 @@ class Line {
         if (p < s.length && /[\w.$]/.test(s[p]!)) {
           while (p < s.length && /[\w.$]/.test(s[p]!)) p++;
           text = s.slice(start, p);
-          this.fail(start, `invalid number '${text}'`);
+          this.fail(start, `invalid number ${quote(text)}`);
         }
         this.toks.push({ t: T.Num, s: text, col: start, v: BigInt(text) });
         continue;
@@ -134,7 +134,7 @@ class Line {
         continue;
       }
       const m = PUNCTS.find((q) => s.startsWith(q, p));
-      if (!m) this.fail(start, `unexpected character '${s[p]}'`);
+      if (!m) this.fail(start, `unexpected character ${quote(s[p]!)}`);
       this.toks.push({ t: T.Punct, s: m, col: start });
       p += m.length;
     }
@@ -169,12 +169,12 @@ class Line {
   }
   expectP(s: string): Tok {
     const t = this.peek();
-    if (t.t !== T.Punct || t.s !== s) this.fail(t.col, `expected '${s}', found ${show(t)}`);
+    if (t.t !== T.Punct || t.s !== s) this.fail(t.col, `expected ${quote(s)}, found ${show(t)}`);
     return this.next();
   }
   expectId(s: string): Tok {
     const t = this.peek();
-    if (t.t !== T.Ident || t.s !== s) this.fail(t.col, `expected '${s}', found ${show(t)}`);
+    if (t.t !== T.Ident || t.s !== s) this.fail(t.col, `expected ${quote(s)}, found ${show(t)}`);
     return this.next();
   }
   end(): void {
@@ -190,9 +190,9 @@ class Line {
     const m = t.t === T.Ident ? /^([rw])(\d+)$/.exec(t.s) : null;
     if (!m) this.fail(t.col, `expected a register, found ${show(t)}`);
     const n = Number(m[2]);
-    if (n > 11) this.fail(t.col, `invalid register ${t.s} (r0-r10, r11 exist)`);
+    if (n > 11) this.fail(t.col, `invalid register ${quote(t.s)} (r0-r10, r11 exist)`);
     const k = m[1] as "r" | "w";
-    if (kind && k !== kind) this.fail(t.col, `expected a ${kind === "r" ? "64-bit (rN)" : "32-bit (wN)"} register, found ${t.s}`);
+    if (kind && k !== kind) this.fail(t.col, `expected a ${kind === "r" ? "64-bit (rN)" : "32-bit (wN)"} register, found ${quote(t.s)}`);
     this.i++;
     return [n, k];
   }
@@ -211,7 +211,7 @@ class Line {
     if (t.t !== T.Num) this.fail(t.col, `expected ${what}, found ${show(t)}`);
     this.i++;
     const v = neg ? -t.v! : t.v!;
-    if (v < lo || v > hi) this.fail(first.col, `${what} ${v} out of range [${lo}, ${hi}]`);
+    if (v < lo || v > hi) this.fail(first.col, `${what} ${quote(String(v))} out of range [${lo}, ${hi}]`);
     return v;
   }
   isNum(): boolean {
@@ -221,7 +221,7 @@ class Line {
 }
 
 function show(t: Tok): string {
-  return t.t === T.End ? "end of line" : `'${t.s}'`;
+  return t.t === T.End ? "end of line" : `${quote(t.s)}`;
 }
 
 const S32_LO = -0x80000000n;
@@ -356,7 +356,7 @@ class Assembler {
       if (this.cur.zeroGap) this.fillZeros(off);
       // An instruction that ran over a symbol's start is decoded again from the symbol: keep one copy.
       if (off < this.pos && this.pos - off < 16) this.cur.bytes.length = off;
-      if (off !== this.pos) this.fail(lineNo, 1, `symbol <${m[2]}> at 0x${off.toString(16)} but the section is 0x${this.pos.toString(16)} bytes long here`);
+      if (off !== this.pos) this.fail(lineNo, 1, `symbol ${quote(`<${m[2]}>`)} at 0x${off.toString(16)} but the section is 0x${this.pos.toString(16)} bytes long here`);
       const name = m[2]!;
       // llvm names a section's start after the section when no symbol is there: not a real symbol.
       if (!(off === 0 && name === this.cur.name)) this.defineLabel(name, lineNo, 1, true);
@@ -427,7 +427,7 @@ class Assembler {
       this.directive(line);
       return;
     }
-    if (first.t === T.Annot) line.fail(first.col, `cannot assemble '${first.s}' without its raw bytes`);
+    if (first.t === T.Annot) line.fail(first.col, `cannot assemble ${quote(first.s)} without its raw bytes`);
     this.instruction(line, kernelCode);
   }
 
@@ -441,7 +441,7 @@ class Assembler {
     }
     if (s.labels.has(name)) {
       if (heading && s.labels.get(name) === this.pos) return;
-      this.fail(lineNo, col, `label '${name}' is already defined`);
+      this.fail(lineNo, col, `label ${quote(name)} is already defined`);
     }
     s.labels.set(name, this.pos);
     if (!name.startsWith(".L")) s.symbols.push({ name, offset: this.pos });
@@ -464,7 +464,7 @@ class Assembler {
     ];
     if (variants.some((v) => v !== null && normalize(v) === given)) return;
     const want = variants[0] ?? variants[2] ?? "<unknown>";
-    line.fail(line.toks[0]!.col, `the text does not match the raw bytes (which read '${want}'): fix one, or drop the bytes column`);
+    line.fail(line.toks[0]!.col, `the text does not match the raw bytes (which read ${quote(want, 80)}): fix one, or drop the bytes column`);
   }
 
   /** Section and bookkeeping directives, read from the raw text (they may hold any characters). */
@@ -964,14 +964,14 @@ class Assembler {
           continue;
         }
         if (this.sections.some((o) => o !== s && o.labels.has(f.label))) {
-          f.line.fail(f.col, `label '${f.label}' is in another section`);
+          f.line.fail(f.col, `label ${quote(f.label)} is in another section`);
         }
-        f.line.fail(f.col, `undefined label '${f.label}'`);
+        f.line.fail(f.col, `undefined label ${quote(f.label)}`);
       }
-      if ((target - f.at) % 8 !== 0) f.line.fail(f.col, `label '${f.label}' is not on an instruction boundary`);
+      if ((target - f.at) % 8 !== 0) f.line.fail(f.col, `label ${quote(f.label)} is not on an instruction boundary`);
       const rel = (target - f.at) / 8 - 1;
       if (f.field === "off") {
-        if (rel < -0x8000 || rel > 0x7fff) f.line.fail(f.col, `jump to '${f.label}' (${rel} instructions) does not fit in 16 bits; use gotol`);
+        if (rel < -0x8000 || rel > 0x7fff) f.line.fail(f.col, `jump to ${quote(f.label)} (${rel} instructions) does not fit in 16 bits; use gotol`);
         s.bytes[f.at + 2] = rel & 0xff;
         s.bytes[f.at + 3] = (rel >> 8) & 0xff;
       } else {

@@ -1,8 +1,9 @@
 // `bpfload asm FILE.s -o FILE`: assembler source (llvm syntax, labels, comments) to raw
 // instructions, for a test VM without clang.
-import { readFileSync, writeFileSync } from "node:fs";
 import { assembleObject, sectionBytes } from "../asm/index.ts";
 import { InputError, UsageError } from "../errors.ts";
+import { readUserFile } from "../sys/files.ts";
+import { inputFileError, writeOutput } from "./input.ts";
 import type { Output } from "./output.ts";
 
 /** Assembles for loading: one program's bytes; symbol references cannot be resolved from a .s alone. */
@@ -21,12 +22,12 @@ export function runAsm(out: Output, file: string, o: { output?: string }): numbe
   if (!o.output) throw new UsageError("give the output file with -o FILE");
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = new TextDecoder().decode(readUserFile(file));
   } catch (e) {
-    throw new InputError(file, (e as { code?: string }).code === "ENOENT" ? "no such file" : `cannot read: ${(e as Error).message}`);
+    throw inputFileError(file, e);
   }
   const bytes = assembleProgram(text, file);
-  writeFileSync(o.output, bytes);
+  writeOutput(o.output, bytes);
   out.event("assembled", { file, output: o.output, insns: bytes.length / 8, size: bytes.length }, `wrote ${bytes.length / 8} instruction slots (${bytes.length} bytes) to ${o.output}`);
   return 0;
 }

@@ -1,10 +1,9 @@
 // `bpfload disasm FILE|OBJ`: instructions as llvm-objdump -dr prints them (LLVM 14), or in the
 // verifier's syntax (--syntax kernel) to match a verifier log line by line.
-import { readFileSync, writeSync } from "node:fs";
 import type { DisasmObject, DisasmOptions } from "../asm/index.ts";
 import { disassemble, disassembleObject } from "../asm/index.ts";
 import type { ObjectSpec } from "../elf/index.ts";
-import { UsageError } from "../errors.ts";
+import { quote, UsageError } from "../errors.ts";
 import { readInput } from "./input.ts";
 import type { Output } from "./output.ts";
 
@@ -30,14 +29,6 @@ export function disasmView(obj: ObjectSpec, file: string): DisasmObject {
   return { file, sections };
 }
 
-function readSourceFile(path: string): string | undefined {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return undefined; // not here: the line_info text stands in
-  }
-}
-
 export interface DisasmCliOptions {
   syntax?: string;
   modern?: boolean;
@@ -49,7 +40,7 @@ export interface DisasmCliOptions {
 
 export async function runDisasm(out: Output, file: string, o: DisasmCliOptions): Promise<number> {
   const syntax = o.syntax ?? "llvm";
-  if (syntax !== "llvm" && syntax !== "kernel") throw new UsageError(`bad --syntax '${syntax}': llvm (llvm-objdump's) or kernel (the verifier's)`);
+  if (syntax !== "llvm" && syntax !== "kernel") throw new UsageError(`bad --syntax ${quote(syntax)}: llvm (llvm-objdump's) or kernel (the verifier's)`);
   if (o.source && syntax !== "llvm") throw new UsageError("-S interleaves source as llvm-objdump -S does: it goes with --syntax llvm");
   const opts: DisasmOptions = { syntax, modern: !!o.modern, showRelocations: o.relocs !== false };
   const input = readInput(file);
@@ -60,12 +51,14 @@ export async function runDisasm(out: Output, file: string, o: DisasmCliOptions):
     const view = disasmView(obj, file);
     if (o.source) {
       // as llvm-objdump: the source files the line table names, read relative to the current directory
-      const lookup = (await import("../elf/lines.ts")).sourceLines(input.bytes, obj, readSourceFile);
+      // (a file that is not there: the line_info text stands in)
+      const { tryReadText } = await import("../sys/files.ts");
+      const lookup = (await import("../elf/lines.ts")).sourceLines(input.bytes, obj, tryReadText);
       view.sections = view.sections.map((s) => ({ ...s, source: lookup(s.name) }));
     }
     if (o.section !== undefined) {
       view.sections = view.sections.filter((s) => s.name === o.section);
-      if (!view.sections.length) throw new UsageError(`${file} has no executable section '${o.section}'`);
+      if (!view.sections.length) throw new UsageError(`${file} has no executable section ${quote(o.section)}`);
     }
     text = disassembleObject(view, opts);
   } else {
@@ -77,7 +70,7 @@ export async function runDisasm(out: Output, file: string, o: DisasmCliOptions):
   if (out.json) {
     out.result("", { type: "disasm", file, syntax, text });
   } else {
-    writeSync(1, text); // one write: listings of a million instructions are tens of MB
+    out.raw(text); // one complete write: listings of a million instructions are tens of MB
   }
   return 0;
 }

@@ -1,17 +1,16 @@
 // `bpfload extract OBJ -o FILE`: what the seed article did with llvm-objdump and dd — the raw
 // instructions of one program, with where they came from.
-import { writeFileSync } from "node:fs";
 import { readObject, type ProgramSpec } from "../elf/index.ts";
-import { InputError, UsageError } from "../errors.ts";
-import { readInput } from "./input.ts";
+import { InputError, quote, UsageError } from "../errors.ts";
+import { readInput, writeOutput } from "./input.ts";
 import type { Output } from "./output.ts";
 
 export function pickProgram(file: string, programs: ProgramSpec[], section?: string, program?: string): ProgramSpec {
   const matches = programs.filter((p) => (section === undefined || p.section === section) && (program === undefined || p.name === program));
   const list = programs.map((p) => `${p.name} (section ${p.section})`).join(", ");
   if (matches.length === 1) return matches[0]!;
-  if (!matches.length) throw new UsageError(`${file} has no ${[section && `section '${section}'`, program && `program '${program}'`].filter(Boolean).join(" and ") || "program"}: it has ${list}`);
-  throw new UsageError(`${file} has ${matches.length} programs${section ? ` in section '${section}'` : ""}: pick one with --program (${matches.map((p) => p.name).join(", ")})`);
+  if (!matches.length) throw new UsageError(`${file} has no ${[section && `section ${quote(section)}`, program && `program ${quote(program)}`].filter(Boolean).join(" and ") || "program"}: it has ${list}`);
+  throw new UsageError(`${file} has ${matches.length} programs${section ? ` in section ${quote(section)}` : ""}: pick one with --program (${matches.map((p) => p.name).join(", ")})`);
 }
 
 export async function runExtract(out: Output, file: string, o: { section?: string; program?: string; output?: string }): Promise<number> {
@@ -20,7 +19,7 @@ export async function runExtract(out: Output, file: string, o: { section?: strin
   if (input.kind !== "elf") throw new InputError(file, "not an ELF object: extract takes the programs out of a clang-compiled object");
   const obj = await readObject(input.bytes, file);
   const prog = pickProgram(file, obj.programs, o.section, o.program);
-  writeFileSync(o.output, prog.insns);
+  writeOutput(o.output, prog.insns);
   const pending = prog.relocations;
   const calls = pending.filter((r) => r.kind === "call" || r.kind === "func").length;
   const maps = pending.length - calls;

@@ -12,7 +12,7 @@ import { hasControl } from "../kernel/tracefs.ts";
 import { formatVersionCode, type ProgTypeName } from "../uapi.ts";
 import { resolveKernVersion } from "./load.ts";
 import type { Output } from "./output.ts";
-import { attachAndWatch } from "./session.ts";
+import { attachAndWatch, prepareSession } from "./session.ts";
 
 export interface HelloOptions {
   duration?: number;
@@ -56,13 +56,22 @@ export async function runHello(out: Output, opts: HelloOptions): Promise<number>
       })()
     : chooseAttach(); // the running kernel decides (by probing), whatever --kern-version says
   out.info(`hello: the seed's 13 instructions; ${chosen.why}`);
-  const prog = loadProgram({ name: "hello", type: chosen.type, insns: HELLO_INSNS, kernVersion });
+  // trace_pipe (one reader) and a uprobe target are checked before anything is loaded
+  const pipe = prepareSession([chosen.spec], { watch: opts.duration !== 0 });
+  let prog: ReturnType<typeof loadProgram>;
+  try {
+    prog = loadProgram({ name: "hello", type: chosen.type, insns: HELLO_INSNS, kernVersion });
+  } catch (e) {
+    pipe?.close();
+    throw e;
+  }
   try {
     out.event("loaded", { program: "hello", progType: chosen.type, insns: 13, fd: prog.fd, kernVersion: kernVersion.code, kernVersionSource: kernVersion.source }, `loaded 'hello' as a ${chosen.type} program; kern_version ${formatVersionCode(kernVersion.code)} from ${kernVersion.source}`);
     const duration = opts.duration ?? HELLO_DEFAULT_SECONDS;
     let hellos = 0;
     const triggers: ReturnType<typeof setTimeout>[] = [];
     const result = await attachAndWatch(out, [{ prog, spec: chosen.spec }], {
+      pipe,
       duration,
       count: opts.count,
       onReady: () => {
@@ -80,6 +89,7 @@ export async function runHello(out: Output, opts: HelloOptions): Promise<number>
     }
     return 0;
   } finally {
+    pipe?.close();
     prog.close();
   }
 }

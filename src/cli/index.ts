@@ -1,27 +1,125 @@
 // The command table: cac wiring, option validation, and the one place that turns errors into a
 // single line and an exit code (0 ok, 1 the kernel or system refused, 2 bad usage or input).
 import { cac, type CAC } from "cac";
-import { BpfloadError, UsageError, VerifierError } from "../errors.ts";
+import { BpfloadError, quote, UsageError, VerifierError } from "../errors.ts";
 import { runCleanup } from "../kernel/cleanup.ts";
-import { Output } from "./output.ts";
+import { integerOption, parseDecimal } from "../numbers.ts";
+import { Output, stdoutWriter, writeFailure } from "./output.ts";
 
 type Opts = Record<string, unknown>;
 
-/** cac turns numeric-looking values into numbers and repeated options into arrays: undo both. */
+/** Repeated options become arrays in cac: the last one counts. (Values are the raw text: see rawValues.) */
 function str(v: unknown): string | undefined {
   if (v === undefined || v === null || v === true) return undefined;
   return String(Array.isArray(v) ? v[v.length - 1] : v);
 }
 
-function num(name: string, v: unknown, min = 0): number | undefined {
-  const s = str(v);
-  if (s === undefined) {
-    if (v === true) throw new UsageError(`--${name} needs a value`);
-    return undefined;
-  }
-  const n = Number(s);
-  if (!Number.isFinite(n) || n < min) throw new UsageError(`bad --${name} '${s}': give a number >= ${min}`);
+function needed(name: string, v: unknown): string | undefined {
+  if (v === true) throw new UsageError(`--${name} needs a value`);
+  return str(v);
+}
+
+/** An integer option within [min, max] (1.5, -3, 1e99 and 0x1ffffffff beyond the range are refused). */
+function int(name: string, v: unknown, min: number, max: number): number | undefined {
+  const s = needed(name, v);
+  return s === undefined ? undefined : integerOption(name, s, min, max);
+}
+
+/** Largest --duration: u32 seconds (136 years); watch.ts chains timers past setTimeout's 24.8 days. */
+const MAX_DURATION_S = 0xffffffff;
+
+function seconds(name: string, v: unknown): number | undefined {
+  const s = needed(name, v);
+  if (s === undefined) return undefined;
+  const n = parseDecimal(s, MAX_DURATION_S, `--${name}`);
+  if (n === undefined) throw new UsageError(`bad --${name} ${quote(s)}: give seconds (a number like 10 or 2.5)`);
   return n;
+}
+
+// Ranges the kernel has: kretprobe maxactive is at most KRETPROBE_MAXACTIVE_MAX (4096); log_level
+// is a bit mask of 1, 2 and 4 (load.ts says which); the rest are u32 fields or counters.
+const U32 = 0xffffffff;
+
+/**
+ * cac turns numeric-looking values into numbers (`--kern-version 4.10` → 4.1, `--pin 0123` → 123,
+ * 1e99 → Infinity-ish): the values of options that take one are taken again from argv, as typed.
+ */
+function rawValues(cli: CAC, argv: string[]): Opts {
+  const flags = new Map<string, string[]>();
+  for (const o of [...cli.globalCommand.options, ...(cli.matchedCommand?.options ?? [])]) {
+    if (o.isBoolean) continue;
+    for (const f of o.rawName.split(/[\s,]+/)) if (f.startsWith("-")) flags.set(f, o.names); // -o and --output: both names
+  }
+  const out: Opts = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") break;
+    const eq = a.indexOf("=");
+    const names = flags.get(eq > 0 ? a.slice(0, eq) : a);
+    if (names === undefined) continue;
+    const value = eq > 0 ? a.slice(eq + 1) : i + 1 < argv.length && !argv[i + 1]!.startsWith("-") ? argv[++i] : undefined; // as mri takes it
+    if (value !== undefined) for (const n of names) out[n] = value;
+  }
+  return out;
+}
+
+/** Every spelling of an option that takes a value (`--count`, `-o`), in any command. */
+function valueFlags(cli: CAC): Set<string> {
+  const flags = new Set<string>();
+  for (const c of [cli.globalCommand, ...cli.commands]) {
+    for (const o of c.options) if (!o.isBoolean) for (const f of o.rawName.split(/[\s,]+/)) if (f.startsWith("-")) flags.add(f);
+  }
+  return flags;
+}
+
+/**
+ * mri reads `--count -3` as --count without a value and an unknown option -3: join a negative
+ * number to its option (`--count=-3`) so the range check says what is wrong with it.
+ */
+function joinNegativeValues(cli: CAC, argv: string[]): string[] {
+  const flags = valueFlags(cli);
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (a === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (flags.has(a) && next !== undefined && /^-[0-9.]/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+/**
+ * cac hands mri its boolean options by camelCase name, so a dashed one (`--load-only`) is not known
+ * as boolean and swallows the next argument (`load --no-attach FILE`): spell those camelCase.
+ */
+function booleanFlags(cli: CAC): Map<string, string> {
+  const map = new Map<string, string>([["--no-attach", "--loadOnly"]]); // cac would negate --attach <spec>
+  for (const c of [cli.globalCommand, ...cli.commands]) {
+    for (const o of c.options) {
+      if (!o.isBoolean || o.negated) continue;
+      for (const f of o.rawName.split(/[\s,]+/)) if (f.startsWith("--") && f.slice(2).includes("-")) map.set(f, `--${o.names[0]}`);
+    }
+  }
+  return map;
+}
+
+/** cac prints help and version with console.info: send that through stdout's writer too. */
+function throughWriter<T>(fn: () => T): T {
+  const info = console.info;
+  console.info = (...args: unknown[]) => void stdoutWriter.write(`${args.join(" ")}\n`);
+  try {
+    return fn();
+  } finally {
+    console.info = info;
+  }
 }
 
 function output(o: Opts): Output {
@@ -64,13 +162,13 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
           attach: str(o.attach),
           license: str(o.license),
           kernVersion: str(o.kernVersion),
-          logLevel: num("log-level", o.logLevel, 1),
-          duration: num("duration", o.duration),
-          count: num("count", o.count, 1),
+          logLevel: int("log-level", o.logLevel, 1, 7),
+          duration: seconds("duration", o.duration),
+          count: int("count", o.count, 1, U32),
           attachProgram: !o.loadOnly,
           probeApi: str(o.probeApi),
-          maxactive: num("maxactive", o.maxactive, 1),
-          freq: num("freq", o.freq, 1),
+          maxactive: int("maxactive", o.maxactive, 1, 4096),
+          freq: int("freq", o.freq, 1, U32),
           pin: str(o.pin),
         }),
         o,
@@ -87,7 +185,7 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
     .example("bpfload hello --duration 30 --json")
     .action(async (o: Opts) => {
       const { runHello } = await import("./hello.ts");
-      run(runHello(output(o), { duration: num("duration", o.duration), count: num("count", o.count, 1), attach: str(o.attach), kernVersion: str(o.kernVersion) }), o);
+      run(runHello(output(o), { duration: seconds("duration", o.duration), count: int("count", o.count, 1, U32), attach: str(o.attach), kernVersion: str(o.kernVersion) }), o);
     });
 
   cli
@@ -164,20 +262,27 @@ export async function main(argv: string[], version: string): Promise<number> {
     opts = o;
   });
   try {
-    // `--no-attach` would be cac's negation of `--attach <spec>` and break it: spell it --load-only.
-    const args = argv.map((a) => (a === "--no-attach" ? "--load-only" : a));
-    cli.parse(["bun", "bpfload", ...args], { run: false });
+    const booleans = booleanFlags(cli);
+    const args = joinNegativeValues(cli, argv.map((a) => booleans.get(a) ?? a));
+    throughWriter(() => cli.parse(["bun", "bpfload", ...args], { run: false }));
+    Object.assign(cli.options, rawValues(cli, args));
     opts = cli.options;
-    if (cli.options.help || cli.options.version) return 0; // cac printed it
+    if (cli.options.help || cli.options.version) {
+      const failed = writeFailure(); // cac printed it: completely, or that is the error
+      return failed ? report(failed, opts) : 0;
+    }
     if (!cli.matchedCommand) {
       if (argv.length === 0) {
-        cli.outputHelp();
+        throughWriter(() => cli.outputHelp());
         return 2;
       }
-      throw new UsageError(`unknown command '${argv[0]}': see 'bpfload --help'`);
+      throw new UsageError(`unknown command ${quote(argv[0]!)}: see 'bpfload --help'`);
     }
     await cli.runMatchedCommand();
-    return await pending!;
+    const code = await pending!;
+    // A write the system refused (ENOSPC on >/dev/full) stopped the output: that is a failure.
+    const failed = writeFailure();
+    return failed ? report(failed, opts) : code;
   } catch (e) {
     runCleanup();
     return report(e, opts);
@@ -186,6 +291,8 @@ export async function main(argv: string[], version: string): Promise<number> {
 
 function report(e: unknown, opts: Opts): number {
   const out = new Output({ json: !!opts.json, verbose: !!opts.verbose });
+  // An error after stdout failed: the failure is what the user needs to hear about.
+  e = writeFailure() ?? e;
   if (e instanceof BpfloadError) {
     out.error({ kind: e.kind, message: e.message, exitCode: e.exitCode, log: e instanceof VerifierError ? e.log : undefined });
     return e.exitCode;

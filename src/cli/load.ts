@@ -9,7 +9,7 @@ import { parseKernVersionOption, type KernelVersion } from "../kernel/version.ts
 import { PROG_TYPES, formatVersionCode, type ProgTypeName } from "../uapi.ts";
 import { readInput } from "./input.ts";
 import type { Output } from "./output.ts";
-import { attachAndWatch, type AttachTarget } from "./session.ts";
+import { attachAndWatch, prepareSession, type AttachTarget } from "./session.ts";
 
 export interface LoadOptions {
   section?: string;
@@ -60,8 +60,7 @@ interface Loaded {
   close(): void;
 }
 
-async function loadInput(out: Output, file: string, opts: LoadOptions, type: ProgTypeName | undefined, kernVersion: KernelVersion): Promise<Loaded> {
-  const input = readInput(file);
+async function loadInput(out: Output, file: string, input: ReturnType<typeof readInput>, opts: LoadOptions, type: ProgTypeName | undefined, kernVersion: KernelVersion): Promise<Loaded> {
   const logLevel = opts.logLevel;
   if (input.kind === "elf") {
     const { loadObjectFile } = await import("./object.ts");
@@ -106,8 +105,18 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
 
   // The pinning module loads only when asked for: start-up is most of a one-shot load.
   const pin = opts.pin !== undefined ? await import("../kernel/pin.ts") : undefined;
-  const pinDir = pin?.preparePinDir(opts.pin!); // before loading anything
-  const loaded = await loadInput(out, file, opts, type, kernVersion);
+  const pinPlan = pin?.planPinDir(opts.pin!); // checked before loading anything, created after
+  const input = readInput(file); // a bad file is said first
+  // Refusals that need no program come before loading: uprobe targets, a busy trace_pipe.
+  const attachOpts = { probeApi: parseProbeApi(opts.probeApi), maxactive: opts.maxactive, freq: opts.freq };
+  const pipe = prepareSession([attachSpec], { watch: opts.attachProgram !== false && opts.duration !== 0, attach: attachOpts });
+  let loaded: Loaded;
+  try {
+    loaded = await loadInput(out, file, input, opts, type, kernVersion);
+  } catch (e) {
+    pipe?.close();
+    throw e;
+  }
   try {
     for (const { prog, insns, origin } of loaded.programs) {
       out.event(
@@ -132,7 +141,7 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
       throw new UsageError(`--attach applies to one program, and ${file} has ${loaded.programs.length}: pick one with --section or --program`);
     }
 
-    if (pin && pinDir !== undefined) pinAll(out, pinDir, loaded, pin.pinFd);
+    if (pin && pinPlan) pinAll(out, pin, pinPlan, loaded);
 
     const targets: AttachTarget[] = [];
     if (opts.attachProgram !== false) {
@@ -146,8 +155,7 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     } else if (!targets.length) {
       out.info(`nothing to attach: give --attach (${ATTACH_SYNTAX})`);
     } else {
-      const attach = { probeApi: parseProbeApi(opts.probeApi), maxactive: opts.maxactive, freq: opts.freq };
-      const result = await attachAndWatch(out, targets, { duration: opts.duration, count: opts.count, attach });
+      const result = await attachAndWatch(out, targets, { duration: opts.duration, count: opts.count, attach: attachOpts, pipe });
       out.event("exit", { reason: result.reason, signal: result.signal, lines: result.lines }, `detached (${result.signal ?? result.reason}); ${result.lines} trace lines`);
     }
     if (loaded.collection) {
@@ -156,19 +164,38 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     }
     return 0;
   } finally {
+    pipe?.close();
     loaded.close();
   }
 }
 
-function pinAll(out: Output, abs: string, loaded: Loaded, pinFd: (fd: number, path: string, what: string) => void): void {
-  const safe = (n: string) => n.replace(/[^A-Za-z0-9_.-]/g, "_");
-  for (const { prog } of loaded.programs) {
-    pinFd(prog.fd, `${abs}/${safe(prog.name)}`, `program '${prog.name}'`);
-    out.event("pinned", { kind: "program", name: prog.name, path: `${abs}/${safe(prog.name)}` }, `pinned program '${prog.name}' at ${abs}/${safe(prog.name)}`);
+/**
+ * Pins every program and map: the directory is made only now that everything loaded, and if any
+ * pin fails, the pins and directories made by this run are removed again (only those).
+ */
+function pinAll(out: Output, pin: typeof import("../kernel/pin.ts"), plan: import("../kernel/pin.ts").PinPlan, loaded: Loaded): void {
+  const wanted = [
+    ...loaded.programs.map(({ prog }) => ({ fd: prog.fd, name: prog.name, kind: "program" as const })),
+    ...[...(loaded.collection?.maps ?? [])].map(([name, map]) => ({ fd: map.fd, name, kind: "map" as const })),
+  ].map((w) => ({ ...w, file: pin.pinName(w.name) }));
+  const seen = new Map<string, string>();
+  for (const w of wanted) {
+    const other = seen.get(w.file);
+    if (other !== undefined) throw new UsageError(`--pin: ${other} and ${w.kind} '${w.name}' would both be pinned as ${plan.path}/${w.file}: rename one of them`);
+    seen.set(w.file, `${w.kind} '${w.name}'`);
   }
-  for (const [name, map] of loaded.collection?.maps ?? []) {
-    pinFd(map.fd, `${abs}/${safe(name)}`, `map '${name}'`);
-    out.event("pinned", { kind: "map", name, path: `${abs}/${safe(name)}` }, `pinned map '${name}' at ${abs}/${safe(name)} (bpfload map dump ${abs}/${safe(name)})`);
+  const dir = pin.createPinDir(plan);
+  try {
+    for (const w of wanted) {
+      const path = dir.pin(w.fd, w.file, `${w.kind} '${w.name}'`);
+      const text = w.kind === "map" ? `pinned map '${w.name}' at ${path} (bpfload map dump ${path})` : `pinned program '${w.name}' at ${path}`;
+      out.event("pinned", { kind: w.kind, name: w.name, path }, text);
+    }
+  } catch (e) {
+    dir.undo();
+    throw e;
+  } finally {
+    dir.close();
   }
 }
 

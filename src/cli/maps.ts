@@ -1,6 +1,7 @@
-// Printing maps at exit: every entry as hex, and as integers when key/value sizes allow.
+// Printing maps: at exit and for `map dump`. Every entry, streamed as the kernel hands them out
+// (hex, and integers where the sizes allow); per-CPU maps one value per CPU, plus the sum.
 import type { Collection } from "../kernel/collection.ts";
-import type { BpfMap } from "../kernel/map.ts";
+import type { BpfMap, MapEntry } from "../kernel/map.ts";
 import type { Output } from "./output.ts";
 
 const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join(" ");
@@ -13,59 +14,90 @@ export function asInteger(b: Uint8Array): bigint | undefined {
   return v;
 }
 
-export interface MapEntry {
-  key: Uint8Array;
-  /** One value, or one per CPU for per-CPU maps. */
-  values: Uint8Array[];
+/** Sum of integer per-CPU values (what a per-CPU counter counts in all), else undefined. */
+export function perCpuSum(values: Uint8Array[]): bigint | undefined {
+  let sum = 0n;
+  for (const v of values) {
+    const n = asInteger(v);
+    if (n === undefined) return undefined;
+    sum += n;
+  }
+  return sum;
 }
 
 /** Maps whose values are fds or kernel objects cannot be read back as data. */
 const UNREADABLE = new Set(["prog_array", "perf_event_array", "array_of_maps", "hash_of_maps", "stack_trace", "ringbuf", "user_ringbuf", "sockmap", "sockhash", "devmap", "devmap_hash", "cpumap", "xskmap", "cgroup_array", "struct_ops", "queue", "stack", "bloom_filter", "sk_storage", "inode_storage", "task_storage", "cgrp_storage", "arena"]);
 
-export function readEntries(map: BpfMap, limit = 1024): MapEntry[] | undefined {
-  if (UNREADABLE.has(map.typeName)) return undefined;
-  const copies = map.valueCopies();
-  const stride = copies > 1 ? (map.def.valueSize + 7) & ~7 : map.def.valueSize;
-  const out: MapEntry[] = [];
-  for (const key of map.keys(limit)) {
-    const v = map.lookup(key);
-    if (!v) continue;
-    out.push({ key, values: Array.from({ length: copies }, (_, i) => v.subarray(i * stride, i * stride + map.def.valueSize)) });
-  }
-  return out;
+export function readable(map: BpfMap): boolean {
+  return !UNREADABLE.has(map.typeName);
 }
 
 export function printMaps(out: Output, col: Collection): void {
   for (const [name, map] of col.maps) printMap(out, name, map);
 }
 
+/** Arrays have every key: their all-zero entries are counted, not shown. Hashes show every entry. */
+function shownEntry(map: BpfMap, e: MapEntry): boolean {
+  return map.typeName.includes("hash") || e.values.some((v) => v.some((b) => b !== 0));
+}
+
+function entryText(perCpu: boolean, e: MapEntry): string {
+  const k = asInteger(e.key);
+  const key = k === undefined ? hex(e.key) : `${k} (${hex(e.key)})`;
+  const one = (v: Uint8Array) => {
+    const n = asInteger(v);
+    return n === undefined ? hex(v) : `${n} (${hex(v)})`;
+  };
+  if (!perCpu) return `  ${key} => ${one(e.values[0]!)}`;
+  const sum = perCpuSum(e.values);
+  return `  ${key} => ${sum === undefined ? "" : `sum ${sum}: `}[${e.values.map((v, cpu) => `cpu${cpu} ${one(v)}`).join(", ")}]`;
+}
+
+function entryJson(perCpu: boolean, e: MapEntry): Record<string, unknown> {
+  return {
+    key: hex(e.key),
+    keyInt: asInteger(e.key),
+    values: e.values.map(hex),
+    valueInts: e.values.map(asInteger),
+    ...(perCpu ? { sum: perCpuSum(e.values) } : {}),
+  };
+}
+
+/** Entries to announce: arrays have every key; other maps are counted key by key (no values read). */
+function countEntries(map: BpfMap): number {
+  if (map.typeName.endsWith("array") && !map.typeName.includes("of_maps")) return map.def.maxEntries;
+  let n = 0;
+  for (const _ of map.keys()) n++;
+  return n;
+}
+
+/**
+ * Every entry of the map. Plain output streams (the count first, then one line per entry, values
+ * read one at a time); JSON output is one object per map, so its entries are gathered first.
+ */
 export function printMap(out: Output, name: string, map: BpfMap): void {
-  {
-    const entries = readEntries(map);
-    if (!entries) {
-      out.event("map", { name, mapType: map.typeName, entries: null }, `map '${name}' (${map.typeName}): not readable as data`);
-      return;
-    }
-    const shown = entries.filter((e) => e.values.some((v) => v.some((b) => b !== 0)) || map.typeName.includes("hash"));
-    out.event(
-      "map",
-      {
-        name,
-        mapType: map.typeName,
-        keySize: map.def.keySize,
-        valueSize: map.def.valueSize,
-        entries: shown.map((e) => ({ key: hex(e.key), keyInt: asInteger(e.key), values: e.values.map(hex), valueInts: e.values.map(asInteger) })),
-      },
-      `map '${name}' (${map.typeName}, ${entries.length} entries${shown.length < entries.length ? `, ${entries.length - shown.length} all-zero not shown` : ""}):`,
-    );
-    if (out.json) return;
-    for (const e of shown) {
-      const k = asInteger(e.key);
-      const vals = e.values.map((v) => {
-        const n = asInteger(v);
-        return n === undefined ? hex(v) : `${n} (${hex(v)})`;
-      });
-      out.info(`  ${k === undefined ? hex(e.key) : `${k} (${hex(e.key)})`} => ${vals.length > 1 ? `[${vals.join(", ")}]` : vals[0]}`);
-    }
+  if (!readable(map)) {
+    out.event("map", { name, mapType: map.typeName, entries: null }, `map '${name}' (${map.typeName}): not readable as data`);
+    return;
   }
+  const perCpu = map.perCpu;
+  const sizes = `key ${map.def.keySize} B, value ${map.def.valueSize} B${perCpu ? ` per CPU, ${map.valueCopies()} CPUs` : ""}`;
+  if (!out.json) out.info(`map '${name}' (${map.typeName}, ${countEntries(map)} entries, ${sizes}):`);
+  let total = 0;
+  let zero = 0;
+  const json: Record<string, unknown>[] = [];
+  for (const e of map.entries()) {
+    total++;
+    if (!shownEntry(map, e)) {
+      zero++;
+      continue;
+    }
+    if (out.json) json.push(entryJson(perCpu, e));
+    else out.info(entryText(perCpu, e));
+  }
+  out.event(
+    "map",
+    { name, mapType: map.typeName, keySize: map.def.keySize, valueSize: map.def.valueSize, ...(perCpu ? { cpus: map.valueCopies() } : {}), count: total, entries: json },
+    zero ? `  (${zero} of ${total} entries all-zero, not shown)` : undefined,
+  );
 }

@@ -26,5 +26,7 @@ export async function loadObjectFile(out: Output, file: string, bytes: Uint8Arra
     throw new UsageError(`${file} has no ${asked}: it has ${list}`);
   }
   if (obj.version !== undefined) out.detail(`${file}: version section 0x${obj.version.toString(16)} (bpfload sends the running kernel's version instead)`);
-  return loadCollection(obj, { select: wanted, type: opts.type, license: opts.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel, keepGoing: true });
+  const col = loadCollection(obj, { select: wanted, type: opts.type, license: opts.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel, keepGoing: true });
+  for (const note of col.notes) out.detail(note);
+  return col;
 }

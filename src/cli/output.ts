@@ -1,7 +1,65 @@
 // Where everything the CLI says goes. Plain mode: trace lines on stdout exactly as trace_pipe gives
 // them, everything else on stderr (so stdout can be piped). JSON mode (--json): one JSON object
 // per line on stdout for every result and event, errors included as {"error": {...}}.
+//
+// Every byte goes through one writer per stream (FdWriter): a write completes or fails. Bun makes
+// stdout non-blocking when it is a pipe, so a plain writeSync() may write only part (65,536 bytes)
+// and lose the rest; FdWriter continues short writes and waits for a full pipe's reader.
+import { errnoText, escapeControls, SystemError } from "../errors.ts";
+import { FileError, growPipe, writeAll } from "../sys/files.ts";
 import type { TraceLine } from "../trace-line.ts";
+
+const EPIPE = 32;
+/** A write this big into a pipe (64 KiB by default) first grows the pipe to 1 MiB: 16x fewer waits. */
+const BIG_WRITE = 64 * 1024;
+const PIPE_SIZE = 1024 * 1024;
+
+/** A stream the system refused to take bytes for (ENOSPC on >/dev/full, EIO): exit 1, one line. */
+export class WriteError extends SystemError {
+  constructor(readonly stream: string, readonly errno: number) {
+    super(`write ${stream}: ${errnoText(errno)}`);
+  }
+}
+
+/** One of the process's standard streams, written completely or not at all (after a failure). */
+export class FdWriter {
+  /** Aborted when the reader went away (EPIPE: `| head`) or the stream failed: stop quietly. */
+  readonly gone = new AbortController();
+  /** The first failure other than EPIPE; the CLI reports it and exits 1. */
+  failure: WriteError | undefined;
+  private readonly encoder = new TextEncoder();
+  private grown = false;
+
+  constructor(readonly fd: number, readonly name: string) {}
+
+  /** Writes all of `text`; false when the stream is gone (then nothing more is written). */
+  write(text: string | Uint8Array): boolean {
+    if (this.gone.signal.aborted) return false;
+    const bytes = typeof text === "string" ? this.encoder.encode(text) : text;
+    if (bytes.length > BIG_WRITE && !this.grown) {
+      this.grown = true;
+      growPipe(this.fd, PIPE_SIZE);
+    }
+    try {
+      writeAll(this.fd, bytes, this.name);
+      return true;
+    } catch (e) {
+      if (!(e instanceof FileError)) throw e;
+      // Never thrown from here: writes happen in timer callbacks too, where a throw is a stack trace.
+      if (e.errno !== EPIPE) this.failure = new WriteError(this.name, e.errno);
+      this.gone.abort();
+      return false;
+    }
+  }
+}
+
+export const stdoutWriter = new FdWriter(1, "stdout");
+export const stderrWriter = new FdWriter(2, "stderr");
+
+/** The first write failure of stdout or stderr (not EPIPE), if any. */
+export function writeFailure(): WriteError | undefined {
+  return stdoutWriter.failure ?? stderrWriter.failure;
+}
 
 export interface OutputOptions {
   json?: boolean;
@@ -14,34 +72,35 @@ export class Output {
   /** A live status line is shown on stderr only when it is a terminal and not in JSON mode. */
   readonly liveStatus: boolean;
   private statusShown = false;
-  /** Aborted when stdout's reader went away (`bpfload load ... | head`): time to stop quietly. */
-  readonly stdoutGone = new AbortController();
+  /**
+   * Aborted when stdout's reader went away (`bpfload load ... | head`) or stdout failed: time to
+   * stop; a closed pipe ends the run quietly like `cat`, a failure is reported by the CLI (exit 1).
+   */
+  readonly stdoutGone = stdoutWriter.gone;
 
   constructor(opts: OutputOptions) {
     this.json = !!opts.json;
     this.verbose = !!opts.verbose;
     this.liveStatus = !this.json && !!process.stderr.isTTY;
-    process.stdout.on?.("error", (e: Error) => this.writeFailed(e));
   }
 
-  /** Writes to stdout; a closed pipe (EPIPE) ends the run like `cat` would, without a stack trace. */
   private stdout(text: string): void {
-    if (this.stdoutGone.signal.aborted) return;
-    try {
-      process.stdout.write(text);
-    } catch (e) {
-      this.writeFailed(e as Error);
-    }
+    stdoutWriter.write(text);
   }
 
-  private writeFailed(e: Error): void {
-    if ((e as { code?: string }).code !== "EPIPE") throw e;
-    this.stdoutGone.abort();
+  private stderr(text: string): void {
+    stderrWriter.write(text);
+  }
+
+  /** Raw bytes or text on stdout as they are (disasm's listing: tens of MB in one write). */
+  raw(text: string | Uint8Array): void {
+    this.clearStatus();
+    stdoutWriter.write(text);
   }
 
   private clearStatus(): void {
     if (this.statusShown) {
-      process.stderr.write("\r\x1b[K");
+      this.stderr("\r\x1b[K");
       this.statusShown = false;
     }
   }
@@ -50,7 +109,7 @@ export class Output {
   info(text: string): void {
     if (this.json) return;
     this.clearStatus();
-    process.stderr.write(`${text}\n`);
+    this.stderr(`${text}\n`);
   }
 
   detail(text: string): void {
@@ -82,19 +141,20 @@ export class Output {
 
   status(text: string): void {
     if (!this.liveStatus) return;
-    process.stderr.write(`\r\x1b[K${text}`);
+    this.stderr(`\r\x1b[K${text}`);
     this.statusShown = true;
   }
 
   error(err: { kind: string; message: string; log?: string; exitCode: number }): void {
     this.clearStatus();
-    if (this.json) {
+    // JSON goes to stdout, unless stdout is what failed: then the one line goes to stderr.
+    if (this.json && !stdoutWriter.gone.signal.aborted) {
       const { kind, message, log, exitCode } = err;
       this.stdout(`${JSON.stringify({ error: { kind, message, exitCode, ...(log ? { log } : {}) } })}\n`);
       return;
     }
-    process.stderr.write(`bpfload: ${err.message}\n`);
-    if (err.log) process.stderr.write(`verifier log:\n${err.log.replace(/\n*$/, "\n")}`);
+    this.stderr(`bpfload: ${escapeControls(err.message)}\n`);
+    if (err.log) this.stderr(`verifier log:\n${err.log.replace(/\n*$/, "\n")}`);
   }
 }
 

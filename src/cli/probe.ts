@@ -1,7 +1,14 @@
 // `bpfload probe`: what this kernel offers, grouped for a tester; --json for CI.
 import { probeKernel, type Probe } from "../kernel/features.ts";
 import type { FeatureAnswer } from "../kernel/features/probes.ts";
+import { tracefsMountPoint } from "../kernel/tracefs.ts";
 import type { Output } from "./output.ts";
+
+/** Not mounted, or mounted where this user cannot read it (mode 0700 for root on newer kernels). */
+function tracefsAbsence(): string {
+  const at = tracefsMountPoint();
+  return at ? `mounted at ${at} but not readable by this user (run as root)` : "not mounted";
+}
 
 const yes = (b: boolean | Probe) => {
   const p = typeof b === "boolean" ? { supported: b } : b;
@@ -45,7 +52,7 @@ export function runProbe(out: Output): number {
     `kernel ${r.kernel.release} (${r.kernel.arch}): LINUX_VERSION_CODE ${r.kernel.version} = 0x${r.kernel.versionCode.toString(16)} (from ${r.kernel.source})`,
     "",
     "paths",
-    `  tracefs   ${r.paths.tracefs ?? "not mounted"}`,
+    `  tracefs   ${r.paths.tracefs ?? tracefsAbsence()}`,
     `  debugfs   ${r.paths.debugfs ?? "not mounted"}`,
     `  bpffs     ${r.paths.bpffs ?? "not mounted (bpfload mounts /sys/fs/bpf for --pin)"}`,
     "",

@@ -6,6 +6,8 @@ import { runCleanup } from "../kernel/cleanup.ts";
 import { sumKnown, type Link } from "../kernel/perf-link.ts";
 import type { Program } from "../kernel/program.ts";
 import { enableRunStats, runCount } from "../kernel/stats.ts";
+import { TracePipe, TracePipeBusy } from "../kernel/trace-pipe.ts";
+import { checkUprobe } from "../kernel/uprobe.ts";
 import { watch, type WatchResult } from "../kernel/watch.ts";
 import type { Output } from "./output.ts";
 
@@ -18,6 +20,29 @@ export interface SessionOptions {
   /** Called for every trace line (after it is printed). */
   onTrace?: (message: string) => void;
   attach?: AttachOptions;
+  /** trace_pipe, opened by prepareSession before anything was loaded; closed at the end. */
+  pipe?: TracePipe;
+}
+
+/**
+ * What a run can be refused for before anything is loaded or attached: the uprobe targets (file,
+ * symbol, tracefs command) and trace_pipe, which only one process may read on newer kernels.
+ * Returns the open pipe when the run will watch it (hand it to attachAndWatch).
+ */
+export function prepareSession(specs: (AttachSpec | undefined)[], opts: { watch: boolean; attach?: AttachOptions }): TracePipe | undefined {
+  for (const spec of specs) {
+    if (spec?.kind === "uprobe" || spec?.kind === "uretprobe") checkUprobe(spec, opts.attach?.probeApi);
+  }
+  if (!opts.watch) return undefined;
+  try {
+    return new TracePipe();
+  } catch (e) {
+    // Only "another process reads it" is final here. Anything else (tracefs unreadable to this
+    // user, not mounted) is left to the watch to report, so that e.g. a user without privileges
+    // hears first what the kernel says to loading (run as root), as before.
+    if (e instanceof TracePipeBusy) throw e;
+    return undefined;
+  }
 }
 
 export interface AttachTarget {
@@ -57,6 +82,7 @@ export async function attachAndWatch(out: Output, targets: AttachTarget[], opts:
     const hits = stopStats ? () => sumKnown(programs.map(runCount)) : () => sumKnown(links.map((l) => l.hits()));
     let shown = 0;
     const result = await watch({
+      pipe: opts.pipe,
       hits,
       abort: out.stdoutGone.signal,
       duration: opts.duration,
@@ -74,5 +100,6 @@ export async function attachAndWatch(out: Output, targets: AttachTarget[], opts:
   } finally {
     for (const link of links) link.close();
     runCleanup();
+    opts.pipe?.close();
   }
 }

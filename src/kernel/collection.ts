@@ -32,6 +32,8 @@ export class Collection {
   readonly programs: LoadedProgram[] = [];
   /** Programs that did not load, when loading went on past them (keepGoing). */
   readonly failures: { spec: ProgramSpec; error: Error }[] = [];
+  /** What was decided on the object's behalf (for --verbose). */
+  readonly notes: string[] = [];
 
   close(): void {
     for (const p of this.programs) p.program.close();
@@ -39,11 +41,14 @@ export class Collection {
   }
 }
 
-function createMaps(obj: ObjectSpec, into: Map<string, BpfMap>): void {
+function createMaps(obj: ObjectSpec, into: Map<string, BpfMap>, notes: string[]): void {
   const create = (spec: MapSpec, innerMapFd?: number) => {
     if (spec.kind === "data") requireFeature("globalData", `global data (section ${spec.name})`, `${obj.file} uses .data/.rodata/.bss variables`);
     const map = createMap({ name: spec.name, type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries, flags: spec.flags, innerMapFd });
     into.set(spec.name, map);
+    if (spec.maxEntries !== map.def.maxEntries) {
+      notes.push(`map '${spec.name}' (${map.typeName}): max_entries 0 means one per CPU (as libbpf does): ${map.def.maxEntries} possible CPUs`);
+    }
     if (spec.initialData && spec.initialData.length) map.update(new Uint8Array(4), spec.initialData);
     return map;
   };
@@ -62,7 +67,7 @@ export function loadCollection(obj: ObjectSpec, opts: CollectionOptions = {}): C
   const selected = obj.programs.filter(opts.select ?? (() => true));
   const col = new Collection();
   try {
-    createMaps(obj, col.maps);
+    createMaps(obj, col.maps, col.notes);
     for (const spec of selected) {
       try {
         col.programs.push(loadOne(obj, spec, col, opts));

@@ -10,6 +10,7 @@ import { requireFeature } from "./features/probes.ts";
 import { attachToPerfFd, type PerfEventLink } from "./perf-link.ts";
 import { chooseProbeApi, type ProbeApi } from "./probe-pmu.ts";
 import { kernelVersion, type Program } from "./program.ts";
+import { TracefsCommand } from "./tracefs-command.ts";
 import { TracefsWriteError, hasControl } from "./tracefs.ts";
 import { attachProbeEvent, createProbeEvent } from "./tracefs-probe.ts";
 
@@ -84,7 +85,7 @@ export function attachKprobe(prog: Program, spec: KSpec, opts: KprobeOptions = {
     } else {
       try {
         const probe = spec.kind === "kprobe" ? "p" : `r${opts.maxactive ?? ""}`;
-        const created = createProbeEvent("kprobe_events", probe, spec.func, offset ? `${symbol}+${offset}` : symbol);
+        const created = createProbeEvent(spec.func, (event) => TracefsCommand.kprobe(probe, event, symbol, offset));
         opts.onInfo?.({ symbol, event: created.event, api });
         return attachProbeEvent(prog, created, target);
       } catch (e) {

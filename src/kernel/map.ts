@@ -1,13 +1,17 @@
 // Maps: creation from a MapSpec (named where the kernel allows), element access, and reading all
 // entries back for printing at exit (what samples/bpf's user-space halves did).
-import { NotSupportedError, SyscallError, errnoName } from "../errors.ts";
+import { NotSupportedError, SyscallError, UsageError, errnoName } from "../errors.ts";
 import { MAP_TYPE_SINCE, newerThan, since } from "../since.ts";
 import { hintFor } from "../hints.ts";
-import { bpfMapCreate, bpfMapGetNextKey, bpfMapLookupElem, bpfMapUpdateElem, bpfObjPin } from "../sys/bpf.ts";
-import { tryReadText } from "../sys/files.ts";
+import { bpfMapCreate, bpfMapGetNextKey, bpfMapLookupElem, bpfMapUpdateElem, bpfObjPin, isPerCpuMapType, mapValueCopies, type MapRef } from "../sys/bpf.ts";
+import { possibleCpus } from "../sys/cpus.ts";
 import { close } from "../sys/perf.ts";
 import { MAP_TYPES, type MapTypeName } from "../uapi.ts";
-import { ensureMemlockLimit, kernelObjectName, kernelVersion } from "./program.ts";
+import { ensureMemlockLimit, kernelObjectName, kernelVersion, objectNamesSupported } from "./program.ts";
+
+export { possibleCpus };
+
+const BPF_MAP_TYPE_PERF_EVENT_ARRAY = 4;
 
 export interface MapDefinition {
   name: string;
@@ -19,8 +23,11 @@ export interface MapDefinition {
   innerMapFd?: number;
 }
 
-/** Names are known from 4.15 on; the first refusal of a name turns them off for this process. */
-let namesSupported = true;
+export interface MapEntry {
+  key: Uint8Array;
+  /** One value, or one per possible CPU for per-CPU maps. */
+  values: Uint8Array[];
+}
 
 export class BpfMap {
   constructor(readonly fd: number, readonly def: MapDefinition) {}
@@ -29,40 +36,72 @@ export class BpfMap {
     return MAP_TYPES[this.def.type] ?? `type ${this.def.type}`;
   }
 
+  /** Per-CPU maps hold one value per possible CPU for every key. */
+  get perCpu(): boolean {
+    return isPerCpuMapType(this.def.type);
+  }
+
+  private get ref(): MapRef {
+    return { fd: this.fd, type: this.def.type, keySize: this.def.keySize, valueSize: this.def.valueSize };
+  }
+
+  /** The value of `key`; per-CPU maps: use lookupValues. */
   lookup(key: Uint8Array): Uint8Array | undefined {
-    const r = bpfMapLookupElem(this.fd, key, this.def.valueSize * this.valueCopies());
+    if (this.perCpu) throw new UsageError(`map '${this.def.name}' is ${this.typeName}: it has one value per CPU (lookupValues)`);
+    return this.lookupValues(key)?.[0];
+  }
+
+  /** The value(s) of `key`: one per possible CPU for per-CPU maps (value_size bytes each), else one. */
+  lookupValues(key: Uint8Array): Uint8Array[] | undefined {
+    this.checkKey(key);
+    const r = bpfMapLookupElem(this.ref, key);
     if (r.ret < 0) {
       if (r.errno === 2) return undefined; // ENOENT: no such key
       throw this.error("lookup element", "BPF_MAP_LOOKUP_ELEM", r.errno);
     }
-    return r.value;
+    return r.values;
   }
 
-  update(key: Uint8Array, value: Uint8Array, flags = 0): void {
-    const r = bpfMapUpdateElem(this.fd, key, value, flags);
+  /** Per-CPU maps take one value per possible CPU (an array of possibleCpus() values). */
+  update(key: Uint8Array, value: Uint8Array | Uint8Array[], flags = 0): void {
+    this.checkKey(key);
+    const values = Array.isArray(value) ? value : [value];
+    const copies = mapValueCopies(this.def.type);
+    if (values.length !== copies) {
+      throw new UsageError(`map '${this.def.name}' (${this.typeName}): update needs ${copies} value${copies > 1 ? "s (one per possible CPU)" : ""}, got ${values.length}`);
+    }
+    for (const v of values) {
+      if (v.length > this.def.valueSize) throw new UsageError(`map '${this.def.name}': a value of ${v.length} bytes for value_size ${this.def.valueSize}`);
+    }
+    const r = bpfMapUpdateElem(this.ref, key, values, flags);
     if (r.ret < 0) throw this.error("update element", "BPF_MAP_UPDATE_ELEM", r.errno);
   }
 
-  /** Every key, in the kernel's iteration order (arrays: 0..max_entries-1). */
-  keys(limit = 1 << 20): Uint8Array[] {
-    const out: Uint8Array[] = [];
+  /** Every key, in the kernel's iteration order (arrays: 0..max_entries-1), one at a time. */
+  *keys(): Generator<Uint8Array> {
     let key: Uint8Array | undefined;
-    while (out.length < limit) {
-      const r = bpfMapGetNextKey(this.fd, key, this.def.keySize);
+    for (;;) {
+      const r = bpfMapGetNextKey(this.ref, key);
       if (r.ret < 0) {
-        if (r.errno === 2) break; // ENOENT: the end
+        if (r.errno === 2) return; // ENOENT: the end
         throw this.error("iterate keys", "BPF_MAP_GET_NEXT_KEY", r.errno);
       }
-      key = r.value;
-      out.push(key);
+      key = r.key;
+      yield key;
     }
-    return out;
   }
 
-  /** Per-CPU maps return one value per possible CPU, each rounded up to 8 bytes. */
+  /** Every entry, streamed: keys deleted while iterating are skipped. */
+  *entries(): Generator<MapEntry> {
+    for (const key of this.keys()) {
+      const values = this.lookupValues(key);
+      if (values) yield { key, values };
+    }
+  }
+
+  /** Values per key: possible CPUs for per-CPU maps, else 1. */
   valueCopies(): number {
-    const name = MAP_TYPES[this.def.type] ?? "";
-    return name.includes("percpu") ? possibleCpus() : 1;
+    return mapValueCopies(this.def.type);
   }
 
   pin(path: string): void {
@@ -75,35 +114,29 @@ export class BpfMap {
     (this as { fd: number }).fd = -1;
   }
 
+  private checkKey(key: Uint8Array): void {
+    if (key.length !== this.def.keySize) throw new UsageError(`map '${this.def.name}': a key of ${key.length} bytes for key_size ${this.def.keySize}`);
+  }
+
   private error(what: string, call: string, errno: number): SyscallError {
     return new SyscallError(`map '${this.def.name}': ${what}`, call, errno, hintFor(call, errnoName(errno), { euid: process.geteuid?.() ?? 0 }));
   }
 }
 
-let cpus: number | undefined;
-/** Number of possible CPUs (/sys/devices/system/cpu/possible: "0-3" or "0,2-5"). */
-export function possibleCpus(): number {
-  if (cpus !== undefined) return cpus;
-  const text = tryReadText("/sys/devices/system/cpu/possible")?.trim();
-  cpus = text
-    ? text.split(",").reduce((n, part) => {
-        const [a, b] = part.split("-").map(Number);
-        return n + (b === undefined ? 1 : b - a! + 1);
-      }, 0)
-    : 1;
-  return cpus;
+/**
+ * libbpf's rule, followed so that objects written for it load here: a perf_event_array with
+ * max_entries 0 gets one slot per possible CPU (the kernel itself refuses 0).
+ */
+export function effectiveMaxEntries(def: Pick<MapDefinition, "type" | "maxEntries">): number {
+  return def.type === BPF_MAP_TYPE_PERF_EVENT_ARRAY && def.maxEntries === 0 ? possibleCpus() : def.maxEntries;
 }
 
-export function createMap(def: MapDefinition): BpfMap {
+export function createMap(spec: MapDefinition): BpfMap {
   ensureMemlockLimit(); // maps come before programs: the limit must be raised before either
-  const attempt = (name: string | undefined) =>
-    bpfMapCreate({ mapType: def.type, keySize: def.keySize, valueSize: def.valueSize, maxEntries: def.maxEntries, flags: def.flags, innerMapFd: def.innerMapFd, name });
-  let r = attempt(namesSupported ? kernelObjectName(def.name.replace(/^\./, "")) : undefined);
-  if (r.ret < 0 && namesSupported && (r.errno === 7 || r.errno === 22)) {
-    const retry = attempt(undefined);
-    if (retry.ret >= 0) namesSupported = false;
-    if (retry.ret >= 0 || retry.errno !== r.errno) r = retry;
-  }
+  const def = { ...spec, maxEntries: effectiveMaxEntries(spec) };
+  // Names are known from 4.15 on: probed once per process (program.ts), never found out by a refusal.
+  const name = objectNamesSupported() ? kernelObjectName(def.name.replace(/^\./, "")) : undefined;
+  const r = bpfMapCreate({ mapType: def.type, keySize: def.keySize, valueSize: def.valueSize, maxEntries: def.maxEntries, flags: def.flags, innerMapFd: def.innerMapFd, name });
   if (r.ret < 0) {
     const type = MAP_TYPES[def.type] ?? `type ${def.type}`;
     const introduced = MAP_TYPE_SINCE[type as MapTypeName];
@@ -114,7 +147,7 @@ export function createMap(def: MapDefinition): BpfMap {
       `create map '${def.name}' (${type}, key ${def.keySize} B, value ${def.valueSize} B, ${def.maxEntries} entries)`,
       "BPF_MAP_CREATE",
       r.errno,
-      hintFor("BPF_MAP_CREATE", errnoName(r.errno), { euid: process.geteuid?.() ?? 0, kernel: kernelVersion().code }),
+      hintFor("BPF_MAP_CREATE", errnoName(r.errno), { euid: process.geteuid?.() ?? 0, kernel: kernelVersion().code, maxEntries: def.maxEntries }),
     );
   }
   return new BpfMap(r.ret, def);

@@ -1,12 +1,15 @@
 // Loading a program. The fast path loads without a verifier log; only when that fails is the
-// program loaded again with a log, growing the buffer on ENOSPC up to the kernel's limit, so the
-// user always sees the whole log (a 4.9 log of a 200-instruction program exceeds 64 KiB).
-import { NotSupportedError, SyscallError, VerifierError, errnoName } from "../errors.ts";
+// program loaded again with a log, growing the buffer on ENOSPC up to the kernel's limit (6.4+:
+// straight to the size the kernel reports), so the user always sees the whole log (a 4.9 log of a
+// 200-instruction program exceeds 64 KiB). Each load is a full verification (loop3 of the
+// selftests: ~1 s each), so nothing is loaded twice for a reason known in advance.
+import { NotSupportedError, SyscallError, UsageError, VerifierError, errnoName } from "../errors.ts";
 import { PROG_TYPE_SINCE, newerThan, since } from "../since.ts";
 import { hintFor } from "../hints.ts";
 import { bpfProgLoad, type ProgLoadResult } from "../sys/bpf.ts";
 import { close, raiseMemlockLimit } from "../sys/perf.ts";
-import { PROG_TYPES, formatVersionCode, kernelVersionCode, type ProgTypeName } from "../uapi.ts";
+import { PROG_TYPES, formatVersionCode, type ProgTypeName } from "../uapi.ts";
+import { hasFeature, setFeatureAnswer } from "./features/probes.ts";
 import { detectKernelVersion, type KernelVersion } from "./version.ts";
 
 export interface ProgramSpecToLoad {
@@ -61,15 +64,39 @@ export function ensureMemlockLimit(): void {
   raiseMemlockLimit();
   memlockRaised = true;
 }
-/** Names are known from 4.15 on; the first refusal of a name turns them off for this process. */
-let namesSupported = true;
-
 const FIRST_LOG_SIZE = 256 * 1024;
+const ENFILE = 23;
+const EMFILE = 24;
+const ENOSPC = 28;
 
-/** The largest log buffer the kernel accepts: UINT_MAX >> 8 before 5.2, UINT_MAX >> 2 after. */
+/** The largest log buffer the kernel accepts: UINT_MAX >> 8 before 5.2, UINT_MAX >> 2 after (probed). */
 function logSizeCap(): number {
-  return kernelVersion().code < kernelVersionCode(5, 2, 0) ? 0xffffff : 0x3fffffff;
+  return hasFeature("bigVerifierLog") ? 0x3fffffff : 0xffffff;
 }
+
+/**
+ * Every BPF_PROG_LOAD of this module goes through `load`: tests wrap it to count verifications
+ * (or replace it with a fake kernel). Not for other uses.
+ */
+export const progLoadSeam = { load: bpfProgLoad };
+
+/** Does this kernel take program and map names (4.15+)? Probed once per process (features/). */
+export function objectNamesSupported(): boolean {
+  return hasFeature("programNames") !== false;
+}
+
+/** Forgets the probed load features (tests that swap progLoadSeam for a fake kernel). */
+export function resetLoadFeatures(): void {
+  for (const id of ["programNames", "logTrueSize", "bigVerifierLog"] as const) setFeatureAnswer(id, undefined);
+}
+
+/** Program types that load only with a BTF attach target (attach_btf_id), which bpfload does not resolve. */
+const NEEDS_BTF_TARGET: Partial<Record<ProgTypeName, string>> = {
+  tracing: "fentry/fexit/fmod_ret, tp_btf and iter programs name a kernel function, tracepoint or iterator",
+  lsm: "lsm programs name an LSM hook",
+  ext: "freplace (ext) programs name a function of another loaded program",
+  struct_ops: "struct_ops programs name a member of a kernel struct",
+};
 
 /** Kernel program names: [A-Za-z0-9_] and at most 15 characters (dots only from 5.2: avoided). */
 export function kernelObjectName(name: string): string {
@@ -77,34 +104,35 @@ export function kernelObjectName(name: string): string {
 }
 
 export function loadProgram(spec: ProgramSpecToLoad): Program {
+  const btfTarget = NEEDS_BTF_TARGET[spec.type];
+  if (btfTarget) {
+    // The kernel would refuse it in the verifier ("Tracing programs must provide btf_id"): say why first.
+    throw new UsageError(
+      `load program '${spec.name}': program type ${spec.type} needs a BTF target (attach_btf_id: ${btfTarget} in the kernel's BTF), which bpfload does not resolve yet: load it with libbpf (bpftool prog load), or use a kprobe, tracepoint or raw_tracepoint program`,
+    );
+  }
   ensureMemlockLimit();
   const kernVersion = spec.kernVersion ?? kernelVersion();
   const progType = PROG_TYPES.indexOf(spec.type);
-  const attempt = (logLevel: number, logSize: number): ProgLoadResult => {
-    const args = {
+  const names = objectNamesSupported();
+  const attempt = (logLevel: number, logSize: number): ProgLoadResult =>
+    progLoadSeam.load({
       progType,
       insns: spec.insns,
       license: spec.license ?? "GPL",
       kernVersion: kernVersion.code,
       logLevel,
       logSize,
-      name: namesSupported ? kernelObjectName(spec.name) : undefined,
+      name: names ? kernelObjectName(spec.name) : undefined,
       expectedAttachType: spec.expectedAttachType,
-    };
-    let r = bpfProgLoad(args);
-    // A kernel that predates program names refuses the attribute (E2BIG past its union, EINVAL inside).
-    if (r.ret < 0 && args.name && (r.errno === 7 || (r.errno === 22 && !r.log))) {
-      const retry = bpfProgLoad({ ...args, name: undefined });
-      if (retry.ret >= 0 || retry.errno !== r.errno || retry.log) {
-        namesSupported = retry.ret < 0 ? namesSupported : false;
-        r = retry;
-      }
-    }
-    return r;
-  };
+      // probed only when a log is wanted: the one-shot fast path loads without one
+      askLogTrueSize: logSize > 0 && hasFeature("logTrueSize") === true,
+    });
 
   let r = spec.logLevel ? withGrowingLog(attempt, spec.logLevel) : attempt(0, 0);
-  if (r.ret < 0 && !spec.logLevel) r = withGrowingLog(attempt, 1);
+  // Only a failure the verifier can explain is worth a second verification with a log: running
+  // out of fds happens after the verifier accepted the program.
+  if (r.ret < 0 && !spec.logLevel && r.errno !== EMFILE && r.errno !== ENFILE) r = withGrowingLog(attempt, 1);
   if (r.ret >= 0) return new Program(r.ret, spec.name, spec.type, kernVersion, spec.logLevel ? r.log : "");
 
   const what = `load program '${spec.name}'`;
@@ -127,13 +155,16 @@ export function loadProgram(spec: ProgramSpecToLoad): Program {
   throw new SyscallError(what, "BPF_PROG_LOAD", r.errno, hint);
 }
 
+/**
+ * Loads with a log, growing the buffer on ENOSPC up to the kernel's cap. 6.4+ reports the size it
+ * needed (log_true_size): one more load with exactly that. Older kernels: guesses, 4x each time.
+ */
 function withGrowingLog(attempt: (level: number, size: number) => ProgLoadResult, level: number): ProgLoadResult {
   const cap = logSizeCap();
   let size = FIRST_LOG_SIZE;
   for (;;) {
     const r = attempt(level, size);
-    const ENOSPC = 28;
     if (r.errno !== ENOSPC || size >= cap) return r;
-    size = Math.min(cap, Math.max(size * 4, r.logTrueSize));
+    size = Math.min(cap, r.logTrueSize > size ? r.logTrueSize : size * 4);
   }
 }

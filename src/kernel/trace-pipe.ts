@@ -1,17 +1,60 @@
 // Reading trace_pipe without blocking the event loop: an O_NONBLOCK fd drained on a timer.
 // (Bun.file().stream() fails on this pipe with ESPIPE; a blocking read would pin a thread and
 // keep the process from reacting to signals promptly.)
-import { closeFd, openNonblocking, readInto } from "../sys/files.ts";
+//
+// One reader at a time: newer kernels (the per-CPU pipe reader mask, 6.x; 6.18 measured) refuse a
+// second open of trace_pipe with EBUSY. That is found out when the pipe is opened, and callers
+// open it before they load or attach anything, so a second concurrent run stops before it
+// changes anything, and says which process holds the pipe. Older kernels let two readers open it
+// and each gets part of the lines; bpfload does not scan /proc for that case on every run (it
+// costs milliseconds per run, on the one-shot path): hello says so when its line does not arrive.
+import { SystemError, errnoName } from "../errors.ts";
+import { closeFd, FileError, openNonblocking, readInto, tryReadText } from "../sys/files.ts";
+import { listDir, readLink } from "../sys/paths.ts";
 import { tracefs } from "./tracefs.ts";
+
+/** Processes with the top-level trace_pipe (or a per-CPU one) open: "pid 123 (cat)". */
+export function tracePipeHolders(): string[] {
+  const out: string[] = [];
+  for (const pid of listDir("/proc")) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    const holds = listDir(`/proc/${pid}/fd`).some((fd) => {
+      const target = readLink(`/proc/${pid}/fd/${fd}`) ?? "";
+      // instances/NAME/trace_pipe belongs to another buffer: it does not take this one's reader slot
+      return target.endsWith("/trace_pipe") && !target.includes("/instances/");
+    });
+    if (holds) out.push(`pid ${pid} (${tryReadText(`/proc/${pid}/comm`)?.trim() ?? "?"})`);
+  }
+  return out;
+}
+
+/** trace_pipe has its one reader already (EBUSY). */
+export class TracePipeBusy extends SystemError {}
+
+function openPipe(path: string): number {
+  try {
+    return openNonblocking(path);
+  } catch (e) {
+    if (!(e instanceof FileError)) throw e;
+    if (errnoName(e.errno) === "EBUSY") {
+      const holders = tracePipeHolders();
+      const who = holders.length ? `${holders.join(", ")} is reading it` : "another process is reading it (not visible from here: another PID namespace?)";
+      throw new TracePipeBusy(`cannot open ${path}: EBUSY: ${who}, and this kernel allows one reader: stop that reader (or wait for it to end) and run again`);
+    }
+    const hint = e.errno === 13 || e.errno === 1 ? ": run as root" : "";
+    throw new SystemError(`cannot open ${path}: ${errnoName(e.errno)}${hint}`);
+  }
+}
 
 export class TracePipe {
   private readonly fd: number;
   private partial = "";
   private readonly buf = new Uint8Array(64 * 1024);
   private readonly decoder = new TextDecoder();
+  private closed = false;
 
   constructor(path = `${tracefs()}/trace_pipe`) {
-    this.fd = openNonblocking(path);
+    this.fd = openPipe(path);
   }
 
   /** Every complete line available now (without the trailing newline). */
@@ -29,6 +72,8 @@ export class TracePipe {
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     closeFd(this.fd);
   }
 }

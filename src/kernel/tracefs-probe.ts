@@ -1,27 +1,39 @@
 // A probe event created through tracefs (kprobe_events / uprobe_events): the path every kernel
-// from 4.9 has. The event gets a name bpfload owns (group `bpfload`, pid and sequence in the
-// name), is removed on every way out, and nothing else in the file is touched.
+// from 4.9 has. The event gets a name bpfload owns (group `bpfload`; pid, start time and PID
+// namespace in the name), is removed on every way out, and nothing else in the file is touched:
+// both the creating and the removing command come from tracefs-command.ts.
 import { EVENT_GROUP, probeEventName } from "../attach-spec.ts";
 import { SystemError } from "../errors.ts";
 import { attachToTraceEvent, type PerfEventLink } from "./perf-link.ts";
 import type { Program } from "./program.ts";
-import { sweepStaleEvents } from "./sweep.ts";
+import { selfOwner, sweepStaleEvents } from "./sweep.ts";
+import { TracefsCommand } from "./tracefs-command.ts";
 import { appendControl, eventId } from "./tracefs.ts";
 
 let sequence = 0;
 
-export type ProbeFile = "kprobe_events" | "uprobe_events";
+export type { ProbeFile } from "./tracefs-command.ts";
 
-/** Creates the event `PROBE:bpfload/NAME WHERE` (throws TracefsWriteError when the kernel refuses). */
-export function createProbeEvent(file: ProbeFile, probe: string, label: string, where: string): { event: string; remove: () => void } {
+/** The name the next event of this process gets (for checks before anything is created). */
+export function nextEventName(label: string): string {
+  return probeEventName(selfOwner(), sequence, label);
+}
+
+/**
+ * Creates the event `build(NAME)` describes (throws UsageError for a command that is not safe to
+ * write, TracefsWriteError when the kernel refuses).
+ */
+export function createProbeEvent(label: string, build: (event: string) => TracefsCommand): { event: string; remove: () => void } {
+  const event = nextEventName(label);
+  const cmd = build(event); // refuses a bad name or path before anything is written or swept
   if (sequence === 0) sweepStaleEvents(); // leftovers of SIGKILLed runs, before adding ours
-  const event = probeEventName(process.pid, sequence++, label);
-  appendControl(file, `${probe}:${EVENT_GROUP}/${event} ${where}`);
+  sequence++;
+  appendControl(cmd);
   let removed = false;
   const remove = () => {
     if (removed) return;
     removed = true;
-    appendControl(file, `-:${EVENT_GROUP}/${event}`);
+    appendControl(TracefsCommand.remove(cmd.file, event));
   };
   return { event, remove };
 }

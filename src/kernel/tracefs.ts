@@ -4,6 +4,7 @@
 import { SystemError } from "../errors.ts";
 import { FileError, appendText, exists, makeDirs, readText, tryReadText } from "../sys/files.ts";
 import { mount } from "../sys/perf.ts";
+import { printable, type TracefsCommand } from "./tracefs-command.ts";
 
 const CANDIDATES = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
 
@@ -27,13 +28,35 @@ function fromMountinfo(): string | undefined {
   return undefined;
 }
 
+/** Where mountinfo says tracefs (or debugfs's tracing directory) is mounted, readable or not. */
+export function tracefsMountPoint(): string | undefined {
+  const info = tryReadText("/proc/self/mountinfo") ?? "";
+  for (const line of info.split("\n")) {
+    const [left, right] = line.split(" - ");
+    const fstype = right?.split(" ")[0];
+    const mnt = left?.split(" ")[4];
+    if (mnt && fstype === "tracefs") return mnt;
+  }
+  for (const line of info.split("\n")) {
+    const [left, right] = line.split(" - ");
+    const mnt = left?.split(" ")[4];
+    if (mnt && right?.split(" ")[0] === "debugfs") return `${mnt}/tracing`;
+  }
+  return undefined;
+}
+
 /** The tracefs directory; mounts tracefs (or debugfs on kernels before 4.1) when none is mounted. */
 export function tracefs(): string {
   if (cached) return cached;
   const found = CANDIDATES.find(isTracefs) ?? fromMountinfo();
   if (found) return (cached = found);
   if (process.geteuid?.() !== 0) {
-    throw new SystemError("tracefs is not accessible (not mounted, or readable by root only): run as root (BPF tracing needs it anyway)");
+    const mounted = tracefsMountPoint();
+    throw new SystemError(
+      mounted
+        ? `tracefs is mounted at ${mounted} but this user cannot read it (root only): run as root (BPF tracing needs it anyway)`
+        : "tracefs is not mounted, and only root can mount it: run as root (BPF tracing needs it anyway)",
+    );
   }
   const attempts: string[] = [];
   for (const [fstype, target, dir] of [
@@ -61,14 +84,18 @@ export class TracefsWriteError extends Error {
   }
 }
 
-/** Appends one command line to a tracefs control file (kprobe_events, uprobe_events). */
-export function appendControl(file: string, line: string): void {
+/**
+ * Appends one command to its control file (kprobe_events, uprobe_events). Only a TracefsCommand is
+ * accepted: tracefs-command.ts is the one place that proves a command is one line of bpfload's own.
+ */
+export function appendControl(cmd: TracefsCommand): void {
+  const { file, text } = cmd;
   const path = `${tracefs()}/${file}`;
   try {
-    appendText(path, `${line}\n`);
+    appendText(path, `${text}\n`);
   } catch (e) {
     if (!(e instanceof FileError)) throw e;
-    const what = e.op === "write" ? `the kernel refused '${line}'${lastErrorLog()}` : `cannot open ${path}`;
+    const what = e.op === "write" ? `the kernel refused '${printable(text)}'${lastErrorLog()}` : `cannot open ${path}`;
     throw new TracefsWriteError(file, e.errno, what);
   }
 }

@@ -5,26 +5,52 @@ import { findTargetSymbol, readTargetSymbols, TargetError } from "../elf/target.
 import { InputError, SyscallError, SystemError, errnoName } from "../errors.ts";
 import { hintFor } from "../hints.ts";
 import { closeFd, FileError, fileSize, openFile, readInto } from "../sys/files.ts";
+import { fstatMode, S_IFMT, S_IFREG } from "../sys/paths.ts";
 import { perfEventOpen } from "../sys/perf.ts";
 import { attachToPerfFd, type PerfEventLink } from "./perf-link.ts";
 import { chooseProbeApi, type ProbeApi } from "./probe-pmu.ts";
 import type { Program } from "./program.ts";
 import { TracefsWriteError, hasControl } from "./tracefs.ts";
-import { attachProbeEvent, createProbeEvent } from "./tracefs-probe.ts";
+import { TracefsCommand } from "./tracefs-command.ts";
+import { attachProbeEvent, createProbeEvent, nextEventName } from "./tracefs-probe.ts";
 
 type USpec = AttachSpec & { kind: "uprobe" | "uretprobe" };
 
-/** File offset of SYMBOL(+OFF) in the target, read from its symbol tables. */
-export function uprobeFileOffset(spec: USpec): number {
-  if (spec.symbol === undefined) return spec.offset;
+const O_NONBLOCK = 0o4000;
+
+/**
+ * Opens the uprobe target for reading its symbols: O_NONBLOCK, so a FIFO (or a device) given by
+ * mistake cannot block the open forever, and then refused unless it is a regular file (the
+ * kernel's uprobe code refuses anything else too).
+ */
+function openTarget(path: string): number {
   let fd: number;
   try {
-    fd = openFile(spec.path);
+    fd = openFile(path, O_NONBLOCK);
   } catch (e) {
     if (!(e instanceof FileError)) throw e;
-    throw new InputError(spec.path, e.errno === 2 ? "no such file (uprobe target)" : `cannot open the uprobe target: ${errnoName(e.errno)}`);
+    throw new InputError(path, e.errno === 2 ? "no such file (uprobe target)" : `cannot open the uprobe target: ${errnoName(e.errno)}`);
   }
+  const st = fstatMode(fd);
+  if (st.ret < 0 || (st.mode & S_IFMT) !== S_IFREG) {
+    closeFd(fd);
+    throw new InputError(path, "not a regular file: a uprobe goes on an executable or a shared library");
+  }
+  return fd;
+}
+
+const resolved = new WeakMap<object, number>();
+
+/** File offset of SYMBOL(+OFF) in the target, read from its symbol tables (the file checked either way). */
+export function uprobeFileOffset(spec: USpec): number {
+  const known = resolved.get(spec);
+  if (known !== undefined) return known;
+  const fd = openTarget(spec.path);
   try {
+    if (spec.symbol === undefined) {
+      resolved.set(spec, spec.offset);
+      return spec.offset;
+    }
     const size = fileSize(fd);
     const read = (offset: number, length: number) => {
       const buf = new Uint8Array(length);
@@ -34,6 +60,7 @@ export function uprobeFileOffset(spec: USpec): number {
     };
     const sym = findTargetSymbol(readTargetSymbols(read, size), spec.symbol);
     if (!sym) throw new InputError(spec.path, `no function symbol '${spec.symbol}' (in .symtab or .dynsym): give a raw file offset instead (uprobe:${spec.path}:0xOFFSET)`);
+    resolved.set(spec, sym.fileOffset + spec.offset);
     return sym.fileOffset + spec.offset;
   } catch (e) {
     if (e instanceof TargetError) throw new InputError(spec.path, `cannot read its symbols: ${e.message}`);
@@ -42,6 +69,19 @@ export function uprobeFileOffset(spec: USpec): number {
     closeFd(fd);
   }
 }
+
+/**
+ * Everything about a uprobe that can be refused without the program: the target file, the symbol,
+ * the probe API and, for tracefs, the uprobe_events command. Run before loading anything.
+ */
+export function checkUprobe(spec: USpec, api?: ProbeApi): void {
+  const offset = uprobeFileOffset(spec);
+  if (chooseProbeApi("uprobe", api).api === "tracefs") {
+    TracefsCommand.uprobe(spec.kind === "uprobe" ? "p" : "r", nextEventName(uprobeLabel(spec, offset)), spec.path, offset);
+  }
+}
+
+const uprobeLabel = (spec: USpec, offset: number) => spec.symbol ?? `off_${offset.toString(16)}`;
 
 export function attachUprobe(prog: Program, spec: USpec, opts: { api?: ProbeApi; onInfo?: (i: { offset: number; event: string }) => void } = {}): PerfEventLink {
   const target = formatAttachSpec(spec);
@@ -65,8 +105,8 @@ export function attachUprobe(prog: Program, spec: USpec, opts: { api?: ProbeApi;
   }
   if (!hasControl("uprobe_events")) throw new SystemError(`attach '${prog.name}' to ${target}: this kernel has no uprobes (no uprobe PMU, no uprobe_events in tracefs: CONFIG_UPROBE_EVENTS off)`);
   try {
-    const label = spec.symbol ?? `off_${offset.toString(16)}`;
-    const created = createProbeEvent("uprobe_events", spec.kind === "uprobe" ? "p" : "r", label, `${spec.path}:0x${offset.toString(16)}`);
+    const kind = spec.kind === "uprobe" ? "p" : "r";
+    const created = createProbeEvent(uprobeLabel(spec, offset), (event) => TracefsCommand.uprobe(kind, event, spec.path, offset));
     opts.onInfo?.({ offset, event: created.event });
     return attachProbeEvent(prog, created, target);
   } catch (e) {

@@ -1,6 +1,8 @@
 // LINUX_VERSION_CODE of the running kernel, which kernels before 5.0 demand in a kprobe program's
 // kern_version. `uname -r` lies on distributions (Debian 9 says 4.9.0-13 for 4.9.228), so the
 // sources are tried from the most to the least reliable, and the answer says which one it came from.
+import { quote, UsageError } from "../errors.ts";
+import { parseBigInt, U32_MAX } from "../numbers.ts";
 import { readAt, readFile, tryReadText } from "../sys/files.ts";
 import { kernelVersionCode } from "../uapi.ts";
 
@@ -33,11 +35,24 @@ export function parseRelease(text: string): number | undefined {
   return code3(text.trim().match(/^(\d+)\.(\d+)(?:\.(\d+))?/));
 }
 
-/** `--kern-version`: a number (decimal or 0x hex) or "MAJOR.MINOR.PATCH". */
+/**
+ * `--kern-version`: a number (decimal or 0x hex, a u32: kern_version's size) or "MAJOR.MINOR[.PATCH]"
+ * with each part 0..255 (KERNEL_VERSION() packs them in a byte each). Undefined when it is neither
+ * form; a UsageError naming the range when a part does not fit — never silently changed.
+ */
 export function parseKernVersionOption(text: string): number | undefined {
   const t = text.trim();
-  if (/^(0x[0-9a-f]+|\d+)$/i.test(t)) return Number(t);
-  return code3(t.match(/^(\d+)\.(\d+)(?:\.(\d+))?$/));
+  const code = parseBigInt(t, { min: 0n, max: U32_MAX }, "--kern-version (a LINUX_VERSION_CODE, u32)");
+  if (code !== undefined) return Number(code);
+  const m = t.match(/^(\d+)\.(\d+)(?:\.(\d+))?$/);
+  if (!m) return undefined;
+  const names = ["major", "minor", "patch"];
+  m.slice(1).forEach((part, i) => {
+    if (part !== undefined && BigInt(part) > 255n) {
+      throw new UsageError(`--kern-version is out of range: ${names[i]} ${quote(part, 20)} of ${quote(t)} does not fit in 0..255 (MAJOR.MINOR.PATCH, each 0..255)`);
+    }
+  });
+  return code3(m);
 }
 
 /**

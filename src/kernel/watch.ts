@@ -20,6 +20,8 @@ export interface WatchOptions {
   pollMs?: number;
   /** Stops the watch (e.g. stdout's reader went away). */
   abort?: AbortSignal;
+  /** trace_pipe opened by the caller before loading anything (it stays the caller's to close). */
+  pipe?: TracePipe;
 }
 
 export interface WatchResult {
@@ -30,18 +32,37 @@ export interface WatchResult {
 }
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+/** setTimeout takes 32-bit milliseconds: a longer delay fires after 1 ms (TimeoutOverflowWarning). */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** setTimeout for any delay: chains timers of at most MAX_TIMEOUT_MS until `ms` have passed. Returns a cancel. */
+export function setLongTimeout(fn: () => void, ms: number): () => void {
+  const end = Date.now() + ms;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = (delay: number) => {
+    timer = setTimeout(() => {
+      const left = end - Date.now();
+      if (left > 0) arm(left);
+      else fn();
+    }, Math.min(delay, MAX_TIMEOUT_MS));
+  };
+  arm(ms);
+  return () => clearTimeout(timer);
+}
 
 export async function watch(opts: WatchOptions): Promise<WatchResult> {
-  const pipe = new TracePipe();
+  const pipe = opts.pipe ?? new TracePipe();
   let lines = 0;
   let lastHits: bigint | undefined;
   const pollMs = opts.pollMs ?? 50;
   try {
     return await new Promise<WatchResult>((resolve) => {
       const timers: ReturnType<typeof setTimeout>[] = [];
+      let cancelDuration = () => {};
       const handlers = new Map<string, () => void>();
       const finish = (reason: StopReason, signal?: string) => {
         for (const t of timers) clearTimeout(t);
+        cancelDuration();
         for (const [sig, h] of handlers) process.off(sig, h);
         pump(); // lines that arrived just before the stop
         resolve({ reason, signal, lines, hits: opts.hits?.() });
@@ -79,12 +100,12 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
         if (!done) timers[0] = setTimeout(tick, pollMs);
       };
       if (opts.duration !== undefined && Number.isFinite(opts.duration)) {
-        timers[1] = setTimeout(() => stop("duration"), opts.duration * 1000);
+        cancelDuration = setLongTimeout(() => stop("duration"), opts.duration * 1000);
       }
       opts.onReady?.();
       tick();
     });
   } finally {
-    pipe.close();
+    if (!opts.pipe) pipe.close();
   }
 }

@@ -1,7 +1,12 @@
 // Memory the kernel reads or writes during one system call. One explicit ArrayBuffer per call:
-// typed arrays over an explicit ArrayBuffer never move, and the arena object stays referenced
-// until the call returns, so the GC cannot reuse it (BUN-NOTES: both hazards were reproduced).
-import { addressOf } from "./libc.ts";
+// typed arrays over an explicit ArrayBuffer never move, and `syscallWith` uses the arena after
+// the call returns, so the GC cannot reuse it while the kernel holds its address (BUN-NOTES: both
+// hazards were reproduced). Regions are sized by the caller from the kernel's rule for what it
+// will write (sys/bpf.ts mapValueBytes for map values), never from what the caller expects back.
+import { addressOf, syscall, type SysResult } from "./libc.ts";
+
+/** Written after every call so that the last use of an arena cannot be optimised away. */
+let keepAliveSink = 0;
 
 export interface Region {
   offset: number;
@@ -41,12 +46,24 @@ export class Arena {
     this.bytes.set(data.subarray(0, r.size), r.offset);
   }
 
+  /** A use of the buffer the optimiser must keep (Go's runtime.KeepAlive): call after the syscall. */
+  keepAlive(): void {
+    keepAliveSink ^= this.bytes[0]!;
+  }
+
   /** Reads a NUL-terminated string from a region. */
   cstring(r: Region): string {
     const s = this.slice(r);
     const end = s.indexOf(0);
     return new TextDecoder().decode(end < 0 ? s : s.subarray(0, end));
   }
+}
+
+/** A system call whose pointer arguments point into `arena`: the arena stays alive until it returns. */
+export function syscallWith(arena: Arena, nr: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0): SysResult {
+  const r = syscall(nr, a, b, c, d, e, f);
+  arena.keepAlive();
+  return r;
 }
 
 export function align8(n: number): number {

@@ -1,16 +1,19 @@
 // One thin function per bpf(2) command. Each builds its attr in a fresh arena, passes exactly
 // offsetofend(last field used) as the size, and returns the raw result: callers in kernel/ turn
 // failures into errors with hints. No policy here.
+import { MAP_TYPES } from "../uapi.ts";
 import { BPF_ENABLE_STATS, BPF_LINK_CREATE, BPF_OBJ_GET_INFO_BY_FD, BPF_MAP_CREATE, BPF_MAP_GET_NEXT_KEY, BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM, BPF_OBJ_GET, BPF_OBJ_PIN, BPF_PROG_LOAD, BPF_RAW_TRACEPOINT_OPEN } from "../uapi.ts";
-import { Arena, cstringBytes } from "./arena.ts";
+import { Arena, align8, cstringBytes, syscallWith } from "./arena.ts";
 import { NR } from "./arch.ts";
+import { possibleCpus } from "./cpus.ts";
 import { BPF_ENABLE_STATS_ATTR, BPF_LINK_CREATE_ATTR, BPF_MAP_INFO, BPF_OBJ_GET_INFO_BY_FD_ATTR, BPF_PROG_INFO, BPF_MAP_CREATE_ATTR, BPF_MAP_ELEM_ATTR, BPF_OBJ_ATTR, BPF_PROG_LOAD_ATTR, BPF_RAW_TRACEPOINT_OPEN_ATTR, encode, field, type FieldValue, type Layout } from "./layout.ts";
-import { syscall, type SysResult } from "./libc.ts";
+import type { SysResult } from "./libc.ts";
 import { BPF_BTF_LOAD } from "../uapi.ts";
 import { layout } from "./layout.ts";
 
+/** Every bpf(2) call goes through here: the arena (attr and all it points to) outlives the call. */
 function bpf(cmd: number, arena: Arena, attrSize: number): SysResult {
-  return syscall(NR.bpf, cmd, arena.base, attrSize);
+  return syscallWith(arena, NR.bpf, cmd, arena.base, attrSize);
 }
 
 /** Encodes `values` into region 0 of `arena` and runs the command. */
@@ -31,6 +34,17 @@ export interface ProgLoadArgs {
   name?: string;
   progFlags?: number;
   expectedAttachType?: number;
+  /**
+   * Send the attr up to log_true_size (6.4+) so that the kernel reports the log size it needed.
+   * A kernel that predates the field ignores the zero bytes (kernel/program.ts probes it once).
+   */
+  askLogTrueSize?: boolean;
+  /**
+   * Tells the kernel the log buffer is this large although only `logSize` bytes are reserved: for a
+   * program whose whole log is known to fit (the kernel writes what it logs, never the size claimed).
+   * Used by the probe of the kernel's log-size cap.
+   */
+  claimedLogSize?: number;
 }
 
 export interface ProgLoadResult extends SysResult {
@@ -51,12 +65,13 @@ export function bpfProgLoad(a: ProgLoadArgs): ProgLoadResult {
     insns: arena.address(insns),
     license: arena.address(lic),
     log_level: a.logSize ? a.logLevel : undefined,
-    log_size: a.logSize || undefined,
+    log_size: a.logSize ? (a.claimedLogSize ?? a.logSize) : undefined,
     log_buf: a.logSize ? arena.address(log) : undefined,
     kern_version: a.kernVersion,
     prog_flags: a.progFlags || undefined,
     prog_name: a.name || undefined,
     expected_attach_type: a.expectedAttachType || undefined,
+    log_true_size: a.askLogTrueSize ? 0 : undefined, // zero in, the kernel's answer out
   });
   const logTrueSize = arena.view.getUint32(field(BPF_PROG_LOAD_ATTR, "log_true_size").offset, true);
   return { ...r, log: a.logSize ? arena.cstring(log) : "", logTrueSize };
@@ -85,31 +100,75 @@ export function bpfMapCreate(a: MapCreateArgs): SysResult {
   });
 }
 
-function elemCommand(cmd: number, mapFd: number, key: Uint8Array | undefined, valueSize: number, value?: Uint8Array, flags = 0) {
-  const arena = new Arena([BPF_MAP_ELEM_ATTR.size, key?.length ?? 0, valueSize]);
+/** The map an element command works on: the kernel sizes its buffers from these. */
+export interface MapRef {
+  fd: number;
+  type: number;
+  keySize: number;
+  valueSize: number;
+}
+
+const PER_CPU_MAP_TYPES = new Set(["percpu_hash", "percpu_array", "lru_percpu_hash", "percpu_cgroup_storage"].map((n) => MAP_TYPES.indexOf(n as never)));
+
+export function isPerCpuMapType(type: number): boolean {
+  return PER_CPU_MAP_TYPES.has(type);
+}
+
+/** Values of one element: one per possible CPU for per-CPU maps, else one. */
+export function mapValueCopies(type: number): number {
+  return PER_CPU_MAP_TYPES.has(type) ? possibleCpus() : 1;
+}
+
+/** Distance between two CPUs' values in the buffer: round_up(value_size, 8) for per-CPU maps. */
+export function mapValueStride(type: number, valueSize: number): number {
+  return PER_CPU_MAP_TYPES.has(type) ? align8(valueSize) : valueSize;
+}
+
+/**
+ * Bytes the kernel copies to (lookup) or from (update) the value buffer of one element: the
+ * kernel's bpf_map_value_size(), round_up(value_size, 8) × possible CPUs for per-CPU maps. The one
+ * place this is computed: every value buffer handed to the kernel is this size.
+ */
+export function mapValueBytes(type: number, valueSize: number): number {
+  return mapValueStride(type, valueSize) * mapValueCopies(type);
+}
+
+/** An arena for one element command: attr, a key of key_size and a value of mapValueBytes. */
+function elemArena(m: MapRef, key: Uint8Array | undefined, valueBytes: number) {
+  const arena = new Arena([BPF_MAP_ELEM_ATTR.size, m.keySize, valueBytes]);
   const [k, v] = [arena.region(1), arena.region(2)];
   if (key) arena.put(k, key);
-  if (value) arena.put(v, value);
-  const r = run(cmd, BPF_MAP_ELEM_ATTR, arena, {
-    map_fd: mapFd,
-    key: key ? arena.address(k) : 0n,
-    value: arena.address(v),
-    flags: cmd === BPF_MAP_UPDATE_ELEM ? BigInt(flags) : undefined,
-  });
-  return { ...r, value: arena.slice(v).slice() };
+  return { arena, k, v };
 }
 
-export function bpfMapLookupElem(mapFd: number, key: Uint8Array, valueSize: number) {
-  return elemCommand(BPF_MAP_LOOKUP_ELEM, mapFd, key, valueSize);
+/** Splits a value buffer into the per-CPU values (copies, each value_size bytes). */
+function splitValues(m: MapRef, bytes: Uint8Array): Uint8Array[] {
+  const stride = mapValueStride(m.type, m.valueSize);
+  return Array.from({ length: mapValueCopies(m.type) }, (_, i) => bytes.slice(i * stride, i * stride + m.valueSize));
 }
 
-export function bpfMapUpdateElem(mapFd: number, key: Uint8Array, value: Uint8Array, flags = 0): SysResult {
-  return elemCommand(BPF_MAP_UPDATE_ELEM, mapFd, key, value.length, value, flags);
+/** The element's value(s): one per possible CPU for per-CPU maps, else one. */
+export function bpfMapLookupElem(m: MapRef, key: Uint8Array): SysResult & { values: Uint8Array[] } {
+  const { arena, k, v } = elemArena(m, key, mapValueBytes(m.type, m.valueSize));
+  const r = run(BPF_MAP_LOOKUP_ELEM, BPF_MAP_ELEM_ATTR, arena, { map_fd: m.fd, key: m.keySize ? arena.address(k) : 0n, value: arena.address(v) });
+  return { ...r, values: r.ret < 0 ? [] : splitValues(m, arena.slice(v)) };
 }
 
-/** key undefined: the first key. Result `value` holds the next key. */
-export function bpfMapGetNextKey(mapFd: number, key: Uint8Array | undefined, keySize: number) {
-  return elemCommand(BPF_MAP_GET_NEXT_KEY, mapFd, key, keySize);
+/** `values`: exactly mapValueCopies(type) values (one per possible CPU for per-CPU maps). */
+export function bpfMapUpdateElem(m: MapRef, key: Uint8Array, values: Uint8Array[], flags = 0): SysResult {
+  const copies = mapValueCopies(m.type);
+  if (values.length !== copies) throw new RangeError(`map update: ${values.length} values given, the map takes ${copies}`);
+  const { arena, k, v } = elemArena(m, key, mapValueBytes(m.type, m.valueSize));
+  const stride = mapValueStride(m.type, m.valueSize);
+  values.forEach((value, i) => arena.bytes.set(value.subarray(0, m.valueSize), v.offset + i * stride));
+  return run(BPF_MAP_UPDATE_ELEM, BPF_MAP_ELEM_ATTR, arena, { map_fd: m.fd, key: m.keySize ? arena.address(k) : 0n, value: arena.address(v), flags: BigInt(flags) });
+}
+
+/** key undefined: the first key. `key` of the result is the next key (key_size bytes). */
+export function bpfMapGetNextKey(m: MapRef, key: Uint8Array | undefined): SysResult & { key: Uint8Array } {
+  const { arena, k, v } = elemArena(m, key, m.keySize);
+  const r = run(BPF_MAP_GET_NEXT_KEY, BPF_MAP_ELEM_ATTR, arena, { map_fd: m.fd, key: key ? arena.address(k) : 0n, value: arena.address(v) });
+  return { ...r, key: arena.slice(v).slice() };
 }
 
 export function bpfObjPin(fd: number, path: string): SysResult {
@@ -191,29 +250,3 @@ export function bpfBtfLoad(blob: Uint8Array, logSize = 0): SysResult & { log: st
   return { ...r, log: logSize ? arena.cstring(log) : "" };
 }
 
-/**
- * BPF_PROG_LOAD with the whole attr this build knows (zeros past what is set, which every kernel
- * accepts), so a 6.4+ kernel writes log_true_size back; older ones leave it 0. `claimedLogSize`
- * tells the kernel a larger log buffer than `a.logSize` bytes: only for a program whose whole log
- * is known to fit (the kernel writes what it logs, never the size claimed).
- */
-export function bpfProgLoadWholeAttr(a: ProgLoadArgs, claimedLogSize?: number): ProgLoadResult {
-  const license = cstringBytes(a.license);
-  const arena = new Arena([BPF_PROG_LOAD_ATTR.size, a.insns.length, license.length, a.logSize]);
-  const [insns, lic, log] = [arena.region(1), arena.region(2), arena.region(3)];
-  arena.put(insns, a.insns);
-  arena.put(lic, license);
-  encode(BPF_PROG_LOAD_ATTR, arena.view, 0, {
-    prog_type: a.progType,
-    insn_cnt: a.insns.length / 8,
-    insns: arena.address(insns),
-    license: arena.address(lic),
-    log_level: a.logSize ? a.logLevel : undefined,
-    log_size: a.logSize ? (claimedLogSize ?? a.logSize) : undefined,
-    log_buf: a.logSize ? arena.address(log) : undefined,
-    kern_version: a.kernVersion,
-  });
-  const r = bpf(BPF_PROG_LOAD, arena, BPF_PROG_LOAD_ATTR.size);
-  const logTrueSize = arena.view.getUint32(field(BPF_PROG_LOAD_ATTR, "log_true_size").offset, true);
-  return { ...r, log: a.logSize ? arena.cstring(log) : "", logTrueSize };
-}

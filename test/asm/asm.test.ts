@@ -309,10 +309,10 @@ describe("assembler", () => {
   const errors: [string, string][] = [
     ["r1 = 1\n  r2 +== 3\n", "x.s:2:8: expected immediate, found '='"],
     ["r1 = 1\n  goto nowhere\n", "x.s:2:8: undefined label 'nowhere'"],
-    ["  r12 = 3\n", "x.s:1:3: invalid register r12 (r0-r10, r11 exist)"],
-    ["  r1 += w2\n", "x.s:1:9: expected a 64-bit (rN) register, found w2"],
+    ["  r12 = 3\n", "x.s:1:3: invalid register 'r12' (r0-r10, r11 exist)"],
+    ["  r1 += w2\n", "x.s:1:9: expected a 64-bit (rN) register, found 'w2'"],
     ["  r1 = 0x100000000\n", "x.s:1:8: immediate 4294967296 does not fit in 32 bits (write '4294967296 ll' for a 64-bit constant)"],
-    ["  *(u32 *)(r1 + 70000) = r2\n", "x.s:1:15: offset 70000 out of range [-32768, 32767]"],
+    ["  *(u32 *)(r1 + 70000) = r2\n", "x.s:1:15: offset '70000' out of range [-32768, 32767]"],
     ["  frobnicate r1\n", "x.s:1:3: unknown instruction starting with 'frobnicate'"],
     ["  if r1 =< 3 goto +1\n", "x.s:1:9: expected a comparison (==, !=, >, >=, <, <=, s>, s>=, s<, s<=, &), found '='"],
     ["a:\na:\n", "x.s:2:1: label 'a' is already defined"],
@@ -321,6 +321,26 @@ describe("assembler", () => {
     ["  <unknown>\n", "x.s:1:3: cannot assemble '<unknown>' without its raw bytes"],
     ["  r0 = *(u32 *)skb[r1 + 2] @\n", "x.s:1:28: unexpected character '@'"],
   ];
+  // Messages quote user input cut to 40 characters, with control characters escaped.
+  const quoted: [string, string, string][] = [
+    ["a 10 MB token", `  ${"a".repeat(10_000_000)} r1\n`, `x.s:1:3: unknown instruction starting with '${"a".repeat(40)}…'`],
+    ["a NUL byte", "  r0 = 1 \0\n", "x.s:1:10: unexpected character '\\x00'"],
+    ["an escape sequence", "  r0 = 1 \x1b[2J\n", "x.s:1:10: unexpected character '\\x1b'"],
+    ["a million-digit immediate", `  r1 = ${"9".repeat(1_000_000)}\n`, `x.s:1:8: immediate '${"9".repeat(40)}…' out of range [-9223372036854775808, 18446744073709551615]`],
+  ];
+  for (const [name, src, msg] of quoted) {
+    test(`error quoting ${name}: ${msg.slice(0, 60)}`, () => {
+      let err: unknown;
+      try {
+        assemble(src, "x.s");
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(AsmError);
+      expect((err as AsmError).message).toBe(msg);
+    });
+  }
+
   for (const [src, msg] of errors) {
     test(`error: ${msg}`, () => {
       let err: unknown;

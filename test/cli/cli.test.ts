@@ -1,10 +1,11 @@
 // The CLI as a user runs it: exit codes, one-line errors, output, and nothing left in the kernel.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { canUseKernel, kernelSkipReason, REPO, runCli, SEED, tracefsDir } from "../support.ts";
 
 const dir = mkdtempSync(`${tmpdir()}/bpfload-cli-`);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, bytes: Uint8Array | string) => {
   writeFileSync(`${dir}/${name}`, bytes);
   return `${dir}/${name}`;
@@ -49,7 +50,7 @@ describe("usage and input errors (no kernel needed)", () => {
 
   test("--json errors are JSON on stdout", async () => {
     const r = await runCli(["load", `${dir}/nope`, "--type", "kprobe", "--json"]);
-    expect(JSON.parse(r.stdout)).toEqual({ error: { kind: "input", message: `${dir}/nope: no such file`, exitCode: 2 } });
+    expect(JSON.parse(r.stdout)).toEqual({ error: { kind: "input", message: `${dir}/nope: no such file (ENOENT)`, exitCode: 2 } });
     expect(r.code).toBe(2);
   });
 
@@ -73,6 +74,8 @@ describe.skipIf(!canUseKernel)("on the running kernel", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/BPF_PROG_LOAD: EINVAL \(invalid argument\): the verifier rejected the program/);
     expect(r.stderr).toContain("verifier log:\nlast insn is not an exit or jmp");
+    // the one-line message ends with the log's last meaningful line, like cilium/ebpf's
+    expect(r.stderr.split("\n")[0]).toMatch(/the verifier rejected the program: last insn is not an exit or jmp \(\d+ lines? omitted\)$/);
   });
 
   test("the seed's raw bytes on the clone tracepoint print Hello World! and stop at --count", async () => {

@@ -15,7 +15,7 @@ import { FIXTURES, fixture, patched, prng, shdr } from "./helpers.ts";
 
 const bpftool = Bun.which("bpftool");
 const VMLINUX = "/sys/kernel/btf/vmlinux";
-const WITH_BTF = ["hello", "legacy_maps", "iproute2_maps", "btf_maps", "multi", "calls", "globals", "core", "btf_kinds"];
+const WITH_BTF = ["hello", "legacy_maps", "iproute2_maps", "btf_maps", "multi", "calls", "globals", "core", "btf_kinds", "loop3", "perf_events", "fentry"];
 
 function section(name: string, sec: string): Uint8Array {
   const o = fixture(name);

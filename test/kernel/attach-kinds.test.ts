@@ -95,23 +95,25 @@ describe.skipIf(!canUseKernel)("attach kinds on the running kernel", () => {
 
   test.skipIf(!LIBC)("a SIGKILLed run leaves its tracefs probe; the next run's sweep (bpfload cleanup) removes it", async () => {
     const proc = Bun.spawn([process.execPath, `${REPO}/src/main.ts`, "load", `${REPO}/test/vm/seed.bin`, "--attach", `uprobe:${LIBC}:__libc_start_main`, "--probe-api", "tracefs"], { stdout: "ignore", stderr: "pipe" });
-    for (let i = 0; i < 100 && !probeLeftovers().includes(`bpfload_${proc.pid}_`); i++) await Bun.sleep(50);
+    const name = `bpfload2_${proc.pid.toString(36)}_`;
+    for (let i = 0; i < 100 && !probeLeftovers().includes(name); i++) await Bun.sleep(50);
     proc.kill("SIGKILL");
     await proc.exited;
-    expect(probeLeftovers()).toContain(`bpfload_${proc.pid}_0___libc_start_main`);
+    expect(probeLeftovers()).toMatch(new RegExp(`${name}[0-9a-z]+_[0-9a-z]+_0___libc_start_main`));
     const r = await runCli(["cleanup"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`removed uprobe event bpfload/bpfload_${proc.pid}_0___libc_start_main`);
+    expect(r.stdout).toMatch(new RegExp(`removed uprobe event bpfload/${name}[0-9a-z]+_[0-9a-z]+_0___libc_start_main`));
     expect(probeLeftovers()).toBe("");
   });
 
   test.skipIf(!LIBC)("the next run sweeps a SIGKILLed run's probe by itself before adding its own", async () => {
     const args = ["load", `${REPO}/test/vm/seed.bin`, "--attach", `uprobe:${LIBC}:__libc_start_main`, "--probe-api", "tracefs"];
     const proc = Bun.spawn([process.execPath, `${REPO}/src/main.ts`, ...args], { stdout: "ignore", stderr: "ignore" });
-    for (let i = 0; i < 100 && !probeLeftovers().includes(`bpfload_${proc.pid}_`); i++) await Bun.sleep(50);
+    const name = `bpfload2_${proc.pid.toString(36)}_`;
+    for (let i = 0; i < 100 && !probeLeftovers().includes(name); i++) await Bun.sleep(50);
     proc.kill("SIGKILL");
     await proc.exited;
-    expect(probeLeftovers()).toContain(`bpfload_${proc.pid}_`);
+    expect(probeLeftovers()).toContain(name);
     const next = await runCli([...args, "--duration", "0"]);
     expect(next.code).toBe(0);
     expect(probeLeftovers()).toBe("");

@@ -47,7 +47,7 @@ describe.skipIf(!canUseKernel)("BPF_BTF_LOAD of sanitized BTF", async () => {
     const gr = load(sanitizeBtf(new Btf(g.slice(gs.offset, gs.offset + gs.size)), ALL_BTF_FEATURES, dataLayoutOf(await readObject(g, "globals.o"))));
     expect(gr.ok).toBe(false);
     expect(gr.log).toMatch(/type_id=22 offset=24 size=1 Invalid size/);
-    for (const name of ["hello", "legacy_maps", "iproute2_maps", "btf_maps", "multi", "calls", "core"]) {
+    for (const name of ["hello", "legacy_maps", "iproute2_maps", "btf_maps", "multi", "calls", "core", "loop3", "perf_events", "fentry"]) {
       const o = fixture(name);
       const sec = shdr(o, ".BTF");
       const b = new Btf(o.slice(sec.offset, sec.offset + sec.size));

@@ -36,6 +36,24 @@ describe.skipIf(!canUseKernel)("objects on the running kernel", () => {
     expect(r.code).toBe(2);
   });
 
+  test("perf_events.o: a perf_event_array without max_entries gets one slot per CPU, said with --verbose", async () => {
+    const r = await runCli(["load", `${FIX}/perf_events.o`, "--no-attach", "--verbose"]);
+    expect(r.code).toBe(0);
+    const cpus = require("../../src/sys/cpus.ts").possibleCpus();
+    expect(r.stderr).toContain(`map 'events' (perf_event_array): max_entries 0 means one per CPU (as libbpf does): ${cpus} possible CPUs`);
+    const quiet = await runCli(["load", `${FIX}/perf_events.o`, "--no-attach"]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).not.toContain("max_entries 0");
+  });
+
+  test("fentry.o: a tracing program is refused for its missing BTF target, not as a verifier failure, exit 2", async () => {
+    const r = await runCli(["load", `${FIX}/fentry.o`, "--no-attach"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("program type tracing needs a BTF target (attach_btf_id");
+    expect(r.stderr).not.toContain("verifier log");
+    expect(r.stderr).not.toContain("Tracing programs must provide btf_id");
+  });
+
   test("core.o: a program needing CO-RE is refused with the reason, exit 2", async () => {
     const r = await runCli(["load", `${FIX}/core.o`, "--no-attach"]);
     expect(r.stderr).toMatch(/needs CO-RE relocations/);

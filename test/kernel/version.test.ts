@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { detectKernelVersion, parseDebianUnameV, parseKernVersionOption, parseRelease, parseVdsoNote, parseVersionSignature } from "../../src/kernel/version.ts";
 import { formatVersionCode, kernelVersionCode } from "../../src/uapi.ts";
+import { UsageError } from "../../src/errors.ts";
 
 describe("kern_version from recorded strings", () => {
   test("Debian 9: uname -v holds the real sublevel, uname -r does not", () => {
@@ -27,6 +28,16 @@ describe("kern_version from recorded strings", () => {
     expect(parseKernVersionOption("264676")).toBe(264676);
     expect(parseKernVersionOption("0x409e4")).toBe(0x409e4);
     expect(parseKernVersionOption("four")).toBeUndefined();
+  });
+  test("--kern-version out of range is refused with the range, never changed and sent", () => {
+    expect(parseKernVersionOption("255.255.255")).toBe(0xffffff);
+    expect(parseKernVersionOption("0xffffffff")).toBe(0xffffffff);
+    expect(() => parseKernVersionOption("999.999.999")).toThrow("--kern-version is out of range: major '999' of '999.999.999' does not fit in 0..255");
+    expect(() => parseKernVersionOption("4.9.256")).toThrow(/patch '256' .* 0\.\.255/);
+    expect(() => parseKernVersionOption("4.256")).toThrow(/minor '256'/);
+    expect(() => parseKernVersionOption("0x1ffffffff")).toThrow("does not fit in 0..0xffffffff");
+    expect(() => parseKernVersionOption("99999999999999999999")).toThrow(UsageError);
+    expect(parseKernVersionOption("4.9.x")).toBeUndefined();
   });
   test("the seed's hard-coded 264656 is 4.9.208", () => {
     expect(formatVersionCode(264656)).toBe("4.9.208");

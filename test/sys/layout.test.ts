@@ -1,7 +1,7 @@
 // The attr layouts against the real uapi headers: gcc compiles a program that prints offsetof and
 // sizeof of every field we describe, and each must match. (Oracle: linux-libc-dev's headers.)
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as L from "../../src/sys/layout.ts";
 
@@ -56,9 +56,14 @@ ${lines.join("\n")}
 }`;
   const dir = mkdtempSync(`${tmpdir()}/bpfload-layout-`);
   writeFileSync(`${dir}/l.c`, src);
-  const cc = Bun.spawnSync([gcc!, "-o", `${dir}/l`, `${dir}/l.c`]);
-  if (cc.exitCode !== 0) throw new Error(cc.stderr.toString());
-  const out = Bun.spawnSync([`${dir}/l`]).stdout.toString();
+  let out: string;
+  try {
+    const cc = Bun.spawnSync([gcc!, "-o", `${dir}/l`, `${dir}/l.c`]);
+    if (cc.exitCode !== 0) throw new Error(cc.stderr.toString());
+    out = Bun.spawnSync([`${dir}/l`]).stdout.toString();
+  } finally {
+    rmSync(dir, { recursive: true, force: true }); // nothing left behind in /tmp
+  }
   return new Map(out.trim().split("\n").map((line) => {
     const [k, a, b] = line.split(" ");
     return [k!, [Number(a), Number(b)]];

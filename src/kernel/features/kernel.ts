@@ -1,20 +1,17 @@
 // The seam between the feature probes and the live kernel: every probe asks through this small
 // interface, so unit tests can hand it recorded kernel answers instead (test/kernel/features.test.ts).
-import { bpfBtfLoad, bpfLinkCreateProbe, bpfMapCreate, bpfProgLoad, bpfProgLoadWholeAttr, type MapCreateArgs, type ProgLoadArgs, type ProgLoadResult } from "../../sys/bpf.ts";
+import { bpfBtfLoad, bpfLinkCreateProbe, bpfMapCreate, type MapCreateArgs, type ProgLoadArgs, type ProgLoadResult } from "../../sys/bpf.ts";
 import type { SysResult } from "../../sys/libc.ts";
 import { close } from "../../sys/perf.ts";
 import { exists, tryReadText } from "../../sys/files.ts";
 import { probePmu } from "../probe-pmu.ts";
-import { ensureMemlockLimit, kernelVersion, loadProgram } from "../program.ts";
+import { ensureMemlockLimit, kernelVersion, loadProgram, progLoadSeam } from "../program.ts";
 import { attachTracepoint } from "../tracepoint.ts";
 import { hasControl, tracefs } from "../tracefs.ts";
 
 export interface ProbeKernel {
-  /**
-   * BPF_PROG_LOAD; `wholeAttr` sends the whole attr (so 6.4+ reports log_true_size), and with it
-   * `claimedLogSize` may claim a larger log buffer than a.logSize (for a log known to fit).
-   */
-  progLoad(a: ProgLoadArgs, wholeAttr?: boolean, claimedLogSize?: number): ProgLoadResult;
+  /** BPF_PROG_LOAD (a.askLogTrueSize: 6.4+ reports log_true_size; a.claimedLogSize: see ProgLoadArgs). */
+  progLoad(a: ProgLoadArgs): ProgLoadResult;
   mapCreate(a: MapCreateArgs): SysResult;
   btfLoad(blob: Uint8Array): SysResult & { log: string };
   /** errno of BPF_LINK_CREATE with prog_fd -1: EBADF when the command exists. */
@@ -44,9 +41,9 @@ function tracefsOrUndefined(): string | undefined {
 }
 
 export const liveKernel: ProbeKernel = {
-  progLoad: (a, wholeAttr, claimedLogSize) => {
+  progLoad: (a) => {
     ensureMemlockLimit(); // before 5.11 even a probe's program is charged to RLIMIT_MEMLOCK
-    return wholeAttr ? bpfProgLoadWholeAttr(a, claimedLogSize) : bpfProgLoad(a);
+    return progLoadSeam.load(a); // the seam tests swap for a fake kernel
   },
   mapCreate: (a) => {
     ensureMemlockLimit();

@@ -190,7 +190,7 @@ export const FEATURES: Record<FeatureId, FeatureProbe> = {
     since: "verifier log_true_size",
     how: "r0=0; exit with a log and the whole attr: 6.4+ writes log_true_size back, older kernels leave it 0",
     probe: (k) => {
-      const r = k.progLoad({ progType: BPF_PROG_TYPE_SOCKET_FILTER, insns: program(MOV_R0(0), EXIT), license: "GPL", kernVersion: k.versionCode(), logLevel: 1, logSize: 4096 }, true);
+      const r = k.progLoad({ progType: BPF_PROG_TYPE_SOCKET_FILTER, insns: program(MOV_R0(0), EXIT), license: "GPL", kernVersion: k.versionCode(), logLevel: 1, logSize: 4096, askLogTrueSize: true });
       if (r.ret >= 0) k.close(r.ret);
       return r.ret >= 0 && r.logTrueSize > 0;
     },
@@ -201,7 +201,7 @@ export const FEATURES: Record<FeatureId, FeatureProbe> = {
     // 2-instruction program logs under 200 bytes, so a 4 KiB buffer claimed as 1 GiB is safe.
     how: "r0=0; exit with log_size UINT_MAX >> 2 claimed (EINVAL where the cap is UINT_MAX >> 8)",
     probe: (k) => {
-      const r = k.progLoad({ progType: BPF_PROG_TYPE_SOCKET_FILTER, insns: program(MOV_R0(0), EXIT), license: "GPL", kernVersion: k.versionCode(), logLevel: 1, logSize: 4096 }, true, 0x3fffffff);
+      const r = k.progLoad({ progType: BPF_PROG_TYPE_SOCKET_FILTER, insns: program(MOV_R0(0), EXIT), license: "GPL", kernVersion: k.versionCode(), logLevel: 1, logSize: 4096, claimedLogSize: 0x3fffffff });
       if (r.ret >= 0) k.close(r.ret);
       return r.ret >= 0;
     },

@@ -10,8 +10,8 @@ import type { RecordedCall } from "./replay.ts";
 
 function recording(calls: RecordedCall[]): ProbeKernel {
   return {
-    progLoad: (a, wholeAttr, claimedLogSize) => {
-      const r = liveKernel.progLoad(a, wholeAttr, claimedLogSize);
+    progLoad: (a) => {
+      const r = liveKernel.progLoad(a);
       calls.push({ call: "progLoad", progType: a.progType, ok: r.ret >= 0, errno: r.errno, logTrueSize: r.logTrueSize, log: r.log.trim().split("\n").slice(-2).join(" | ") || undefined });
       return r;
     },
