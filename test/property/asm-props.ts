@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { assemble, AsmError, decode, DecodeError, disassemble, encode, formatInstruction, llvmInsnSize, type DisasmOptions } from "../../src/asm/index.ts";
 import { bytesToAsm, insnLines, objdumpOf } from "../asm/llvm.ts";
 import { nearValidInsn, randomInsn } from "../asm/random.ts";
-import { hexOf, type Property, quote, type Rng, shrinkBytes, shrinkString, shrinkUnits } from "./lib.ts";
+import { hexOf, type Property, quote, type Rng, shrinkBytes, shrinkString, shrinkUnits, Violation } from "./lib.ts";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const fromRng = (r: Rng) => () => r.float();
@@ -31,22 +31,22 @@ export const decoderNoise: Property<Uint8Array> = {
     try {
       const insns = decode(b);
       const back = encode(insns);
-      if (hex(back) !== hex(b)) throw new Error(`encode(decode(x)) !== x: ${hex(back)}`);
+      if (hex(back) !== hex(b)) throw new Violation(`encode(decode(x)) !== x: ${hex(back)}`);
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
       const truncatedLd = b.length % 8 === 0;
-      if (b.length % 8 !== 0 ? !/not a multiple of 8/.test(e.message) : !/truncated ld_imm64/.test(e.message)) throw new Error(`unexpected DecodeError: ${e.message}`);
+      if (b.length % 8 !== 0 ? !/not a multiple of 8/.test(e.message) : !/truncated ld_imm64/.test(e.message)) throw new Violation(`unexpected DecodeError: ${e.message}`);
       outcome = truncatedLd ? "truncated ld_imm64" : "odd length";
     }
     for (const opts of LAYOUTS) {
       const text = disassemble(b, opts);
-      if (typeof text !== "string" || (b.length > 0 && text.length === 0)) throw new Error(`empty disassembly with ${JSON.stringify(opts)}`);
+      if (typeof text !== "string" || (b.length > 0 && text.length === 0)) throw new Violation(`empty disassembly with ${JSON.stringify(opts)}`);
     }
     for (let pos = 0; pos + 8 <= b.length; pos += 8) {
       formatInstruction(b.subarray(pos), {});
       formatInstruction(b.subarray(pos), { syntax: "kernel" });
       const n = llvmInsnSize(b, pos);
-      if (![1, 8, 16].includes(n)) throw new Error(`llvmInsnSize ${n} at ${pos}`);
+      if (![1, 8, 16].includes(n)) throw new Violation(`llvmInsnSize ${n} at ${pos}`);
     }
     return outcome;
   },
@@ -61,12 +61,12 @@ function roundTrip(b: Uint8Array, opts: DisasmOptions): void {
   try {
     back = assemble(text);
   } catch (e) {
-    throw new Error(`asm(disasm(x, ${JSON.stringify(opts)})) threw ${(e as Error).message}`);
+    throw new Violation(`asm(disasm(x, ${JSON.stringify(opts)})) threw ${(e as Error).message}`);
   }
   if (hex(back) !== hex(b)) {
     const i = [...back].findIndex((v, k) => v !== b[k]);
     const at = Math.max(0, i) & ~7;
-    throw new Error(`asm(disasm(x, ${JSON.stringify(opts)})) differs at byte ${i}: ${hex(b.subarray(at, at + 16))} printed as ${JSON.stringify(disassemble(b.subarray(at, at + 16), opts))}`);
+    throw new Violation(`asm(disasm(x, ${JSON.stringify(opts)})) differs at byte ${i}: ${hex(b.subarray(at, at + 16))} printed as ${JSON.stringify(disassemble(b.subarray(at, at + 16), opts))}`);
   }
 }
 
@@ -179,7 +179,7 @@ export const liveObjdump: Property<Uint8Array> = {
       const bad = want.findIndex((l, i) => l !== got[i]);
       if (bad >= 0 || want.length !== got.length) {
         const k = bad >= 0 ? bad : Math.min(want.length, got.length);
-        throw new Error(`alu32=${alu32} line ${k}: ours ${JSON.stringify(got[k])}, llvm-objdump ${JSON.stringify(want[k])}`);
+        throw new Violation(`alu32=${alu32} line ${k}: ours ${JSON.stringify(got[k])}, llvm-objdump ${JSON.stringify(want[k])}`);
       }
     }
     return "identical";
@@ -255,7 +255,7 @@ function asmOutcome(src: string): { outcome: string; error?: AsmError } {
     return { outcome: "assembled" };
   } catch (e) {
     if (e instanceof AsmError) {
-      if (e.exitCode !== 2 || !e.message.startsWith("prop.s:")) throw new Error(`AsmError without file:line: ${e.message.slice(0, 200)}`);
+      if (e.exitCode !== 2 || !e.message.startsWith("prop.s:")) throw new Violation(`AsmError without file:line: ${e.message.slice(0, 200)}`);
       return { outcome: "rejected", error: e };
     }
     throw e;
@@ -295,7 +295,7 @@ export const asmMessages: Property<string> = {
     const { outcome, error } = asmOutcome(s);
     if (error) {
       const bad = badMessage(error.message);
-      if (bad) throw new Error(bad);
+      if (bad) throw new Violation(bad);
     }
     return outcome;
   },

@@ -6,7 +6,7 @@
 import { Btf, BtfError, linkProgram, readCoreRelocations, readObject } from "../../src/elf/index.ts";
 import { ObjectError } from "../../src/errors.ts";
 import { buildElf, FIXTURE_NAMES, fixture, sectionHeaders, type SecDef, type Shdr } from "../elf/helpers.ts";
-import { type Property, type Rng } from "./lib.ts";
+import { type Property, type Rng, Violation } from "./lib.ts";
 
 const FILE = "prop.o";
 
@@ -150,7 +150,7 @@ async function parseOutcome(bytes: Uint8Array): Promise<string> {
     return "parsed";
   } catch (e) {
     if (e instanceof ObjectError) {
-      if (e.file !== FILE || !e.message.startsWith(FILE)) throw new Error(`ObjectError names the wrong file: ${e.message}`);
+      if (e.file !== FILE || !e.message.startsWith(FILE)) throw new Violation(`ObjectError names the wrong file: ${e.message}`);
       return "rejected";
     }
     throw e;
@@ -304,7 +304,7 @@ function btfOutcome(bytes: Uint8Array, ext?: Uint8Array): string {
     return "parsed";
   } catch (e) {
     if (e instanceof BtfError) {
-      if (!Number.isInteger(e.offset) || e.offset < 0) throw new Error(`BtfError with offset ${e.offset}: ${e.message}`);
+      if (!Number.isInteger(e.offset) || e.offset < 0) throw new Violation(`BtfError with offset ${e.offset}: ${e.message}`);
       return "rejected";
     }
     throw e;

@@ -19,7 +19,7 @@ test("a false property fails with its seed and a shrunk input", async () => {
     kind: "test",
     gen: (r) => Array.from({ length: r.range(5, 40) }, () => r.pick(["a", "z", "b", " "])).join(""),
     check: (s) => {
-      if (s.includes("zz")) throw new TypeError("found zz");
+      if (s.includes("zz")) throw new TypeError("found zz"); // a crash, not a Violation
       return "ok";
     },
     shrink: shrinkString,
@@ -68,4 +68,23 @@ test("outcomes are counted", async () => {
   const s = await runProperty(p, { runs: 200, seed: 3 });
   expect((s.outcomes.get("odd") ?? 0) + (s.outcomes.get("even") ?? 0)).toBe(200);
   expect(s.outcomes.get("odd")).toBeGreaterThan(50);
+});
+
+test("failures are classed: a Violation, a crash (any other exception), a hang", async () => {
+  const { Violation } = await import("./lib.ts");
+  const p: Property<number> = {
+    name: "classes",
+    kind: "test",
+    gen: (r) => r.int(3),
+    check: (n) => {
+      if (n === 0) throw new Violation("false");
+      if (n === 1) throw new RangeError("boom");
+      return "ok";
+    },
+  };
+  const s = await runProperty(p, { runs: 300, seed: 5, keepGoing: true });
+  expect(s.violations).toBeGreaterThan(50);
+  expect(s.crashes).toBeGreaterThan(50);
+  expect(s.violations + s.crashes + (s.outcomes.get("ok") ?? 0)).toBe(300);
+  expect(s.failures.length).toBeLessThanOrEqual(5);
 });

@@ -87,6 +87,9 @@ export class Rng {
   }
 }
 
+/** A property that does not hold (as opposed to a crash: any other exception out of the code under test). */
+export class Violation extends Error {}
+
 /** Seed of case `i` of a property: independent of how many cases ran before it. */
 export function caseSeed(seed: number, name: string, i: number): number {
   let h = (seed ^ 0x811c9dc5) >>> 0;
@@ -122,7 +125,12 @@ export interface Failure {
 export interface RunStats {
   runs: number;
   outcomes: Map<string, number>;
+  /** The first few failures (the first one shrunk). */
   failures: Failure[];
+  /** All failing cases, by class. */
+  crashes: number;
+  hangs: number;
+  violations: number;
   /** Longest single case, ms. */
   slowest: number;
 }
@@ -178,7 +186,7 @@ export async function runProperty<T>(
   p: Property<T>,
   opts: { runs: number; seed: number; keepGoing?: boolean; shrinkMs?: number; hangMs?: number },
 ): Promise<RunStats> {
-  const stats: RunStats = { runs: 0, outcomes: new Map(), failures: [], slowest: 0 };
+  const stats: RunStats = { runs: 0, outcomes: new Map(), failures: [], crashes: 0, hangs: 0, violations: 0, slowest: 0 };
   const show = p.show ?? ((x: T) => JSON.stringify(x));
   for (let i = 0; i < opts.runs; i++) {
     const cs = caseSeed(opts.seed, p.name, i);
@@ -191,9 +199,15 @@ export async function runProperty<T>(
       continue;
     }
     const hang = r.error.startsWith("hang");
-    const minimal = hang ? input : await shrink(p, input, opts.shrinkMs ?? 5000);
-    const again = hang ? r : await attempt(p, minimal);
-    stats.failures.push({ property: p.name, seed: opts.seed, caseIndex: i, caseSeed: cs, hang, error: again.error ?? r.error, minimal: show(minimal) });
+    if (hang) stats.hangs++;
+    else if (r.error.startsWith("Violation:")) stats.violations++;
+    else stats.crashes++;
+    if (stats.failures.length < 5) {
+      // shrink the first failure only: a campaign may see thousands of the same one
+      const minimal = hang || stats.failures.length > 0 ? input : await shrink(p, input, opts.shrinkMs ?? 5000);
+      const again = minimal === input ? r : await attempt(p, minimal);
+      stats.failures.push({ property: p.name, seed: opts.seed, caseIndex: i, caseSeed: cs, hang, error: again.error ?? r.error, minimal: show(minimal) });
+    }
     if (!opts.keepGoing) break;
   }
   return stats;
