@@ -9,7 +9,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { canUseKernel } from "../support.ts";
 import { ASM_PROPERTIES, asmMessages, kernelRoundTrip, liveObjdump } from "./asm-props.ts";
-import { BTF_PROPERTIES, ELF_PROPERTIES } from "./elf-props.ts";
+import { BTF_PROPERTIES, ELF_PROPERTIES, elfMessages } from "./elf-props.ts";
 import { DEFAULT_SEED, formatFailure, runProperty, type Property, type RunStats } from "./lib.ts";
 import { attachSpecInjection, attachSpecRoundTrip, traceLineFields, traceLineNoThrow, traceLineSeparators } from "./text-props.ts";
 import { llvmVersion } from "../asm/llvm.ts";
@@ -44,6 +44,7 @@ const props: { p: Property<unknown>; n: number; injection?: boolean }[] = [
   ...ASM_PROPERTIES.filter((p) => !p.name.includes("ld_ind imm >= 0")).map((p) => ({ p: p as Property<unknown>, n: runs })),
   { p: kernelRoundTrip(false) as Property<unknown>, n: runs },
   { p: asmMessages as Property<unknown>, n: runs },
+  { p: elfMessages as Property<unknown>, n: runs },
   { p: attachSpecRoundTrip(false) as Property<unknown>, n: runs },
   { p: attachSpecInjection as Property<unknown>, n: runs, injection: true },
   { p: traceLineFields as Property<unknown>, n: runs },
