@@ -64,3 +64,28 @@ export function randomInsn(r: () => number): number[] {
   }
 }
 
+
+/**
+ * A canonical instruction with one field disturbed: a reserved field set (src on a K-form, off on an
+ * ALU op, imm on an X-form, a register above r10), one byte replaced, or an ld_imm64's second slot
+ * made non-zero. These sit right at the edges of the validity rules, where pure noise rarely lands.
+ */
+export function nearValidInsn(r: () => number): number[] {
+  const b = randomInsn(r);
+  const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
+  switch (Math.floor(r() * 6)) {
+    case 0: b[1] = (b[1]! & 0x0f) | (pick([1, 2, 10, 11, 15]) << 4); break; // src
+    case 1: b[1] = (b[1]! & 0xf0) | pick([11, 12, 15]); break; // dst
+    case 2: [b[2], b[3]] = pick([[1, 0], [0xff, 0xff], [0, 0x80], [8, 0]]); break; // off
+    case 3: [b[4], b[5], b[6], b[7]] = pick([[1, 0, 0, 0], [0xff, 0xff, 0xff, 0xff], [0, 0, 0, 0x80]]); break; // imm
+    case 4: b[Math.floor(r() * 8)] = Math.floor(r() * 256); break;
+    default:
+      if (b.length === 16) b[8 + Math.floor(r() * 4)] = Math.floor(r() * 256);
+      else b[0] = b[0]! ^ pick([0x08, 0x80, 0x10, 0x01]);
+  }
+  // llvm-objdump 14 segfaults on exactly `18 20 00 00 00 00 00 00` (see randomInsn): avoid it.
+  if (b[0] === 0x18 && b[1] === 0x20 && b[4] === 0 && b[5] === 0 && b[6] === 0 && b[7] === 0) b[4] = 1;
+  // A disturbed opcode may turn a slot into ld_imm64 (or back): keep the stream 16-byte consistent.
+  if (b[0] === 0x18 && b.length === 8) b.push(0, 0, 0, 0, 0, 0, 0, 0);
+  return b;
+}

@@ -1,0 +1,92 @@
+// The signal and resource-limit scenarios, shared by the fault tests and known-failures.test.ts.
+import { expect } from "bun:test";
+import { LIBC, PROG_NAME, errorLines, hasStackTrace, probeEventsOf, runWith, settledPrograms, sweepLeftovers } from "./support.ts";
+
+export const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+export type Sig = keyof typeof SIGNALS;
+
+export interface Target {
+  name: string;
+  args: string[];
+}
+export const UPROBE: Target = { name: "tracefs uprobe", args: ["--attach", `uprobe:${LIBC}:getpid`, "--probe-api", "tracefs"] };
+export const TRACEPOINT: Target = { name: "tracepoint", args: ["--attach", "tracepoint:syscalls:sys_enter_getpid"] };
+
+/** Where the signal goes: on a stderr line (`at`), or `delayMs` after spawn. */
+export interface Phase {
+  name: string;
+  at?: RegExp;
+  delayMs?: number;
+  /** A second signal right after the first, so it arrives while bpfload detaches. */
+  second?: Sig;
+  /** The watch handles it: exit 0. */
+  handled?: boolean;
+}
+
+export const PHASES: Phase[] = [
+  { name: "start-up (at spawn)", delayMs: 0 },
+  { name: "start-up (modules loading)", delayMs: 40 },
+  { name: "loading", at: /^kern_version / },
+  { name: "attaching (program loaded)", at: /^loaded '/ },
+  { name: "watching", at: /^watching trace_pipe/, handled: true },
+  { name: "detaching", at: /^watching trace_pipe/, second: "SIGTERM" },
+];
+
+/** Known failure: between the uprobe_events write and the attach, nothing removes the event. */
+export const PROBE_WRITTEN: Phase = { name: "attaching (probe event written)", at: /^probe event / };
+
+/**
+ * `avoidKnown`: when the signal landed in the known window (the probe event written, the attach not
+ * done: stderr says "probe event" but not "attached"), the leftover event is that known defect
+ * (known-failures.test.ts): it is swept instead of failing here. Every other check still applies.
+ */
+export async function signalScenario(seed: string, target: Target, phase: Phase, sig: Sig, avoidKnown = true): Promise<void> {
+  const r = await runWith(["load", seed, ...target.args, "--verbose"], {
+    at: phase.at,
+    delayMs: phase.delayMs,
+    act: (p) => {
+      p.kill(sig);
+      if (phase.second) p.kill(phase.second);
+    },
+  });
+  const context = `exit ${r.code}, trigger ${JSON.stringify(r.trigger)}, stderr:\n${r.stderr}`;
+  expect(r.code, `hang: ${context}`).not.toBe(-1);
+  if (phase.handled) {
+    expect(r.code, context).toBe(0);
+    expect(r.stderr, context).toContain(`detached (${sig})`);
+  } else {
+    const allowed = [0, 128 + SIGNALS[sig], ...(phase.second ? [128 + SIGNALS[phase.second]] : [])];
+    expect(allowed, context).toContain(r.code);
+  }
+  expect(errorLines(r.stderr).length, context).toBeLessThanOrEqual(1);
+  expect(hasStackTrace(r.stderr), context).toBe(false);
+  const inKnownWindow = /^probe event /m.test(r.stderr) && !/^attached '/m.test(r.stderr);
+  if (avoidKnown && inKnownWindow) sweepLeftovers();
+  else expect(probeEventsOf(r.pid), context).toEqual([]);
+  expect(await settledPrograms(), context).toEqual([]);
+}
+
+// ------------------------------------------------------------------ resource limits
+
+export interface LimitCase {
+  name: string;
+  prefix: string[];
+  args: (seed: string) => string[];
+}
+
+/** The invariants of a run under a limit; returns the run for further checks. */
+export async function limitRun(c: LimitCase, seed: string) {
+  const r = await runWith(c.args(seed), { prefix: c.prefix, timeoutMs: 60_000 });
+  const context = `${c.prefix.join(" ")} ${c.args(seed).join(" ")}: exit ${r.code}, stderr:\n${r.stderr}`;
+  expect(r.code, `hang: ${context}`).not.toBe(-1);
+  expect([0, 1], context).toContain(r.code);
+  expect(hasStackTrace(r.stderr), context).toBe(false);
+  const errors = errorLines(r.stderr);
+  for (const l of errors) expect(l, context).toMatch(/^bpfload: /);
+  if (r.code !== 0) expect(errors.length, context).toBeGreaterThan(0);
+  expect(probeEventsOf(r.pid), context).toEqual([]);
+  const loaded = [...r.stderr.matchAll(/^loaded '([^']+)'/gm)].map((m) => m[1]!);
+  for (const name of new Set([PROG_NAME, ...loaded])) expect(await settledPrograms(name), context).toEqual([]);
+  return { ...r, errors, context };
+}
+
