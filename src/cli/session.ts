@@ -3,9 +3,9 @@
 import type { AttachSpec } from "../attach-spec.ts";
 import { attach, type AttachOptions } from "../kernel/attach.ts";
 import { runCleanup } from "../kernel/cleanup.ts";
-import { sumKnown, type Link } from "../kernel/perf-link.ts";
+import type { Link } from "../kernel/perf-link.ts";
 import type { Program } from "../kernel/program.ts";
-import { enableRunStats, runCount } from "../kernel/stats.ts";
+import { startRunCounter, statusLine } from "../kernel/stats.ts";
 import { watch, type WatchResult } from "../kernel/watch.ts";
 import type { Output } from "./output.ts";
 
@@ -50,14 +50,11 @@ export async function attachAndWatch(out: Output, targets: AttachTarget[], opts:
       opts.count !== undefined ? `${opts.count} ${opts.count === 1 ? "line" : "lines"}` : undefined,
     ].filter(Boolean);
     out.info(`watching trace_pipe until ${until.join(" or ")}...`);
-    // Program runs for the live count: run_cnt where the kernel keeps it (5.8+), else the perf
-    // counters (which only count runs that returned non-zero).
-    const stopStats = out.liveStatus ? enableRunStats() : undefined;
-    const programs = [...new Set(targets.map((t) => t.prog))];
-    const hits = stopStats ? () => sumKnown(programs.map(runCount)) : () => sumKnown(links.map((l) => l.hits()));
+    // Program runs for the live count where the kernel really counts them (stats.ts); else trace lines only.
+    const runs = out.liveStatus ? startRunCounter([...new Set(targets.map((t) => t.prog))]) : undefined;
     let shown = 0;
     const result = await watch({
-      hits,
+      hits: runs?.count,
       abort: out.stdoutGone.signal,
       duration: opts.duration,
       count: opts.count,
@@ -66,10 +63,11 @@ export async function attachAndWatch(out: Output, targets: AttachTarget[], opts:
         shown++;
         out.trace(raw, parsed);
         opts.onTrace?.(parsed?.message ?? raw);
+        if (runs === undefined) out.status(statusLine(undefined, shown));
       },
-      onHits: (n) => out.status(`  ${n} runs of the program, ${shown} trace lines (Ctrl-C to stop)`),
+      onHits: (n) => out.status(statusLine(n, shown)),
     });
-    stopStats?.();
+    runs?.stop();
     return result;
   } finally {
     for (const link of links) link.close();
