@@ -135,7 +135,8 @@ check probe-json -t 60 -e '"type":"probe"' -- bpfload probe --json
 P=$VM_TMP/probe-json.out
 # probe_is NAME EXPECTED-JSON-FRAGMENT: the probe's JSON contains the fragment exactly.
 probe_is() { check "$1" -e "$(echo "$2" | sed 's/[][\.{}]/\\&/g')" -- cat "$P"; }
-probe_is probe-version "\"version\":\"$VM_KERNEL_VERSION\""
+# LINUX_VERSION_CODE caps the sublevel at 255: 5.4.286 is 5.4.255 to the kernel (and kern_version).
+probe_is probe-version "\"release\":\"$VM_KERNEL_RELEASE\",\"versionCode\":$(kv_code "$VM_KERNEL_VERSION"),"
 probe_is probe-tracefs "\"tracefs\":\"$T\""
 jit=$(cat /proc/sys/net/core/bpf_jit_enable 2>/dev/null)
 case "$VM_KERNEL_RELEASE" in *-amd64|*-arm64) want_jit=1 ;; *) want_jit=0 ;; esac
