@@ -53,6 +53,7 @@ export async function attachAndWatch(out: Output, targets: AttachTarget[], opts:
     // Program runs for the live count where the kernel really counts them (stats.ts); else trace lines only.
     const runs = out.liveStatus ? startRunCounter([...new Set(targets.map((t) => t.prog))]) : undefined;
     let shown = 0;
+    let lastRuns = runs?.count(); // shown again under every trace line (printing a line clears the status)
     const result = await watch({
       hits: runs?.count,
       abort: out.stdoutGone.signal,
@@ -63,9 +64,9 @@ export async function attachAndWatch(out: Output, targets: AttachTarget[], opts:
         shown++;
         out.trace(raw, parsed);
         opts.onTrace?.(parsed?.message ?? raw);
-        if (runs === undefined) out.status(statusLine(undefined, shown));
+        out.status(statusLine(lastRuns, shown));
       },
-      onHits: (n) => out.status(statusLine(n, shown)),
+      onHits: (n) => out.status(statusLine((lastRuns = n), shown)),
     });
     runs?.stop();
     return result;
