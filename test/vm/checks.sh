@@ -59,6 +59,16 @@ fi
 # --- bpfload: the seed's program on every attach kind ---
 # Before 5.0 the kernel checks kern_version on kprobe programs: bpfload must send the running one.
 check bpfload-hello -t 60 -e "$HELLO" -- bpfload hello
+# The kern_version sent is this kernel's LINUX_VERSION_CODE (sublevel capped at 255); a wrong one is refused
+# by the kernel before 5.0 (bpfload says so, exit 1) and ignored from 5.0 on.
+KV=$(kv_code "$VM_KERNEL_VERSION")
+KVS="$((KV >> 16))\.$(((KV >> 8) & 255))\.$((KV & 255))"
+check bpfload-kern-version -t 60 -e "kern_version $KVS from" -- bpfload load seed.bin --attach kprobe:sys_clone --duration 0
+if kernel_ge 5.0; then
+  check bpfload-kern-version-wrong -t 60 -- bpfload load seed.bin --attach kprobe:sys_clone --kern-version 4.8.0 --duration 0
+else
+  check bpfload-kern-version-wrong -t 60 -c 1 -e 'kern_version' -- bpfload load seed.bin --attach kprobe:sys_clone --kern-version 4.8.0 --duration 0
+fi
 check bpfload-kprobe -t 60 -f -n 3 -e "$HELLO" -- bpfload load seed.bin --attach kprobe:sys_clone --duration 3
 check bpfload-kretprobe -t 60 -f -n 3 -e "$HELLO" -- bpfload load seed.bin --attach kretprobe:sys_clone --duration 3
 check_since 4.14 bpfload-tracepoint-syscalls -t 60 -f -n 3 -e "$HELLO" -- \
