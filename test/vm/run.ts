@@ -161,19 +161,21 @@ async function runMany(entries: { label: string; args: string[] }[], jobs: numbe
     let out = "";
     const dec = new TextDecoder();
     const errText = new Response(p.stderr).text();
+    // Only the combined line says "VM:": a child's own summary is relabelled when printed (cosmetic when
+    // streaming, where a chunk may split it) and parsed from the whole output.
+    const relabel = (text: string) => text.replace(/^VM: (.*)$/gm, `VM ${e.label}: $1`);
     for await (const chunk of p.stdout) {
-      const text = dec.decode(chunk, { stream: true }).replace(/^VM: (.*)$/m, `VM ${e.label}: $1`); // only the combined line says "VM:"
+      const text = dec.decode(chunk, { stream: true });
       out += text;
-      if (jobs === 1) process.stdout.write(text);
+      if (jobs === 1) process.stdout.write(relabel(text));
       if (out.includes("\n")) opened();
     }
     const code = await p.exited;
     opened();
-    out += await errText;
-    if (jobs > 1) process.stdout.write(`${out}${out.endsWith("\n") ? "" : "\n"}`);
-    else process.stdout.write(await errText);
-    const m = out.split("\n").map((l) => /^VM (.*): (\d+) passed, (\d+) failed, (\d+) skipped$/.exec(l)?.slice(1))
-      .findLast((x) => x?.[0] === e.label)?.slice(1);
+    const err = await errText;
+    if (jobs > 1) process.stdout.write(relabel(`${out}${err}${`${out}${err}`.endsWith("\n") ? "" : "\n"}`));
+    else process.stdout.write(err);
+    const m = [...out.matchAll(/^VM: (\d+) passed, (\d+) failed, (\d+) skipped$/gm)].pop()?.slice(1);
     if (m === undefined) {
       fail++;
       log(`VM ${e.label}: run.ts exited ${code} without a summary line`);
