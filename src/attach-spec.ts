@@ -2,7 +2,7 @@
 // and the names bpfload gives the probe events it creates. Pure: no kernel access.
 import { quote, UsageError } from "./errors.ts";
 import { formatRange, parseInteger, U32_MAX, type IntRange } from "./numbers.ts";
-import type { ProgTypeName } from "./uapi.ts";
+import type { AttachTypeName, ProgTypeName } from "./uapi.ts";
 
 export type AttachSpec =
   | { kind: "kprobe"; func: string; offset: number }
@@ -12,10 +12,36 @@ export type AttachSpec =
   /** `symbol` undefined: `offset` is a raw file offset; otherwise an offset from the symbol. */
   | { kind: "uprobe" | "uretprobe"; path: string; symbol?: string; offset: number }
   | { kind: "perf_event"; event: "cpu-clock" }
-  | { kind: "socket"; iface: string };
+  | { kind: "socket"; iface: string }
+  // BTF-based: the target is resolved at load (attach_btf_id), the attach is a bpf_link
+  | { kind: BtfAttachKind; name: string };
+
+/** Attach kinds whose program is loaded against a kernel BTF type and attached through a bpf_link. */
+export const BTF_ATTACH_KINDS = ["tp_btf", "fentry", "fexit", "fmod_ret", "lsm", "iter"] as const;
+export type BtfAttachKind = (typeof BTF_ATTACH_KINDS)[number];
+
+/** For each BTF kind: expected attach type and the BTF name prefix of its target (libbpf's). */
+const BTF_KIND_TARGET: Record<BtfAttachKind, { attachType: AttachTypeName; prefix: string; what: string }> = {
+  tp_btf: { attachType: "BPF_TRACE_RAW_TP", prefix: "btf_trace_", what: "tracepoint name (tp_btf:sched_switch)" },
+  fentry: { attachType: "BPF_TRACE_FENTRY", prefix: "", what: "kernel function (fentry:do_unlinkat)" },
+  fexit: { attachType: "BPF_TRACE_FEXIT", prefix: "", what: "kernel function (fexit:do_unlinkat)" },
+  fmod_ret: { attachType: "BPF_MODIFY_RETURN", prefix: "", what: "kernel function (fmod_ret:FUNC)" },
+  lsm: { attachType: "BPF_LSM_MAC", prefix: "bpf_lsm_", what: "LSM hook (lsm:file_open)" },
+  iter: { attachType: "BPF_TRACE_ITER", prefix: "bpf_iter_", what: "iterator target (iter:task)" },
+};
+
+export function isBtfAttachKind(kind: string): kind is BtfAttachKind {
+  return (BTF_ATTACH_KINDS as readonly string[]).includes(kind);
+}
+
+/** What a program for this BTF attach point is loaded with: expected attach type and BTF target name. */
+export function btfLoadTarget(s: AttachSpec & { kind: BtfAttachKind }): { attachType: AttachTypeName; btfTarget: string } {
+  const t = BTF_KIND_TARGET[s.kind];
+  return { attachType: t.attachType, btfTarget: t.prefix + s.name };
+}
 
 export const ATTACH_SYNTAX =
-  "kprobe:FUNC[+OFFSET], kretprobe:FUNC, tracepoint:CATEGORY:NAME, raw_tracepoint:NAME, uprobe:PATH:SYMBOL[+OFFSET], uprobe:PATH:0xFILEOFFSET, uretprobe:PATH:SYMBOL, perf_event[:cpu-clock], socket[:IFACE]";
+  "kprobe:FUNC[+OFFSET], kretprobe:FUNC, tracepoint:CATEGORY:NAME, raw_tracepoint:NAME, uprobe:PATH:SYMBOL[+OFFSET], uprobe:PATH:0xFILEOFFSET, uretprobe:PATH:SYMBOL, perf_event[:cpu-clock], socket[:IFACE], tp_btf:NAME, fentry:FUNC, fexit:FUNC, fmod_ret:FUNC, lsm:HOOK, iter:TARGET";
 
 const SYMBOL = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 const TP_PART = /^[A-Za-z0-9_]+$/;
@@ -91,6 +117,10 @@ export function parseAttachSpec(spec: string): AttachSpec {
       return { kind: "socket", iface: rest || "lo" };
     }
     default:
+      if (isBtfAttachKind(kind)) {
+        if (!SYMBOL.test(rest) || rest.includes(".")) throw bad(`give the ${BTF_KIND_TARGET[kind].what}`);
+        return { kind, name: rest };
+      }
       throw bad(`unknown kind ${quote(kind)}`);
   }
 }
@@ -112,6 +142,8 @@ export function formatAttachSpec(s: AttachSpec): string {
       return `perf_event:${s.event}`;
     case "socket":
       return `socket:${s.iface}`;
+    default:
+      return `${s.kind}:${s.name}`;
   }
 }
 
@@ -125,6 +157,14 @@ export function progTypeFor(s: AttachSpec): ProgTypeName {
       return "kprobe";
     case "socket":
       return "socket_filter";
+    case "lsm":
+      return "lsm";
+    case "tp_btf":
+    case "fentry":
+    case "fexit":
+    case "fmod_ret":
+    case "iter":
+      return "tracing";
     default:
       return s.kind;
   }

@@ -1,12 +1,12 @@
 // `bpfload load FILE`: load programs from raw instructions, assembler source or an ELF object,
 // attach them, stream trace_pipe, and print the object's maps at exit.
-import { ATTACH_SYNTAX, parseAttachSpec, progTypeFor, type AttachSpec } from "../attach-spec.ts";
+import { ATTACH_SYNTAX, btfLoadTarget, isBtfAttachKind, parseAttachSpec, progTypeFor, type AttachSpec, type BtfAttachKind } from "../attach-spec.ts";
 import { BpfloadError, UsageError, VerifierError } from "../errors.ts";
 import type { Collection } from "../kernel/collection.ts";
 import { parseProbeApi } from "../kernel/probe-pmu.ts";
 import { kernelVersion, loadProgram, type Program } from "../kernel/program.ts";
 import { parseKernVersionOption, type KernelVersion } from "../kernel/version.ts";
-import { PROG_TYPES, formatVersionCode, type ProgTypeName } from "../uapi.ts";
+import { PROG_TYPES, attachTypeValue, formatVersionCode, type ProgTypeName } from "../uapi.ts";
 import { readInput } from "./input.ts";
 import type { Output } from "./output.ts";
 import { attachAndWatch, prepareSession, type AttachTarget } from "./session.ts";
@@ -60,7 +60,14 @@ interface Loaded {
   close(): void;
 }
 
-async function loadInput(out: Output, file: string, input: ReturnType<typeof readInput>, opts: LoadOptions, type: ProgTypeName | undefined, kernVersion: KernelVersion): Promise<Loaded> {
+/** A raw program for a BTF attach point (--attach fentry:FUNC, ...) is loaded against its target. */
+function btfLoadFields(spec: AttachSpec | undefined): { expectedAttachType?: number; btfTarget?: string } {
+  if (!spec || !isBtfAttachKind(spec.kind)) return {};
+  const t = btfLoadTarget(spec as AttachSpec & { kind: BtfAttachKind });
+  return { expectedAttachType: attachTypeValue(t.attachType), btfTarget: t.btfTarget };
+}
+
+async function loadInput(out: Output, file: string, input: ReturnType<typeof readInput>, opts: LoadOptions, type: ProgTypeName | undefined, kernVersion: KernelVersion, attachSpec?: AttachSpec): Promise<Loaded> {
   const logLevel = opts.logLevel;
   if (input.kind === "elf") {
     const { loadObjectFile } = await import("./object.ts");
@@ -89,7 +96,7 @@ async function loadInput(out: Output, file: string, input: ReturnType<typeof rea
   }
   if (!type) throw new UsageError(`cannot tell the program type of ${file}: give --type (e.g. kprobe, tracepoint, socket_filter) or --attach`);
   const name = (file.split("/").pop() ?? "").replace(/\.[^.]*$/, "") || "prog";
-  const prog = loadProgram({ name, type, insns, license: opts.license, kernVersion, logLevel });
+  const prog = loadProgram({ name, type, insns, license: opts.license, kernVersion, logLevel, ...btfLoadFields(attachSpec) });
   return { programs: [{ prog, insns: insns.length / 8, origin }], close: () => prog.close() };
 }
 
@@ -112,7 +119,7 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
   const pipe = prepareSession([attachSpec], { watch: opts.attachProgram !== false && opts.duration !== 0, attach: attachOpts });
   let loaded: Loaded;
   try {
-    loaded = await loadInput(out, file, input, opts, type, kernVersion);
+    loaded = await loadInput(out, file, input, opts, type, kernVersion, attachSpec);
   } catch (e) {
     pipe?.close();
     throw e;
@@ -156,7 +163,7 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
       out.info(`nothing to attach: give --attach (${ATTACH_SYNTAX})`);
     } else {
       const result = await attachAndWatch(out, targets, { duration: opts.duration, count: opts.count, attach: attachOpts, pipe });
-      out.event("exit", { reason: result.reason, signal: result.signal, lines: result.lines }, `detached (${result.signal ?? result.reason}); ${result.lines} trace lines`);
+      out.event("exit", { reason: result.reason, signal: result.signal, lines: result.lines }, result.reason === "iterator" ? "detached (the iterator ran to its end)" : `detached (${result.signal ?? result.reason}); ${result.lines} trace lines`);
     }
     if (loaded.collection) {
       const { printMaps } = await import("./maps.ts");
@@ -199,7 +206,7 @@ function pinAll(out: Output, pin: typeof import("../kernel/pin.ts"), plan: impor
   }
 }
 
-const ATTACH_KINDS = "kprobes, uprobes, tracepoints, raw tracepoints, perf events and socket filters";
+const ATTACH_KINDS = "kprobes, uprobes, tracepoints, raw tracepoints, perf events, socket filters, tp_btf, fentry/fexit/fmod_ret, lsm and iterators";
 
 /** The attach point a section name gives, when bpfload can attach that kind. */
 function attachPointOf(out: Output, prog: Program, attach: string | undefined): AttachSpec | undefined {

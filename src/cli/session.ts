@@ -9,6 +9,11 @@ import { startRunCounter, statusLine } from "../kernel/stats.ts";
 import { TracePipe, TracePipeBusy } from "../kernel/trace-pipe.ts";
 import { checkUprobe } from "../kernel/uprobe.ts";
 import { watch, type WatchResult } from "../kernel/watch.ts";
+import { IterLink } from "../kernel/attach/iter.ts";
+import { BpfLink } from "../kernel/attach/tracing.ts";
+
+/** How a session ended: a watch's result, or "iterator" when it only ran iterators. */
+export type SessionResult = Omit<WatchResult, "reason"> & { reason: WatchResult["reason"] | "iterator" };
 import type { Output } from "./output.ts";
 
 export interface SessionOptions {
@@ -50,7 +55,7 @@ export interface AttachTarget {
   spec: AttachSpec;
 }
 
-export async function attachAndWatch(out: Output, targets: AttachTarget[], opts: SessionOptions): Promise<WatchResult> {
+export async function attachAndWatch(out: Output, targets: AttachTarget[], opts: SessionOptions): Promise<SessionResult> {
   const links: Link[] = [];
   try {
     for (const { prog, spec } of targets) {
@@ -66,7 +71,17 @@ export async function attachAndWatch(out: Output, targets: AttachTarget[], opts:
       });
       links.push(link);
       out.event("attached", { program: prog.name, target: link.target }, `attached '${prog.name}' to ${link.target}`);
+      if (link instanceof BpfLink && link.linkId) out.detail(`bpf_link id ${link.linkId}`);
     }
+    // Iterators run once, their text to stdout (like `cat` of a pinned iterator); an object of
+    // iterators only stops there, with no trace_pipe to watch.
+    const iters = links.filter((l): l is IterLink => l instanceof IterLink);
+    for (const it of iters) {
+      const text = new TextDecoder().decode(it.run());
+      if (out.json) out.event("iterator", { target: it.target, text });
+      else out.raw(text);
+    }
+    if (iters.length && iters.length === links.length) return { reason: "iterator", lines: 0 };
     if (opts.duration === 0) {
       return { reason: "duration", lines: 0 };
     }

@@ -1,5 +1,7 @@
 // One entry point from an attach spec to the attach function of its kind.
 import type { AttachSpec } from "../attach-spec.ts";
+import { attachIter } from "./attach/iter.ts";
+import { attachTracing } from "./attach/tracing.ts";
 import { attachKprobe, type KprobeAttachInfo } from "./kprobe.ts";
 import { attachPerfEvent, attachRawTracepoint, attachSocket } from "./other-attach.ts";
 import type { Link } from "./perf-link.ts";
@@ -37,5 +39,9 @@ export function attach(prog: Program, spec: AttachSpec, opts: AttachOptions = {}
       return attachPerfEvent(prog, spec, opts.freq ?? DEFAULT_FREQ);
     case "socket":
       return attachSocket(prog, spec);
+    case "iter":
+      return attachIter(prog, spec);
+    case "tp_btf": case "fentry": case "fexit": case "fmod_ret": case "lsm":
+      return attachTracing(prog, spec);
   }
 }

@@ -107,7 +107,11 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
   if (core) {
     throw new ObjectError(obj.file, `program '${spec.name}' needs CO-RE relocations (in '${core.fn.name}'), which bpfload does not apply: build it without BPF_CORE_READ/preserve_access_index, or load it with libbpf`, { section: spec.section });
   }
-  const program = loadProgram({ name: spec.name, type, insns, license: opts.license ?? obj.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel });
+  const program = loadProgram({
+    name: spec.name, type, insns, license: opts.license ?? obj.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel,
+    // from the section: what tracing/lsm programs are loaded against (attach_btf_id)
+    ...(spec.needsBtfTarget ? { expectedAttachType: spec.expectedAttachType, progFlags: spec.progFlags, btfTarget: spec.btfTarget } : {}),
+  });
   return { spec, program, insnCount: insns.length / 8 };
 }
 

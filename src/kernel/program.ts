@@ -8,7 +8,8 @@ import { PROG_TYPE_SINCE, newerThan, since } from "../since.ts";
 import { hintFor } from "../hints.ts";
 import { bpfProgLoad, type ProgLoadResult } from "../sys/bpf.ts";
 import { close, raiseMemlockLimit } from "../sys/perf.ts";
-import { PROG_TYPES, formatVersionCode, type ProgTypeName } from "../uapi.ts";
+import { ATTACH_TYPES, PROG_TYPES, formatVersionCode, type ProgTypeName } from "../uapi.ts";
+import { resolveBtfTarget, type ResolvedTarget } from "./btf-target.ts";
 import { hasFeature, setFeatureAnswer } from "./features/probes.ts";
 import { detectKernelVersion, type KernelVersion } from "./version.ts";
 
@@ -23,6 +24,17 @@ export interface ProgramSpecToLoad {
   /** Force a verifier log at this level even when the load succeeds (1, 2, or 4 for stats). */
   logLevel?: number;
   expectedAttachType?: number;
+  /** prog_flags (BPF_F_SLEEPABLE for fentry.s/lsm.s/iter.s, ...). */
+  progFlags?: number;
+  /**
+   * The kernel BTF type a tracing/lsm program is loaded against, prefixed as libbpf does
+   * ("btf_trace_sched_switch", "bpf_lsm_file_open", "bpf_iter_task", "do_unlinkat"): resolved to
+   * attach_btf_id (and a module's attach_btf_obj_fd) in btf-target.ts.
+   */
+  btfTarget?: string;
+  /** Already resolved: sent as is (freplace: with attachProgFd, an id of the target program's BTF). */
+  attachBtfId?: number;
+  attachProgFd?: number;
 }
 
 export class Program {
@@ -90,13 +102,29 @@ export function resetLoadFeatures(): void {
   for (const id of ["programNames", "logTrueSize", "bigVerifierLog"] as const) setFeatureAnswer(id, undefined);
 }
 
-/** Program types that load only with a BTF attach target (attach_btf_id), which bpfload does not resolve. */
+/** Program types that load only with a BTF attach target (attach_btf_id), and how it is named. */
 const NEEDS_BTF_TARGET: Partial<Record<ProgTypeName, string>> = {
-  tracing: "fentry/fexit/fmod_ret, tp_btf and iter programs name a kernel function, tracepoint or iterator",
-  lsm: "lsm programs name an LSM hook",
-  ext: "freplace (ext) programs name a function of another loaded program",
-  struct_ops: "struct_ops programs name a member of a kernel struct",
+  tracing: "name the kernel function, BTF tracepoint or iterator in the section (fentry/FUNC, tp_btf/NAME, iter/TARGET) or with --attach fentry:FUNC, tp_btf:NAME, iter:TARGET",
+  lsm: "name the LSM hook in the section (lsm/HOOK) or with --attach lsm:HOOK",
+  ext: "freplace (ext) programs replace a function of another loaded program, which bpfload does not resolve yet: load it with libbpf",
+  struct_ops: "struct_ops programs implement a member of a kernel struct, which bpfload does not load yet: load it with libbpf",
 };
+
+/** attach_btf_id (and a module's BTF fd) for a program that needs one; undefined for the others. */
+function btfTargetOf(spec: ProgramSpecToLoad): ResolvedTarget | undefined {
+  const how = NEEDS_BTF_TARGET[spec.type];
+  if (!how) return undefined;
+  if (spec.attachBtfId !== undefined) return { btfId: spec.attachBtfId };
+  if ((spec.type !== "tracing" && spec.type !== "lsm") || spec.btfTarget === undefined) {
+    // The kernel would refuse it in the verifier ("Tracing programs must provide btf_id"): say why first.
+    throw new UsageError(`load program '${spec.name}': program type ${spec.type} needs a BTF target (attach_btf_id): ${how}`);
+  }
+  const attachType = spec.expectedAttachType !== undefined ? ATTACH_TYPES[spec.expectedAttachType] : undefined;
+  if (spec.type === "tracing" && attachType === undefined) {
+    throw new UsageError(`load program '${spec.name}': a tracing program needs its expected attach type (fentry, fexit, fmod_ret, tp_btf or iter): ${how}`);
+  }
+  return resolveBtfTarget(spec.btfTarget, attachType ?? "BPF_LSM_MAC");
+}
 
 /** Kernel program names: [A-Za-z0-9_] and at most 15 characters (dots only from 5.2: avoided). */
 export function kernelObjectName(name: string): string {
@@ -104,13 +132,15 @@ export function kernelObjectName(name: string): string {
 }
 
 export function loadProgram(spec: ProgramSpecToLoad): Program {
-  const btfTarget = NEEDS_BTF_TARGET[spec.type];
-  if (btfTarget) {
-    // The kernel would refuse it in the verifier ("Tracing programs must provide btf_id"): say why first.
-    throw new UsageError(
-      `load program '${spec.name}': program type ${spec.type} needs a BTF target (attach_btf_id: ${btfTarget} in the kernel's BTF), which bpfload does not resolve yet: load it with libbpf (bpftool prog load), or use a kprobe, tracepoint or raw_tracepoint program`,
-    );
+  const target = btfTargetOf(spec);
+  try {
+    return loadWithTarget(spec, target);
+  } finally {
+    if (target?.btfObjFd !== undefined) close(target.btfObjFd); // the program holds its own reference
   }
+}
+
+function loadWithTarget(spec: ProgramSpecToLoad, target: ResolvedTarget | undefined): Program {
   ensureMemlockLimit();
   const kernVersion = spec.kernVersion ?? kernelVersion();
   const progType = PROG_TYPES.indexOf(spec.type);
@@ -125,6 +155,10 @@ export function loadProgram(spec: ProgramSpecToLoad): Program {
       logSize,
       name: names ? kernelObjectName(spec.name) : undefined,
       expectedAttachType: spec.expectedAttachType,
+      progFlags: spec.progFlags,
+      attachBtfId: target?.btfId,
+      attachBtfObjFd: target?.btfObjFd,
+      attachProgFd: spec.attachProgFd,
       // probed only when a log is wanted: the one-shot fast path loads without one
       askLogTrueSize: logSize > 0 && hasFeature("logTrueSize") === true,
     });

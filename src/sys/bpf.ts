@@ -9,7 +9,7 @@ import { possibleCpus } from "./cpus.ts";
 import { BPF_ENABLE_STATS_ATTR, BPF_LINK_CREATE_ATTR, BPF_MAP_INFO, BPF_OBJ_GET_INFO_BY_FD_ATTR, BPF_PROG_INFO, BPF_MAP_CREATE_ATTR, BPF_MAP_ELEM_ATTR, BPF_OBJ_ATTR, BPF_PROG_LOAD_ATTR, BPF_RAW_TRACEPOINT_OPEN_ATTR, encode, field, type FieldValue, type Layout } from "./layout.ts";
 import type { SysResult } from "./libc.ts";
 import { BPF_BTF_LOAD } from "../uapi.ts";
-import { layout } from "./layout.ts";
+import { BPF_BTF_INFO, BPF_GET_ID_ATTR, BPF_ITER_CREATE_ATTR, BPF_LINK_INFO, layout } from "./layout.ts";
 
 /** Every bpf(2) call goes through here: the arena (attr and all it points to) outlives the call. */
 function bpf(cmd: number, arena: Arena, attrSize: number): SysResult {
@@ -34,6 +34,12 @@ export interface ProgLoadArgs {
   name?: string;
   progFlags?: number;
   expectedAttachType?: number;
+  /** BTF type id of the attach target (fentry/tp_btf/lsm/iter: in vmlinux or a module; freplace: in the target program's BTF). */
+  attachBtfId?: number;
+  /** freplace: fd of the program whose function is replaced. */
+  attachProgFd?: number;
+  /** The module BTF that holds attachBtfId (5.11+; union with attach_prog_fd: never both). */
+  attachBtfObjFd?: number;
   /**
    * Send the attr up to log_true_size (6.4+) so that the kernel reports the log size it needed.
    * A kernel that predates the field ignores the zero bytes (kernel/program.ts probes it once).
@@ -72,6 +78,9 @@ export function bpfProgLoad(a: ProgLoadArgs): ProgLoadResult {
     prog_name: a.name || undefined,
     expected_attach_type: a.expectedAttachType || undefined,
     log_true_size: a.askLogTrueSize ? 0 : undefined, // zero in, the kernel's answer out
+    attach_btf_id: a.attachBtfId || undefined,
+    attach_prog_fd: a.attachProgFd || undefined,
+    attach_btf_obj_fd: a.attachBtfObjFd || undefined,
   });
   const logTrueSize = arena.view.getUint32(field(BPF_PROG_LOAD_ATTR, "log_true_size").offset, true);
   return { ...r, log: a.logSize ? arena.cstring(log) : "", logTrueSize };
@@ -185,7 +194,9 @@ export function bpfObjGet(path: string): SysResult {
   return run(BPF_OBJ_GET, BPF_OBJ_ATTR, arena, { pathname: arena.address(arena.region(1)) });
 }
 
-export function bpfRawTracepointOpen(name: string, progFd: number): SysResult {
+/** `name` undefined: a NULL name, the attach of tp_btf/fentry/fexit/fmod_ret/lsm programs (5.5+), whose target came with the load. */
+export function bpfRawTracepointOpen(name: string | undefined, progFd: number): SysResult {
+  if (name === undefined) return run(BPF_RAW_TRACEPOINT_OPEN, BPF_RAW_TRACEPOINT_OPEN_ATTR, new Arena([BPF_RAW_TRACEPOINT_OPEN_ATTR.size]), { prog_fd: progFd });
   const n = cstringBytes(name);
   const arena = new Arena([BPF_RAW_TRACEPOINT_OPEN_ATTR.size, n.length]);
   arena.put(arena.region(1), n);
@@ -250,3 +261,52 @@ export function bpfBtfLoad(blob: Uint8Array, logSize = 0): SysResult & { log: st
   return { ...r, log: logSize ? arena.cstring(log) : "" };
 }
 
+
+// BTF targets, bpf_link and iterators (commands of enum bpf_cmd).
+const BPF_PROG_GET_FD_BY_ID = 13;
+const BPF_BTF_GET_FD_BY_ID = 19;
+const BPF_BTF_GET_NEXT_ID = 23;
+const BPF_ITER_CREATE = 33;
+
+/** The id after `startId` of the kernel's BTF objects (vmlinux, modules, loaded programs'), 5.4+; ENOENT after the last. */
+export function bpfBtfGetNextId(startId: number): SysResult & { nextId: number } {
+  const arena = new Arena([BPF_GET_ID_ATTR.size]);
+  const r = run(BPF_BTF_GET_NEXT_ID, BPF_GET_ID_ATTR, arena, { start_id: startId, next_id: 0 });
+  return { ...r, nextId: arena.view.getUint32(field(BPF_GET_ID_ATTR, "next_id").offset, true) };
+}
+
+export function bpfBtfGetFdById(id: number): SysResult {
+  return run(BPF_BTF_GET_FD_BY_ID, BPF_GET_ID_ATTR, new Arena([BPF_GET_ID_ATTR.size]), { btf_id: id });
+}
+
+export function bpfProgGetFdById(id: number): SysResult {
+  return run(BPF_PROG_GET_FD_BY_ID, BPF_GET_ID_ATTR, new Arena([BPF_GET_ID_ATTR.size]), { prog_id: id });
+}
+
+/** struct bpf_btf_info of a BTF fd with its name (module BTF: the module's name, vmlinux: "vmlinux"; 5.11+). */
+export function bpfBtfGetInfo(fd: number): SysResult & { id: number; name: string; kernelBtf: boolean } {
+  const NAME_LEN = 64;
+  const arena = new Arena([BPF_OBJ_GET_INFO_BY_FD_ATTR.size, BPF_BTF_INFO.size, NAME_LEN]);
+  const [info, name] = [arena.region(1), arena.region(2)];
+  const at = (f: string) => info.offset + field(BPF_BTF_INFO, f).offset;
+  arena.view.setBigUint64(at("name"), BigInt(arena.address(name)), true);
+  arena.view.setUint32(at("name_len"), NAME_LEN, true);
+  const r = run(BPF_OBJ_GET_INFO_BY_FD, BPF_OBJ_GET_INFO_BY_FD_ATTR, arena, { bpf_fd: fd, info_len: BPF_BTF_INFO.size, info: arena.address(info) });
+  return { ...r, id: arena.view.getUint32(at("id"), true), name: arena.cstring(name), kernelBtf: arena.view.getUint32(at("kernel_btf"), true) !== 0 };
+}
+
+/** BPF_LINK_CREATE with no target (iterators: attach type BPF_TRACE_ITER, 5.8+). */
+export function bpfLinkCreate(progFd: number, targetFd: number, attachType: number, flags = 0): SysResult {
+  const arena = new Arena([BPF_LINK_CREATE_ATTR.size]);
+  return run(BPF_LINK_CREATE, BPF_LINK_CREATE_ATTR, arena, { prog_fd: progFd, target_fd: targetFd, attach_type: attachType, flags });
+}
+
+/** A readable fd of one run of an iterator link (5.8+). */
+export function bpfIterCreate(linkFd: number): SysResult {
+  return run(BPF_ITER_CREATE, BPF_ITER_CREATE_ATTR, new Arena([BPF_ITER_CREATE_ATTR.size]), { link_fd: linkFd, flags: 0 });
+}
+
+/** type, id and prog_id of a bpf_link fd (5.8+). */
+export function bpfLinkGetInfo(fd: number): SysResult & { info: DataView } {
+  return getInfo(fd, BPF_LINK_INFO);
+}

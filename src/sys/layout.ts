@@ -137,6 +137,7 @@ export const BPF_PROG_LOAD_ATTR = layout("bpf_attr(BPF_PROG_LOAD)", [
   ["core_relos", "u64"],
   ["core_relo_rec_size", "u32"],
   ["log_true_size", "u32"],
+  ["attach_btf_obj_fd", "u32", 112], // union with attach_prog_fd
 ]);
 
 export const BPF_MAP_CREATE_ATTR = layout("bpf_attr(BPF_MAP_CREATE)", [
@@ -268,3 +269,36 @@ export const PERF_EVENT_ATTR = layout("perf_event_attr", [
 
 /** Bits of perf_event_attr's flags word (bit numbers of the C bitfield, checked against gcc). */
 export const PERF_ATTR_FLAG = { disabled: 0, inherit: 1, exclude_kernel: 5, freq: 10 } as const;
+
+// Appended for BTF-target programs, bpf_link attach and iterators.
+
+/** BPF_*_GET_NEXT_ID and BPF_*_GET_FD_BY_ID: one anonymous struct, the id in a union at offset 0. */
+export const BPF_GET_ID_ATTR = layout("bpf_attr(BPF_*_GET_NEXT_ID,BPF_*_GET_FD_BY_ID)", [
+  ["start_id", "u32"],
+  ["prog_id", "u32", 0],
+  ["btf_id", "u32", 0],
+  ["next_id", "u32"],
+  ["open_flags", "u32"],
+]);
+
+export const BPF_ITER_CREATE_ATTR = layout("bpf_attr(BPF_ITER_CREATE)", [
+  ["link_fd", "u32"],
+  ["flags", "u32"],
+]);
+
+/** struct bpf_btf_info (name and kernel_btf from 5.11). */
+export const BPF_BTF_INFO = layout("bpf_btf_info", [
+  ["btf", "u64"],
+  ["btf_size", "u32"],
+  ["id", "u32"],
+  ["name", "u64"],
+  ["name_len", "u32"],
+  ["kernel_btf", "u32"],
+]);
+
+/** The head of struct bpf_link_info (5.8+): enough to name the link in --verbose. */
+export const BPF_LINK_INFO = layout("bpf_link_info", [
+  ["type", "u32"],
+  ["id", "u32"],
+  ["prog_id", "u32"],
+]);

@@ -20,6 +20,8 @@ const BPF_ATTRS: [L.Layout, string][] = [
   [L.BPF_OBJ_GET_INFO_BY_FD_ATTR, "info."],
   [L.BPF_ENABLE_STATS_ATTR, "enable_stats."],
   [L.BPF_LINK_CREATE_ATTR, "link_create."],
+  [L.BPF_GET_ID_ATTR, ""],
+  [L.BPF_ITER_CREATE_ATTR, "iter_create."],
 ];
 
 function headerHas(field: string): boolean {
@@ -36,6 +38,8 @@ async function measure(): Promise<Map<string, [number, number]>> {
   for (const f of L.PERF_EVENT_ATTR.fields) if (f.name !== "flags") emit(`perf.${f.name}`, "struct perf_event_attr", f.name);
   for (const f of L.BPF_PROG_INFO.fields) if (f.name !== "gpl_compatible") emit(`info.${f.name}`, "struct bpf_prog_info", f.name);
   for (const f of L.BPF_MAP_INFO.fields) emit(`mapinfo.${f.name}`, "struct bpf_map_info", f.name);
+  for (const f of L.BPF_BTF_INFO.fields) emit(`btfinfo.${f.name}`, "struct bpf_btf_info", f.name);
+  for (const f of L.BPF_LINK_INFO.fields) emit(`linkinfo.${f.name}`, "struct bpf_link_info", f.name);
   const src = `#include <stdio.h>
 #include <stddef.h>
 #include <string.h>
@@ -104,6 +108,15 @@ describe.skipIf(!!skip)("attr layouts match the uapi headers", async () => {
 
   test("bpf_map_info fields", () => {
     for (const f of L.BPF_MAP_INFO.fields) expect([f.name, f.offset, f.size]).toEqual([f.name, ...real.get(`mapinfo.${f.name}`)!]);
+  });
+
+  test("bpf_btf_info and the head of bpf_link_info", () => {
+    for (const f of L.BPF_BTF_INFO.fields) expect([f.name, f.offset, f.size]).toEqual([f.name, ...real.get(`btfinfo.${f.name}`)!]);
+    for (const f of L.BPF_LINK_INFO.fields) expect([f.name, f.offset, f.size]).toEqual([f.name, ...real.get(`linkinfo.${f.name}`)!]);
+  });
+
+  test("attach_btf_obj_fd shares attach_prog_fd's place (a union)", () => {
+    expect(real.get("bpf_attr(BPF_PROG_LOAD).attach_btf_obj_fd")).toEqual(real.get("bpf_attr(BPF_PROG_LOAD).attach_prog_fd"));
   });
 
   test("perf_event_attr flag bits", () => {
