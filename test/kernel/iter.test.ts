@@ -1,0 +1,77 @@
+// Iterators on the running kernel: `bpfload load task_iter.o` creates the bpf_link, runs the
+// iterator once, prints its text like `cat` of a pinned iterator and stops. Oracles: a process
+// started here must be listed with its pid and name; the kernel threads' lines equal those of
+// `bpftool iter pin` + cat; bpftool shows nothing of ours afterwards. Run with the kernel lock.
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { canUseKernel, REPO, runCli } from "../support.ts";
+
+const FIX = `${REPO}/test/fixtures`;
+const bpftool = Bun.which("bpftool");
+const skip = !canUseKernel ? "kernel tests need root" : !existsSync("/sys/kernel/btf/vmlinux") ? "no /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)" : !bpftool ? "no bpftool (the oracle)" : undefined;
+if (skip) console.warn(`[skip] iterator tests: ${skip}`);
+
+const progNames = (): string[] => (JSON.parse(Bun.spawnSync([bpftool!, "prog", "show", "-j"]).stdout.toString() || "[]") as { name?: string }[]).map((p) => p.name ?? "");
+const linkIds = (): number[] => (JSON.parse(Bun.spawnSync([bpftool!, "link", "show", "-j"]).stdout.toString() || "[]") as { id: number }[]).map((l) => l.id);
+
+async function eventually(ok: () => boolean, ms = 3000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) return false;
+    await Bun.sleep(50);
+  }
+  return true;
+}
+
+/** Lines of kernel threads with small pids: the same in two runs a moment apart. */
+const stableLines = (text: string) => text.split("\n").filter((l) => /^\d+ /.test(l) && Number(l.split(" ")[0]) < 40).sort();
+
+describe.skipIf(!!skip)("iterators on the running kernel", () => {
+  test("task_iter.o prints one 'PID COMM' line per task and stops, with no trace_pipe watch", async () => {
+    const child = Bun.spawn(["sleep", "30"]);
+    try {
+      const r = await runCli(["load", `${FIX}/task_iter.o`, "--verbose"]);
+      expect(r.stderr).not.toContain("bpfload:");
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain("attached 'dump_task' to iter:task");
+      expect(r.stderr).toContain("detached (the iterator ran to its end)");
+      expect(r.stderr).not.toContain("watching trace_pipe");
+      const lines = r.stdout.trimEnd().split("\n");
+      expect(lines.every((l) => /^\d+ \S/.test(l))).toBe(true);
+      expect(lines).toContain(`${child.pid} sleep`);
+      expect(lines).toContain(`${process.pid} ${readFileSync("/proc/self/comm", "utf8").trim().slice(0, 15)}`);
+      // the link is gone with the run, and the program with it
+      const linkId = Number(r.stderr.match(/bpf_link id (\d+)/)![1]);
+      expect(await eventually(() => !linkIds().includes(linkId))).toBe(true);
+      expect(await eventually(() => !progNames().includes("dump_task"))).toBe(true);
+    } finally {
+      child.kill();
+    }
+  });
+
+  test("the same text as bpftool iter pin + cat (kernel threads, which do not change between the runs)", async () => {
+    const pin = `/sys/fs/bpf/bpfload_iter_oracle_${process.pid}`;
+    let oracle: string;
+    try {
+      const p = Bun.spawnSync([bpftool!, "iter", "pin", `${FIX}/task_iter.o`, pin]);
+      expect(p.exitCode).toBe(0);
+      oracle = readFileSync(pin, "utf8");
+    } finally {
+      rmSync(pin, { force: true });
+    }
+    const r = await runCli(["load", `${FIX}/task_iter.o`]);
+    expect(r.code).toBe(0);
+    expect(stableLines(oracle).length).toBeGreaterThan(3);
+    expect(stableLines(r.stdout)).toEqual(stableLines(oracle));
+  });
+
+  test("--json: the text as one iterator event", async () => {
+    const r = await runCli(["load", `${FIX}/task_iter.o`, "--json"]);
+    expect(r.code).toBe(0);
+    const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const it = events.find((e) => e.type === "iterator");
+    expect(it.target).toBe("iter:task");
+    expect(it.text).toContain(`\n${process.pid} `);
+    expect(events.at(-1)).toMatchObject({ type: "exit", reason: "iterator" });
+  });
+});
