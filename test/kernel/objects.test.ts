@@ -46,12 +46,11 @@ describe.skipIf(!canUseKernel)("objects on the running kernel", () => {
     expect(quiet.stderr).not.toContain("max_entries 0");
   });
 
-  test("fentry.o: a tracing program is refused for its missing BTF target, not as a verifier failure, exit 2", async () => {
+  test("fentry.o: its BTF target (do_nanosleep) is resolved: never refused for lacking one (tracing.test.ts has the rest)", async () => {
     const r = await runCli(["load", `${FIX}/fentry.o`, "--no-attach"]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain("program type tracing needs a BTF target (attach_btf_id");
-    expect(r.stderr).not.toContain("verifier log");
+    expect(r.stderr).not.toContain("needs a BTF target");
     expect(r.stderr).not.toContain("Tracing programs must provide btf_id");
+    expect(r.code === 0 || /BPF_PROG_LOAD: EPERM/.test(r.stderr)).toBe(true); // this host refuses trampolines to libbpf too
   });
 
   test("core.o: a program needing CO-RE is refused with the reason, exit 2", async () => {
