@@ -159,3 +159,39 @@ describe.skipIf(!!skip)("BTF-target programs on the running kernel", () => {
     expect(await eventually(() => !progNames().includes("on_nanosleep"))).toBe(true);
   });
 });
+
+describe("BTF attach specs (pure)", () => {
+  const { parseAttachSpec, formatAttachSpec, progTypeFor, btfLoadTarget } = require("../../src/attach-spec.ts") as typeof import("../../src/attach-spec.ts");
+  const { sectionToProgram } = require("../../src/elf/sections.ts") as typeof import("../../src/elf/sections.ts");
+  const cases: [string, string, string, string][] = [
+    ["tp_btf:sched_switch", "tracing", "BPF_TRACE_RAW_TP", "btf_trace_sched_switch"],
+    ["fentry:do_unlinkat", "tracing", "BPF_TRACE_FENTRY", "do_unlinkat"],
+    ["fexit:do_unlinkat", "tracing", "BPF_TRACE_FEXIT", "do_unlinkat"],
+    ["fmod_ret:security_file_open", "tracing", "BPF_MODIFY_RETURN", "security_file_open"],
+    ["lsm:file_open", "lsm", "BPF_LSM_MAC", "bpf_lsm_file_open"],
+    ["iter:task", "tracing", "BPF_TRACE_ITER", "bpf_iter_task"],
+  ];
+  for (const [text, progType, attachType, btfTarget] of cases) {
+    test(`${text}: program type ${progType}, ${attachType} against '${btfTarget}', and back to text`, () => {
+      const spec = parseAttachSpec(text);
+      expect(formatAttachSpec(spec)).toBe(text);
+      expect(progTypeFor(spec)).toBe(progType as never);
+      expect(btfLoadTarget(spec as never)).toEqual({ attachType: attachType as never, btfTarget });
+      // the section of the same name gives the same attach point and BTF target
+      const [kind, name] = text.split(":");
+      const sp = sectionToProgram(`${kind}/${name}`)!;
+      expect(sp.attach).toBe(text);
+      expect(sp.btfTarget).toBe(btfTarget);
+      expect(sp.expectedAttachTypeName).toBe(attachType as never);
+    });
+  }
+  test("bad BTF attach points are usage errors naming the expected form", () => {
+    expect(() => parseAttachSpec("fentry:")).toThrow(/give the kernel function \(fentry:do_unlinkat\)/);
+    expect(() => parseAttachSpec("iter:task/file")).toThrow(/give the iterator target/);
+    expect(() => parseAttachSpec("lsm:a.b")).toThrow(/give the LSM hook/);
+  });
+  test("sleepable sections attach the same way", () => {
+    expect(sectionToProgram("fentry.s/do_unlinkat")!.attach).toBe("fentry:do_unlinkat");
+    expect(sectionToProgram("lsm.s/file_open")!.attach).toBe("lsm:file_open");
+  });
+});
