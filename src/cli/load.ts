@@ -7,7 +7,10 @@ import { parseProbeApi } from "../kernel/probe-pmu.ts";
 import { kernelVersion, loadProgram, type Program } from "../kernel/program.ts";
 import { parseKernVersionOption, type KernelVersion } from "../kernel/version.ts";
 import { PROG_TYPES, attachTypeValue, formatVersionCode, type ProgTypeName } from "../uapi.ts";
+import { sectionToProgram } from "../elf/sections.ts";
+import { SHF_EXECINSTR, validateElf } from "../elf/raw.ts";
 import { readInput } from "./input.ts";
+
 import type { Output } from "./output.ts";
 import { attachAndWatch, prepareSession, type AttachTarget } from "./session.ts";
 
@@ -58,6 +61,18 @@ interface Loaded {
   programs: { prog: Program; insns: number; origin: string; attach?: string }[];
   collection?: Collection;
   close(): void;
+}
+
+/** Are all the programs of this object (or of --section) iterators? A quick look at section names. */
+function iteratorsOnly(bytes: Uint8Array, file: string, section: string | undefined): boolean {
+  let names: string[];
+  try {
+    names = validateElf(bytes, file).sections.filter((s) => s.flags & SHF_EXECINSTR && s.size > 0).map((s) => s.name);
+  } catch {
+    return false; // the real read says what is wrong with it
+  }
+  const programs = names.filter((n) => (section === undefined || n === section) && sectionToProgram(n) !== undefined);
+  return programs.length > 0 && programs.every((n) => sectionToProgram(n)!.attach?.startsWith("iter:"));
 }
 
 /** A raw program for a BTF attach point (--attach fentry:FUNC, ...) is loaded against its target. */
@@ -116,7 +131,9 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
   const input = readInput(file); // a bad file is said first
   // Refusals that need no program come before loading: uprobe targets, a busy trace_pipe.
   const attachOpts = { probeApi: parseProbeApi(opts.probeApi), maxactive: opts.maxactive, freq: opts.freq };
-  const pipe = prepareSession([attachSpec], { watch: opts.attachProgram !== false && opts.duration !== 0, attach: attachOpts });
+  // An object of iterators only prints their text: no trace_pipe (which another reader may hold).
+  const watches = opts.attachProgram !== false && opts.duration !== 0 && !(attachSpec ? attachSpec.kind === "iter" : input.kind === "elf" && iteratorsOnly(input.bytes, input.file, opts.section));
+  const pipe = prepareSession([attachSpec], { watch: watches, attach: attachOpts });
   let loaded: Loaded;
   try {
     loaded = await loadInput(out, file, input, opts, type, kernVersion, attachSpec);

@@ -65,6 +65,22 @@ describe.skipIf(!!skip)("iterators on the running kernel", () => {
     expect(stableLines(r.stdout)).toEqual(stableLines(oracle));
   });
 
+  test("an iterator-only object runs while another process reads trace_pipe (it never opens it)", async () => {
+    const tracefs = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"].find((d) => existsSync(`${d}/trace_pipe`));
+    if (!tracefs) return console.warn("[skip] no tracefs");
+    const reader = Bun.spawn(["cat", `${tracefs}/trace_pipe`], { stdout: "ignore", stderr: "ignore" });
+    try {
+      await Bun.sleep(200); // let it open the pipe
+      const r = await runCli(["load", `${FIX}/task_iter.o`]);
+      expect(r.stderr).not.toContain("bpfload:");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(" kthreadd\n");
+    } finally {
+      reader.kill();
+      await reader.exited;
+    }
+  });
+
   test("--json: the text as one iterator event", async () => {
     const r = await runCli(["load", `${FIX}/task_iter.o`, "--json"]);
     expect(r.code).toBe(0);
