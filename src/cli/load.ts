@@ -148,6 +148,10 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
         { program: prog.name, progType: prog.type, insns, fd: prog.fd, kernVersion: kernVersion.code, kernVersionSource: kernVersion.source },
         `loaded '${prog.name}' as a ${prog.type} program (${insns} instructions, ${origin}); kern_version ${formatVersionCode(kernVersion.code)} from ${kernVersion.source}`,
       );
+      if (prog.attachBtf) {
+        const { id, module, name } = prog.attachBtf;
+        out.detail(`'${prog.name}' loaded against BTF type ${name ? `'${name}' ` : ""}(attach_btf_id ${id} in ${module ? `module ${module}` : "vmlinux"})`);
+      }
       if (prog.log) out.event("verifier-log", { program: prog.name, log: prog.log }, prog.log.trimEnd());
     }
     const failed = loaded.collection?.failures ?? [];

@@ -47,6 +47,9 @@ export class Program {
     readonly log: string,
   ) {}
 
+  /** The kernel BTF type it was loaded against (attach_btf_id), for --verbose. */
+  attachBtf?: { id: number; module?: string; name?: string };
+
   close(): void {
     if (this.fd >= 0) close(this.fd);
     (this as { fd: number }).fd = -1;
@@ -167,7 +170,11 @@ function loadWithTarget(spec: ProgramSpecToLoad, target: ResolvedTarget | undefi
   // Only a failure the verifier can explain is worth a second verification with a log: running
   // out of fds happens after the verifier accepted the program.
   if (r.ret < 0 && !spec.logLevel && r.errno !== EMFILE && r.errno !== ENFILE) r = withGrowingLog(attempt, 1);
-  if (r.ret >= 0) return new Program(r.ret, spec.name, spec.type, kernVersion, spec.logLevel ? r.log : "");
+  if (r.ret >= 0) {
+    const prog = new Program(r.ret, spec.name, spec.type, kernVersion, spec.logLevel ? r.log : "");
+    if (target) prog.attachBtf = { id: target.btfId, module: target.module, name: spec.btfTarget };
+    return prog;
+  }
 
   const what = `load program '${spec.name}'`;
   const ctx = {

@@ -34,6 +34,10 @@ describe.skipIf(!!skip)("iterators on the running kernel", () => {
       expect(r.stderr).not.toContain("bpfload:");
       expect(r.code).toBe(0);
       expect(r.stderr).toContain("attached 'dump_task' to iter:task");
+      // --verbose names the BTF target and its id, the one bpftool gives FUNC bpf_iter_task
+      const dump = Bun.spawnSync([bpftool!, "btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "raw"]).stdout.toString();
+      const id = dump.match(/^\[(\d+)\] FUNC 'bpf_iter_task'/m)![1];
+      expect(r.stderr).toContain(`'dump_task' loaded against BTF type 'bpf_iter_task' (attach_btf_id ${id} in vmlinux)`);
       expect(r.stderr).toContain("detached (the iterator ran to its end)");
       expect(r.stderr).not.toContain("watching trace_pipe");
       const lines = r.stdout.trimEnd().split("\n");
