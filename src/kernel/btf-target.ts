@@ -135,22 +135,28 @@ export function closeMatches(btf: Btf, kind: number, prefix: string, bare: strin
 }
 
 /**
- * An fd of the kernel's BTF object of `module` (for attach_btf_obj_fd): BPF_BTF_GET_NEXT_ID over
- * all BTF objects, each opened and asked its name. The caller closes it.
+ * An fd of the kernel's BTF object named `name` ("vmlinux" or a module's name), for
+ * attach_btf_obj_fd: BPF_BTF_GET_NEXT_ID over all BTF objects, each opened and asked its name
+ * (5.11+). Undefined when none has that name. The caller closes it.
  */
-export function moduleBtfFd(module: string): number {
+export function kernelBtfFd(name: string): { fd: number; id: number } | undefined {
   let id = 0;
   for (;;) {
     const next = bpfBtfGetNextId(id);
-    if (next.ret < 0) break; // ENOENT: past the last
+    if (next.ret < 0) return undefined; // ENOENT: past the last
     id = next.nextId;
     const fd = bpfBtfGetFdById(id);
     if (fd.ret < 0) continue; // gone meanwhile
     const info = bpfBtfGetInfo(fd.ret);
-    if (info.ret === 0 && info.kernelBtf && info.name === module) return fd.ret;
+    if (info.ret === 0 && info.kernelBtf && info.name === name) return { fd: fd.ret, id };
     close(fd.ret);
   }
-  throw new SystemError(`module '${module}' has BTF in ${BTF_DIR} but the kernel lists no BTF object of that name (BPF_BTF_GET_NEXT_ID): it may have been unloaded`);
+}
+
+function moduleBtfFd(module: string): number {
+  const found = kernelBtfFd(module);
+  if (!found) throw new SystemError(`module '${module}' has BTF in ${BTF_DIR} but the kernel lists no BTF object of that name (BPF_BTF_GET_NEXT_ID): it may have been unloaded`);
+  return found.fd;
 }
 
 /** What the loader sends: attach_btf_id, and the module's BTF fd when the target is in a module. */

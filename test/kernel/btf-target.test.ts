@@ -128,3 +128,20 @@ describe.skipIf(!!skip)("BTF targets in this kernel's BTF", () => {
     expect(performance.now() - t0).toBeLessThan(300); // ~40 ms; reading sysfs in growing chunks took ~800
   });
 });
+
+describe.skipIf(!!skip || process.geteuid?.() !== 0)("kernel BTF objects by name (attach_btf_obj_fd of a module)", () => {
+  test("BPF_BTF_GET_NEXT_ID + GET_FD_BY_ID + the info's name find vmlinux at the id bpftool btf show gives it", () => {
+    const { kernelBtfFd } = require("../../src/kernel/btf-target.ts") as typeof import("../../src/kernel/btf-target.ts");
+    const shown = Bun.spawnSync([bpftool!, "btf", "show"]).stdout.toString().match(/^(\d+): name \[vmlinux\]/m);
+    expect(shown).not.toBeNull();
+    const found = kernelBtfFd("vmlinux");
+    expect(found).toBeDefined();
+    try {
+      expect(found!.id).toBe(Number(shown![1]));
+      expect(found!.fd).toBeGreaterThan(2);
+    } finally {
+      require("../../src/sys/perf.ts").close(found!.fd);
+    }
+    expect(kernelBtfFd("bpfload_no_such_module")).toBeUndefined();
+  });
+});
