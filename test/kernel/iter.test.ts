@@ -8,7 +8,24 @@ import { canUseKernel, REPO, runCli } from "../support.ts";
 
 const FIX = `${REPO}/test/fixtures`;
 const bpftool = Bun.which("bpftool");
-const skip = !canUseKernel ? "kernel tests need root" : !existsSync("/sys/kernel/btf/vmlinux") ? "no /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)" : !bpftool ? "no bpftool (the oracle)" : undefined;
+/**
+ * task_iter.o reads task_struct's pid and comm at the offsets of the kernel it was built on
+ * (test/fixtures/build.sh): on another kernel the test would read other fields. Compared with
+ * this kernel's BTF, from the object's own instructions ("r3 = *(u32 *)(r2 + PID)", "r2 += COMM").
+ */
+function fixtureFitsKernel(): string | undefined {
+  const { Btf, BTF_KIND_STRUCT, memberBitOffset } = require("../../src/elf/btf.ts") as typeof import("../../src/elf/btf.ts");
+  const btf = new Btf(new Uint8Array(readFileSync("/sys/kernel/btf/vmlinux")));
+  const task = btf.find(BTF_KIND_STRUCT, "task_struct")!;
+  const at = (name: string) => memberBitOffset(task, task.members!.find((m) => m.name === name)!) / 8;
+  const listing = readFileSync(`${FIX}/task_iter.objdump.txt`, "utf8");
+  const pid = Number(listing.match(/r3 = \*\(u32 \*\)\(r2 \+ (\d+)\)/)?.[1]);
+  const comm = Number(listing.match(/r2 \+= (\d+)/)?.[1]);
+  if (pid === at("pid") && comm === at("comm")) return undefined;
+  return `task_iter.o was built for task_struct pid@${pid} comm@${comm}, this kernel has pid@${at("pid")} comm@${at("comm")}: rebuild it with test/fixtures/build.sh`;
+}
+
+const skip = !canUseKernel ? "kernel tests need root" : !existsSync("/sys/kernel/btf/vmlinux") ? "no /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)" : !bpftool ? "no bpftool (the oracle)" : fixtureFitsKernel();
 if (skip) console.warn(`[skip] iterator tests: ${skip}`);
 
 const progNames = (): string[] => (JSON.parse(Bun.spawnSync([bpftool!, "prog", "show", "-j"]).stdout.toString() || "[]") as { name?: string }[]).map((p) => p.name ?? "");
