@@ -189,11 +189,26 @@ function loadWithTarget(spec: ProgramSpecToLoad, target: ResolvedTarget | undefi
   if (r.errno === 22 && ctx.logEmpty && introduced && newerThan(introduced, ctx.kernel)) {
     throw new NotSupportedError(`program type ${spec.type}`, since(introduced), `${what} (this kernel is ${formatVersionCode(ctx.kernel)})`);
   }
-  const hint = hintFor("BPF_PROG_LOAD", errnoName(r.errno), ctx);
+  const hint = (r.errno === 1 && trampolineRefused(spec, ctx.euid)) || hintFor("BPF_PROG_LOAD", errnoName(r.errno), ctx);
   if (r.log.trim() !== "" && !ctx.verifierPassed && r.errno !== 1 /* EPERM is about privileges, not the program */) {
     throw new VerifierError(what, r.errno, r.log, hint);
   }
   throw new SyscallError(what, "BPF_PROG_LOAD", r.errno, hint);
+}
+
+/** Attach types whose programs run through a BPF trampoline (the others of tracing/lsm do not). */
+const TRAMPOLINE_ATTACH_TYPES = new Set(["BPF_TRACE_FENTRY", "BPF_TRACE_FEXIT", "BPF_MODIFY_RETURN", "BPF_LSM_MAC"]);
+
+/**
+ * EPERM for root on a trampoline program while this kernel loads other programs (the raw
+ * tracepoint probe): not missing privileges, as the generic hint would say, but a policy on
+ * trampolines (lockdown or a security module; libbpf is refused the same).
+ */
+function trampolineRefused(spec: ProgramSpecToLoad, euid: number): string | undefined {
+  const attachType = spec.expectedAttachType !== undefined ? ATTACH_TYPES[spec.expectedAttachType] : undefined;
+  if (euid !== 0 || (spec.type !== "tracing" && spec.type !== "lsm") || !TRAMPOLINE_ATTACH_TYPES.has(attachType ?? "")) return undefined;
+  if (hasFeature("rawTracepoints") !== true) return undefined;
+  return "this kernel loads other BPF programs for root but refuses fentry/fexit/fmod_ret/lsm ones, which run through BPF trampolines: kernel lockdown or a security module likely forbids them here; a tp_btf, raw_tracepoint or tracepoint program needs no trampoline";
 }
 
 /**
