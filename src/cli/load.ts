@@ -1,6 +1,6 @@
 // `bpfload load FILE`: load programs from raw instructions, assembler source or an ELF object,
 // attach them, stream trace_pipe, and print the object's maps at exit.
-import { ATTACH_SYNTAX, btfLoadTarget, isBtfAttachKind, parseAttachSpec, progTypeFor, type AttachSpec, type BtfAttachKind } from "../attach-spec.ts";
+import { ATTACH_SYNTAX, btfLoadTarget, formatAttachSpec, isBtfAttachKind, parseAttachSpec, progTypeFor, type AttachSpec, type BtfAttachKind } from "../attach-spec.ts";
 import { BpfloadError, UsageError, VerifierError } from "../errors.ts";
 import type { Collection } from "../kernel/collection.ts";
 import { parseProbeApi } from "../kernel/probe-pmu.ts";
@@ -73,6 +73,20 @@ function iteratorsOnly(bytes: Uint8Array, file: string, section: string | undefi
   }
   const programs = names.filter((n) => (section === undefined || n === section) && sectionToProgram(n) !== undefined);
   return programs.length > 0 && programs.every((n) => sectionToProgram(n)!.attach?.startsWith("iter:"));
+}
+
+/**
+ * A BTF program's target is fixed at load (attach_btf_id): an --attach naming another target, or
+ * a BTF kind for a program loaded without one, would attach somewhere else than it says.
+ */
+function checkBtfAttach(prog: Program, spec: AttachSpec): void {
+  const btfKind = isBtfAttachKind(spec.kind);
+  if (!btfKind && !prog.attachBtf) return;
+  const loadedAgainst = prog.attachBtf?.name;
+  const wanted = btfKind ? btfLoadTarget(spec as AttachSpec & { kind: BtfAttachKind }).btfTarget : undefined;
+  if (loadedAgainst !== undefined && loadedAgainst === wanted) return;
+  const what = loadedAgainst !== undefined ? `was loaded against '${loadedAgainst}' (attach_btf_id, fixed at load)` : `is a ${prog.type} program without a BTF target`;
+  throw new UsageError(`--attach ${formatAttachSpec(spec)} does not fit program '${prog.name}': it ${what}; give the attach point in the section name (fentry/FUNC, tp_btf/NAME, ...) and leave out --attach`);
 }
 
 /** A raw program for a BTF attach point (--attach fentry:FUNC, ...) is loaded against its target. */
@@ -175,6 +189,7 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     if (opts.attachProgram !== false) {
       for (const p of loaded.programs) {
         const spec = attachSpec ?? attachPointOf(out, p.prog, p.attach);
+        if (spec) checkBtfAttach(p.prog, spec);
         if (spec) targets.push({ prog: p.prog, spec });
       }
     }

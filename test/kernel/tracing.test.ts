@@ -141,6 +141,16 @@ describe.skipIf(!!skip)("BTF-target programs on the running kernel", () => {
     }
   });
 
+  test("--attach naming another target than the program was loaded against: refused before attaching, exit 2", async () => {
+    const r = await runCli(["load", `${FIX}/tracing.o`, "--program", "on_exec", "--attach", "tp_btf:sched_switch", "--duration", "0"]);
+    expect(r.stderr).toContain("bpfload: --attach tp_btf:sched_switch does not fit program 'on_exec': it was loaded against 'btf_trace_sched_process_exec'");
+    expect(r.stderr).not.toContain("attached");
+    expect(r.code).toBe(2);
+    const same = await runCli(["load", `${FIX}/tracing.o`, "--program", "on_exec", "--attach", "tp_btf:sched_process_exec", "--duration", "0"]);
+    expect(same.stderr).toContain("attached 'on_exec' to tp_btf:sched_process_exec");
+    expect(same.code).toBe(0);
+  });
+
   test.skipIf(!!fentrySkip)("fentry and fexit on do_nanosleep: a line per sleep from each", async () => {
     const sleep = () => Bun.spawnSync(["sleep", "0.05"]);
     await traceOne("enter_nanosleep", "bpfload fentry do_nanosleep", sleep);
