@@ -14,6 +14,12 @@ function str(v: unknown): string | undefined {
   return String(Array.isArray(v) ? v[v.length - 1] : v);
 }
 
+/** Every value of a repeatable option. */
+function list(v: unknown): string[] {
+  if (v === undefined || v === null || v === true) return [];
+  return (Array.isArray(v) ? v : [v]).filter((x) => x !== true).map(String);
+}
+
 function needed(name: string, v: unknown): string | undefined {
   if (v === true) throw new UsageError(`--${name} needs a value`);
   return str(v);
@@ -147,6 +153,7 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
     .option("--count <lines>", "Detach and exit after this many trace lines")
     .option("--pin <dir>", "Pin the programs and maps in this BPF-filesystem directory (mounts /sys/fs/bpf if needed)")
     .option("--load-only", "Only load the program and report, do not attach (also: --no-attach)")
+    .option("--decode <map=type>", "Decode the records of a ringbuf/perf_event_array map as this BTF struct (default: the one struct named event or *_event, else hex)")
     .example("bpfload load test_bpf --attach kprobe:sys_clone")
     .example("bpfload load test_bpf.o --section kprobe/sys_clone --duration 10")
     .example("bpfload load prog.bin --type tracepoint --attach tracepoint:syscalls:sys_enter_clone --count 5 --json")
@@ -170,6 +177,7 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
           maxactive: int("maxactive", o.maxactive, 1, 4096),
           freq: int("freq", o.freq, 1, U32),
           pin: str(o.pin),
+          decode: list(o.decode),
         }),
         o,
       );
