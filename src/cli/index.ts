@@ -184,6 +184,24 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
     });
 
   cli
+    .command("run <file>", "Run a program once (or --repeat N times) on given bytes with BPF_PROG_TEST_RUN: retval, duration, data out")
+    .option("--program <name>", "Program by function name, in an object with several")
+    .option("--section <name>", "Program by ELF section")
+    .option("--type <type>", "Program type, for raw instructions or to override the section's")
+    .option("--data <hex>", "Packet / data_in: hex bytes, or @FILE for a file's raw bytes")
+    .option("--ctx <hex>", "Context (ctx_in): hex bytes, or @FILE (e.g. struct __sk_buff fields; raw_tracepoint args)")
+    .option("--repeat <n>", "Run this many times; the duration is the kernel's average per run")
+    .option("--pcap <file>", "Run on each packet of a pcap capture and print a verdict per packet")
+    .option("--kern-version <version>", "kern_version to send; default: detected")
+    .example("bpfload run filter.o --data @packet.bin")
+    .example("bpfload run xdp.o --program xdp_verdict --pcap trace.pcap")
+    .example("bpfload run xdp.o --data 'ff ff ff ff ff ff ...' --repeat 1000000")
+    .action(async (file: string, o: Opts) => {
+      const { runRun } = await import("./run.ts");
+      run(runRun(output(o), file, { program: str(o.program), section: str(o.section), type: str(o.type), data: needed("data", o.data), ctx: needed("ctx", o.ctx), repeat: int("repeat", o.repeat, 1, U32), pcap: needed("pcap", o.pcap), kernVersion: str(o.kernVersion) }), o);
+    });
+
+  cli
     .command("hello", "Run the built-in example: the seed article's Hello World program on the clone syscall")
     .option("--duration <seconds>", "Watch this long (default 3)")
     .option("--count <lines>", "Stop after this many trace lines")
