@@ -76,10 +76,13 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
   try {
     return await new Promise<WatchResult>((resolve) => {
       const timers: ReturnType<typeof setTimeout>[] = [];
+      let immediate: ReturnType<typeof setImmediate> | undefined;
+      let lastRecordAt = -Infinity;
       let cancelDuration = () => {};
       const handlers = new Map<string, () => void>();
       const finish = (reason: StopReason, signal?: string) => {
         for (const t of timers) clearTimeout(t);
+        if (immediate) clearImmediate(immediate);
         cancelDuration();
         for (const [sig, h] of handlers) process.off(sig, h);
         pump(); // lines that arrived just before the stop
@@ -133,7 +136,12 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
           const h = opts.hits();
           if (h !== undefined && h !== lastHits) opts.onHits((lastHits = h));
         }
-        if (!done) timers[0] = setTimeout(tick, busy ? 0 : pollMs);
+        // While records flow (and for 200 ms after the last), poll again straight after the I/O
+        // callbacks: setTimeout(0) waits about 1 ms and the idle 50 ms would let a small ring
+        // overflow. This spins a core while events flow; idle, the timer runs at pollMs.
+        if (busy) lastRecordAt = Date.now();
+        if (!done && Date.now() - lastRecordAt < 200) immediate = setImmediate(tick);
+        else if (!done) timers[0] = setTimeout(tick, pollMs);
       };
       if (opts.duration !== undefined && Number.isFinite(opts.duration)) {
         cancelDuration = setLongTimeout(() => stop("duration"), opts.duration * 1000);

@@ -17,7 +17,7 @@ sh(["gcc", "-O2", `${BENCH}/events.c`, "-lbpf", "-o", `${dir}/libbpf-consumer`])
 sh(["gcc", "-O2", `${BENCH}/trigger.c`, "-o", `${dir}/trigger`]);
 
 /** Waits until `stream` has printed `marker`; returns the rest of the text read so far. */
-async function waitFor(stream: ReadableStream<Uint8Array>, marker: string): Promise<{ reader: ReadableStreamDefaultReader<Uint8Array>; text: string }> {
+async function waitFor(stream: ReadableStream<Uint8Array>, marker: string) {
   const reader = stream.getReader();
   let text = "";
   while (!text.includes(marker)) {
@@ -28,7 +28,7 @@ async function waitFor(stream: ReadableStream<Uint8Array>, marker: string): Prom
   return { reader, text };
 }
 
-async function readAll(reader: ReadableStreamDefaultReader<Uint8Array>, text: string): Promise<string> {
+async function readAll(reader: { read(): Promise<{ value?: Uint8Array; done?: boolean }> }, text: string): Promise<string> {
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return text;
