@@ -14,6 +14,12 @@ function str(v: unknown): string | undefined {
   return String(Array.isArray(v) ? v[v.length - 1] : v);
 }
 
+/** Every value of a repeatable option. */
+function list(v: unknown): string[] {
+  if (v === undefined || v === null || v === true) return [];
+  return (Array.isArray(v) ? v : [v]).filter((x) => x !== true).map(String);
+}
+
 function needed(name: string, v: unknown): string | undefined {
   if (v === true) throw new UsageError(`--${name} needs a value`);
   return str(v);
@@ -147,6 +153,7 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
     .option("--count <lines>", "Detach and exit after this many trace lines")
     .option("--pin <dir>", "Pin the programs and maps in this BPF-filesystem directory (mounts /sys/fs/bpf if needed)")
     .option("--load-only", "Only load the program and report, do not attach (also: --no-attach)")
+    .option("--decode <map=type>", "Decode the records of a ringbuf/perf_event_array map as this BTF struct (default: the one struct named event or *_event, else hex)")
     .example("bpfload load test_bpf --attach kprobe:sys_clone")
     .example("bpfload load test_bpf.o --section kprobe/sys_clone --duration 10")
     .example("bpfload load prog.bin --type tracepoint --attach tracepoint:syscalls:sys_enter_clone --count 5 --json")
@@ -170,9 +177,28 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
           maxactive: int("maxactive", o.maxactive, 1, 4096),
           freq: int("freq", o.freq, 1, U32),
           pin: str(o.pin),
+          decode: list(o.decode),
         }),
         o,
       );
+    });
+
+  cli
+    .command("run <file>", "Run a program once (or --repeat N times) on given bytes with BPF_PROG_TEST_RUN: retval, duration, data out")
+    .option("--program <name>", "Program by function name, in an object with several")
+    .option("--section <name>", "Program by ELF section")
+    .option("--type <type>", "Program type, for raw instructions or to override the section's")
+    .option("--data <hex>", "Packet / data_in: hex bytes, or @FILE for a file's raw bytes")
+    .option("--ctx <hex>", "Context (ctx_in): hex bytes, or @FILE (e.g. struct __sk_buff fields; raw_tracepoint args)")
+    .option("--repeat <n>", "Run this many times; the duration is the kernel's average per run")
+    .option("--pcap <file>", "Run on each packet of a pcap capture and print a verdict per packet")
+    .option("--kern-version <version>", "kern_version to send; default: detected")
+    .example("bpfload run filter.o --data @packet.bin")
+    .example("bpfload run xdp.o --program xdp_verdict --pcap trace.pcap")
+    .example("bpfload run xdp.o --data 'ff ff ff ff ff ff ...' --repeat 1000000")
+    .action(async (file: string, o: Opts) => {
+      const { runRun } = await import("./run.ts");
+      run(runRun(output(o), file, { program: str(o.program), section: str(o.section), type: str(o.type), data: needed("data", o.data), ctx: needed("ctx", o.ctx), repeat: int("repeat", o.repeat, 1, U32), pcap: needed("pcap", o.pcap), kernVersion: str(o.kernVersion) }), o);
     });
 
   cli

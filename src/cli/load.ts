@@ -28,6 +28,8 @@ export interface LoadOptions {
   freq?: number;
   /** Pin programs and maps in this bpffs directory. */
   pin?: string;
+  /** --decode MAP=TYPE: record types of ringbuf / perf_event_array maps. */
+  decode?: string[];
 }
 
 export function parseProgType(text: string): ProgTypeName {
@@ -57,6 +59,8 @@ class LoadFailures extends BpfloadError {
 interface Loaded {
   programs: { prog: Program; insns: number; origin: string; attach?: string }[];
   collection?: Collection;
+  /** The object file's bytes (for its BTF when records are decoded). */
+  bytes?: Uint8Array;
   close(): void;
 }
 
@@ -73,6 +77,7 @@ async function loadInput(out: Output, file: string, input: ReturnType<typeof rea
         attach: p.spec.attach,
       })),
       collection: col,
+      bytes: input.bytes,
       close: () => col.close(),
     };
   }
@@ -155,8 +160,14 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     } else if (!targets.length) {
       out.info(`nothing to attach: give --attach (${ATTACH_SYNTAX})`);
     } else {
-      const result = await attachAndWatch(out, targets, { duration: opts.duration, count: opts.count, attach: attachOpts, pipe });
-      out.event("exit", { reason: result.reason, signal: result.signal, lines: result.lines }, `detached (${result.signal ?? result.reason}); ${result.lines} trace lines`);
+      const events = await startEventReaders(out, file, loaded, opts);
+      try {
+        const result = await attachAndWatch(out, targets, { duration: opts.duration, count: opts.count, attach: attachOpts, pipe, readers: events?.readers, records: events?.printer });
+        const recs = result.records !== undefined ? `, ${result.records} records, ${result.lost ?? 0} lost` : "";
+        out.event("exit", { reason: result.reason, signal: result.signal, lines: result.lines, records: result.records, lost: result.lost }, `detached (${result.signal ?? result.reason}); ${result.lines} trace lines${recs}`);
+      } finally {
+        for (const r of events?.readers ?? []) r.close();
+      }
     }
     if (loaded.collection) {
       const { printMaps } = await import("./maps.ts");
@@ -167,6 +178,24 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     pipe?.close();
     loaded.close();
   }
+}
+
+/**
+ * Readers for the object's ringbuf and perf_event_array maps, started before attaching so that
+ * no record is missed; undefined when it has none. The event modules load only then.
+ */
+async function startEventReaders(out: Output, file: string, loaded: Loaded, opts: LoadOptions) {
+  const maps = loaded.collection?.maps;
+  const { isEventMap, openEventReaders } = await import("../kernel/events/index.ts");
+  const names = [...(maps ?? new Map()).entries()].filter(([, m]) => isEventMap(m)).map(([n]) => n);
+  if (!maps || !names.length) {
+    if (opts.decode?.length) throw new UsageError(`--decode: ${file} has no ringbuf or perf_event_array map`);
+    return undefined;
+  }
+  const { objectBtf, parseDecodeOptions, recordPrinter } = await import("./records.ts");
+  const printer = recordPrinter(out, objectBtf(loaded.bytes, file), parseDecodeOptions(opts.decode ?? []), names, file);
+  const readers = openEventReaders(maps);
+  return { readers, printer };
 }
 
 /**

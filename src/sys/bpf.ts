@@ -6,9 +6,9 @@ import { BPF_ENABLE_STATS, BPF_LINK_CREATE, BPF_OBJ_GET_INFO_BY_FD, BPF_MAP_CREA
 import { Arena, align8, cstringBytes, syscallWith } from "./arena.ts";
 import { NR } from "./arch.ts";
 import { possibleCpus } from "./cpus.ts";
-import { BPF_ENABLE_STATS_ATTR, BPF_LINK_CREATE_ATTR, BPF_MAP_INFO, BPF_OBJ_GET_INFO_BY_FD_ATTR, BPF_PROG_INFO, BPF_MAP_CREATE_ATTR, BPF_MAP_ELEM_ATTR, BPF_OBJ_ATTR, BPF_PROG_LOAD_ATTR, BPF_RAW_TRACEPOINT_OPEN_ATTR, encode, field, type FieldValue, type Layout } from "./layout.ts";
+import { BPF_PROG_TEST_RUN_ATTR, BPF_ENABLE_STATS_ATTR, BPF_LINK_CREATE_ATTR, BPF_MAP_INFO, BPF_OBJ_GET_INFO_BY_FD_ATTR, BPF_PROG_INFO, BPF_MAP_CREATE_ATTR, BPF_MAP_ELEM_ATTR, BPF_OBJ_ATTR, BPF_PROG_LOAD_ATTR, BPF_RAW_TRACEPOINT_OPEN_ATTR, encode, field, type FieldValue, type Layout } from "./layout.ts";
 import type { SysResult } from "./libc.ts";
-import { BPF_BTF_LOAD } from "../uapi.ts";
+import { BPF_BTF_LOAD, BPF_PROG_TEST_RUN } from "../uapi.ts";
 import { layout } from "./layout.ts";
 
 /** Every bpf(2) call goes through here: the arena (attr and all it points to) outlives the call. */
@@ -250,3 +250,66 @@ export function bpfBtfLoad(blob: Uint8Array, logSize = 0): SysResult & { log: st
   return { ...r, log: logSize ? arena.cstring(log) : "" };
 }
 
+// BPF_PROG_TEST_RUN (4.12+): run a loaded program once or `repeat` times on given input.
+
+export interface ProgTestRunArgs {
+  progFd: number;
+  data?: Uint8Array;
+  /** Bytes of room for data_out (the kernel writes at most this much and says how much it had). */
+  dataOutSize?: number;
+  ctx?: Uint8Array;
+  ctxOutSize?: number;
+  repeat?: number;
+  flags?: number;
+  cpu?: number;
+}
+
+export interface ProgTestRunResult extends SysResult {
+  retval: number;
+  /** Average run time in ns over the repeats, as the kernel measured it. */
+  duration: number;
+  dataOut: Uint8Array;
+  /** What the kernel had to write (may exceed dataOut's length: ENOSPC). */
+  dataSizeOut: number;
+  ctxOut: Uint8Array;
+  ctxSizeOut: number;
+}
+
+export function bpfProgTestRun(a: ProgTestRunArgs): ProgTestRunResult {
+  const data = a.data ?? new Uint8Array(0);
+  const ctx = a.ctx;
+  const dataOutSize = a.dataOutSize ?? 0;
+  const ctxOutSize = a.ctxOutSize ?? 0;
+  const arena = new Arena([BPF_PROG_TEST_RUN_ATTR.size, data.length, dataOutSize, ctx?.length ?? 0, ctxOutSize]);
+  const [din, dout, cin, cout] = [arena.region(1), arena.region(2), arena.region(3), arena.region(4)];
+  arena.put(din, data);
+  if (ctx) arena.put(cin, ctx);
+  // Fields past what is used stay out of the size: 4.12's attr ends at duration.
+  const r = run(BPF_PROG_TEST_RUN, BPF_PROG_TEST_RUN_ATTR, arena, {
+    prog_fd: a.progFd,
+    data_size_in: data.length || undefined,
+    data_in: data.length ? arena.address(din) : undefined,
+    data_size_out: dataOutSize || undefined,
+    data_out: dataOutSize ? arena.address(dout) : undefined,
+    repeat: a.repeat || undefined,
+    duration: 0, // out: always within the size, so that the kernel writes it back
+    ctx_size_in: ctx?.length || undefined,
+    ctx_in: ctx?.length ? arena.address(cin) : undefined,
+    ctx_size_out: ctxOutSize || undefined,
+    ctx_out: ctxOutSize ? arena.address(cout) : undefined,
+    flags: a.flags || undefined,
+    cpu: a.cpu || undefined,
+  });
+  const get = (name: string) => arena.view.getUint32(field(BPF_PROG_TEST_RUN_ATTR, name).offset, true);
+  const dataSizeOut = dataOutSize ? get("data_size_out") : 0;
+  const ctxSizeOut = ctxOutSize ? get("ctx_size_out") : 0;
+  return {
+    ...r,
+    retval: get("retval"),
+    duration: get("duration"),
+    dataOut: arena.slice(dout).slice(0, Math.min(dataSizeOut, dataOutSize)),
+    dataSizeOut,
+    ctxOut: arena.slice(cout).slice(0, Math.min(ctxSizeOut, ctxOutSize)),
+    ctxSizeOut,
+  };
+}

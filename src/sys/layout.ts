@@ -268,3 +268,22 @@ export const PERF_EVENT_ATTR = layout("perf_event_attr", [
 
 /** Bits of perf_event_attr's flags word (bit numbers of the C bitfield, checked against gcc). */
 export const PERF_ATTR_FLAG = { disabled: 0, inherit: 1, exclude_kernel: 5, freq: 10 } as const;
+
+/** union bpf_attr for BPF_PROG_TEST_RUN (4.12; ctx_* 5.0 for most types; flags, cpu 5.10; batch_size 5.18). */
+export const BPF_PROG_TEST_RUN_ATTR = layout("bpf_attr(BPF_PROG_TEST_RUN)", [
+  ["prog_fd", "u32"],
+  ["retval", "u32"],
+  ["data_size_in", "u32"],
+  ["data_size_out", "u32"],
+  ["data_in", "u64"],
+  ["data_out", "u64"],
+  ["repeat", "u32"],
+  ["duration", "u32"],
+  ["ctx_size_in", "u32"],
+  ["ctx_size_out", "u32"],
+  ["ctx_in", "u64"],
+  ["ctx_out", "u64"],
+  ["flags", "u32"],
+  ["cpu", "u32"],
+  ["batch_size", "u32"],
+]);

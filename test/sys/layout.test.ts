@@ -20,6 +20,7 @@ const BPF_ATTRS: [L.Layout, string][] = [
   [L.BPF_OBJ_GET_INFO_BY_FD_ATTR, "info."],
   [L.BPF_ENABLE_STATS_ATTR, "enable_stats."],
   [L.BPF_LINK_CREATE_ATTR, "link_create."],
+  [L.BPF_PROG_TEST_RUN_ATTR, "test."],
 ];
 
 function headerHas(field: string): boolean {
