@@ -136,10 +136,11 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
     .option("--section <name>", "ELF section of the program (default: the only program)")
     .option("--program <name>", "Program by function name, in an object with several")
     .option("--type <type>", "Program type: kprobe, tracepoint, socket_filter, ... (default: from --attach or the section name)")
-    .option("--attach <spec>", "kprobe:FUNC[+OFF], kretprobe:FUNC, tracepoint:CAT:NAME, raw_tracepoint:NAME, uprobe:PATH:SYMBOL[+OFF] or uprobe:PATH:0xOFFSET, uretprobe:PATH:SYMBOL, perf_event, socket:IFACE")
+    .option("--attach <spec>", "kprobe:FUNC[+OFF], kretprobe:FUNC, tracepoint:CAT:NAME, raw_tracepoint:NAME, uprobe:PATH:SYMBOL[+OFF] or uprobe:PATH:0xOFFSET, uretprobe:PATH:SYMBOL, perf_event, socket:IFACE, xdp:IFACE[:generic|native], tc:IFACE:ingress|egress, cgroup:PATH[:TYPE], flow_dissector")
     .option("--probe-api <api>", "kprobes/uprobes through 'pmu' (perf PMU, 4.17+) or 'tracefs' (kprobe_events); default: pmu where available")
     .option("--maxactive <n>", "kretprobe instances (tracefs, 4.12+)")
     .option("--freq <hz>", "perf_event programs: samples per second on each CPU (default 49)")
+    .option("--net-api <api>", "xdp, tc and cgroup hooks through 'link' (bpf_link: xdp 5.9+, tcx 6.6+, cgroup 5.7+) or 'netlink' (netlink and BPF_PROG_ATTACH, as before links); default: link, else netlink")
     .option("--license <license>", "License string given to the kernel (default: the object's, else GPL)")
     .option("--kern-version <version>", "kern_version to send (4.9.228 or 0x409e4); default: detected from the running kernel")
     .option("--log-level <level>", "Always fetch the verifier log at this level (1, 2, 4) and print it")
@@ -170,6 +171,7 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
           maxactive: int("maxactive", o.maxactive, 1, 4096),
           freq: int("freq", o.freq, 1, U32),
           pin: str(o.pin),
+          netApi: str(o.netApi),
         }),
         o,
       );

@@ -7,6 +7,7 @@ import { parseProbeApi } from "../kernel/probe-pmu.ts";
 import { kernelVersion, loadProgram, type Program } from "../kernel/program.ts";
 import { parseKernVersionOption, type KernelVersion } from "../kernel/version.ts";
 import { PROG_TYPES, formatVersionCode, type ProgTypeName } from "../uapi.ts";
+import { cgroupAttachFromSection } from "../net/attach-types.ts";
 import { readInput } from "./input.ts";
 import type { Output } from "./output.ts";
 import { attachAndWatch, prepareSession, type AttachTarget } from "./session.ts";
@@ -28,6 +29,8 @@ export interface LoadOptions {
   freq?: number;
   /** Pin programs and maps in this bpffs directory. */
   pin?: string;
+  /** xdp/tc/cgroup: "link" or "netlink" (the pre-link way); default: link where the kernel has it. */
+  netApi?: string;
 }
 
 export function parseProgType(text: string): ProgTypeName {
@@ -55,7 +58,7 @@ class LoadFailures extends BpfloadError {
 
 /** What got loaded, whatever the input: programs with their attach points, and the maps if any. */
 interface Loaded {
-  programs: { prog: Program; insns: number; origin: string; attach?: string }[];
+  programs: { prog: Program; insns: number; origin: string; attach?: string; section?: string }[];
   collection?: Collection;
   close(): void;
 }
@@ -71,6 +74,7 @@ async function loadInput(out: Output, file: string, input: ReturnType<typeof rea
         insns: p.insnCount,
         origin: `section '${p.spec.section}' of ${file}`,
         attach: p.spec.attach,
+        section: p.spec.section,
       })),
       collection: col,
       close: () => col.close(),
@@ -108,7 +112,8 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
   const pinPlan = pin?.planPinDir(opts.pin!); // checked before loading anything, created after
   const input = readInput(file); // a bad file is said first
   // Refusals that need no program come before loading: uprobe targets, a busy trace_pipe.
-  const attachOpts = { probeApi: parseProbeApi(opts.probeApi), maxactive: opts.maxactive, freq: opts.freq };
+  if (opts.netApi !== undefined && opts.netApi !== "link" && opts.netApi !== "netlink") throw new UsageError(`bad --net-api '${opts.netApi}': link (bpf_link) or netlink (netlink and BPF_PROG_ATTACH, as before links)`);
+  const attachOpts = { probeApi: parseProbeApi(opts.probeApi), maxactive: opts.maxactive, freq: opts.freq, netApi: opts.netApi as "link" | "netlink" | undefined };
   const pipe = prepareSession([attachSpec], { watch: opts.attachProgram !== false && opts.duration !== 0, attach: attachOpts });
   let loaded: Loaded;
   try {
@@ -146,7 +151,7 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     const targets: AttachTarget[] = [];
     if (opts.attachProgram !== false) {
       for (const p of loaded.programs) {
-        const spec = attachSpec ?? attachPointOf(out, p.prog, p.attach);
+        const spec = withSectionHook(attachSpec ?? attachPointOf(out, p.prog, p.attach), p.section);
         if (spec) targets.push({ prog: p.prog, spec });
       }
     }
@@ -199,11 +204,22 @@ function pinAll(out: Output, pin: typeof import("../kernel/pin.ts"), plan: impor
   }
 }
 
-const ATTACH_KINDS = "kprobes, uprobes, tracepoints, raw tracepoints, perf events and socket filters";
+const ATTACH_KINDS = "kprobes, uprobes, tracepoints, raw tracepoints, perf events, socket filters, xdp, tc, cgroup and flow_dissector hooks";
+
+/** A cgroup attach point takes its hook (ingress, egress, ...) from the section when it does not say. */
+function withSectionHook(spec: AttachSpec | undefined, section: string | undefined): AttachSpec | undefined {
+  if (spec?.kind !== "cgroup" || spec.attachType || !section) return spec;
+  const hook = cgroupAttachFromSection(section);
+  return hook ? { ...spec, attachType: hook } : spec;
+}
 
 /** The attach point a section name gives, when bpfload can attach that kind. */
 function attachPointOf(out: Output, prog: Program, attach: string | undefined): AttachSpec | undefined {
   if (!attach) return undefined;
+  if (attach === "xdp") {
+    out.info(`'${prog.name}' stays loaded but unattached: an XDP program needs an interface: --attach xdp:IFACE[:generic|native]`);
+    return undefined;
+  }
   try {
     return parseAttachSpec(attach);
   } catch (e) {

@@ -7,6 +7,10 @@ import type { ProbeApi } from "./probe-pmu.ts";
 import type { Program } from "./program.ts";
 import { attachTracepoint } from "./tracepoint.ts";
 import { attachUprobe } from "./uprobe.ts";
+import { attachCgroup, attachFlowDissector } from "./attach/cgroup.ts";
+import { attachTc } from "./attach/tc.ts";
+import { attachXdp, type NetApi } from "./attach/xdp.ts";
+import { sweepNetRecords } from "./attach/sweep-net.ts";
 
 export interface AttachOptions {
   /** Force the kprobe/uprobe mechanism (default: the PMU where the kernel has it). */
@@ -17,11 +21,23 @@ export interface AttachOptions {
   freq?: number;
   /** Told which symbol and event a probe went to (syscall names differ between kernels). */
   onProbe?: (info: { symbol?: string; offset?: number; event: string }) => void;
+  /** xdp, tc, cgroup hooks: force bpf_link or the old way (netlink, BPF_PROG_ATTACH); default: link, else the old way. */
+  netApi?: NetApi;
 }
 
 export const DEFAULT_FREQ = 49;
 
+let swept = false;
+
+/** Before the first network/cgroup attach: undo what dead bpfload runs left attached (records.ts). */
+function sweepOnce(): void {
+  if (swept) return;
+  swept = true;
+  sweepNetRecords();
+}
+
 export function attach(prog: Program, spec: AttachSpec, opts: AttachOptions = {}): Link {
+  if (spec.kind === "xdp" || spec.kind === "tc" || spec.kind === "cgroup") sweepOnce();
   switch (spec.kind) {
     case "kprobe":
     case "kretprobe":
@@ -37,5 +53,13 @@ export function attach(prog: Program, spec: AttachSpec, opts: AttachOptions = {}
       return attachPerfEvent(prog, spec, opts.freq ?? DEFAULT_FREQ);
     case "socket":
       return attachSocket(prog, spec);
+    case "xdp":
+      return attachXdp(prog, spec, opts.netApi);
+    case "tc":
+      return attachTc(prog, spec, opts.netApi);
+    case "cgroup":
+      return attachCgroup(prog, spec, opts.netApi);
+    case "flow_dissector":
+      return attachFlowDissector(prog, spec, opts.netApi);
   }
 }
