@@ -246,7 +246,7 @@ describe.skipIf(!!cgSkip)("cgroup hooks", () => {
     } catch {}
   });
 
-  const cgroupTree = () => JSON.parse(run([bpftool!, "-j", "cgroup", "show", CG]) || "[]") as { id: number; attach_type: string; name: string }[];
+  const cgroupTree = () => JSON.parse(run([bpftool!, "-j", "cgroup", "show", CG]).trim() || "[]") as { id: number; attach_type: string; name: string }[];
 
   /** A process inside the cgroup that sends `n` datagrams to 127.0.0.1 (no receiver needed). */
   function sendFromCgroup(n: number): void {
