@@ -229,7 +229,7 @@ export interface NetlinkAck {
 /** An NLMSG_ERROR message: errno (positive) and the extack text after the echoed request. */
 export function parseAck(m: Message): NetlinkAck {
   const v = new DataView(m.body.buffer, m.body.byteOffset, m.body.byteLength);
-  const errno = -v.getInt32(0, true);
+  const errno = Math.abs(v.getInt32(0, true)); // the kernel sends -errno (and 0 for an ack)
   if (!(m.flags & NLM_F_ACK_TLVS)) return { errno };
   const origLen = m.flags & NLM_F_CAPPED ? HDR : v.getUint32(4, true);
   const tlvs = parseAttrs(m.body.subarray(4 + align4(origLen)));
