@@ -279,3 +279,16 @@ describe.skipIf(!!cgSkip)("cgroup hooks", () => {
     expect(cgroupTree()).toEqual([]);
   }, 30000);
 });
+
+describe.skipIf(!canUseKernel)("hook feature probes", () => {
+  test("agree with the version table on this (vanilla) kernel", async () => {
+    const { HOOK_FEATURES } = await import("../../src/kernel/features/probes.ts");
+    const { FEATURE_SINCE, newerThan } = await import("../../src/since.ts");
+    const { kernelVersion } = await import("../../src/kernel/program.ts");
+    const code = kernelVersion().code;
+    for (const [id, f] of Object.entries(HOOK_FEATURES)) {
+      if (!f.probe) continue;
+      expect([id, f.probe()]).toEqual([id, !newerThan(FEATURE_SINCE[f.since], code)]);
+    }
+  });
+});

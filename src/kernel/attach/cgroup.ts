@@ -9,6 +9,7 @@ import { BPF_ATTACH, CGROUP_ATTACH } from "../../net/attach-types.ts";
 import { bpfLinkCreate, bpfProgAttach, bpfProgDetach, bpfProgGetFdById } from "../../sys/bpf.ts";
 import { FileError, openFile } from "../../sys/files.ts";
 import { close } from "../../sys/perf.ts";
+import { requireHookFeature } from "../features/probes.ts";
 import { FdLink, type Link } from "../perf-link.ts";
 import type { Program } from "../program.ts";
 import { hookError, progIdOf } from "./common.ts";
@@ -30,6 +31,7 @@ export function attachCgroup(prog: Program, spec: AttachSpec & { kind: "cgroup" 
     if (api !== "netlink") {
       const r = bpfLinkCreate({ progFd: prog.fd, target: cg, attachType });
       if (r.ret >= 0) return new FdLink(`${target} (bpf_link)`, r.ret);
+      if (api === "link" && r.errno === EINVAL) requireHookFeature("cgroupLink", "cgroup bpf_link", "without --net-api link, bpfload uses BPF_PROG_ATTACH instead");
       if (api === "link" || r.errno !== EINVAL) throw hookError(what, "BPF_LINK_CREATE", r.errno); // EINVAL: no links before 5.7
     }
     const rec: NetRecord & { kind: "cgroup" } = { kind: "cgroup", path: spec.path, attachType, progId: progIdOf(prog), progName: prog.name };

@@ -6,6 +6,7 @@ import { formatAttachSpec, type AttachSpec } from "../../attach-spec.ts";
 import { BPF_ATTACH } from "../../net/attach-types.ts";
 import { bpfFilterRequest, clsactRequest, deleteFilterRequest, dumpFiltersRequest, dumpQdiscsRequest, parseTc, RTM_NEWQDISC, RTM_NEWTFILTER, TC_PARENT, type TcObject } from "../../net/netlink.ts";
 import { bpfLinkCreate } from "../../sys/bpf.ts";
+import { requireHookFeature } from "../features/probes.ts";
 import { FdLink, type Link } from "../perf-link.ts";
 import type { Program } from "../program.ts";
 import { hookError, ifindexOf, netlinkError, netnsInode, progIdOf, withRoute, type RouteSocket } from "./common.ts";
@@ -30,6 +31,7 @@ export function attachTc(prog: Program, spec: AttachSpec & { kind: "tc" }, api?:
     const attachType = spec.direction === "ingress" ? BPF_ATTACH.tcx_ingress : BPF_ATTACH.tcx_egress;
     const r = bpfLinkCreate({ progFd: prog.fd, target: ifindex, attachType });
     if (r.ret >= 0) return new FdLink(`${target} (tcx link)`, r.ret);
+    if (api === "link" && r.errno === EINVAL) requireHookFeature("tcx", "tcx links", "without --net-api link, bpfload attaches through a clsact qdisc instead");
     if (api === "link" || r.errno !== EINVAL) throw hookError(what, "BPF_LINK_CREATE", r.errno); // EINVAL: no tcx before 6.6
   }
   return attachTcNetlink(prog, target, what, ifindex, spec);
