@@ -234,11 +234,22 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
     });
 
   cli
-    .command("map <action> [pin]", "map dump PIN: print the entries of a pinned map (hex, and integers where sizes allow)")
+    .command("map <action> [...args]", "Maps by id, pin path or name:NAME: list, show MAP, dump MAP, lookup MAP KEY, update MAP KEY VALUE, delete MAP KEY, push MAP VALUE, pop MAP, freeze MAP")
     .example("bpfload load counters.o --pin /sys/fs/bpf/counters --duration 10 && bpfload map dump /sys/fs/bpf/counters/counts")
-    .action(async (action: string, pin: string | undefined, o: Opts) => {
+    .example("bpfload map lookup name:counts 0      # keys and values: integers (5, 0x1f, -1) or bytes (hex:01000000)")
+    .example("bpfload map list --json")
+    .action(async (action: string, args: string[], o: Opts) => {
       const { runMap } = await import("./map.ts");
-      run(Promise.resolve().then(() => runMap(output(o), action, pin)), o);
+      run(Promise.resolve().then(() => runMap(output(o), action, args.map(String))), o);
+    });
+
+  cli
+    .command("prog <action> [...args]", "Programs by id, pin path or name:NAME: list, show PROG")
+    .example("bpfload prog list")
+    .example("bpfload prog show name:xdp_drop_udp --json")
+    .action(async (action: string, args: string[], o: Opts) => {
+      const { runProg } = await import("./prog.ts");
+      run(Promise.resolve().then(() => runProg(output(o), action, args.map(String))), o);
     });
 
   cli

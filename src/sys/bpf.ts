@@ -366,3 +366,13 @@ export function bpfMapFreeze(fd: number): SysResult {
   const arena = new Arena([BPF_MAP_ELEM_ATTR.size]);
   return run(BPF_MAP_FREEZE, BPF_MAP_ELEM_ATTR, arena, { map_fd: fd });
 }
+
+/** The ids of the maps a program uses: BPF_OBJ_GET_INFO_BY_FD with map_ids pointing at `count` slots. */
+export function bpfProgGetMapIds(fd: number, count: number): SysResult & { ids: number[] } {
+  const arena = new Arena([BPF_OBJ_GET_INFO_BY_FD_ATTR.size, BPF_PROG_INFO.size, Math.max(count, 1) * 4]);
+  const [info, ids] = [arena.region(1), arena.region(2)];
+  encode(BPF_PROG_INFO, arena.view, info.offset, { nr_map_ids: count, map_ids: arena.address(ids) });
+  const r = run(BPF_OBJ_GET_INFO_BY_FD, BPF_OBJ_GET_INFO_BY_FD_ATTR, arena, { bpf_fd: fd, info_len: BPF_PROG_INFO.size, info: arena.address(info) });
+  const got = Math.min(count, arena.view.getUint32(info.offset + field(BPF_PROG_INFO, "nr_map_ids").offset, true));
+  return { ...r, ids: r.ret < 0 ? [] : Array.from({ length: got }, (_, i) => arena.view.getUint32(ids.offset + i * 4, true)) };
+}
