@@ -58,10 +58,14 @@ function rawValues(cli: CAC, argv: string[]): Opts {
     const names = flags.get(eq > 0 ? a.slice(0, eq) : a);
     if (names === undefined) continue;
     const value = eq > 0 ? a.slice(eq + 1) : i + 1 < argv.length && !argv[i + 1]!.startsWith("-") ? argv[++i] : undefined; // as mri takes it
-    if (value !== undefined) for (const n of names) out[n] = value;
+    if (value === undefined) continue;
+    for (const n of names) out[n] = REPEATABLE.has(n) ? [...((out[n] as string[] | undefined) ?? []), value] : value;
   }
   return out;
 }
+
+/** Options that may be given several times (`--hist a --hist b`): all their values, in order. */
+const REPEATABLE = new Set(["hist"]);
 
 /** Every spelling of an option that takes a value (`--count`, `-o`), in any command. */
 function valueFlags(cli: CAC): Set<string> {
@@ -147,6 +151,8 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
     .option("--duration <seconds>", "Detach and exit after this many seconds (0: right after attaching)")
     .option("--count <lines>", "Detach and exit after this many trace lines")
     .option("--pin <dir>", "Pin the programs and maps in this BPF-filesystem directory (mounts /sys/fs/bpf if needed)")
+    .option("--hist <map>", "Draw this map as a histogram at exit: MAP[:log2|linear[:STEP]] (keys: bucket indexes; repeatable)")
+    .option("--interval <seconds>", "While watching, reprint the histograms (and other maps' counters as rates) every S seconds")
     .option("--load-only", "Only load the program and report, do not attach (also: --no-attach)")
     .example("bpfload load test_bpf --attach kprobe:sys_clone")
     .example("bpfload load test_bpf.o --section kprobe/sys_clone --duration 10")
@@ -172,6 +178,8 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
           freq: int("freq", o.freq, 1, U32),
           pin: str(o.pin),
           netApi: str(o.netApi),
+          hist: o.hist === undefined ? undefined : (Array.isArray(o.hist) ? o.hist : [o.hist]).map(String),
+          interval: seconds("interval", o.interval),
         }),
         o,
       );

@@ -8,6 +8,7 @@ import { kernelVersion, loadProgram, type Program } from "../kernel/program.ts";
 import { parseKernVersionOption, type KernelVersion } from "../kernel/version.ts";
 import { PROG_TYPES, formatVersionCode, type ProgTypeName } from "../uapi.ts";
 import { cgroupAttachFromSection } from "../net/attach-types.ts";
+import { parseHistSpec } from "./hist.ts";
 import { readInput } from "./input.ts";
 import type { Output } from "./output.ts";
 import { attachAndWatch, prepareSession, type AttachTarget } from "./session.ts";
@@ -31,6 +32,10 @@ export interface LoadOptions {
   pin?: string;
   /** xdp/tc/cgroup: "link" or "netlink" (the pre-link way); default: link where the kernel has it. */
   netApi?: string;
+  /** --hist MAP[:log2|linear[:STEP]]: maps drawn as histograms. */
+  hist?: string[];
+  /** --interval S: reprint histograms (and counters as rates) every S seconds while watching. */
+  interval?: number;
 }
 
 export function parseProgType(text: string): ProgTypeName {
@@ -105,6 +110,8 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
   if (opts.logLevel !== undefined && !(opts.logLevel >= 1 && opts.logLevel <= 7)) {
     throw new UsageError(`bad --log-level '${opts.logLevel}': 1 (verifier steps), 2 (with states) or 4 (statistics)`);
   }
+  const histSpecs = (opts.hist ?? []).map(parseHistSpec);
+  if (opts.interval !== undefined && !(opts.interval >= 0.1)) throw new UsageError(`bad --interval '${opts.interval}': give at least 0.1 seconds`);
   out.detail(`kern_version 0x${kernVersion.code.toString(16)} (${formatVersionCode(kernVersion.code)}, from ${kernVersion.source})`);
 
   // The pinning module loads only when asked for: start-up is most of a one-shot load.
@@ -147,6 +154,9 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     }
 
     if (pin && pinPlan) pinAll(out, pin, pinPlan, loaded);
+    const histMaps = histSpecs.length || opts.interval ? await import("./hist-maps.ts") : undefined;
+    histMaps?.checkHistSpecs(histSpecs, loaded.collection);
+    const printer = opts.interval && loaded.collection ? new histMaps!.IntervalPrinter(out, loaded.collection, histSpecs, opts.interval) : undefined;
 
     const targets: AttachTarget[] = [];
     if (opts.attachProgram !== false) {
@@ -160,12 +170,21 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     } else if (!targets.length) {
       out.info(`nothing to attach: give --attach (${ATTACH_SYNTAX})`);
     } else {
-      const result = await attachAndWatch(out, targets, { duration: opts.duration, count: opts.count, attach: attachOpts, pipe });
+      let result;
+      try {
+        result = await attachAndWatch(out, targets, { duration: opts.duration, count: opts.count, attach: attachOpts, pipe, onReady: () => printer?.start() });
+      } finally {
+        printer?.stop();
+      }
       out.event("exit", { reason: result.reason, signal: result.signal, lines: result.lines }, `detached (${result.signal ?? result.reason}); ${result.lines} trace lines`);
     }
     if (loaded.collection) {
-      const { printMaps } = await import("./maps.ts");
-      printMaps(out, loaded.collection);
+      const { printMap } = await import("./maps.ts");
+      for (const [name, map] of loaded.collection.maps) {
+        const hist = histSpecs.find((h) => h.map === name);
+        if (hist) histMaps!.printHist(out, hist, map);
+        else printMap(out, name, map);
+      }
     }
     return 0;
   } finally {

@@ -216,6 +216,21 @@ describe.skipIf(!!skip)("network hooks inside test namespaces", () => {
     }
   }, 30000);
 
+  test("--hist: packet sizes as log2 and linear charts, every --interval and at exit", async () => {
+    // 1000-byte payloads: 1042-byte frames (14 Ethernet + 20 IPv4 + 8 UDP), far above the ARP and
+    // IPv6 housekeeping frames a fresh veth also sees: bucket [1K, 2K) and [1000, 1100) exactly.
+    const r = startLoad([`${FIX}/hist.o`, "--attach", `xdp:${VB}`, "--hist", "log2_sizes", "--hist", "linear_sizes:linear:100", "--interval", "1", "--duration", "3.5"]);
+    await r.attached;
+    run(inNs(NS_A, [process.execPath, PEER, "send", ADDR_B, "7777", "7", "1000"]));
+    expect(await r.done).toBe(0);
+    const hists = r.lines.filter((l) => l.type === "hist") as { name: string; interval?: boolean; buckets: { bucket: number; label: string; count: number }[] }[];
+    for (const name of ["log2_sizes", "linear_sizes"]) expect([name, hists.filter((h) => h.interval && h.name === name).length >= 2]).toEqual([name, true]);
+    const final = (name: string) => hists.filter((h) => h.name === name && !h.interval).pop()!;
+    const big = final("log2_sizes").buckets.find((b) => b.bucket === 11)!; // floor(log2 1042) + 1
+    expect(big).toEqual({ bucket: 11, label: "[1K, 2K)", count: 7 });
+    expect(final("linear_sizes").buckets.find((b) => b.bucket === 10)).toEqual({ bucket: 10, label: "[1000, 1100)", count: 7 });
+  }, 30000);
+
   test("XDP refuses to replace a program someone else attached", async () => {
     run(inNs(NS_B, [ip!, "link", "set", "dev", VB, "xdpgeneric", "obj", `${FIX}/xdp_drop.o`, "sec", "xdp"]));
     try {

@@ -1,9 +1,9 @@
 // Run inside a test's network namespace (ip netns exec NS bun udp-peer.ts ...):
 //   recv PORT MS       prints how many datagrams arrived on PORT within MS milliseconds
-//   send ADDR PORT N   sends N small datagrams to ADDR:PORT, 20 ms apart
+//   send ADDR PORT N [SIZE]   sends N datagrams (SIZE payload bytes, default ~11) to ADDR:PORT, 20 ms apart
 import { createSocket } from "node:dgram";
 
-const [mode, a, b, c] = process.argv.slice(2);
+const [mode, a, b, c, d] = process.argv.slice(2);
 if (mode === "recv") {
   const sock = createSocket("udp4");
   let n = 0;
@@ -22,7 +22,8 @@ if (mode === "recv") {
   const next = () => {
     if (sent === count) return sock.close();
     sent++;
-    sock.send(Buffer.from(`datagram ${sent}`), Number(b), a!, () => setTimeout(next, 20));
+    const payload = d ? Buffer.alloc(Number(d), 0x61) : Buffer.from(`datagram ${sent}`);
+    sock.send(payload, Number(b), a!, () => setTimeout(next, 20));
   };
   next();
 } else {
