@@ -53,8 +53,12 @@ async function delivered(n: number): Promise<number> {
 
 /** Every bpfload this file started: killed after each test, so a failure cannot hold trace_pipe. */
 const started: ReturnType<typeof Bun.spawn>[] = [];
-afterEach(() => {
-  for (const p of started.splice(0)) if (p.exitCode === null) p.kill(9);
+afterEach(async () => {
+  for (const p of started.splice(0)) {
+    if (p.exitCode !== null) continue;
+    p.kill(9);
+    await p.exited;
+  }
 });
 
 /** The programs attached through links (tcx links are newer than bpftool 7.1's `net`), by link type. */
@@ -229,6 +233,23 @@ describe.skipIf(!!skip)("network hooks inside test namespaces", () => {
     const big = final("log2_sizes").buckets.find((b) => b.bucket === 11)!; // floor(log2 1042) + 1
     expect(big).toEqual({ bucket: 11, label: "[1K, 2K)", count: 7 });
     expect(final("linear_sizes").buckets.find((b) => b.bucket === 10)).toEqual({ bucket: 10, label: "[1000, 1100)", count: 7 });
+  }, 30000);
+
+  test("a record whose network namespace was deleted is dropped by the next cleanup", async () => {
+    const ns = `${tag}c`;
+    run([ip!, "netns", "add", ns]);
+    run([ip!, "-n", ns, "link", "add", "blc0", "type", "veth", "peer", "name", "blc1"]);
+    run([ip!, "-n", ns, "link", "set", "blc0", "up"]);
+    const r = startLoad([`${FIX}/xdp_drop.o`, "--attach", "xdp:blc0", "--net-api", "netlink"], ns);
+    await r.attached;
+    r.proc.kill(9);
+    await r.done;
+    expect(ourRecords().length).toBe(before.length + 1);
+    run([ip!, "netns", "del", ns]);
+    await Bun.sleep(200); // the namespace goes once nothing holds it
+    const out = run([process.execPath, MAIN, "cleanup", "--json"]);
+    expect(out).not.toContain("other-namespace");
+    expect(ourRecords()).toEqual(before);
   }, 30000);
 
   test("XDP refuses to replace a program someone else attached", async () => {

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { formatAttachSpec, parseAttachSpec, progTypeFor } from "../../src/attach-spec.ts";
 import { UsageError } from "../../src/errors.ts";
 import { ownerState } from "../../src/kernel/attach/records.ts";
+import { statIsZombie } from "../../src/kernel/attach/sweep-net.ts";
 import { BPF_ATTACH, CGROUP_ATTACH, cgroupAttachFromSection } from "../../src/net/attach-types.ts";
 
 describe("attach specs", () => {
@@ -102,4 +103,13 @@ describe("record owners (the tracefs sweep's rule)", () => {
   ])("%o is %s", (owner, state) => {
     expect(ownerState(owner, me, startOf)).toBe(state as never);
   });
+});
+
+describe("a killed bpfload not reaped yet is dead to the sweep", () => {
+  test.each([
+    ["4242 (bun) Z 1 4242 4242 0 -1", true],
+    ["4242 (bun) S 1 4242 4242 0 -1", false],
+    ["4242 (a) Z (b) R 1 4242", false], // comm "a) Z (b": the state is the field after the last ')'
+    ["4242 (x) Z (y) Z 1", true],
+  ])("%s", (stat, zombie) => expect(statIsZombie(stat)).toBe(zombie));
 });
