@@ -304,6 +304,13 @@ describe.skipIf(!!cgSkip)("cgroup hooks", () => {
     }, 30000);
   }
 
+  test("a directory that is not a cgroup v2 one: a usage error that says where cgroup v2 is", async () => {
+    const r = startLoad([`${FIX}/cgroup_count.o`, "--attach", "cgroup:/tmp", "--duration", "0"], null);
+    expect(await r.done).toBe(2);
+    const err = r.lines.find((l) => l.error) as { error: { message: string } };
+    expect(err.error.message).toContain(`/tmp is not a cgroup v2 directory (cgroup v2 is mounted at ${CG2})`);
+  }, 30000);
+
   test("SIGKILL after BPF_PROG_ATTACH: cleanup detaches exactly that program", async () => {
     const r = startLoad([`${FIX}/cgroup_count.o`, "--attach", `cgroup:${CG}`, "--net-api", "netlink"], null);
     await r.attached;

@@ -7,7 +7,8 @@ import { formatAttachSpec, type AttachSpec } from "../../attach-spec.ts";
 import { UsageError } from "../../errors.ts";
 import { BPF_ATTACH, CGROUP_ATTACH } from "../../net/attach-types.ts";
 import { bpfLinkCreate, bpfProgAttach, bpfProgDetach, bpfProgGetFdById } from "../../sys/bpf.ts";
-import { FileError, openFile } from "../../sys/files.ts";
+import { FileError, openFile, tryReadText } from "../../sys/files.ts";
+import { statfsType } from "../../sys/paths.ts";
 import { close } from "../../sys/perf.ts";
 import { requireHookFeature } from "../features/probes.ts";
 import { FdLink, type Link } from "../perf-link.ts";
@@ -50,13 +51,26 @@ export function attachCgroup(prog: Program, spec: AttachSpec & { kind: "cgroup" 
   }
 }
 
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+
 function openCgroup(path: string, what: string): number {
+  // Any directory opens, and the kernel then says only EBADF: check the filesystem first.
+  const fs = statfsType(path);
+  if (fs.ret >= 0 && fs.type !== CGROUP2_SUPER_MAGIC) {
+    const where = cgroup2Mount();
+    throw new UsageError(`${what}: ${path} is not a cgroup v2 directory${where ? ` (cgroup v2 is mounted at ${where})` : " (no cgroup v2 filesystem is mounted: mount -t cgroup2 none /sys/fs/cgroup)"}`);
+  }
   try {
     return openFile(path);
   } catch (e) {
     if (e instanceof FileError) throw new UsageError(`${what}: cannot open the cgroup directory: ${e.message}`);
     throw e;
   }
+}
+
+function cgroup2Mount(): string | undefined {
+  const mounts = tryReadText("/proc/self/mounts") ?? "";
+  return mounts.split("\n").map((l) => l.split(" ")).find((f) => f[2] === "cgroup2")?.[1];
 }
 
 /** Detaches the recorded program (multi-attach: exactly that program, nobody else's). */
