@@ -19,10 +19,13 @@ export type AttachSpec =
   /** `attachType` (BPF_CGROUP_* name: ingress, egress, sock_create, ...) undefined: from the section. */
   | { kind: "cgroup"; path: string; attachType?: string }
   /** The flow dissector of bpfload's network namespace. */
-  | { kind: "flow_dissector" };
+  | { kind: "flow_dissector" }
+  /** A sockmap/sockhash: a map of the object by name, or a pinned one by path. */
+  | { kind: "sk_msg"; map: string }
+  | { kind: "sk_skb"; map: string; hook: "stream_verdict" | "stream_parser" | "verdict" };
 
 export const ATTACH_SYNTAX =
-  "kprobe:FUNC[+OFFSET], kretprobe:FUNC, tracepoint:CATEGORY:NAME, raw_tracepoint:NAME, uprobe:PATH:SYMBOL[+OFFSET], uprobe:PATH:0xFILEOFFSET, uretprobe:PATH:SYMBOL, perf_event[:cpu-clock], socket[:IFACE], xdp:IFACE[:generic|native], tc:IFACE:ingress|egress, cgroup:PATH[:ATTACH_TYPE], flow_dissector";
+  "kprobe:FUNC[+OFFSET], kretprobe:FUNC, tracepoint:CATEGORY:NAME, raw_tracepoint:NAME, uprobe:PATH:SYMBOL[+OFFSET], uprobe:PATH:0xFILEOFFSET, uretprobe:PATH:SYMBOL, perf_event[:cpu-clock], socket[:IFACE], xdp:IFACE[:generic|native], tc:IFACE:ingress|egress, cgroup:PATH[:ATTACH_TYPE], flow_dissector, sk_msg:MAP, sk_skb:MAP[:stream_verdict|stream_parser|verdict]";
 
 const SYMBOL = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 const TP_PART = /^[A-Za-z0-9_]+$/;
@@ -122,6 +125,17 @@ export function parseAttachSpec(spec: string): AttachSpec {
       if (rest) throw bad("flow_dissector attaches to bpfload's own network namespace and takes no argument");
       return { kind: "flow_dissector" };
     }
+    case "sk_msg":
+    case "sk_skb": {
+      // MAP: a map name of the object, or a pin path (which may hold colons: the hook is the last part)
+      const colon = rest.lastIndexOf(":");
+      const last = colon >= 0 ? rest.slice(colon + 1) : "";
+      const hooked = kind === "sk_skb" && ["stream_verdict", "stream_parser", "verdict"].includes(last);
+      const map = hooked ? rest.slice(0, colon) : rest;
+      if (!map.startsWith("/") && !/^[A-Za-z_.][A-Za-z0-9_.]*$/.test(map)) throw bad(`give the sockmap or sockhash: a map of the object by name, or a pin path (${kind}:socks)`);
+      if (kind === "sk_msg") return { kind, map };
+      return { kind, map, hook: hooked ? (last as "stream_verdict" | "stream_parser" | "verdict") : "stream_verdict" };
+    }
     default:
       throw bad(`unknown kind ${quote(kind)}`);
   }
@@ -155,6 +169,10 @@ export function formatAttachSpec(s: AttachSpec): string {
       return `cgroup:${s.path}${s.attachType ? `:${s.attachType}` : ""}`;
     case "flow_dissector":
       return "flow_dissector";
+    case "sk_msg":
+      return `sk_msg:${s.map}`;
+    case "sk_skb":
+      return `sk_skb:${s.map}:${s.hook}`;
   }
 }
 

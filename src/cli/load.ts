@@ -172,7 +172,8 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     } else {
       let result;
       try {
-        result = await attachAndWatch(out, targets, { duration: opts.duration, count: opts.count, attach: attachOpts, pipe, onReady: () => printer?.start() });
+        const mapFd = (name: string) => loaded.collection?.maps.get(name)?.fd;
+        result = await attachAndWatch(out, targets, { duration: opts.duration, count: opts.count, attach: { ...attachOpts, mapFd }, pipe, onReady: () => printer?.start() });
       } finally {
         printer?.stop();
       }

@@ -11,6 +11,7 @@ import { attachCgroup, attachFlowDissector } from "./attach/cgroup.ts";
 import { attachTc } from "./attach/tc.ts";
 import { attachXdp, type NetApi } from "./attach/xdp.ts";
 import { sweepNetRecords } from "./attach/sweep-net.ts";
+import { attachSockmap } from "./attach/sockmap.ts";
 
 export interface AttachOptions {
   /** Force the kprobe/uprobe mechanism (default: the PMU where the kernel has it). */
@@ -23,6 +24,8 @@ export interface AttachOptions {
   onProbe?: (info: { symbol?: string; offset?: number; event: string }) => void;
   /** xdp, tc, cgroup hooks: force bpf_link or the old way (netlink, BPF_PROG_ATTACH); default: link, else the old way. */
   netApi?: NetApi;
+  /** sk_msg/sk_skb: the fd of the object's map of that name. */
+  mapFd?: (name: string) => number | undefined;
 }
 
 export const DEFAULT_FREQ = 49;
@@ -61,5 +64,8 @@ export function attach(prog: Program, spec: AttachSpec, opts: AttachOptions = {}
       return attachCgroup(prog, spec, opts.netApi);
     case "flow_dissector":
       return attachFlowDissector(prog, spec, opts.netApi);
+    case "sk_msg":
+    case "sk_skb":
+      return attachSockmap(prog, spec, opts.mapFd);
   }
 }

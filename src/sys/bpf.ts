@@ -9,7 +9,7 @@ import { possibleCpus } from "./cpus.ts";
 import { BPF_ENABLE_STATS_ATTR, BPF_LINK_CREATE_ATTR, BPF_MAP_INFO, BPF_OBJ_GET_INFO_BY_FD_ATTR, BPF_PROG_INFO, BPF_MAP_CREATE_ATTR, BPF_MAP_ELEM_ATTR, BPF_OBJ_ATTR, BPF_PROG_LOAD_ATTR, BPF_RAW_TRACEPOINT_OPEN_ATTR, encode, field, type FieldValue, type Layout } from "./layout.ts";
 import type { SysResult } from "./libc.ts";
 import { BPF_BTF_LOAD, BPF_MAP_DELETE_ELEM } from "../uapi.ts";
-import { BPF_GET_ID_ATTR, BPF_LINK_CREATE_HOOK_ATTR, BPF_PROG_ATTACH_ATTR } from "./layout.ts";
+import { BPF_GET_ID_ATTR, BPF_LINK_CREATE_HOOK_ATTR, BPF_PROG_ATTACH_ATTR, BPF_PROG_QUERY_ATTR } from "./layout.ts";
 import { layout } from "./layout.ts";
 
 /** Every bpf(2) call goes through here: the arena (attr and all it points to) outlives the call. */
@@ -375,4 +375,15 @@ export function bpfProgGetMapIds(fd: number, count: number): SysResult & { ids: 
   const r = run(BPF_OBJ_GET_INFO_BY_FD, BPF_OBJ_GET_INFO_BY_FD_ATTR, arena, { bpf_fd: fd, info_len: BPF_PROG_INFO.size, info: arena.address(info) });
   const got = Math.min(count, arena.view.getUint32(info.offset + field(BPF_PROG_INFO, "nr_map_ids").offset, true));
   return { ...r, ids: r.ret < 0 ? [] : Array.from({ length: got }, (_, i) => arena.view.getUint32(ids.offset + i * 4, true)) };
+}
+
+const BPF_PROG_QUERY = 16;
+
+/** The ids of the programs attached to `targetFd` for `attachType` (up to `max`). */
+export function bpfProgQuery(targetFd: number, attachType: number, max = 64): SysResult & { ids: number[] } {
+  const arena = new Arena([BPF_PROG_QUERY_ATTR.size, max * 4]);
+  const ids = arena.region(1);
+  const r = run(BPF_PROG_QUERY, BPF_PROG_QUERY_ATTR, arena, { target_fd: targetFd, attach_type: attachType, prog_ids: arena.address(ids), prog_cnt: max });
+  const n = Math.min(max, arena.view.getUint32(field(BPF_PROG_QUERY_ATTR, "prog_cnt").offset, true));
+  return { ...r, ids: r.ret < 0 ? [] : Array.from({ length: n }, (_, i) => arena.view.getUint32(ids.offset + i * 4, true)) };
 }

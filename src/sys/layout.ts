@@ -304,3 +304,13 @@ export const BPF_GET_ID_ATTR = layout("bpf_attr(BPF_*_GET_NEXT_ID)", [
   ["next_id", "u32"],
   ["open_flags", "u32"],
 ]);
+
+/** bpf_attr for BPF_PROG_QUERY (4.15+): the programs attached at a cgroup, netns or sockmap (6.0+). */
+export const BPF_PROG_QUERY_ATTR = layout("bpf_attr(BPF_PROG_QUERY)", [
+  ["target_fd", "u32"],
+  ["attach_type", "u32"],
+  ["query_flags", "u32"],
+  ["attach_flags", "u32"],
+  ["prog_ids", "u64"],
+  ["prog_cnt", "u32"],
+]);

@@ -3,7 +3,7 @@
 // that arrive, `bpftool net` / `bpftool cgroup tree` for what is attached, `tc qdisc` for the
 // clsact qdisc, and the programs' own counters. SIGKILL + `bpfload cleanup` must leave nothing.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { canUseKernel, MAIN, REPO } from "../support.ts";
 
 const ip = Bun.which("ip") ?? (existsSync("/usr/sbin/ip") ? "/usr/sbin/ip" : undefined);
@@ -334,4 +334,44 @@ describe.skipIf(!canUseKernel)("hook feature probes", () => {
       expect([id, f.probe()]).toEqual([id, !newerThan(FEATURE_SINCE[f.since], code)]);
     }
   });
+});
+
+describe.skipIf(!!skip)("sk_msg / sk_skb on the object's sockmap", () => {
+  const PIN = `/sys/fs/bpf/bpfload-test-sk-${process.pid}`;
+  afterAll(() => rmSync(PIN, { recursive: true, force: true }));
+
+  /** The programs the kernel lists on the pinned sockmap for an attach type (BPF_PROG_QUERY, 6.0+). */
+  async function attachedIds(attachType: number): Promise<number[]> {
+    const { bpfObjGet, bpfProgQuery } = await import("../../src/sys/bpf.ts");
+    const { close } = await import("../../src/sys/perf.ts");
+    const m = bpfObjGet(`${PIN}/socks`);
+    if (m.ret < 0) throw new Error(`BPF_OBJ_GET errno ${m.errno}`);
+    try {
+      const q = bpfProgQuery(m.ret, attachType);
+      if (q.ret < 0) throw new Error(`BPF_PROG_QUERY errno ${q.errno}`);
+      return q.ids;
+    } finally {
+      close(m.ret);
+    }
+  }
+
+  for (const [section, spec, attachType, name] of [
+    ["sk_msg", "sk_msg:socks", 7, "msg_pass"],
+    ["sk_skb/stream_verdict", "sk_skb:socks", 5, "skb_pass"],
+  ] as const) {
+    test(`${spec}: attached to the map while running, detached at the end`, async () => {
+      rmSync(PIN, { recursive: true, force: true });
+      const r = startLoad([`${FIX}/sockmap.o`, "--section", section, "--attach", spec, "--pin", PIN, "--duration", "2"], null);
+      await r.attached;
+      expect(await attachedIds(attachType)).toEqual(progId(name));
+      expect(await r.done).toBe(0);
+      expect(await attachedIds(attachType)).toEqual([]); // the pinned map outlives the run, without the program
+    }, 30000);
+  }
+
+  test("a map the object does not have: usage error", async () => {
+    const r = startLoad([`${FIX}/sockmap.o`, "--section", "sk_msg", "--attach", "sk_msg:nope", "--duration", "0"], null);
+    expect(await r.done).toBe(2);
+    expect((r.lines.find((l) => l.error) as { error: { message: string } }).error.message).toContain("the object has no map 'nope'");
+  }, 30000);
 });

@@ -19,6 +19,9 @@ describe("attach specs", () => {
     ["cgroup:/sys/fs/cgroup/test", { kind: "cgroup", path: "/sys/fs/cgroup/test" }, "cgroup_skb"],
     ["cgroup:/sys/fs/cgroup/test:egress", { kind: "cgroup", path: "/sys/fs/cgroup/test", attachType: "egress" }, "cgroup_skb"],
     ["flow_dissector", { kind: "flow_dissector" }, "flow_dissector"],
+    ["sk_msg:socks", { kind: "sk_msg", map: "socks" }, "sk_msg"],
+    ["sk_skb:socks:stream_parser", { kind: "sk_skb", map: "socks", hook: "stream_parser" }, "sk_skb"],
+    ["sk_skb:/sys/fs/bpf/x/socks:verdict", { kind: "sk_skb", map: "/sys/fs/bpf/x/socks", hook: "verdict" }, "sk_skb"],
   ])("%s", (text, spec, type) => {
     expect(parseAttachSpec(text)).toEqual(spec as never);
     expect(formatAttachSpec(parseAttachSpec(text))).toBe(text);
@@ -34,6 +37,8 @@ describe("attach specs", () => {
     ["tc:eth0:sideways", /ingress or egress/],
     ["cgroup:relative/path", /absolute path/],
     ["flow_dissector:x", /takes no argument/],
+    ["sk_msg:", /give the sockmap/],
+    ["sk_skb:socks:sideways", /give the sockmap/],
   ])("%s is a usage error", (text, why) => {
     expect(() => parseAttachSpec(text)).toThrow(UsageError);
     expect(() => parseAttachSpec(text)).toThrow(why);

@@ -22,6 +22,7 @@ const BPF_ATTRS: [L.Layout, string][] = [
   [L.BPF_LINK_CREATE_ATTR, "link_create."],
   [L.BPF_PROG_ATTACH_ATTR, ""],
   [L.BPF_GET_ID_ATTR, ""],
+  [L.BPF_PROG_QUERY_ATTR, "query."],
 ];
 
 function headerHas(field: string): boolean {
