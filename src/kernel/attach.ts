@@ -1,5 +1,6 @@
 // One entry point from an attach spec to the attach function of its kind.
-import type { AttachSpec } from "../attach-spec.ts";
+import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
+import { ifindexOf } from "./attach/common.ts";
 import { attachKprobe, type KprobeAttachInfo } from "./kprobe.ts";
 import { attachPerfEvent, attachRawTracepoint, attachSocket } from "./other-attach.ts";
 import type { Link } from "./perf-link.ts";
@@ -29,6 +30,11 @@ export interface AttachOptions {
 }
 
 export const DEFAULT_FREQ = 49;
+
+/** What a network hook can be refused for before anything is loaded: an interface that is not there. */
+export function checkHookTarget(spec: AttachSpec): void {
+  if (spec.kind === "xdp" || spec.kind === "tc") ifindexOf(spec.iface, `attach to ${formatAttachSpec(spec)}`);
+}
 
 let swept = false;
 

@@ -252,6 +252,13 @@ describe.skipIf(!!skip)("network hooks inside test namespaces", () => {
     expect(ourRecords()).toEqual(before);
   }, 30000);
 
+  test("an interface that is not there: refused before anything is loaded", async () => {
+    const r = startLoad([`${FIX}/xdp_drop.o`, "--attach", "xdp:bl_nosuch0", "--duration", "0"]);
+    expect(await r.done).toBe(1);
+    expect(r.lines.map((l) => l.type ?? "error")).toEqual(["error"]);
+    expect((r.lines[0] as { error: { message: string } }).error.message).toContain("no network interface 'bl_nosuch0' in this network namespace");
+  }, 30000);
+
   test("XDP refuses to replace a program someone else attached", async () => {
     run(inNs(NS_B, [ip!, "link", "set", "dev", VB, "xdpgeneric", "obj", `${FIX}/xdp_drop.o`, "sec", "xdp"]));
     try {
