@@ -64,10 +64,14 @@ function rawValues(cli: CAC, argv: string[]): Opts {
     const names = flags.get(eq > 0 ? a.slice(0, eq) : a);
     if (names === undefined) continue;
     const value = eq > 0 ? a.slice(eq + 1) : i + 1 < argv.length && !argv[i + 1]!.startsWith("-") ? argv[++i] : undefined; // as mri takes it
-    if (value !== undefined) for (const n of names) out[n] = value;
+    if (value === undefined) continue;
+    for (const n of names) out[n] = REPEATABLE.has(n) ? [...((out[n] as string[] | undefined) ?? []), value] : value;
   }
   return out;
 }
+
+/** Options that may be given several times (`--hist a --hist b`): all their values, in order. */
+const REPEATABLE = new Set(["hist"]);
 
 /** Every spelling of an option that takes a value (`--count`, `-o`), in any command. */
 function valueFlags(cli: CAC): Set<string> {
@@ -142,16 +146,19 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
     .option("--section <name>", "ELF section of the program (default: the only program)")
     .option("--program <name>", "Program by function name, in an object with several")
     .option("--type <type>", "Program type: kprobe, tracepoint, socket_filter, ... (default: from --attach or the section name)")
-    .option("--attach <spec>", "kprobe:FUNC[+OFF], kretprobe:FUNC, tracepoint:CAT:NAME, raw_tracepoint:NAME, uprobe:PATH:SYMBOL[+OFF] or uprobe:PATH:0xOFFSET, uretprobe:PATH:SYMBOL, perf_event, socket:IFACE")
+    .option("--attach <spec>", "kprobe:FUNC[+OFF], kretprobe:FUNC, tracepoint:CAT:NAME, raw_tracepoint:NAME, uprobe:PATH:SYMBOL[+OFF] or uprobe:PATH:0xOFFSET, uretprobe:PATH:SYMBOL, perf_event, socket:IFACE, xdp:IFACE[:generic|native], tc:IFACE:ingress|egress, cgroup:PATH[:TYPE], flow_dissector")
     .option("--probe-api <api>", "kprobes/uprobes through 'pmu' (perf PMU, 4.17+) or 'tracefs' (kprobe_events); default: pmu where available")
     .option("--maxactive <n>", "kretprobe instances (tracefs, 4.12+)")
     .option("--freq <hz>", "perf_event programs: samples per second on each CPU (default 49)")
+    .option("--net-api <api>", "xdp, tc and cgroup hooks through 'link' (bpf_link: xdp 5.9+, tcx 6.6+, cgroup 5.7+) or 'netlink' (netlink and BPF_PROG_ATTACH, as before links); default: link, else netlink")
     .option("--license <license>", "License string given to the kernel (default: the object's, else GPL)")
     .option("--kern-version <version>", "kern_version to send (4.9.228 or 0x409e4); default: detected from the running kernel")
     .option("--log-level <level>", "Always fetch the verifier log at this level (1, 2, 4) and print it")
     .option("--duration <seconds>", "Detach and exit after this many seconds (0: right after attaching)")
     .option("--count <lines>", "Detach and exit after this many trace lines")
     .option("--pin <dir>", "Pin the programs and maps in this BPF-filesystem directory (mounts /sys/fs/bpf if needed)")
+    .option("--hist <map>", "Draw this map as a histogram at exit: MAP[:log2|linear[:STEP]] (keys: bucket indexes; repeatable)")
+    .option("--interval <seconds>", "While watching, reprint the histograms (and other maps' counters as rates) every S seconds")
     .option("--load-only", "Only load the program and report, do not attach (also: --no-attach)")
     .option("--decode <map=type>", "Decode the records of a ringbuf/perf_event_array map as this BTF struct (default: the one struct named event or *_event, else hex)")
     .example("bpfload load test_bpf --attach kprobe:sys_clone")
@@ -178,6 +185,9 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
           freq: int("freq", o.freq, 1, U32),
           pin: str(o.pin),
           decode: list(o.decode),
+          netApi: str(o.netApi),
+          hist: o.hist === undefined ? undefined : (Array.isArray(o.hist) ? o.hist : [o.hist]).map(String),
+          interval: seconds("interval", o.interval),
         }),
         o,
       );
@@ -259,11 +269,22 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
     });
 
   cli
-    .command("map <action> [pin]", "map dump PIN: print the entries of a pinned map (hex, and integers where sizes allow)")
+    .command("map <action> [...args]", "Maps by id, pin path or name:NAME: list, show MAP, dump MAP, lookup MAP KEY, update MAP KEY VALUE, delete MAP KEY, push MAP VALUE, pop MAP, freeze MAP")
     .example("bpfload load counters.o --pin /sys/fs/bpf/counters --duration 10 && bpfload map dump /sys/fs/bpf/counters/counts")
-    .action(async (action: string, pin: string | undefined, o: Opts) => {
+    .example("bpfload map lookup name:counts 0      # keys and values: integers (5, 0x1f, -1) or bytes (hex:01000000)")
+    .example("bpfload map list --json")
+    .action(async (action: string, args: string[], o: Opts) => {
       const { runMap } = await import("./map.ts");
-      run(Promise.resolve().then(() => runMap(output(o), action, pin)), o);
+      run(Promise.resolve().then(() => runMap(output(o), action, args.map(String))), o);
+    });
+
+  cli
+    .command("prog <action> [...args]", "Programs by id, pin path or name:NAME: list, show PROG")
+    .example("bpfload prog list")
+    .example("bpfload prog show name:xdp_drop_udp --json")
+    .action(async (action: string, args: string[], o: Opts) => {
+      const { runProg } = await import("./prog.ts");
+      run(Promise.resolve().then(() => runProg(output(o), action, args.map(String))), o);
     });
 
   cli

@@ -1,7 +1,7 @@
 // The part of `load` and `hello` that runs once a program is loaded: attach, stream trace_pipe,
 // detach on every way out, and report what happened.
 import type { AttachSpec } from "../attach-spec.ts";
-import { attach, type AttachOptions } from "../kernel/attach.ts";
+import { attach, checkHookTarget, type AttachOptions } from "../kernel/attach.ts";
 import { runCleanup } from "../kernel/cleanup.ts";
 import type { Link } from "../kernel/perf-link.ts";
 import type { Program } from "../kernel/program.ts";
@@ -37,6 +37,7 @@ export interface SessionOptions {
 export function prepareSession(specs: (AttachSpec | undefined)[], opts: { watch: boolean; attach?: AttachOptions }): TracePipe | undefined {
   for (const spec of specs) {
     if (spec?.kind === "uprobe" || spec?.kind === "uretprobe") checkUprobe(spec, opts.attach?.probeApi);
+    if (spec) checkHookTarget(spec);
   }
   if (!opts.watch) return undefined;
   try {
