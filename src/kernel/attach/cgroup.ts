@@ -15,7 +15,8 @@ import { FdLink, type Link } from "../perf-link.ts";
 import type { Program } from "../program.ts";
 import { hookError, progIdOf } from "./common.ts";
 import { removeRecord, writeRecord, type NetRecord } from "./records.ts";
-import { NetlinkLink, type NetApi } from "./xdp.ts";
+import { UndoLink } from "../perf-link.ts";
+import type { NetApi } from "./xdp.ts";
 
 const EINVAL = 22;
 const ENOENT = 2;
@@ -42,7 +43,7 @@ export function attachCgroup(prog: Program, spec: AttachSpec & { kind: "cgroup" 
       removeRecord(name);
       throw hookError(what, "BPF_PROG_ATTACH", r.errno);
     }
-    return new NetlinkLink(`${target} (BPF_PROG_ATTACH)`, () => {
+    return new UndoLink(`${target} (BPF_PROG_ATTACH)`, () => {
       detachCgroup(rec, prog.fd);
       removeRecord(name);
     });
@@ -122,5 +123,5 @@ export function attachFlowDissector(prog: Program, spec: AttachSpec & { kind: "f
   // yet: after a SIGKILL it stays until `bpftool net detach` or the namespace goes.
   const r = bpfProgAttach(0, prog.fd, BPF_ATTACH.flow_dissector);
   if (r.ret < 0) throw hookError(what, "BPF_PROG_ATTACH", r.errno);
-  return new NetlinkLink(`${target} (BPF_PROG_ATTACH)`, () => void bpfProgDetach(0, prog.fd, BPF_ATTACH.flow_dissector));
+  return new UndoLink(`${target} (BPF_PROG_ATTACH)`, () => void bpfProgDetach(0, prog.fd, BPF_ATTACH.flow_dissector));
 }

@@ -11,7 +11,7 @@ import { close } from "../../sys/perf.ts";
 import type { Link } from "../perf-link.ts";
 import type { Program } from "../program.ts";
 import { hookError } from "./common.ts";
-import { NetlinkLink } from "./xdp.ts";
+import { UndoLink } from "../perf-link.ts";
 
 const HOOKS = {
   sk_msg: BPF_ATTACH.sk_msg_verdict,
@@ -47,7 +47,7 @@ export function attachSockmap(prog: Program, spec: AttachSpec & { kind: "sk_msg"
     if (owned) close(fd);
     throw hookError(what, "BPF_PROG_ATTACH", r.errno, r.errno === 22 ? "the map must be a sockmap or sockhash, and the program of the hook's type (sk_msg, sk_skb)" : undefined);
   }
-  return new NetlinkLink(`${target} (BPF_PROG_ATTACH)`, () => {
+  return new UndoLink(`${target} (BPF_PROG_ATTACH)`, () => {
     bpfProgDetach(fd, prog.fd, attachType);
     if (owned) close(fd);
   });

@@ -11,7 +11,8 @@ import { FdLink, type Link } from "../perf-link.ts";
 import type { Program } from "../program.ts";
 import { hookError, ifindexOf, netlinkError, netnsInode, progIdOf, withRoute, type RouteSocket } from "./common.ts";
 import { removeRecord, writeRecord, type NetRecord } from "./records.ts";
-import { NetlinkLink, type NetApi } from "./xdp.ts";
+import { UndoLink } from "../perf-link.ts";
+import type { NetApi } from "./xdp.ts";
 
 const EINVAL = 22;
 const EEXIST = 17;
@@ -50,7 +51,7 @@ function attachTcNetlink(prog: Program, target: string, what: string, ifindex: n
       const ack = s.request((seq) => bpfFilterRequest(seq, ifindex, parent, rec.prio, HANDLE, prog.fd, `${prog.name}`));
       if (!ack.errno) {
         const done = rec;
-        return new NetlinkLink(`${target} (cls_bpf over netlink, prio ${done.prio})`, () => {
+        return new UndoLink(`${target} (cls_bpf over netlink, prio ${done.prio})`, () => {
           detachTc(done);
           removeRecord(name);
         });

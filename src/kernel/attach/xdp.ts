@@ -8,8 +8,7 @@ import { BPF_ATTACH } from "../../net/attach-types.ts";
 import { getLinkRequest, parseLink, RTM_NEWLINK, XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, XDP_FLAGS_UPDATE_IF_NOEXIST, xdpSetRequest } from "../../net/netlink.ts";
 import { bpfLinkCreate, bpfProgGetFdById } from "../../sys/bpf.ts";
 import { close } from "../../sys/perf.ts";
-import { onCleanup } from "../cleanup.ts";
-import { FdLink, type Link } from "../perf-link.ts";
+import { FdLink, UndoLink, type Link } from "../perf-link.ts";
 import type { Program } from "../program.ts";
 import { hookError, ifindexOf, netlinkError, netnsInode, progIdOf, withRoute, type RouteSocket } from "./common.ts";
 import { removeRecord, writeRecord, type NetRecord } from "./records.ts";
@@ -50,7 +49,7 @@ function attachXdpNetlink(prog: Program, target: string, what: string, ifindex: 
     removeRecord(name);
     throw netlinkError(what, "RTM_SETLINK IFLA_XDP", ack, ack.errno === EBUSY || ack.errno === EEXIST ? BUSY_HINT : undefined);
   }
-  return new NetlinkLink(`${target} (netlink)`, () => {
+  return new UndoLink(`${target} (netlink)`, () => {
     detachXdp(rec, prog.fd);
     removeRecord(name);
   });
@@ -94,23 +93,3 @@ export function detachXdp(rec: NetRecord & { kind: "xdp" }, progFd?: number): "r
   }
 }
 
-/** An attachment undone by a function (netlink, BPF_PROG_ATTACH), on every way out. */
-export class NetlinkLink implements Link {
-  private closed = false;
-  private readonly unregister: () => void;
-
-  constructor(readonly target: string, private readonly undo: () => void) {
-    this.unregister = onCleanup(() => this.close());
-  }
-
-  hits(): bigint | undefined {
-    return undefined;
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.unregister();
-    this.undo();
-  }
-}
