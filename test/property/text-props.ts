@@ -81,11 +81,18 @@ export function attachSpecRoundTrip(avoidKnown: boolean): Property<string> {
   };
 }
 
-/** Characters that must never reach a tracefs write or a file lookup inside a field. */
-const UNSAFE = /[\s\u0000-\u001f\u007f]/;
+/** Characters that must never reach a tracefs write or a file lookup inside a name field. */
+const UNSAFE = /[\s\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/**
+ * A path may hold spaces (a file may be named so, and the perf PMU takes it; the tracefs writer
+ * refuses them with its own message), but never NUL, another control character or a line separator.
+ */
+const UNSAFE_PATH = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 export function unsafeField(spec: AttachSpec): string | undefined {
-  for (const [k, v] of Object.entries(spec)) if (typeof v === "string" && UNSAFE.test(v)) return `${k} ${JSON.stringify(v)}`;
+  for (const [k, v] of Object.entries(spec)) {
+    if (typeof v === "string" && (k === "path" ? UNSAFE_PATH : UNSAFE).test(v)) return `${k} ${JSON.stringify(v)}`;
+  }
   return undefined;
 }
 
