@@ -305,7 +305,7 @@ export function validateElf(bytes: Uint8Array, file: string): RawElf {
       if (name === undefined) fail(`symbol ${i}: name offset 0x${nameOff.toString(16)} outside the string table ${quote(str.name)}, unterminated or longer than ${MAX_NAME} bytes`, where);
       if (shndx === SHN_XINDEX) fail(`symbol ${i}: extended section index is not supported`, where);
       if (shndx !== SHN_UNDEF && shndx < SHN_LORESERVE && shndx >= shnum) {
-        fail(`symbol ${i} (${quote(name)}): section index ${shndx} out of range (${shnum} sections)`, where);
+        fail(`symbol ${i} (${quote(name!)}): section index ${shndx} out of range (${shnum} sections)`, where);
       }
       const type = info & 0xf;
       symbols.push({
