@@ -4,10 +4,10 @@
 // depends on timing; a signal that arrives a little later than aimed only lands in the next phase.
 // After each run: exit 0 (a handled stop) or 128+N, at most one error line, no stack trace, no probe
 // event of that pid in tracefs, no program of our name loaded (bpftool).
-// The signal after the probe event is written: known-failures.test.ts.
+// And on the uprobe, the signal right after the probe event is written, before the attach.
 import { afterAll, describe, test } from "bun:test";
 import { canUseKernel } from "../support.ts";
-import { PHASES, SIGNALS, signalScenario, TRACEPOINT, UPROBE, type Sig } from "./scenarios.ts";
+import { PHASES, PROBE_WRITTEN, SIGNALS, signalScenario, TRACEPOINT, UPROBE, type Sig } from "./scenarios.ts";
 import { faultSkipReason, makeWorkDir } from "./support.ts";
 
 describe.skipIf(faultSkipReason !== undefined)(`signals at every phase${faultSkipReason ? ` (skipped: ${faultSkipReason})` : ""}`, () => {
@@ -19,5 +19,8 @@ describe.skipIf(faultSkipReason !== undefined)(`signals at every phase${faultSki
         test(`${target.name}: ${sig} during ${phase.name}`, () => signalScenario(work!.seed, target, phase, sig), 60_000);
       }
     }
+  }
+  for (const sig of Object.keys(SIGNALS) as Sig[]) {
+    test(`${UPROBE.name}: ${sig} during ${PROBE_WRITTEN.name} leaves nothing`, () => signalScenario(work!.seed, UPROBE, PROBE_WRITTEN, sig), 60_000);
   }
 });
