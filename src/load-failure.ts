@@ -18,7 +18,7 @@ export function loadFailureMessage(e: unknown, fdErrno?: () => string | undefine
   const err = e as { message?: unknown; code?: unknown } | undefined;
   const text = String(err?.message ?? e);
   if (/requires the JIT/i.test(text)) {
-    return "Bun's JIT could not reserve its memory: the address-space limit (ulimit -v) is too small for Bun: raise it (ulimit -v unlimited, or 4 GB and more)";
+    return "cannot start: Bun's JIT (needed for bun:ffi) could not reserve its memory: the address-space limit (ulimit -v) or data limit (ulimit -d) is too small: raise it (ulimit -v unlimited, or 4 GB and more)";
   }
   let errno = typeof err?.code === "string" && err.code in ERRNO_FIX ? err.code : text.match(/\b(EMFILE|ENFILE|ENOMEM)\b/)?.[1];
   if (errno === undefined && /cannot find (module|package)/i.test(text)) errno = fdErrno?.();

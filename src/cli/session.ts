@@ -3,9 +3,9 @@
 import type { AttachSpec } from "../attach-spec.ts";
 import { attach, type AttachOptions } from "../kernel/attach.ts";
 import { runCleanup } from "../kernel/cleanup.ts";
-import { sumKnown, type Link } from "../kernel/perf-link.ts";
+import type { Link } from "../kernel/perf-link.ts";
 import type { Program } from "../kernel/program.ts";
-import { enableRunStats, runCount } from "../kernel/stats.ts";
+import { startRunCounter, statusLine } from "../kernel/stats.ts";
 import { TracePipe, TracePipeBusy } from "../kernel/trace-pipe.ts";
 import { checkUprobe } from "../kernel/uprobe.ts";
 import { watch, type WatchResult } from "../kernel/watch.ts";
@@ -75,15 +75,13 @@ export async function attachAndWatch(out: Output, targets: AttachTarget[], opts:
       opts.count !== undefined ? `${opts.count} ${opts.count === 1 ? "line" : "lines"}` : undefined,
     ].filter(Boolean);
     out.info(`watching trace_pipe until ${until.join(" or ")}...`);
-    // Program runs for the live count: run_cnt where the kernel keeps it (5.8+), else the perf
-    // counters (which only count runs that returned non-zero).
-    const stopStats = out.liveStatus ? enableRunStats() : undefined;
-    const programs = [...new Set(targets.map((t) => t.prog))];
-    const hits = stopStats ? () => sumKnown(programs.map(runCount)) : () => sumKnown(links.map((l) => l.hits()));
+    // Program runs for the live count where the kernel really counts them (stats.ts); else trace lines only.
+    const runs = out.liveStatus ? startRunCounter([...new Set(targets.map((t) => t.prog))]) : undefined;
     let shown = 0;
+    let lastRuns = runs?.count(); // shown again under every trace line (printing a line clears the status)
     const result = await watch({
       pipe: opts.pipe,
-      hits,
+      hits: runs?.count,
       abort: out.stdoutGone.signal,
       duration: opts.duration,
       count: opts.count,
@@ -92,10 +90,11 @@ export async function attachAndWatch(out: Output, targets: AttachTarget[], opts:
         shown++;
         out.trace(raw, parsed);
         opts.onTrace?.(parsed?.message ?? raw);
+        out.status(statusLine(lastRuns, shown));
       },
-      onHits: (n) => out.status(`  ${n} runs of the program, ${shown} trace lines (Ctrl-C to stop)`),
+      onHits: (n) => out.status(statusLine((lastRuns = n), shown)),
     });
-    stopStats?.();
+    runs?.stop();
     return result;
   } finally {
     for (const link of links) link.close();
