@@ -1,4 +1,4 @@
-// The signal and resource-limit scenarios, shared by the fault tests and known-failures.test.ts.
+// The signal and resource-limit scenarios, shared by signals.test.ts, rlimits.test.ts and campaign.ts.
 import { expect } from "bun:test";
 import { LIBC, PROG_NAME, errorLines, hasStackTrace, probeEventsOf, runWith, settledPrograms } from "./support.ts";
 

@@ -110,7 +110,7 @@ export const faultSkipReason: string | undefined =
     : Bun.spawnSync(["sh", "-c", "command -v prlimit"]).exitCode !== 0 ? "prlimit (util-linux) is not installed"
     : undefined);
 
-/** Removes probe events of dead bpfload processes (what a known failure may leave), via the CLI. */
+/** Removes probe events of dead bpfload processes (what a failing run may leave), via the CLI. */
 export function sweepLeftovers(): void {
   Bun.spawnSync([process.execPath, MAIN, "cleanup"], { stdout: "ignore", stderr: "ignore" });
 }
