@@ -40,6 +40,13 @@ const FILE_OFFSET: IntRange = { min: 0n, max: BigInt(Number.MAX_SAFE_INTEGER) };
 
 const NUMBER = /^(0x[0-9a-f]+|\d+)$/i;
 
+/**
+ * What a uprobe path may not hold: NUL (no kernel path API takes one) and the other control
+ * characters (C0, DEL, C1) and line/paragraph separators, which are never meant. Spaces are kept:
+ * the perf PMU takes them (the tracefs writer refuses them with its own message).
+ */
+const PATH_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
 /** An offset in decimal or 0x hex, within `range`: parsed exactly (BigInt), never wrapped. */
 function parseOffset(text: string, spec: string, range: IntRange, what: string): number {
   const bad = (why: string) => new UsageError(`bad offset ${quote(text)} in attach point ${quote(spec, 80)}: ${why}`);
@@ -86,6 +93,7 @@ export function parseAttachSpec(spec: string): AttachSpec {
       const path = rest.slice(0, colon);
       const target = rest.slice(colon + 1);
       if (colon <= 0 || !path.startsWith("/") || !target) throw bad("give an absolute path and a symbol or file offset (uprobe:/bin/bash:readline)");
+      if (PATH_CONTROL.test(path)) throw bad(`the path ${quote(path)} holds a control character (no file is named so on purpose)`);
       if (NUMBER.test(target)) return { kind, path, offset: parseOffset(target, spec, FILE_OFFSET, "a file offset") };
       const [symbol = "", off] = target.split("+");
       if (!SYMBOL.test(symbol)) throw bad(`invalid symbol ${quote(symbol)}`);

@@ -2,8 +2,10 @@
 // single line and an exit code (0 ok, 1 the kernel or system refused, 2 bad usage or input).
 import { cac, type CAC } from "cac";
 import { BpfloadError, quote, UsageError, VerifierError } from "../errors.ts";
-import { runCleanup } from "../kernel/cleanup.ts";
+import { installExitHooks, runCleanup } from "../kernel/cleanup.ts";
+import { loadFailureMessage } from "../load-failure.ts";
 import { integerOption, parseDecimal } from "../numbers.ts";
+import { openFilesErrno } from "../sys/open-files.ts";
 import { Output, stdoutWriter, writeFailure } from "./output.ts";
 
 type Opts = Record<string, unknown>;
@@ -302,6 +304,7 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
 }
 
 export async function main(argv: string[], version: string): Promise<number> {
+  installExitHooks(); // before any command can create something in the kernel (cleanup.ts)
   let pending: Promise<number> | undefined;
   let opts: Opts = {};
   const cli = build(version, (p, o) => {
@@ -349,6 +352,14 @@ function report(e: unknown, opts: Opts): number {
     out.error({ kind: "usage", message: `${err.message.replace(/\.$/, "")}: see 'bpfload --help'`, exitCode: 2 });
     return 2;
   }
+  // A command's module that could not be loaded for want of descriptors or memory: the system's
+  // limit, named, not an internal error.
+  const load = loadFailureMessage(e, openFilesErrno);
+  if (load) {
+    out.error({ kind: "system", message: load, exitCode: 1 });
+    return 1;
+  }
   out.error({ kind: "internal", message: `internal error: ${err?.message ?? String(e)}${opts.verbose ? `\n${err?.stack}` : " (--verbose shows where)"}`, exitCode: 1 });
   return 1;
 }
+
