@@ -2,8 +2,6 @@
 // Entry point. `--version` is answered before anything else is loaded, so it costs no more than
 // Bun's own start-up; every command's module is imported only when that command runs.
 import pkg from "../package.json" with { type: "json" };
-import { loadFailureMessage } from "./load-failure.ts";
-import { openFilesErrno } from "./sys/open-files.ts";
 
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
@@ -15,10 +13,21 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
   } catch (e) {
     // The CLI itself could not load (bun:ffi without its JIT under a small ulimit -v, a file that
     // cannot be opened): one line, as the CLI would say it, instead of Bun's report of the throw.
-    const message = loadFailureMessage(e, openFilesErrno) ?? `internal error: ${(e as Error)?.message ?? String(e)}`;
+    // Imported only now: --version and every normal run stay free of node:fs (1.2 ms of start-up).
+    const message = await explainLoadFailure(e);
     if (argv.includes("--json")) console.log(JSON.stringify({ error: { kind: "system", message, exitCode: 1 } }));
     else process.stderr.write(`bpfload: ${message.replace(/[\x00-\x1f\x7f]/g, " ")}\n`);
     process.exitCode = 1;
   }
   if (cli) process.exitCode = await cli.main(argv, pkg.version);
+}
+
+async function explainLoadFailure(e: unknown): Promise<string> {
+  const fallback = `internal error: ${(e as Error)?.message ?? String(e)}`;
+  try {
+    const [{ loadFailureMessage }, { openFilesErrno }] = await Promise.all([import("./load-failure.ts"), import("./sys/open-files.ts")]);
+    return loadFailureMessage(e, openFilesErrno) ?? fallback;
+  } catch {
+    return fallback;
+  }
 }
