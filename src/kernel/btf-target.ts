@@ -144,7 +144,7 @@ export function kernelBtfFd(name: string): { fd: number; id: number } | undefine
   for (;;) {
     const next = bpfBtfGetNextId(id);
     if (next.ret < 0) return undefined; // ENOENT: past the last
-    id = next.nextId;
+    id = next.id;
     const fd = bpfBtfGetFdById(id);
     if (fd.ret < 0) continue; // gone meanwhile
     const info = bpfBtfGetInfo(fd.ret);

@@ -3,6 +3,7 @@
 import { NotSupportedError, SyscallError, UsageError, errnoName } from "../errors.ts";
 import { MAP_TYPE_SINCE, newerThan, since } from "../since.ts";
 import { hintFor } from "../hints.ts";
+import { bpfMapDeleteElem, bpfMapFreeze, bpfMapLookupAndDeleteElem } from "../sys/bpf.ts";
 import { bpfMapCreate, bpfMapGetNextKey, bpfMapLookupElem, bpfMapUpdateElem, bpfObjPin, isPerCpuMapType, mapValueCopies, type MapRef } from "../sys/bpf.ts";
 import { possibleCpus } from "../sys/cpus.ts";
 import { close } from "../sys/perf.ts";
@@ -107,6 +108,34 @@ export class BpfMap {
   pin(path: string): void {
     const r = bpfObjPin(this.fd, path);
     if (r.ret < 0) throw this.error(`pin at ${path}`, "BPF_OBJ_PIN", r.errno);
+  }
+
+  /** Removes `key`; false when there was no such key. */
+  delete(key: Uint8Array): boolean {
+    this.checkKey(key);
+    const r = bpfMapDeleteElem(this.ref, key);
+    if (r.ret >= 0) return true;
+    if (r.errno === 2) return false;
+    throw this.error("delete element", "BPF_MAP_DELETE_ELEM", r.errno);
+  }
+
+  /** Queue/stack (4.20+): adds a value (an update without a key). */
+  push(value: Uint8Array): void {
+    this.update(new Uint8Array(0), value);
+  }
+
+  /** Queue/stack: takes the next value out; undefined when empty. */
+  pop(): Uint8Array | undefined {
+    const r = bpfMapLookupAndDeleteElem(this.ref, undefined);
+    if (r.ret >= 0) return r.values[0];
+    if (r.errno === 2) return undefined;
+    throw this.error("pop", "BPF_MAP_LOOKUP_AND_DELETE_ELEM", r.errno);
+  }
+
+  /** No more writes from user space (5.2+); programs may still write. */
+  freeze(): void {
+    const r = bpfMapFreeze(this.fd);
+    if (r.ret < 0) throw this.error("freeze", "BPF_MAP_FREEZE", r.errno);
   }
 
   close(): void {

@@ -30,8 +30,8 @@ export function runCountSource(statsFd: number, sysctlText: string | undefined):
 }
 
 /** The live status line: runs only when they are really counted, never a made-up 0. */
-export function statusLine(runs: bigint | undefined, lines: number): string {
-  const l = `${lines} trace ${lines === 1 ? "line" : "lines"}`;
+export function statusLine(runs: bigint | undefined, lines: number, what: "trace" | "trace and record" = "trace"): string {
+  const l = what === "trace" ? `${lines} trace ${lines === 1 ? "line" : "lines"}` : `${lines} ${lines === 1 ? "line or record" : "lines and records"}`;
   return runs === undefined ? `  ${l} (Ctrl-C to stop)` : `  ${runs} runs of the program, ${l} (Ctrl-C to stop)`;
 }
 

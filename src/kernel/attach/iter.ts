@@ -51,7 +51,7 @@ export class IterLink extends BpfLink {
 
 export function attachIter(prog: Program, spec: AttachSpec & { kind: BtfAttachKind }): IterLink {
   const target = formatAttachSpec(spec);
-  const r = bpfLinkCreate(prog.fd, 0, attachTypeValue("BPF_TRACE_ITER"));
+  const r = bpfLinkCreate({ progFd: prog.fd, target: 0, attachType: attachTypeValue("BPF_TRACE_ITER") });
   if (r.ret < 0) {
     requireFeature("bpfLink", "bpf_link (BPF_LINK_CREATE), which iterators attach with");
     throw attachError(prog, target, "BPF_LINK_CREATE", r.errno);
