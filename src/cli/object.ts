@@ -18,7 +18,9 @@ export interface ObjectLoadOptions {
 export async function loadObjectFile(out: Output, file: string, bytes: Uint8Array, opts: ObjectLoadOptions): Promise<Collection> {
   const obj = await readObject(bytes, file);
   if (!obj.programs.length) throw new UsageError(`${file} holds no eBPF program (no executable section with instructions)`);
-  const wanted = (p: ProgramSpec) => (opts.section === undefined || p.section === opts.section) && (opts.program === undefined || p.name === opts.program);
+  const named = opts.section !== undefined || opts.program !== undefined;
+  // libbpf's "?" sections (autoload off) load only when named
+  const wanted = (p: ProgramSpec) => (opts.section === undefined || p.section === opts.section) && (opts.program === undefined || p.name === opts.program) && (named || p.autoload !== false);
   const selected = obj.programs.filter(wanted);
   if (!selected.length) {
     const list = obj.programs.map((p) => `${p.name} (section ${p.section})`).join(", ");
@@ -26,7 +28,7 @@ export async function loadObjectFile(out: Output, file: string, bytes: Uint8Arra
     throw new UsageError(`${file} has no ${asked}: it has ${list}`);
   }
   if (obj.version !== undefined) out.detail(`${file}: version section 0x${obj.version.toString(16)} (bpfload sends the running kernel's version instead)`);
-  const col = loadCollection(obj, { select: wanted, type: opts.type, license: opts.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel, keepGoing: true });
+  const col = loadCollection(obj, { select: wanted, type: opts.type, license: opts.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel, keepGoing: true, elf: bytes });
   for (const note of col.notes) out.detail(note);
   return col;
 }

@@ -3,7 +3,7 @@
 import { NotSupportedError, SyscallError, UsageError, errnoName } from "../errors.ts";
 import { MAP_TYPE_SINCE, newerThan, since } from "../since.ts";
 import { hintFor } from "../hints.ts";
-import { bpfMapCreate, bpfMapGetNextKey, bpfMapLookupElem, bpfMapUpdateElem, bpfObjPin, isPerCpuMapType, mapValueCopies, type MapRef } from "../sys/bpf.ts";
+import { bpfMapCreate, bpfMapFreeze, bpfMapGetNextKey, bpfMapLookupElem, bpfMapUpdateElem, bpfObjPin, isPerCpuMapType, mapValueCopies, type MapRef } from "../sys/bpf.ts";
 import { possibleCpus } from "../sys/cpus.ts";
 import { close } from "../sys/perf.ts";
 import { MAP_TYPES, type MapTypeName } from "../uapi.ts";
@@ -21,6 +21,10 @@ export interface MapDefinition {
   maxEntries: number;
   flags: number;
   innerMapFd?: number;
+  /** The object's BTF fd and the key/value type ids (key 0: none), for maps the kernel checks against BTF. */
+  btfFd?: number;
+  btfKeyTypeId?: number;
+  btfValueTypeId?: number;
 }
 
 export interface MapEntry {
@@ -104,6 +108,12 @@ export class BpfMap {
     return mapValueCopies(this.def.type);
   }
 
+  /** BPF_MAP_FREEZE (5.2+): no more writes from user space (.rodata after its initial value). */
+  freeze(): void {
+    const r = bpfMapFreeze(this.fd);
+    if (r.ret < 0) throw this.error("freeze", "BPF_MAP_FREEZE", r.errno);
+  }
+
   pin(path: string): void {
     const r = bpfObjPin(this.fd, path);
     if (r.ret < 0) throw this.error(`pin at ${path}`, "BPF_OBJ_PIN", r.errno);
@@ -136,7 +146,10 @@ export function createMap(spec: MapDefinition): BpfMap {
   const def = { ...spec, maxEntries: effectiveMaxEntries(spec) };
   // Names are known from 4.15 on: probed once per process (program.ts), never found out by a refusal.
   const name = objectNamesSupported() ? kernelObjectName(def.name.replace(/^\./, "")) : undefined;
-  const r = bpfMapCreate({ mapType: def.type, keySize: def.keySize, valueSize: def.valueSize, maxEntries: def.maxEntries, flags: def.flags, innerMapFd: def.innerMapFd, name });
+  const r = bpfMapCreate({
+    mapType: def.type, keySize: def.keySize, valueSize: def.valueSize, maxEntries: def.maxEntries, flags: def.flags, innerMapFd: def.innerMapFd, name,
+    btfFd: def.btfFd, btfKeyTypeId: def.btfKeyTypeId, btfValueTypeId: def.btfValueTypeId,
+  });
   if (r.ret < 0) {
     const type = MAP_TYPES[def.type] ?? `type ${def.type}`;
     const introduced = MAP_TYPE_SINCE[type as MapTypeName];

@@ -23,6 +23,26 @@ export interface ProgramSpecToLoad {
   /** Force a verifier log at this level even when the load succeeds (1, 2, or 4 for stats). */
   logLevel?: number;
   expectedAttachType?: number;
+  /** prog_flags: BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS (from the section name). */
+  progFlags?: number;
+  /** The object's BTF and this program's func_info / line_info (encoded, insn offsets of the linked program). */
+  btf?: ProgramBtf;
+  /** Told what was decided on the program's behalf (BTF dropped): for --verbose. */
+  note?: (text: string) => void;
+}
+
+export interface ProgramBtf {
+  fd: number;
+  funcInfo?: Uint8Array;
+  lineInfo?: Uint8Array;
+  /** Why the program cannot load without func_info (callbacks, global functions): then BTF is never dropped. */
+  required?: string;
+}
+
+/** Did the kernel refuse the BTF part of the load (func_info/line_info), not the program? */
+function btfRefused(r: ProgLoadResult): boolean {
+  if (r.errno === 7 /* E2BIG: a bpf_attr too short for the BTF fields */) return true;
+  return /func_info|line_info|func info|line info|btf_id|\bBTF\b/i.test(r.log.trim().split("\n").slice(-3).join("\n"));
 }
 
 export class Program {
@@ -115,6 +135,7 @@ export function loadProgram(spec: ProgramSpecToLoad): Program {
   const kernVersion = spec.kernVersion ?? kernelVersion();
   const progType = PROG_TYPES.indexOf(spec.type);
   const names = objectNamesSupported();
+  let btf = spec.btf;
   const attempt = (logLevel: number, logSize: number): ProgLoadResult =>
     progLoadSeam.load({
       progType,
@@ -125,6 +146,8 @@ export function loadProgram(spec: ProgramSpecToLoad): Program {
       logSize,
       name: names ? kernelObjectName(spec.name) : undefined,
       expectedAttachType: spec.expectedAttachType,
+      progFlags: spec.progFlags,
+      ...(btf ? { progBtfFd: btf.fd, funcInfo: btf.funcInfo, funcInfoRecSize: 8, lineInfo: btf.lineInfo, lineInfoRecSize: 16 } : {}),
       // probed only when a log is wanted: the one-shot fast path loads without one
       askLogTrueSize: logSize > 0 && hasFeature("logTrueSize") === true,
     });
@@ -133,6 +156,17 @@ export function loadProgram(spec: ProgramSpecToLoad): Program {
   // Only a failure the verifier can explain is worth a second verification with a log: running
   // out of fds happens after the verifier accepted the program.
   if (r.ret < 0 && !spec.logLevel && r.errno !== EMFILE && r.errno !== ENFILE) r = withGrowingLog(attempt, 1);
+  if (r.ret < 0 && btf && !btf.required && btfRefused(r)) {
+    // the program does not need its BTF: load it without, as libbpf does
+    const why = r.log.trim().split("\n").pop()?.trim() || errnoName(r.errno);
+    btf = undefined;
+    const again = spec.logLevel ? withGrowingLog(attempt, spec.logLevel) : attempt(0, 0);
+    if (again.ret >= 0) {
+      spec.note?.(`program '${spec.name}' loaded without BTF: the kernel refused its func_info/line_info (${why})`);
+      r = again;
+    } else if (!spec.logLevel) r = withGrowingLog(attempt, 1);
+    else r = again;
+  }
   if (r.ret >= 0) return new Program(r.ret, spec.name, spec.type, kernVersion, spec.logLevel ? r.log : "");
 
   const what = `load program '${spec.name}'`;
