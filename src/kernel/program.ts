@@ -41,7 +41,9 @@ export interface ProgramBtf {
 
 /** Did the kernel refuse the BTF part of the load (func_info/line_info), not the program? */
 function btfRefused(r: ProgLoadResult): boolean {
-  if (r.errno === 7 /* E2BIG: a bpf_attr too short for the BTF fields */) return true;
+  // E2BIG before any verification (no log): a bpf_attr too short for the BTF fields; with a log it
+  // is the verifier's "too large", which the BTF did not cause
+  if (r.errno === 7) return r.log.trim() === "";
   return /func_info|line_info|func info|line info|btf_id|\bBTF\b/i.test(r.log.trim().split("\n").slice(-3).join("\n"));
 }
 

@@ -1,0 +1,102 @@
+// The object's BTF in the kernel's hands, with bpftool as the oracle: btf_id on programs and maps,
+// the frozen .rodata, map BTF for sk_storage and bpf_spin_lock values, func_info for a bpf_loop
+// callback and a global function, the section table's expected_attach_type (a cgroup_skb egress
+// program may return 2/3 only with it), "?" sections skipped, and the fallback without BTF.
+import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, rmSync } from "node:fs";
+import { canUseKernel, REPO, runCli } from "../support.ts";
+
+const FIX = `${REPO}/test/fixtures`;
+const bpftool = Bun.which("bpftool");
+const PIN = `/sys/fs/bpf/bpfload-btfk-${process.pid}`;
+type Json = Record<string, any>; // bpftool -j output
+
+function show(kind: "prog" | "map", path: string): Json {
+  const r = Bun.spawnSync([bpftool!, "-j", kind, "show", "pinned", path]);
+  return JSON.parse(r.stdout.toString());
+}
+/** The kernel frees unreferenced objects after an RCU grace period: wait up to 2 s for it. */
+async function stillLoaded(kind: "prog" | "map", id: number): Promise<boolean> {
+  for (let i = 0; i < 40; i++) {
+    if (Bun.spawnSync([bpftool!, kind, "show", "id", String(id)]).exitCode !== 0) return false;
+    await Bun.sleep(50);
+  }
+  return true;
+}
+
+afterEach(() => {
+  if (existsSync(PIN)) rmSync(PIN, { recursive: true, force: true });
+});
+
+const skip = !canUseKernel ? true : !bpftool;
+if (canUseKernel && !bpftool) console.warn("[skip] BTF object tests: no bpftool (apt-get install bpftool)");
+
+describe.skipIf(skip)("object BTF in the kernel (bpftool as the oracle)", () => {
+  test("btf_load.o: programs and maps carry the object's BTF, .rodata is frozen, '?' is skipped; nothing stays loaded", async () => {
+    const r = await runCli(["load", `${FIX}/btf_load.o`, "--no-attach", "--pin", PIN]);
+    expect(r.stderr).not.toContain("bpfload:");
+    expect(r.code).toBe(0);
+    // the "?" section is not loaded unless named
+    expect(r.stderr).not.toContain("loaded 'optional'");
+    const progs: Json = Object.fromEntries(["egress", "msg", "frags", "say"].map((n) => [n, show("prog", `${PIN}/${n}`)]));
+    const maps: Json = Object.fromEntries(["locks", "sk_store", "_rodata"].map((n) => [n, show("map", `${PIN}/${n}`)]));
+    const btfId = progs.egress.btf_id;
+    expect(btfId).toBeGreaterThan(0);
+    for (const p of Object.values(progs)) expect(p.btf_id).toBe(btfId);
+    expect(progs.egress.type).toBe("cgroup_skb");
+    expect(progs.msg.type).toBe("sk_msg");
+    for (const m of Object.values(maps)) expect(m.btf_id).toBe(btfId);
+    expect(maps.sk_store.type).toBe("sk_storage");
+    expect(maps._rodata.frozen).toBe(1);
+    expect(maps._rodata.flags & 0x80).toBe(0x80); // BPF_F_RDONLY_PROG
+    rmSync(PIN, { recursive: true, force: true });
+    for (const p of Object.values(progs)) expect(await stillLoaded("prog", p.id)).toBe(false);
+    for (const m of Object.values(maps)) expect(await stillLoaded("map", m.id)).toBe(false);
+  });
+
+  test("a '?' section loads when named with --program", async () => {
+    const r = await runCli(["load", `${FIX}/btf_load.o`, "--no-attach", "--program", "optional"]);
+    expect(r.stderr).toContain("loaded 'optional'");
+    expect(r.code).toBe(0);
+  });
+
+  test("the verifier log carries the C source lines (line_info sent)", async () => {
+    const r = await runCli(["load", `${FIX}/btf_load.o`, "--no-attach", "--program", "egress", "--log-level", "2"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("; bpf_spin_lock(&v->lock); @ btf_load.c:");
+  });
+
+  test("calls.o: the bpf_loop callback and the global function load with func_info (btf_id set)", async () => {
+    const r = await runCli(["load", `${FIX}/calls.o`, "--no-attach", "--pin", PIN]);
+    expect(r.stderr).not.toContain("bpfload:");
+    expect(r.code).toBe(0);
+    const d = show("prog", `${PIN}/prog_d`);
+    const a = show("prog", `${PIN}/prog_a`);
+    expect(d.btf_id).toBeGreaterThan(0);
+    expect(a.btf_id).toBe(d.btf_id);
+    // the kernel's own view of the func_info it was given: the callback and the global function
+    const xlated = Bun.spawnSync([bpftool!, "prog", "dump", "xlated", "pinned", `${PIN}/prog_a`]).stdout.toString();
+    expect(xlated).toMatch(/^int global_square\(int x\):/m);
+    expect(xlated).toMatch(/^int twice\(int x\):/m);
+    const cb = Bun.spawnSync([bpftool!, "prog", "dump", "xlated", "pinned", `${PIN}/prog_d`]).stdout.toString();
+    expect(cb).toContain("int loop_cb(__u32 index, void * ctx):");
+  });
+
+  test("globals.o: the kernel refuses its BTF (clang's char[3] in 1 byte), the program loads without it, said with --verbose", async () => {
+    const r = await runCli(["load", `${FIX}/globals.o`, "--no-attach", "--verbose", "--pin", PIN]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/loading .*globals\.o without its BTF: the kernel refused its BTF \(BPF_BTF_LOAD: EINVAL: .*Invalid size\)/);
+    expect(show("prog", `${PIN}/globals_prog`).btf_id ?? 0).toBe(0);
+    const quiet = await runCli(["load", `${FIX}/globals.o`, "--no-attach"]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).not.toContain("without its BTF");
+  });
+});
+
+describe.skipIf(!canUseKernel)("the section table's expected_attach_type reaches the kernel", () => {
+  test("cgroup_skb/egress returning 2|x: accepted only with BPF_CGROUP_INET_EGRESS (the verifier's [0, 3] range)", async () => {
+    const r = await runCli(["load", `${FIX}/btf_load.o`, "--no-attach", "--program", "egress"]);
+    expect(r.stderr).not.toContain("bpfload:");
+    expect(r.code).toBe(0);
+  });
+});
