@@ -21,7 +21,8 @@ PIN=/sys/fs/bpf/bpfload-conformance-$$
 [ "$(id -u)" = 0 ] || { echo "selftests.sh: run as root (it loads programs)" >&2; exit 2; }
 for t in clang bpftool xz; do command -v $t >/dev/null || { echo "selftests.sh: needs $t" >&2; exit 2; }; done
 mkdir -p "$WORK/obj" "$WORK/out"
-trap 'rm -rf "$PIN"' EXIT INT TERM
+trap 'rm -rf "$PIN"' EXIT
+trap 'exit 130' INT TERM
 
 # 1. sources: the selftests, tools/include and libbpf headers only
 TREE="$WORK/linux-source-6.1"
