@@ -44,6 +44,9 @@ const U32 = 0xffffffff;
  * cac turns numeric-looking values into numbers (`--kern-version 4.10` → 4.1, `--pin 0123` → 123,
  * 1e99 → Infinity-ish): the values of options that take one are taken again from argv, as typed.
  */
+/** Options that may be given more than once: every value is kept, in order. */
+const REPEATABLE = new Set(["set", "map"]);
+
 function rawValues(cli: CAC, argv: string[]): Opts {
   const flags = new Map<string, string[]>();
   for (const o of [...cli.globalCommand.options, ...(cli.matchedCommand?.options ?? [])]) {
@@ -58,7 +61,7 @@ function rawValues(cli: CAC, argv: string[]): Opts {
     const names = flags.get(eq > 0 ? a.slice(0, eq) : a);
     if (names === undefined) continue;
     const value = eq > 0 ? a.slice(eq + 1) : i + 1 < argv.length && !argv[i + 1]!.startsWith("-") ? argv[++i] : undefined; // as mri takes it
-    if (value !== undefined) for (const n of names) out[n] = value;
+    if (value !== undefined) for (const n of names) out[n] = REPEATABLE.has(n) ? [...((out[n] as string[] | undefined) ?? []), value] : value;
   }
   return out;
 }
@@ -147,6 +150,8 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
     .option("--count <lines>", "Detach and exit after this many trace lines")
     .option("--pin <dir>", "Pin the programs and maps in this BPF-filesystem directory (mounts /sys/fs/bpf if needed)")
     .option("--load-only", "Only load the program and report, do not attach (also: --no-attach)")
+    .option("--set <name=value>", "Set a global variable (const volatile in .rodata, or .data/.bss) before loading; repeatable")
+    .option("--map <name:max_entries=N>", "Size a map before creating it: NAME:max_entries=N[,value_size=M]; repeatable")
     .example("bpfload load test_bpf --attach kprobe:sys_clone")
     .example("bpfload load test_bpf.o --section kprobe/sys_clone --duration 10")
     .example("bpfload load prog.bin --type tracepoint --attach tracepoint:syscalls:sys_enter_clone --count 5 --json")
@@ -170,6 +175,8 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
           maxactive: int("maxactive", o.maxactive, 1, 4096),
           freq: int("freq", o.freq, 1, U32),
           pin: str(o.pin),
+          set: o.set === undefined ? undefined : ([] as unknown[]).concat(o.set).map(String),
+          maps: o.map === undefined ? undefined : ([] as unknown[]).concat(o.map).map(String),
         }),
         o,
       );

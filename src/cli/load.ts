@@ -28,6 +28,10 @@ export interface LoadOptions {
   freq?: number;
   /** Pin programs and maps in this bpffs directory. */
   pin?: string;
+  /** --set NAME=VALUE: global variables written before loading. */
+  set?: string[];
+  /** --map NAME:max_entries=N,...: map sizes. */
+  maps?: string[];
 }
 
 export function parseProgType(text: string): ProgTypeName {
@@ -77,6 +81,7 @@ async function loadInput(out: Output, file: string, input: ReturnType<typeof rea
     };
   }
   if (opts.section || opts.program) throw new UsageError(`${file} is not an ELF object: --section and --program do not apply`);
+  if (opts.set?.length || opts.maps?.length) throw new UsageError(`${file} is not an ELF object: --set and --map apply to an object's variables and maps`);
   let insns: Uint8Array;
   let origin: string;
   if (input.kind === "asm") {

@@ -100,3 +100,24 @@ describe.skipIf(!canUseKernel)("the section table's expected_attach_type reaches
     expect(r.code).toBe(0);
   });
 });
+
+describe.skipIf(!canUseKernel)("--set writes .rodata before load", () => {
+  test("integers, a negative int, a string, a bool and an enum by name: seen by the program (trace line) and in the map", async () => {
+    const trigger = setInterval(() => Bun.spawn(["perl", "-e", "getppid()"]), 100);
+    try {
+      const r = await runCli([
+        "load", `${FIX}/btf_load.o`, "--program", "say", "--set", "answer=42", "--set", "delta=-5", "--set", "tag=hello", "--set", "loud=true", "--set", "how=MODE_ON",
+        "--attach", "tracepoint:syscalls:sys_enter_getppid", "--count", "1", "--duration", "5", "--json",
+      ]);
+      expect(r.code).toBe(0);
+      const out = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+      const line = out.find((o) => o.type === "trace");
+      expect(line?.message ?? JSON.stringify(out)).toContain("answer 42 -5 hello");
+      const rodata = out.find((o) => o.type === "map" && o.name === ".rodata");
+      // answer, delta, tag[8], loud, how: as a C compiler would lay them out (offsets from the ELF symbols)
+      expect(rodata.entries[0].values[0]).toBe("2a 00 00 00 fb ff ff ff 68 65 6c 6c 6f 00 00 00 01 00 00 00 05 00 00 00");
+    } finally {
+      clearInterval(trigger);
+    }
+  });
+});
