@@ -78,9 +78,9 @@ const TABLE: Row[] = [
     call: "BPF_MAP_CREATE",
     errno: "EINVAL",
     when: (c) => c.maxEntries === 0,
-    text: () => "max_entries is 0: only a perf_event_array may leave it 0 (libbpf and bpfload then size it to the number of possible CPUs); give the map a size",
+    text: () => "max_entries is 0: only a perf_event_array may leave it 0 (libbpf and bpfload then size it to the number of possible CPUs); a tool's user space sizes such maps at run time: give the size with --map NAME:max_entries=N[,value_size=M]",
   },
-  { call: "BPF_MAP_CREATE", errno: "EINVAL", text: () => "this kernel does not know this map type or one of its flags, or the key/value sizes are invalid for it" },
+  { call: "BPF_MAP_CREATE", errno: "EINVAL", text: () => "this kernel does not know this map type or one of its flags, or the key/value sizes are invalid for it (sizes a tool sets at run time: --map NAME:max_entries=N,value_size=M)" },
   {
     call: "PERF_EVENT_IOC_SET_BPF",
     errno: "EINVAL",

@@ -127,7 +127,11 @@ function createMaps(obj: ObjectSpec, col: Collection): void {
     }
     into.set(spec.name, map);
     if (spec.maxEntries !== map.def.maxEntries) {
-      notes.push(`map '${spec.name}' (${map.typeName}): max_entries 0 means one per CPU (as libbpf does): ${map.def.maxEntries} possible CPUs`);
+      notes.push(
+        spec.maxEntries === 0
+          ? `map '${spec.name}' (${map.typeName}): max_entries 0 means one per CPU (as libbpf does): ${map.def.maxEntries} possible CPUs`
+          : `map '${spec.name}' (${map.typeName}): max_entries ${spec.maxEntries} rounded up to ${map.def.maxEntries}, a power of two of whole pages (as libbpf does)`,
+      );
     }
     if (spec.initialData && spec.initialData.length) map.update(new Uint8Array(4), spec.initialData);
     // .rodata: read-only for user space too once its value is in, as libbpf does

@@ -133,12 +133,24 @@ export class BpfMap {
   }
 }
 
+const BPF_MAP_TYPE_RINGBUF = 27;
+const BPF_MAP_TYPE_USER_RINGBUF = 31;
+/** The page size of x86_64 and of Debian's arm64 kernels (4 KiB pages). */
+const PAGE_SIZE = 4096;
+
 /**
- * libbpf's rule, followed so that objects written for it load here: a perf_event_array with
- * max_entries 0 gets one slot per possible CPU (the kernel itself refuses 0).
+ * libbpf's rules, followed so that objects written for it load here: a perf_event_array with
+ * max_entries 0 gets one slot per possible CPU (the kernel itself refuses 0); a ring buffer's size
+ * is rounded up to a power of two that is a multiple of the page size (the kernel wants exactly that).
  */
 export function effectiveMaxEntries(def: Pick<MapDefinition, "type" | "maxEntries">): number {
-  return def.type === BPF_MAP_TYPE_PERF_EVENT_ARRAY && def.maxEntries === 0 ? possibleCpus() : def.maxEntries;
+  if (def.type === BPF_MAP_TYPE_PERF_EVENT_ARRAY && def.maxEntries === 0) return possibleCpus();
+  if ((def.type === BPF_MAP_TYPE_RINGBUF || def.type === BPF_MAP_TYPE_USER_RINGBUF) && def.maxEntries > 0) {
+    let size = PAGE_SIZE;
+    while (size < def.maxEntries && size < 0x80000000) size *= 2;
+    return size;
+  }
+  return def.maxEntries;
 }
 
 export function createMap(spec: MapDefinition): BpfMap {

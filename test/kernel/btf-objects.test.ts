@@ -121,3 +121,16 @@ describe.skipIf(!canUseKernel)("--set writes .rodata before load", () => {
     }
   });
 });
+
+describe.skipIf(skip)("map sizes libbpf fixes and --map", () => {
+  test("a hash without max_entries: refused with a hint naming --map; with --map it loads at that size; the ring buffer is rounded up to 8192", async () => {
+    const bare = await runCli(["load", `${FIX}/sized_maps.o`, "--no-attach"]);
+    expect(bare.code).toBe(1);
+    expect(bare.stderr).toContain("--map NAME:max_entries=N");
+    const r = await runCli(["load", `${FIX}/sized_maps.o`, "--no-attach", "--verbose", "--map", "sized_later:max_entries=16", "--pin", PIN]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("map 'events' (ringbuf): max_entries 5000 rounded up to 8192");
+    expect(show("map", `${PIN}/sized_later`).max_entries).toBe(16);
+    expect(show("map", `${PIN}/events`).max_entries).toBe(8192);
+  });
+});
