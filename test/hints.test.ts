@@ -33,7 +33,8 @@ describe("hint table", () => {
     const h = hintFor("BPF_MAP_CREATE", "EINVAL", { euid: 0, maxEntries: 0 });
     expect(h).toContain("max_entries is 0");
     expect(h).toContain("perf_event_array");
-    expect(hintFor("BPF_MAP_CREATE", "EINVAL", { euid: 0, maxEntries: 16 })).not.toContain("max_entries");
+    expect(hintFor("BPF_MAP_CREATE", "EINVAL", { euid: 0, maxEntries: 16 })).not.toContain("max_entries is 0");
+    expect(h).toContain("--map NAME:max_entries=N");
   });
   test("EMFILE on map or program creation: every map and program is an fd, raise ulimit -n", () => {
     for (const call of ["BPF_MAP_CREATE", "BPF_PROG_LOAD"]) {
