@@ -16,6 +16,8 @@ export interface HintContext {
   verifierPassed?: boolean;
   /** max_entries sent with BPF_MAP_CREATE. */
   maxEntries?: number;
+  /** BPF_PROG_LOAD without expected_attach_type for a program type that needs one (cgroup_sock_addr, ...). */
+  attachTypeMissing?: boolean;
   /** Syscall tracepoint (syscalls:sys_enter_*). */
   syscallTracepoint?: boolean;
 }
@@ -59,6 +61,13 @@ const TABLE: Row[] = [
     errno: "EINVAL",
     when: (c) => !!c.verifierPassed,
     text: () => "the verifier accepted the program but the kernel refused it afterwards: e.g. a PROG_ARRAY shared with programs of another type, or a helper this program type may not call",
+  },
+  {
+    call: "BPF_PROG_LOAD",
+    errno: "EINVAL",
+    when: (c) => !!c.logEmpty && !!c.attachTypeMissing,
+    text: (c) =>
+      `a ${c.progType} program needs an expected attach type, which the section name gives (e.g. cgroup/connect4, cgroup/getsockopt, sk_lookup): put the program in such a section (libbpf's names)`,
   },
   {
     call: "BPF_PROG_LOAD",

@@ -70,3 +70,11 @@ describe("errors read as one line with the errno name", () => {
     expect(errnoName(9999)).toBe("errno 9999");
   });
 });
+
+describe("a missing expected attach type is not called an unknown program type", () => {
+  test("cgroup_sock_addr refused before verification without an attach type: the section name is named", () => {
+    const h = hintFor("BPF_PROG_LOAD", "EINVAL", { euid: 0, logEmpty: true, progType: "cgroup_sock_addr", attachTypeMissing: true })!;
+    expect(h).toContain("needs an expected attach type");
+    expect(h).not.toContain("unknown program type");
+  });
+});

@@ -120,6 +120,9 @@ const NEEDS_BTF_TARGET: Partial<Record<ProgTypeName, string>> = {
   struct_ops: "struct_ops programs name a member of a kernel struct",
 };
 
+/** Program types the kernel loads only with an expected_attach_type (bpf_prog_load_check_attach). */
+const ATTACH_TYPE_REQUIRED = new Set<ProgTypeName>(["cgroup_sock_addr", "cgroup_sockopt", "sk_lookup", "netfilter"]);
+
 /** Kernel program names: [A-Za-z0-9_] and at most 15 characters (dots only from 5.2: avoided). */
 export function kernelObjectName(name: string): string {
   return name.replace(/[^A-Za-z0-9_]/g, "_").slice(0, 15);
@@ -178,6 +181,7 @@ export function loadProgram(spec: ProgramSpecToLoad): Program {
     progType: spec.type,
     kernVersion,
     logEmpty: r.log.trim() === "",
+    attachTypeMissing: spec.expectedAttachType === undefined && ATTACH_TYPE_REQUIRED.has(spec.type),
     verifierPassed: /^processed \d+ insns/m.test(r.log) && r.log.trim().split("\n").every((l) => /^(processed|verification time|stack depth|func#|\s*$)/.test(l)),
   };
   const introduced = PROG_TYPE_SINCE[spec.type];
