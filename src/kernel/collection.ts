@@ -3,6 +3,7 @@
 import type { MapSpec, ObjectSpec, ProgramSpec } from "../elf/index.ts";
 import { linkProgramPieces, type LinkedPiece } from "../elf/index.ts";
 import { ObjectError, UsageError } from "../errors.ts";
+import { FoldError, foldRodata, type RodataSite } from "../elf/fold-rodata.ts";
 import { encodeFuncInfo, encodeLineInfo, programExtInfo } from "../elf/btf-ext-link.ts";
 import { BTF_KIND_CONST, BTF_KIND_ARRAY, BTF_KIND_STRUCT, BTF_KIND_TYPE_TAG, BTF_KIND_TYPEDEF, BTF_KIND_UNION, BTF_KIND_VOLATILE, BTF_KIND_RESTRICT, type Btf } from "../elf/btf.ts";
 import { NotSupportedError, SyscallError } from "../errors.ts";
@@ -107,7 +108,6 @@ function createMaps(obj: ObjectSpec, col: Collection): void {
   const into = col.maps;
   const notes = col.notes;
   const create = (spec: MapSpec, innerMapFd?: number) => {
-    if (spec.kind === "data") requireFeature("globalData", `global data (section ${spec.name})`, `${obj.file} uses .data/.rodata/.bss variables`);
     const need = mapNeedsBtf(spec, col.btf?.btf);
     if (need && !col.btf) {
       const why = col.btfMissing?.why ?? `${obj.file} has no BTF`;
@@ -139,6 +139,8 @@ function createMaps(obj: ObjectSpec, col: Collection): void {
     return map;
   };
   for (const spec of obj.maps) {
+    // without global data (before 5.2) .rodata reads are folded into the programs (loadOne)
+    if (spec.kind === "data" && hasFeature("globalData") === false) continue;
     let inner: BpfMap | undefined;
     if (spec.innerMap) inner = create(spec.innerMap);
     else if (spec.innerMapIndex !== undefined) {
@@ -184,13 +186,16 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
     throw new UsageError(`${obj.file}: section '${spec.section}' does not name a program type: give --type (e.g. kprobe, tracepoint, socket_filter)`);
   }
   if (spec.relocations.some((r) => r.kind === "call")) requireFeature("bpfToBpfCalls", `BPF-to-BPF calls (program '${spec.name}')`);
+  const fold = hasFeature("globalData") === false;
   const { insns, pieces } = linkProgramPieces(obj, spec, {
     mapFd: (name) => {
+      if (fold && obj.maps.some((m) => m.kind === "data" && m.name === name)) return 0; // folded below
       const m = col.maps.get(name);
       if (!m) throw new UsageError(`${obj.file}: program '${spec.name}' refers to map '${name}', which was not created`);
       return m.fd;
     },
   });
+  if (fold) foldGlobalData(obj, spec, insns, pieces);
   const callback = pieces.flatMap((p) => p.fn.relocations.map((r) => ({ fn: p.fn, r }))).find((x) => x.r.kind === "func");
   let required: string | undefined;
   if (callback) {
@@ -216,6 +221,31 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
     btf, note: (t) => col.notes.push(t),
   });
   return { spec, program, insnCount: insns.length / 8 };
+}
+
+/**
+ * A kernel without global data (before 5.2): every .rodata read of the program becomes an
+ * immediate; .data/.bss, or a .rodata pointer used otherwise, is refused naming 5.2.
+ */
+function foldGlobalData(obj: ObjectSpec, spec: ProgramSpec, insns: Uint8Array, pieces: LinkedPiece[]): void {
+  const sites: RodataSite[] = [];
+  for (const p of pieces) {
+    for (const r of p.fn.relocations) {
+      if (r.kind !== "data") continue;
+      const map = obj.maps.find((m) => m.kind === "data" && m.name === r.map)!;
+      const sym = r.symbol && r.symbol !== map.name ? `'${r.symbol}' in ${map.name}` : map.name;
+      if ((map.flags & BPF_F_RDONLY_PROG) === 0) {
+        throw new NotSupportedError("global data (.data/.rodata/.bss)", featureSince("globalData"), `program '${spec.name}' uses ${sym}, a writable variable; bpfload folds only .rodata reads into constants on this kernel`);
+      }
+      sites.push({ insn: p.start + r.insnIndex, data: map.initialData ?? new Uint8Array(map.valueSize), offset: r.offset ?? 0, name: sym });
+    }
+  }
+  try {
+    foldRodata(insns, sites);
+  } catch (e) {
+    if (!(e instanceof FoldError)) throw e;
+    throw new NotSupportedError("global data (.data/.rodata/.bss)", featureSince("globalData"), `program '${spec.name}' reads ${e.message}; bpfload folds .rodata into constants on this kernel only where every use is a read at a constant offset`);
+  }
 }
 
 /** The program's func_info and line_info for BPF_PROG_LOAD, when the kernel takes them. */
