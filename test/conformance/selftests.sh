@@ -6,7 +6,8 @@
 # when every program of it loads. Prints both counts, bpfload's first error for each object that
 # bpftool loads and bpfload does not, and a table of those errors' causes.
 #   Usage: test/conformance/selftests.sh [PATTERN]   (PATTERN: a glob of progs/ names, default *)
-#   Environment: WORK (default test/conformance/work), SRC (default /usr/src/linux-source-6.1.tar.xz),
+#   Environment: WORK (default test/conformance/work), OUT (results, default $WORK/out), BPFLOAD (the
+#   bpfload to run, default this tree's src/main.ts), SRC (default /usr/src/linux-source-6.1.tar.xz),
 #   LOCK (default /tmp/bpfload-kernel.lock, taken around each kernel-touching command)
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -15,12 +16,13 @@ WORK=${WORK:-$HERE/work}
 SRC=${SRC:-/usr/src/linux-source-6.1.tar.xz}
 LOCK=${LOCK:-/tmp/bpfload-kernel.lock}
 PATTERN=${1:-*}
-BUN="$REPO/node_modules/.bin/bun"
+OUT=${OUT:-$WORK/out}
+BPFLOAD=${BPFLOAD:-"$REPO/node_modules/.bin/bun $REPO/src/main.ts"}
 PIN=/sys/fs/bpf/bpfload-conformance-$$
 
 [ "$(id -u)" = 0 ] || { echo "selftests.sh: run as root (it loads programs)" >&2; exit 2; }
 for t in clang bpftool xz; do command -v $t >/dev/null || { echo "selftests.sh: needs $t" >&2; exit 2; }; done
-mkdir -p "$WORK/obj" "$WORK/out"
+mkdir -p "$WORK/obj" "$WORK/out" "$OUT"
 trap 'rm -rf "$PIN"' EXIT
 trap 'exit 130' INT TERM
 
@@ -50,19 +52,21 @@ echo "built $built objects ($unbuilt did not compile with clang 14: see $WORK/ou
 
 # 3. load each program-bearing object both ways
 total=0; ours=0; theirs=0
-: > "$WORK/out/missing.txt"
+: > "$OUT/missing.txt"
 for o in "$WORK"/obj/$PATTERN.o; do
 	[ -f "$o" ] || continue
 	n=$(basename "$o" .o)
-	# program-bearing: an executable section with instructions
-	llvm-objdump -h "$o" | awk '$4 != "00000000" && / TEXT/ { f = 1 } END { exit !f }' || continue
+	# program-bearing: an executable section with instructions other than .text (libbpf loads
+	# .text functions only as subprograms: an object with nothing else has no program to load)
+	llvm-objdump -h "$o" | awk '$2 != ".text" && $3 != "00000000" && / TEXT/ { f = 1 } END { exit !f }' || continue
 	total=$((total + 1))
-	if flock "$LOCK" timeout 300 "$BUN" "$REPO/src/main.ts" load "$o" --no-attach >"$WORK/out/$n.bpfload" 2>&1; then b=1; ours=$((ours + 1)); else b=0; fi
+	# shellcheck disable=SC2086
+	if flock "$LOCK" timeout 300 $BPFLOAD load "$o" --no-attach >"$OUT/$n.bpfload" 2>&1; then b=1; ours=$((ours + 1)); else b=0; fi
 	rm -rf "$PIN"
-	if flock "$LOCK" sh -c "timeout 300 bpftool prog loadall '$o' '$PIN' >'$WORK/out/$n.bpftool' 2>&1; rc=\$?; rm -rf '$PIN'; exit \$rc"; then t=1; theirs=$((theirs + 1)); else t=0; fi
+	if flock "$LOCK" sh -c "timeout 300 bpftool prog loadall '$o' '$PIN' >'$OUT/$n.bpftool' 2>&1; rc=\$?; rm -rf '$PIN'; exit \$rc"; then t=1; theirs=$((theirs + 1)); else t=0; fi
 	if [ $t = 1 ] && [ $b = 0 ]; then
-		first=$(grep -m1 '^bpfload:' "$WORK/out/$n.bpfload" || head -n1 "$WORK/out/$n.bpfload")
-		printf '%s\t%s\n' "$n" "$first" >> "$WORK/out/missing.txt"
+		first=$(grep -m1 '^bpfload:' "$OUT/$n.bpfload" || head -n1 "$OUT/$n.bpfload")
+		printf '%s\t%s\n' "$n" "$first" >> "$OUT/missing.txt"
 	fi
 done
 
@@ -70,8 +74,8 @@ echo "program-bearing objects: $total"
 echo "loaded by bpfload:       $ours"
 echo "loaded by bpftool:       $theirs"
 echo
-echo "bpftool loads, bpfload does not ($(wc -l < "$WORK/out/missing.txt")):"
-cat "$WORK/out/missing.txt"
+echo "bpftool loads, bpfload does not ($(wc -l < "$OUT/missing.txt")):"
+cat "$OUT/missing.txt"
 echo
 echo "causes (bpfload's first error, names and numbers blanked):"
-cut -f2 "$WORK/out/missing.txt" | sed -E "s#'[^']*'#'…'#g; s#/[^ :]*##g; s#[0-9]+#N#g" | cut -c1-150 | sort | uniq -c | sort -rn
+cut -f2 "$OUT/missing.txt" | sed -E "s#'[^']*'#'…'#g; s#/[^ :]*##g; s#[0-9]+#N#g" | cut -c1-150 | sort | uniq -c | sort -rn
