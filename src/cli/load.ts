@@ -126,7 +126,7 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     for (const { prog, insns, origin } of loaded.programs) {
       out.event(
         "loaded",
-        { program: prog.name, progType: prog.type, insns, fd: prog.fd, kernVersion: kernVersion.code, kernVersionSource: kernVersion.source },
+        { program: prog.name, progType: prog.type, insns, fd: prog.fd, kernVersion: kernVersion.code, kernVersionSource: kernVersion.source, ...(out.json ? { verifier: prog.verifierStats() } : {}) },
         `loaded '${prog.name}' as a ${prog.type} program (${insns} instructions, ${origin}); kern_version ${formatVersionCode(kernVersion.code)} from ${kernVersion.source}`,
       );
       if (prog.log) out.event("verifier-log", { program: prog.name, log: prog.log }, prog.log.trimEnd());

@@ -6,7 +6,8 @@
 import { NotSupportedError, SyscallError, UsageError, VerifierError, errnoName } from "../errors.ts";
 import { PROG_TYPE_SINCE, newerThan, since } from "../since.ts";
 import { hintFor } from "../hints.ts";
-import { bpfProgLoad, type ProgLoadResult } from "../sys/bpf.ts";
+import { bpfProgGetInfo, bpfProgLoad, type ProgLoadResult } from "../sys/bpf.ts";
+import { BPF_PROG_INFO, field } from "../sys/layout.ts";
 import { close, raiseMemlockLimit } from "../sys/perf.ts";
 import { PROG_TYPES, formatVersionCode, type ProgTypeName } from "../uapi.ts";
 import { hasFeature, setFeatureAnswer } from "./features/probes.ts";
@@ -62,9 +63,47 @@ export class Program {
     (this as { fd: number }).fd = -1;
   }
 
+  /**
+   * What the verifier reported: instructions it verified (bpf_prog_info.verified_insns, 5.16+; 0
+   * before), and from the log when there is one: "processed N insns", peak states, verification time.
+   */
+  verifierStats(): VerifierStats {
+    const out: VerifierStats = {};
+    const r = bpfProgGetInfo(this.fd);
+    if (r.ret >= 0) {
+      const v = r.info.getUint32(field(BPF_PROG_INFO, "verified_insns").offset, true);
+      if (v > 0) out.verifiedInsns = v;
+    }
+    return { ...out, ...logStats(this.log) };
+  }
+
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+export interface VerifierStats {
+  verifiedInsns?: number;
+  processedInsns?: number;
+  peakStates?: number;
+  totalStates?: number;
+  verificationTimeUsec?: number;
+}
+
+/** The verifier's summary lines of a log ("processed 22 insns (limit 1000000) ... peak_states 2", "verification time 31 usec"). */
+export function logStats(log: string): VerifierStats {
+  const out: VerifierStats = {};
+  const p = /^processed (\d+) insns.*$/m.exec(log);
+  if (p) {
+    out.processedInsns = Number(p[1]);
+    const total = /total_states (\d+)/.exec(p[0]);
+    const peak = /peak_states (\d+)/.exec(p[0]);
+    if (total) out.totalStates = Number(total[1]);
+    if (peak) out.peakStates = Number(peak[1]);
+  }
+  const t = /^verification time (\d+) usec/m.exec(log);
+  if (t) out.verificationTimeUsec = Number(t[1]);
+  return out;
 }
 
 let runningKernel: KernelVersion | undefined;

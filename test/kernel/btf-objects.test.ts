@@ -134,3 +134,17 @@ describe.skipIf(skip)("map sizes libbpf fixes and --map", () => {
     expect(show("map", `${PIN}/events`).max_entries).toBe(8192);
   });
 });
+
+describe.skipIf(skip)("verifier stats in --json", () => {
+  test("verified_insns from bpf_prog_info (5.16+) agrees with the log's 'processed N insns'; states and time from the log", async () => {
+    const r = await runCli(["load", `${FIX}/btf_load.o`, "--no-attach", "--program", "egress", "--log-level", "4", "--json"]);
+    expect(r.code).toBe(0);
+    const loaded = r.stdout.trim().split("\n").map((l) => JSON.parse(l)).find((o) => o.type === "loaded");
+    const log = r.stdout.trim().split("\n").map((l) => JSON.parse(l)).find((o) => o.type === "verifier-log").log;
+    const processed = Number(/^processed (\d+) insns/m.exec(log)![1]);
+    expect(loaded.verifier.verifiedInsns).toBe(processed); // the kernel's two counts of one verification
+    expect(loaded.verifier.processedInsns).toBe(processed);
+    expect(loaded.verifier.peakStates).toBeGreaterThan(0);
+    expect(loaded.verifier.verificationTimeUsec).toBeGreaterThan(0);
+  });
+});
