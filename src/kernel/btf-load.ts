@@ -84,3 +84,17 @@ export function loadObjectBtf(obj: ObjectSpec, elf: Uint8Array): BtfOutcome {
     },
   };
 }
+
+/** The object's .BTF.ext alone (for source lines when its BTF is not in the kernel); undefined when absent or invalid. */
+export function readObjectExt(obj: ObjectSpec, elf: Uint8Array): BtfExt | undefined {
+  const raw = sectionBytes(obj, elf, ".BTF");
+  const ext = sectionBytes(obj, elf, ".BTF.ext");
+  if (!raw || !ext) return undefined;
+  try {
+    const btf = new Btf(raw);
+    return readBtfExt(ext, () => btf);
+  } catch (e) {
+    if (e instanceof BtfError) return undefined;
+    throw e;
+  }
+}

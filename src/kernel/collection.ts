@@ -8,7 +8,8 @@ import { encodeFuncInfo, encodeLineInfo, programExtInfo } from "../elf/btf-ext-l
 import { BTF_KIND_CONST, BTF_KIND_ARRAY, BTF_KIND_STRUCT, BTF_KIND_TYPE_TAG, BTF_KIND_TYPEDEF, BTF_KIND_UNION, BTF_KIND_VOLATILE, BTF_KIND_RESTRICT, type Btf } from "../elf/btf.ts";
 import { NotSupportedError, SyscallError } from "../errors.ts";
 import { BPF_F_RDONLY_PROG, BPF_MAP_TYPE_PROG_ARRAY, MAP_TYPES, type ProgTypeName } from "../uapi.ts";
-import { loadObjectBtf, type ObjectBtf } from "./btf-load.ts";
+import { loadObjectBtf, readObjectExt, type ObjectBtf } from "./btf-load.ts";
+import { annotateVerifierLog } from "../elf/annotate-log.ts";
 import { featureSince, hasFeature, requireFeature } from "./features/probes.ts";
 import { createMap, type BpfMap, type MapDefinition } from "./map.ts";
 import { loadProgram, type Program, type ProgramBtf } from "./program.ts";
@@ -219,6 +220,7 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
     expectedAttachType: type === spec.progType && !dropAttachType ? spec.expectedAttachType : undefined,
     progFlags: type === spec.progType ? spec.progFlags : undefined,
     btf, note: (t) => col.notes.push(t),
+    annotateLog: btf?.lineInfo ? undefined : annotator(col, opts, obj, pieces),
   });
   return { spec, program, insnCount: insns.length / 8 };
 }
@@ -246,6 +248,13 @@ function foldGlobalData(obj: ObjectSpec, spec: ProgramSpec, insns: Uint8Array, p
     if (!(e instanceof FoldError)) throw e;
     throw new NotSupportedError("global data (.data/.rodata/.bss)", featureSince("globalData"), `program '${spec.name}' reads ${e.message}; bpfload folds .rodata into constants on this kernel only where every use is a read at a constant offset`);
   }
+}
+
+/** Source lines for a rejection's log from .BTF.ext, when the kernel got no line_info. */
+function annotator(col: Collection, opts: CollectionOptions, obj: ObjectSpec, pieces: LinkedPiece[]): ((log: string) => string) | undefined {
+  const ext = col.btf?.ext ?? (opts.elf ? readObjectExt(obj, opts.elf) : undefined);
+  if (!ext) return undefined;
+  return (log) => annotateVerifierLog(log, programExtInfo(ext, pieces).lineInfo);
 }
 
 /** The program's func_info and line_info for BPF_PROG_LOAD, when the kernel takes them. */

@@ -30,6 +30,8 @@ export interface ProgramSpecToLoad {
   btf?: ProgramBtf;
   /** Told what was decided on the program's behalf (BTF dropped): for --verbose. */
   note?: (text: string) => void;
+  /** Adds what the kernel could not print itself (source lines before 5.0) to a rejection's log. */
+  annotateLog?: (log: string) => string;
 }
 
 export interface ProgramBtf {
@@ -229,7 +231,7 @@ export function loadProgram(spec: ProgramSpecToLoad): Program {
   }
   const hint = hintFor("BPF_PROG_LOAD", errnoName(r.errno), ctx);
   if (r.log.trim() !== "" && !ctx.verifierPassed && r.errno !== 1 /* EPERM is about privileges, not the program */) {
-    throw new VerifierError(what, r.errno, r.log, hint);
+    throw new VerifierError(what, r.errno, spec.annotateLog ? spec.annotateLog(r.log) : r.log, hint);
   }
   throw new SyscallError(what, "BPF_PROG_LOAD", r.errno, hint);
 }

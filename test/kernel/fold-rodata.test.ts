@@ -67,3 +67,21 @@ describe.skipIf(!canUseKernel)("folding .rodata into immediates (globalData prob
     expect(() => loadCollection(obj, { elf: bytes })).toThrow(/5\.2.*writable variable/);
   });
 });
+
+describe.skipIf(!canUseKernel)("source lines in the log of a kernel that takes no line_info", () => {
+  afterEach(() => setFeatureAnswer("btfFunc", undefined));
+  test("btfFunc probe answered no (a 4.18/4.19 kernel): no line_info sent, bpfload annotates the rejection from .BTF.ext", async () => {
+    const bytes = fixture("btf_load");
+    const obj = await readObject(bytes, "btf_load.o");
+    setFeatureAnswer("btfFunc", false);
+    let err: any;
+    try {
+      loadCollection(obj, { elf: bytes, select: (p) => p.name === "bad" }).close();
+    } catch (e) {
+      err = e;
+    }
+    expect(err?.log).toContain("; __u64 *v = bpf_map_lookup_elem(&locks, &k); @ btf_load.c:");
+    expect(err.log).toContain("; return *(v + 4) != 0; /* past the 16-byte value */ @ btf_load.c:");
+    expect(err.log).not.toContain("arg#0 reference type"); // the kernel had no func_info: these lines are bpfload's
+  });
+});
