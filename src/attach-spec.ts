@@ -12,10 +12,20 @@ export type AttachSpec =
   /** `symbol` undefined: `offset` is a raw file offset; otherwise an offset from the symbol. */
   | { kind: "uprobe" | "uretprobe"; path: string; symbol?: string; offset: number }
   | { kind: "perf_event"; event: "cpu-clock" }
-  | { kind: "socket"; iface: string };
+  | { kind: "socket"; iface: string }
+  /** `mode` undefined: the kernel picks (native where the driver has it, else generic). */
+  | { kind: "xdp"; iface: string; mode?: "generic" | "native" }
+  | { kind: "tc"; iface: string; direction: "ingress" | "egress" }
+  /** `attachType` (BPF_CGROUP_* name: ingress, egress, sock_create, ...) undefined: from the section. */
+  | { kind: "cgroup"; path: string; attachType?: string }
+  /** The flow dissector of bpfload's network namespace. */
+  | { kind: "flow_dissector" }
+  /** A sockmap/sockhash: a map of the object by name, or a pinned one by path. */
+  | { kind: "sk_msg"; map: string }
+  | { kind: "sk_skb"; map: string; hook: "stream_verdict" | "stream_parser" | "verdict" };
 
 export const ATTACH_SYNTAX =
-  "kprobe:FUNC[+OFFSET], kretprobe:FUNC, tracepoint:CATEGORY:NAME, raw_tracepoint:NAME, uprobe:PATH:SYMBOL[+OFFSET], uprobe:PATH:0xFILEOFFSET, uretprobe:PATH:SYMBOL, perf_event[:cpu-clock], socket[:IFACE]";
+  "kprobe:FUNC[+OFFSET], kretprobe:FUNC, tracepoint:CATEGORY:NAME, raw_tracepoint:NAME, uprobe:PATH:SYMBOL[+OFFSET], uprobe:PATH:0xFILEOFFSET, uretprobe:PATH:SYMBOL, perf_event[:cpu-clock], socket[:IFACE], xdp:IFACE[:generic|native], tc:IFACE:ingress|egress, cgroup:PATH[:ATTACH_TYPE], flow_dissector, sk_msg:MAP, sk_skb:MAP[:stream_verdict|stream_parser|verdict]";
 
 const SYMBOL = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 const TP_PART = /^[A-Za-z0-9_]+$/;
@@ -29,6 +39,13 @@ const KPROBE_OFFSET: IntRange = { min: 0n, max: U32_MAX };
 const FILE_OFFSET: IntRange = { min: 0n, max: BigInt(Number.MAX_SAFE_INTEGER) };
 
 const NUMBER = /^(0x[0-9a-f]+|\d+)$/i;
+
+/**
+ * What a uprobe path may not hold: NUL (no kernel path API takes one) and the other control
+ * characters (C0, DEL, C1) and line/paragraph separators, which are never meant. Spaces are kept:
+ * the perf PMU takes them (the tracefs writer refuses them with its own message).
+ */
+const PATH_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** An offset in decimal or 0x hex, within `range`: parsed exactly (BigInt), never wrapped. */
 function parseOffset(text: string, spec: string, range: IntRange, what: string): number {
@@ -76,6 +93,7 @@ export function parseAttachSpec(spec: string): AttachSpec {
       const path = rest.slice(0, colon);
       const target = rest.slice(colon + 1);
       if (colon <= 0 || !path.startsWith("/") || !target) throw bad("give an absolute path and a symbol or file offset (uprobe:/bin/bash:readline)");
+      if (PATH_CONTROL.test(path)) throw bad(`the path ${quote(path)} holds a control character (no file is named so on purpose)`);
       if (NUMBER.test(target)) return { kind, path, offset: parseOffset(target, spec, FILE_OFFSET, "a file offset") };
       const [symbol = "", off] = target.split("+");
       if (!SYMBOL.test(symbol)) throw bad(`invalid symbol ${quote(symbol)}`);
@@ -90,10 +108,49 @@ export function parseAttachSpec(spec: string): AttachSpec {
       if (rest && !/^[A-Za-z0-9_.:@-]{1,15}$/.test(rest)) throw bad(`invalid interface name ${quote(rest)}`);
       return { kind: "socket", iface: rest || "lo" };
     }
+    case "xdp": {
+      const [iface = "", mode, ...more] = rest.split(":");
+      if (!IFACE.test(iface)) throw bad("give the interface (xdp:eth0, xdp:eth0:generic)");
+      if (more.length || (mode !== undefined && mode !== "generic" && mode !== "native")) throw bad("the XDP mode is generic or native");
+      return mode ? { kind: "xdp", iface, mode } : { kind: "xdp", iface };
+    }
+    case "tc": {
+      const [iface = "", direction, ...more] = rest.split(":");
+      if (!IFACE.test(iface)) throw bad("give the interface and the direction (tc:eth0:ingress)");
+      if (more.length || (direction !== "ingress" && direction !== "egress")) throw bad("the direction is ingress or egress (tc:eth0:ingress)");
+      return { kind: "tc", iface, direction };
+    }
+    case "cgroup": {
+      // cgroup:PATH or cgroup:PATH:TYPE, TYPE a name without slashes (ingress, egress, sock_create...)
+      const colon = rest.lastIndexOf(":");
+      const tail = colon > 0 ? rest.slice(colon + 1) : "";
+      const typed = /^[a-z][a-z0-9_]*$/.test(tail);
+      const path = typed ? rest.slice(0, colon) : rest;
+      if (!path.startsWith("/")) throw bad("give the cgroup directory's absolute path (cgroup:/sys/fs/cgroup/test)");
+      return typed ? { kind: "cgroup", path, attachType: tail } : { kind: "cgroup", path };
+    }
+    case "flow_dissector": {
+      if (rest) throw bad("flow_dissector attaches to bpfload's own network namespace and takes no argument");
+      return { kind: "flow_dissector" };
+    }
+    case "sk_msg":
+    case "sk_skb": {
+      // MAP: a map name of the object, or a pin path (which may hold colons: the hook is the last part)
+      const colon = rest.lastIndexOf(":");
+      const last = colon >= 0 ? rest.slice(colon + 1) : "";
+      const hooked = kind === "sk_skb" && ["stream_verdict", "stream_parser", "verdict"].includes(last);
+      const map = hooked ? rest.slice(0, colon) : rest;
+      if (!map.startsWith("/") && !/^[A-Za-z_.][A-Za-z0-9_.]*$/.test(map)) throw bad(`give the sockmap or sockhash: a map of the object by name, or a pin path (${kind}:socks)`);
+      if (kind === "sk_msg") return { kind, map };
+      return { kind, map, hook: hooked ? (last as "stream_verdict" | "stream_parser" | "verdict") : "stream_verdict" };
+    }
     default:
       throw bad(`unknown kind ${quote(kind)}`);
   }
 }
+
+/** Linux interface names: up to 15 bytes (IFNAMSIZ - 1), no slash, colon or space. */
+const IFACE = /^[A-Za-z0-9_.@-]{1,15}$/;
 
 export function formatAttachSpec(s: AttachSpec): string {
   switch (s.kind) {
@@ -112,6 +169,18 @@ export function formatAttachSpec(s: AttachSpec): string {
       return `perf_event:${s.event}`;
     case "socket":
       return `socket:${s.iface}`;
+    case "xdp":
+      return `xdp:${s.iface}${s.mode ? `:${s.mode}` : ""}`;
+    case "tc":
+      return `tc:${s.iface}:${s.direction}`;
+    case "cgroup":
+      return `cgroup:${s.path}${s.attachType ? `:${s.attachType}` : ""}`;
+    case "flow_dissector":
+      return "flow_dissector";
+    case "sk_msg":
+      return `sk_msg:${s.map}`;
+    case "sk_skb":
+      return `sk_skb:${s.map}:${s.hook}`;
   }
 }
 
@@ -125,6 +194,10 @@ export function progTypeFor(s: AttachSpec): ProgTypeName {
       return "kprobe";
     case "socket":
       return "socket_filter";
+    case "tc":
+      return "sched_cls";
+    case "cgroup":
+      return "cgroup_skb";
     default:
       return s.kind;
   }

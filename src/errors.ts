@@ -137,7 +137,7 @@ export class ObjectError extends BpfloadError {
     readonly where: { section?: string; offset?: number } = {},
   ) {
     const at = [
-      where.section !== undefined ? `section '${where.section}'` : undefined,
+      where.section !== undefined ? `section ${quote(where.section)}` : undefined, // a name from the file: cut and escaped
       where.offset !== undefined ? `offset 0x${where.offset.toString(16)}` : undefined,
     ].filter(Boolean);
     super(`${file}${at.length ? ` (${at.join(", ")})` : ""}: ${problem}`);

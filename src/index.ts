@@ -32,3 +32,7 @@ export { runCleanup } from "./kernel/cleanup.ts";
 export { sweepStaleEvents } from "./kernel/sweep.ts";
 export { probeKernel, type KernelReport } from "./kernel/features.ts";
 export { tracefs } from "./kernel/tracefs.ts";
+
+// Events and test runs
+export { openEventReader, openEventReaders, isEventMap, PerfArrayReader, RingbufReader, decodeRecord, findEventType, type EventReader, type EventRecord, type LostRecords } from "./kernel/events/index.ts";
+export { testRun, checkTestRun, type TestRunOptions, type TestRunResult } from "./kernel/test-run.ts";

@@ -7,6 +7,27 @@ const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
   console.log(`bpfload ${pkg.version}`);
 } else {
-  const { main } = await import("./cli/index.ts");
-  process.exitCode = await main(argv, pkg.version);
+  let cli: typeof import("./cli/index.ts") | undefined;
+  try {
+    cli = await import("./cli/index.ts");
+  } catch (e) {
+    // The CLI itself could not load (bun:ffi without its JIT under a small ulimit -v, a file that
+    // cannot be opened): one line, as the CLI would say it, instead of Bun's report of the throw.
+    // Imported only now: --version and every normal run stay free of node:fs (1.2 ms of start-up).
+    const message = await explainLoadFailure(e);
+    if (argv.includes("--json")) console.log(JSON.stringify({ error: { kind: "system", message, exitCode: 1 } }));
+    else process.stderr.write(`bpfload: ${message.replace(/[\x00-\x1f\x7f]/g, " ")}\n`);
+    process.exitCode = 1;
+  }
+  if (cli) process.exitCode = await cli.main(argv, pkg.version);
+}
+
+async function explainLoadFailure(e: unknown): Promise<string> {
+  const fallback = `internal error: ${(e as Error)?.message ?? String(e)}`;
+  try {
+    const [{ loadFailureMessage }, { openFilesErrno }] = await Promise.all([import("./load-failure.ts"), import("./sys/open-files.ts")]);
+    return loadFailureMessage(e, openFilesErrno) ?? fallback;
+  } catch {
+    return fallback;
+  }
 }

@@ -32,6 +32,12 @@ export const FEATURE_SINCE = {
   "BTF_KIND_ENUM64": [6, 0],
   "rotating verifier log": [6, 4],
   "verifier log_true_size": [6, 4],
+  BPF_PROG_TEST_RUN: [4, 12],
+  "BPF_PROG_TEST_RUN ctx_in for raw_tracepoint": [5, 10],
+  "BPF_PROG_TEST_RUN for tracing programs": [5, 5],
+  "XDP bpf_link": [5, 9],
+  "netfilter bpf_link": [6, 4],
+  "tcx links": [6, 6],
 } satisfies Record<string, V>;
 
 export const PROG_TYPE_SINCE: Partial<Record<ProgTypeName, V>> = {

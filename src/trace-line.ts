@@ -13,15 +13,26 @@ export interface TraceLine {
   message: string;
 }
 
-const LINE = /^\s*(.*?)-(\d+)\s+(?:\(\s*[\d-]+\)\s+)?\[(\d+)\]\s+(\S+\s+)?(\d+\.\d+):\s*([\w:]*):\s?(.*)$/;
+// Digit runs are bounded to what a kernel prints (seconds of a u64 nanosecond clock: 11 digits;
+// microseconds: 6), so no field is ever past 2^53. The `s` flag: a BPF program may print \r,
+// U+2028 or U+2029, which `.` alone does not match; trace_pipe has already split at \n.
+const LINE = /^\s*(.*?)-(\d{1,7})\s+(?:\(\s*[\d-]+\)\s+)?\[(\d{1,5})\]\s+(\S+\s+)?(\d{1,11}\.\d{1,6}):\s*([\w:]*):\s?(.*)$/s;
+
+/** PID_MAX_LIMIT (include/linux/threads.h): pids are below it. */
+const PID_LIMIT = 4194304;
+/** NR_CPUS is at most 8192 (arch Kconfig): cpu numbers are below it. */
+const CPU_LIMIT = 8192;
 
 export function parseTraceLine(line: string): TraceLine | undefined {
   const m = line.match(LINE);
   if (!m) return undefined;
+  const pid = Number(m[2]);
+  const cpu = Number(m[3]);
+  if (pid > PID_LIMIT || cpu >= CPU_LIMIT) return undefined;
   return {
     task: m[1]!,
-    pid: Number(m[2]),
-    cpu: Number(m[3]),
+    pid,
+    cpu,
     flags: (m[4] ?? "").trim(),
     timestamp: Number(m[5]),
     event: m[6]!,

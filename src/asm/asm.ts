@@ -851,7 +851,8 @@ class Assembler {
       if (dst !== 0 || k !== "r") line.fail(line.toks[0]!.col, "packet loads (skb[...]) always load into r0");
       if (line.isReg()) {
         const [src] = line.reg("r");
-        const imm = line.isP("+") || line.isP("-") ? Number(line.num(S32_LO, U32_HI, "offset")) : 0;
+        // The kernel prints this offset with "+ %d": `skb[r0 + -1]` is its spelling of -1.
+        const imm = line.eatP("+") || line.isP("-") ? Number(line.num(S32_LO, U32_HI, "offset")) : 0;
         line.expectP("]");
         line.end();
         return this.emit(0x40 | size, 0, src, 0, imm);

@@ -2,8 +2,10 @@
 // single line and an exit code (0 ok, 1 the kernel or system refused, 2 bad usage or input).
 import { cac, type CAC } from "cac";
 import { BpfloadError, quote, UsageError, VerifierError } from "../errors.ts";
-import { runCleanup } from "../kernel/cleanup.ts";
+import { installExitHooks, runCleanup } from "../kernel/cleanup.ts";
+import { loadFailureMessage } from "../load-failure.ts";
 import { integerOption, parseDecimal } from "../numbers.ts";
+import { openFilesErrno } from "../sys/open-files.ts";
 import { Output, stdoutWriter, writeFailure } from "./output.ts";
 
 type Opts = Record<string, unknown>;
@@ -12,6 +14,12 @@ type Opts = Record<string, unknown>;
 function str(v: unknown): string | undefined {
   if (v === undefined || v === null || v === true) return undefined;
   return String(Array.isArray(v) ? v[v.length - 1] : v);
+}
+
+/** Every value of a repeatable option. */
+function list(v: unknown): string[] {
+  if (v === undefined || v === null || v === true) return [];
+  return (Array.isArray(v) ? v : [v]).filter((x) => x !== true).map(String);
 }
 
 function needed(name: string, v: unknown): string | undefined {
@@ -44,9 +52,6 @@ const U32 = 0xffffffff;
  * cac turns numeric-looking values into numbers (`--kern-version 4.10` → 4.1, `--pin 0123` → 123,
  * 1e99 → Infinity-ish): the values of options that take one are taken again from argv, as typed.
  */
-/** Options that may be given more than once: every value is kept, in order. */
-const REPEATABLE = new Set(["set", "map"]);
-
 function rawValues(cli: CAC, argv: string[]): Opts {
   const flags = new Map<string, string[]>();
   for (const o of [...cli.globalCommand.options, ...(cli.matchedCommand?.options ?? [])]) {
@@ -61,10 +66,14 @@ function rawValues(cli: CAC, argv: string[]): Opts {
     const names = flags.get(eq > 0 ? a.slice(0, eq) : a);
     if (names === undefined) continue;
     const value = eq > 0 ? a.slice(eq + 1) : i + 1 < argv.length && !argv[i + 1]!.startsWith("-") ? argv[++i] : undefined; // as mri takes it
-    if (value !== undefined) for (const n of names) out[n] = REPEATABLE.has(n) ? [...((out[n] as string[] | undefined) ?? []), value] : value;
+    if (value === undefined) continue;
+    for (const n of names) out[n] = REPEATABLE.has(n) ? [...((out[n] as string[] | undefined) ?? []), value] : value;
   }
   return out;
 }
+
+/** Options that may be given several times (`--hist a --hist b`): all their values, in order. */
+const REPEATABLE = new Set(["hist", "set", "map"]);
 
 /** Every spelling of an option that takes a value (`--count`, `-o`), in any command. */
 function valueFlags(cli: CAC): Set<string> {
@@ -139,19 +148,23 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
     .option("--section <name>", "ELF section of the program (default: the only program)")
     .option("--program <name>", "Program by function name, in an object with several")
     .option("--type <type>", "Program type: kprobe, tracepoint, socket_filter, ... (default: from --attach or the section name)")
-    .option("--attach <spec>", "kprobe:FUNC[+OFF], kretprobe:FUNC, tracepoint:CAT:NAME, raw_tracepoint:NAME, uprobe:PATH:SYMBOL[+OFF] or uprobe:PATH:0xOFFSET, uretprobe:PATH:SYMBOL, perf_event, socket:IFACE")
+    .option("--attach <spec>", "kprobe:FUNC[+OFF], kretprobe:FUNC, tracepoint:CAT:NAME, raw_tracepoint:NAME, uprobe:PATH:SYMBOL[+OFF] or uprobe:PATH:0xOFFSET, uretprobe:PATH:SYMBOL, perf_event, socket:IFACE, xdp:IFACE[:generic|native], tc:IFACE:ingress|egress, cgroup:PATH[:TYPE], flow_dissector")
     .option("--probe-api <api>", "kprobes/uprobes through 'pmu' (perf PMU, 4.17+) or 'tracefs' (kprobe_events); default: pmu where available")
     .option("--maxactive <n>", "kretprobe instances (tracefs, 4.12+)")
     .option("--freq <hz>", "perf_event programs: samples per second on each CPU (default 49)")
+    .option("--net-api <api>", "xdp, tc and cgroup hooks through 'link' (bpf_link: xdp 5.9+, tcx 6.6+, cgroup 5.7+) or 'netlink' (netlink and BPF_PROG_ATTACH, as before links); default: link, else netlink")
     .option("--license <license>", "License string given to the kernel (default: the object's, else GPL)")
     .option("--kern-version <version>", "kern_version to send (4.9.228 or 0x409e4); default: detected from the running kernel")
     .option("--log-level <level>", "Always fetch the verifier log at this level (1, 2, 4) and print it")
     .option("--duration <seconds>", "Detach and exit after this many seconds (0: right after attaching)")
     .option("--count <lines>", "Detach and exit after this many trace lines")
     .option("--pin <dir>", "Pin the programs and maps in this BPF-filesystem directory (mounts /sys/fs/bpf if needed)")
+    .option("--hist <map>", "Draw this map as a histogram at exit: MAP[:log2|linear[:STEP]] (keys: bucket indexes; repeatable)")
+    .option("--interval <seconds>", "While watching, reprint the histograms (and other maps' counters as rates) every S seconds")
     .option("--load-only", "Only load the program and report, do not attach (also: --no-attach)")
     .option("--set <name=value>", "Set a global variable (const volatile in .rodata, or .data/.bss) before loading; repeatable")
     .option("--map <name:max_entries=N>", "Size a map before creating it: NAME:max_entries=N[,value_size=M]; repeatable")
+    .option("--decode <map=type>", "Decode the records of a ringbuf/perf_event_array map as this BTF struct (default: the one struct named event or *_event, else hex)")
     .example("bpfload load test_bpf --attach kprobe:sys_clone")
     .example("bpfload load test_bpf.o --section kprobe/sys_clone --duration 10")
     .example("bpfload load prog.bin --type tracepoint --attach tracepoint:syscalls:sys_enter_clone --count 5 --json")
@@ -177,9 +190,31 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
           pin: str(o.pin),
           set: o.set === undefined ? undefined : ([] as unknown[]).concat(o.set).map(String),
           maps: o.map === undefined ? undefined : ([] as unknown[]).concat(o.map).map(String),
+          decode: list(o.decode),
+          netApi: str(o.netApi),
+          hist: o.hist === undefined ? undefined : (Array.isArray(o.hist) ? o.hist : [o.hist]).map(String),
+          interval: seconds("interval", o.interval),
         }),
         o,
       );
+    });
+
+  cli
+    .command("run <file>", "Run a program once (or --repeat N times) on given bytes with BPF_PROG_TEST_RUN: retval, duration, data out")
+    .option("--program <name>", "Program by function name, in an object with several")
+    .option("--section <name>", "Program by ELF section")
+    .option("--type <type>", "Program type, for raw instructions or to override the section's")
+    .option("--data <hex>", "Packet / data_in: hex bytes, or @FILE for a file's raw bytes")
+    .option("--ctx <hex>", "Context (ctx_in): hex bytes, or @FILE (e.g. struct __sk_buff fields; raw_tracepoint args)")
+    .option("--repeat <n>", "Run this many times; the duration is the kernel's average per run")
+    .option("--pcap <file>", "Run on each packet of a pcap capture and print a verdict per packet")
+    .option("--kern-version <version>", "kern_version to send; default: detected")
+    .example("bpfload run filter.o --data @packet.bin")
+    .example("bpfload run xdp.o --program xdp_verdict --pcap trace.pcap")
+    .example("bpfload run xdp.o --data 'ff ff ff ff ff ff ...' --repeat 1000000")
+    .action(async (file: string, o: Opts) => {
+      const { runRun } = await import("./run.ts");
+      run(runRun(output(o), file, { program: str(o.program), section: str(o.section), type: str(o.type), data: needed("data", o.data), ctx: needed("ctx", o.ctx), repeat: int("repeat", o.repeat, 1, U32), pcap: needed("pcap", o.pcap), kernVersion: str(o.kernVersion) }), o);
     });
 
   cli
@@ -240,11 +275,22 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
     });
 
   cli
-    .command("map <action> [pin]", "map dump PIN: print the entries of a pinned map (hex, and integers where sizes allow)")
+    .command("map <action> [...args]", "Maps by id, pin path or name:NAME: list, show MAP, dump MAP, lookup MAP KEY, update MAP KEY VALUE, delete MAP KEY, push MAP VALUE, pop MAP, freeze MAP")
     .example("bpfload load counters.o --pin /sys/fs/bpf/counters --duration 10 && bpfload map dump /sys/fs/bpf/counters/counts")
-    .action(async (action: string, pin: string | undefined, o: Opts) => {
+    .example("bpfload map lookup name:counts 0      # keys and values: integers (5, 0x1f, -1) or bytes (hex:01000000)")
+    .example("bpfload map list --json")
+    .action(async (action: string, args: string[], o: Opts) => {
       const { runMap } = await import("./map.ts");
-      run(Promise.resolve().then(() => runMap(output(o), action, pin)), o);
+      run(Promise.resolve().then(() => runMap(output(o), action, args.map(String))), o);
+    });
+
+  cli
+    .command("prog <action> [...args]", "Programs by id, pin path or name:NAME: list, show PROG")
+    .example("bpfload prog list")
+    .example("bpfload prog show name:xdp_drop_udp --json")
+    .action(async (action: string, args: string[], o: Opts) => {
+      const { runProg } = await import("./prog.ts");
+      run(Promise.resolve().then(() => runProg(output(o), action, args.map(String))), o);
     });
 
   cli
@@ -262,6 +308,7 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
 }
 
 export async function main(argv: string[], version: string): Promise<number> {
+  installExitHooks(); // before any command can create something in the kernel (cleanup.ts)
   let pending: Promise<number> | undefined;
   let opts: Opts = {};
   const cli = build(version, (p, o) => {
@@ -309,6 +356,14 @@ function report(e: unknown, opts: Opts): number {
     out.error({ kind: "usage", message: `${err.message.replace(/\.$/, "")}: see 'bpfload --help'`, exitCode: 2 });
     return 2;
   }
+  // A command's module that could not be loaded for want of descriptors or memory: the system's
+  // limit, named, not an internal error.
+  const load = loadFailureMessage(e, openFilesErrno);
+  if (load) {
+    out.error({ kind: "system", message: load, exitCode: 1 });
+    return 1;
+  }
   out.error({ kind: "internal", message: `internal error: ${err?.message ?? String(e)}${opts.verbose ? `\n${err?.stack}` : " (--verbose shows where)"}`, exitCode: 1 });
   return 1;
 }
+

@@ -7,6 +7,8 @@ import { parseProbeApi } from "../kernel/probe-pmu.ts";
 import { kernelVersion, loadProgram, type Program } from "../kernel/program.ts";
 import { parseKernVersionOption, type KernelVersion } from "../kernel/version.ts";
 import { PROG_TYPES, formatVersionCode, type ProgTypeName } from "../uapi.ts";
+import { cgroupAttachFromSection } from "../net/attach-types.ts";
+import { parseHistSpec } from "./hist.ts";
 import { readInput } from "./input.ts";
 import type { Output } from "./output.ts";
 import { attachAndWatch, prepareSession, type AttachTarget } from "./session.ts";
@@ -32,6 +34,14 @@ export interface LoadOptions {
   set?: string[];
   /** --map NAME:max_entries=N,...: map sizes. */
   maps?: string[];
+  /** --decode MAP=TYPE: record types of ringbuf / perf_event_array maps. */
+  decode?: string[];
+  /** xdp/tc/cgroup: "link" or "netlink" (the pre-link way); default: link where the kernel has it. */
+  netApi?: string;
+  /** --hist MAP[:log2|linear[:STEP]]: maps drawn as histograms. */
+  hist?: string[];
+  /** --interval S: reprint histograms (and counters as rates) every S seconds while watching. */
+  interval?: number;
 }
 
 export function parseProgType(text: string): ProgTypeName {
@@ -59,8 +69,10 @@ class LoadFailures extends BpfloadError {
 
 /** What got loaded, whatever the input: programs with their attach points, and the maps if any. */
 interface Loaded {
-  programs: { prog: Program; insns: number; origin: string; attach?: string }[];
+  programs: { prog: Program; insns: number; origin: string; attach?: string; section?: string }[];
   collection?: Collection;
+  /** The object file's bytes (for its BTF when records are decoded). */
+  bytes?: Uint8Array;
   close(): void;
 }
 
@@ -75,8 +87,10 @@ async function loadInput(out: Output, file: string, input: ReturnType<typeof rea
         insns: p.insnCount,
         origin: `section '${p.spec.section}' of ${file}`,
         attach: p.spec.attach,
+        section: p.spec.section,
       })),
       collection: col,
+      bytes: input.bytes,
       close: () => col.close(),
     };
   }
@@ -106,6 +120,8 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
   if (opts.logLevel !== undefined && !(opts.logLevel >= 1 && opts.logLevel <= 7)) {
     throw new UsageError(`bad --log-level '${opts.logLevel}': 1 (verifier steps), 2 (with states) or 4 (statistics)`);
   }
+  const histSpecs = (opts.hist ?? []).map(parseHistSpec);
+  if (opts.interval !== undefined && !(opts.interval >= 0.1)) throw new UsageError(`bad --interval '${opts.interval}': give at least 0.1 seconds`);
   out.detail(`kern_version 0x${kernVersion.code.toString(16)} (${formatVersionCode(kernVersion.code)}, from ${kernVersion.source})`);
 
   // The pinning module loads only when asked for: start-up is most of a one-shot load.
@@ -113,7 +129,8 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
   const pinPlan = pin?.planPinDir(opts.pin!); // checked before loading anything, created after
   const input = readInput(file); // a bad file is said first
   // Refusals that need no program come before loading: uprobe targets, a busy trace_pipe.
-  const attachOpts = { probeApi: parseProbeApi(opts.probeApi), maxactive: opts.maxactive, freq: opts.freq };
+  if (opts.netApi !== undefined && opts.netApi !== "link" && opts.netApi !== "netlink") throw new UsageError(`bad --net-api '${opts.netApi}': link (bpf_link) or netlink (netlink and BPF_PROG_ATTACH, as before links)`);
+  const attachOpts = { probeApi: parseProbeApi(opts.probeApi), maxactive: opts.maxactive, freq: opts.freq, netApi: opts.netApi as "link" | "netlink" | undefined };
   const pipe = prepareSession([attachSpec], { watch: opts.attachProgram !== false && opts.duration !== 0, attach: attachOpts });
   let loaded: Loaded;
   try {
@@ -147,11 +164,14 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     }
 
     if (pin && pinPlan) pinAll(out, pin, pinPlan, loaded);
+    const histMaps = histSpecs.length || opts.interval ? await import("./hist-maps.ts") : undefined;
+    histMaps?.checkHistSpecs(histSpecs, loaded.collection);
+    const printer = opts.interval && loaded.collection ? new histMaps!.IntervalPrinter(out, loaded.collection, histSpecs, opts.interval) : undefined;
 
     const targets: AttachTarget[] = [];
     if (opts.attachProgram !== false) {
       for (const p of loaded.programs) {
-        const spec = attachSpec ?? attachPointOf(out, p.prog, p.attach);
+        const spec = withSectionHook(attachSpec ?? attachPointOf(out, p.prog, p.attach), p.section);
         if (spec) targets.push({ prog: p.prog, spec });
       }
     }
@@ -160,18 +180,48 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     } else if (!targets.length) {
       out.info(`nothing to attach: give --attach (${ATTACH_SYNTAX})`);
     } else {
-      const result = await attachAndWatch(out, targets, { duration: opts.duration, count: opts.count, attach: attachOpts, pipe });
-      out.event("exit", { reason: result.reason, signal: result.signal, lines: result.lines }, `detached (${result.signal ?? result.reason}); ${result.lines} trace lines`);
+      const events = await startEventReaders(out, file, loaded, opts);
+      try {
+        const mapFd = (name: string) => loaded.collection?.maps.get(name)?.fd;
+        const result = await attachAndWatch(out, targets, { duration: opts.duration, count: opts.count, attach: { ...attachOpts, mapFd }, pipe, readers: events?.readers, records: events?.printer, onReady: () => printer?.start() });
+        const recs = result.records !== undefined ? `, ${result.records} records, ${result.lost ?? 0} lost` : "";
+        out.event("exit", { reason: result.reason, signal: result.signal, lines: result.lines, records: result.records, lost: result.lost }, `detached (${result.signal ?? result.reason}); ${result.lines} trace lines${recs}`);
+      } finally {
+        printer?.stop();
+        for (const r of events?.readers ?? []) r.close();
+      }
     }
     if (loaded.collection) {
-      const { printMaps } = await import("./maps.ts");
-      printMaps(out, loaded.collection);
+      const { printMap } = await import("./maps.ts");
+      for (const [name, map] of loaded.collection.maps) {
+        const hist = histSpecs.find((h) => h.map === name);
+        if (hist) histMaps!.printHist(out, hist, map);
+        else printMap(out, name, map);
+      }
     }
     return 0;
   } finally {
     pipe?.close();
     loaded.close();
   }
+}
+
+/**
+ * Readers for the object's ringbuf and perf_event_array maps, started before attaching so that
+ * no record is missed; undefined when it has none. The event modules load only then.
+ */
+async function startEventReaders(out: Output, file: string, loaded: Loaded, opts: LoadOptions) {
+  const maps = loaded.collection?.maps;
+  const { isEventMap, openEventReaders } = await import("../kernel/events/index.ts");
+  const names = [...(maps ?? new Map()).entries()].filter(([, m]) => isEventMap(m)).map(([n]) => n);
+  if (!maps || !names.length) {
+    if (opts.decode?.length) throw new UsageError(`--decode: ${file} has no ringbuf or perf_event_array map`);
+    return undefined;
+  }
+  const { objectBtf, parseDecodeOptions, recordPrinter } = await import("./records.ts");
+  const printer = recordPrinter(out, objectBtf(loaded.bytes, file), parseDecodeOptions(opts.decode ?? []), names, file);
+  const readers = openEventReaders(maps);
+  return { readers, printer };
 }
 
 /**
@@ -204,11 +254,22 @@ function pinAll(out: Output, pin: typeof import("../kernel/pin.ts"), plan: impor
   }
 }
 
-const ATTACH_KINDS = "kprobes, uprobes, tracepoints, raw tracepoints, perf events and socket filters";
+const ATTACH_KINDS = "kprobes, uprobes, tracepoints, raw tracepoints, perf events, socket filters, xdp, tc, cgroup and flow_dissector hooks";
+
+/** A cgroup attach point takes its hook (ingress, egress, ...) from the section when it does not say. */
+function withSectionHook(spec: AttachSpec | undefined, section: string | undefined): AttachSpec | undefined {
+  if (spec?.kind !== "cgroup" || spec.attachType || !section) return spec;
+  const hook = cgroupAttachFromSection(section);
+  return hook ? { ...spec, attachType: hook } : spec;
+}
 
 /** The attach point a section name gives, when bpfload can attach that kind. */
 function attachPointOf(out: Output, prog: Program, attach: string | undefined): AttachSpec | undefined {
   if (!attach) return undefined;
+  if (attach === "xdp") {
+    out.info(`'${prog.name}' stays loaded but unattached: an XDP program needs an interface: --attach xdp:IFACE[:generic|native]`);
+    return undefined;
+  }
   try {
     return parseAttachSpec(attach);
   } catch (e) {

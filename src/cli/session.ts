@@ -1,14 +1,16 @@
 // The part of `load` and `hello` that runs once a program is loaded: attach, stream trace_pipe,
 // detach on every way out, and report what happened.
 import type { AttachSpec } from "../attach-spec.ts";
-import { attach, type AttachOptions } from "../kernel/attach.ts";
+import { attach, checkHookTarget, type AttachOptions } from "../kernel/attach.ts";
 import { runCleanup } from "../kernel/cleanup.ts";
-import { sumKnown, type Link } from "../kernel/perf-link.ts";
+import type { Link } from "../kernel/perf-link.ts";
 import type { Program } from "../kernel/program.ts";
-import { enableRunStats, runCount } from "../kernel/stats.ts";
+import { startRunCounter, statusLine } from "../kernel/stats.ts";
 import { TracePipe, TracePipeBusy } from "../kernel/trace-pipe.ts";
 import { checkUprobe } from "../kernel/uprobe.ts";
+import type { EventReader } from "../kernel/events/types.ts";
 import { watch, type WatchResult } from "../kernel/watch.ts";
+import type { RecordPrinter } from "./records.ts";
 import type { Output } from "./output.ts";
 
 export interface SessionOptions {
@@ -22,6 +24,9 @@ export interface SessionOptions {
   attach?: AttachOptions;
   /** trace_pipe, opened by prepareSession before anything was loaded; closed at the end. */
   pipe?: TracePipe;
+  /** Ringbuf / perf_event_array readers streamed with the trace lines (the caller closes them). */
+  readers?: EventReader[];
+  records?: RecordPrinter;
 }
 
 /**
@@ -32,6 +37,7 @@ export interface SessionOptions {
 export function prepareSession(specs: (AttachSpec | undefined)[], opts: { watch: boolean; attach?: AttachOptions }): TracePipe | undefined {
   for (const spec of specs) {
     if (spec?.kind === "uprobe" || spec?.kind === "uretprobe") checkUprobe(spec, opts.attach?.probeApi);
+    if (spec) checkHookTarget(spec);
   }
   if (!opts.watch) return undefined;
   try {
@@ -74,28 +80,35 @@ export async function attachAndWatch(out: Output, targets: AttachTarget[], opts:
       opts.duration !== undefined ? `${opts.duration} s` : "Ctrl-C",
       opts.count !== undefined ? `${opts.count} ${opts.count === 1 ? "line" : "lines"}` : undefined,
     ].filter(Boolean);
-    out.info(`watching trace_pipe until ${until.join(" or ")}...`);
-    // Program runs for the live count: run_cnt where the kernel keeps it (5.8+), else the perf
-    // counters (which only count runs that returned non-zero).
-    const stopStats = out.liveStatus ? enableRunStats() : undefined;
-    const programs = [...new Set(targets.map((t) => t.prog))];
-    const hits = stopStats ? () => sumKnown(programs.map(runCount)) : () => sumKnown(links.map((l) => l.hits()));
+    const rings = (opts.readers ?? []).map((r) => ` and ${r.kind === "ringbuf" ? "ring buffer" : "perf event array"} '${r.map}' (${opts.records?.describe(r.map) ?? "as hex"})`).join("");
+    out.info(`watching trace_pipe${rings} until ${until.join(" or ")}...`);
+    // Program runs for the live count where the kernel really counts them (stats.ts); else trace lines only.
+    const runs = out.liveStatus ? startRunCounter([...new Set(targets.map((t) => t.prog))]) : undefined;
     let shown = 0;
+    const what = opts.readers?.length ? "trace and record" : "trace";
+    let lastRuns = runs?.count(); // shown again under every trace line (printing a line clears the status)
     const result = await watch({
       pipe: opts.pipe,
-      hits,
+      hits: runs?.count,
       abort: out.stdoutGone.signal,
       duration: opts.duration,
       count: opts.count,
       onReady: opts.onReady,
+      readers: opts.readers,
+      onRecord: (r) => {
+        shown++;
+        opts.records?.record(r);
+      },
+      onLost: (l) => opts.records?.lost(l),
       onLine: (raw, parsed) => {
         shown++;
         out.trace(raw, parsed);
         opts.onTrace?.(parsed?.message ?? raw);
+        out.status(statusLine(lastRuns, shown, what));
       },
-      onHits: (n) => out.status(`  ${n} runs of the program, ${shown} trace lines (Ctrl-C to stop)`),
+      onHits: (n) => out.status(statusLine((lastRuns = n), shown, what)),
     });
-    stopStats?.();
+    runs?.stop();
     return result;
   } finally {
     for (const link of links) link.close();

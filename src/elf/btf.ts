@@ -7,6 +7,7 @@
 // Malformed data throws BtfError with the byte offset inside the BTF blob; the object reader
 // turns it into an ObjectError.
 
+import { quote } from "../errors.ts";
 import { cstring, MAX_NAME } from "./cstring.ts";
 
 export const BTF_MAGIC = 0xeb9f;
@@ -404,15 +405,15 @@ export class Btf {
           t.params!.forEach((p, i) => ref(t, p.type, `parameter ${i}`, at + 8 * i + 4));
           break;
         case BTF_KIND_FUNC:
-          if (this.kindOf(t.sizeOrType) !== BTF_KIND_FUNC_PROTO) throw new BtfError(`BTF func type ${id} '${t.name}' does not refer to a func_proto`, t.sectionOffset + 8);
-          if (t.vlen > BTF_FUNC_EXTERN) throw new BtfError(`BTF func type ${id} '${t.name}' has unknown linkage ${t.vlen}`, t.sectionOffset + 4);
+          if (this.kindOf(t.sizeOrType) !== BTF_KIND_FUNC_PROTO) throw new BtfError(`BTF func type ${id} ${quote(t.name)} does not refer to a func_proto`, t.sectionOffset + 8);
+          if (t.vlen > BTF_FUNC_EXTERN) throw new BtfError(`BTF func type ${id} ${quote(t.name)} has unknown linkage ${t.vlen}`, t.sectionOffset + 4);
           break;
         case BTF_KIND_DATASEC:
           t.secinfos!.forEach((s, i) => {
             ref(t, s.type, `entry ${i}`, at + 12 * i);
             const k = this.kindOf(s.type);
-            if (k !== BTF_KIND_VAR && k !== BTF_KIND_FUNC) throw new BtfError(`BTF datasec '${t.name}' entry ${i} is a ${btfKindName(k)}, not a var`, at + 12 * i);
-            if (t.sizeOrType !== 0 && s.offset + s.size > t.sizeOrType) throw new BtfError(`BTF datasec '${t.name}' entry ${i} lies past its size ${t.sizeOrType}`, at + 12 * i + 4);
+            if (k !== BTF_KIND_VAR && k !== BTF_KIND_FUNC) throw new BtfError(`BTF datasec ${quote(t.name)} entry ${i} is a ${btfKindName(k)}, not a var`, at + 12 * i);
+            if (t.sizeOrType !== 0 && s.offset + s.size > t.sizeOrType) throw new BtfError(`BTF datasec ${quote(t.name)} entry ${i} lies past its size ${t.sizeOrType}`, at + 12 * i + 4);
           });
           break;
         case BTF_KIND_DECL_TAG:
@@ -448,7 +449,7 @@ export class Btf {
           if (next < this.firstId || next === 0) continue; // void, or the base's (validated on its own)
           if (state[next] === 1) {
             const t = this.type(next);
-            throw new BtfError(`BTF type ${next} (${btfKindName(t.kind)}${t.name ? ` '${t.name}'` : ""}) is part of a loop of ${what}`, t.sectionOffset);
+            throw new BtfError(`BTF type ${next} (${btfKindName(t.kind)}${t.name ? ` ${quote(t.name)}` : ""}) is part of a loop of ${what}`, t.sectionOffset);
           }
           if (state[next] === 0) {
             state[next] = 1;
@@ -500,7 +501,7 @@ export class Btf {
         return n;
       }
       default:
-        throw new BtfError(`BTF type ${t.id} (${btfKindName(t.kind)}${t.name ? ` '${t.name}'` : ""}) has no size`, t.sectionOffset);
+        throw new BtfError(`BTF type ${t.id} (${btfKindName(t.kind)}${t.name ? ` ${quote(t.name)}` : ""}) has no size`, t.sectionOffset);
     }
   }
 

@@ -1,7 +1,7 @@
 // linkProgram(): the final instructions of one program, with map fds, global-data references and
 // BPF-to-BPF callees filled in (what libbpf does in bpf_object__relocate). Pure.
 
-import { ObjectError } from "../errors.ts";
+import { ObjectError, quote } from "../errors.ts";
 import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from "../uapi.ts";
 import { functionAt } from "./reader.ts";
 import type { CodeTarget, FunctionSpec, ObjectSpec, ProgramSpec } from "./types.ts";
@@ -64,7 +64,7 @@ export function linkProgramPieces(obj: ObjectSpec, prog: ProgramSpec, resolve: L
     return start;
   };
   const fail = (f: FunctionSpec, j: number, problem: string): never => {
-    throw new ObjectError(obj.file, `link program '${prog.name}': ${problem}`, { section: f.section, offset: f.fileOffset + j * INSN });
+    throw new ObjectError(obj.file, `link program ${quote(prog.name)}: ${problem}`, { section: f.section, offset: f.fileOffset + j * INSN });
   };
   /** Slot in the linked program of a section-relative code target (appending its function if needed). */
   const resolveTarget = (f: FunctionSpec, j: number, t: CodeTarget, what: string): number => {
@@ -88,7 +88,7 @@ export function linkProgramPieces(obj: ObjectSpec, prog: ProgramSpec, resolve: L
         switch (rel.kind) {
           case "map":
           case "data": {
-            if (code !== BPF_LD_IMM64 || j + 1 >= n) fail(fn, j, `relocation to '${rel.symbol}' is not on an ld_imm64 instruction`);
+            if (code !== BPF_LD_IMM64 || j + 1 >= n) fail(fn, j, `relocation to ${quote(rel.symbol)} is not on an ld_imm64 instruction`);
             const fd = resolve.mapFd(rel.map!);
             insns[pos + 1] = (insns[pos + 1]! & 0x0f) | ((rel.kind === "map" ? BPF_PSEUDO_MAP_FD : BPF_PSEUDO_MAP_VALUE) << 4);
             view.setInt32(pos + 4, fd, true);
@@ -96,14 +96,14 @@ export function linkProgramPieces(obj: ObjectSpec, prog: ProgramSpec, resolve: L
             break;
           }
           case "call": {
-            if (code !== BPF_CALL) fail(fn, j, `call relocation to '${rel.symbol}' is not on a call instruction`);
-            const slot = resolveTarget(fn, j, rel.target!, `call to '${rel.symbol}':`);
+            if (code !== BPF_CALL) fail(fn, j, `call relocation to ${quote(rel.symbol)} is not on a call instruction`);
+            const slot = resolveTarget(fn, j, rel.target!, `call to ${quote(rel.symbol)}:`);
             view.setInt32(pos + 4, slot - (start + j + 1), true);
             break;
           }
           case "func": {
-            if (code !== BPF_LD_IMM64 || j + 1 >= n) fail(fn, j, `function reference '${rel.symbol}' is not on an ld_imm64 instruction`);
-            const slot = resolveTarget(fn, j, rel.target!, `reference to '${rel.symbol}':`);
+            if (code !== BPF_LD_IMM64 || j + 1 >= n) fail(fn, j, `function reference ${quote(rel.symbol)} is not on an ld_imm64 instruction`);
+            const slot = resolveTarget(fn, j, rel.target!, `reference to ${quote(rel.symbol)}:`);
             insns[pos + 1] = (insns[pos + 1]! & 0x0f) | (BPF_PSEUDO_FUNC << 4);
             view.setInt32(pos + 4, slot - (start + j + 1), true);
             view.setUint32(pos + INSN + 4, 0, true);

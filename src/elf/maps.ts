@@ -1,6 +1,7 @@
 // Map definitions: legacy SEC("maps") structs (samples/bpf, iproute2, old libbpf), BTF-defined
 // SEC(".maps"), and global data sections as one-element arrays. Pure.
 
+import { quote } from "../errors.ts";
 import { BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARRAY } from "../uapi.ts";
 import {
   Btf, BtfError, BTF_KIND_ARRAY, BTF_KIND_DATASEC, BTF_KIND_FUNC_PROTO, BTF_KIND_PTR, BTF_KIND_STRUCT, btfKindName, type BtfType,
@@ -57,9 +58,9 @@ export function readLegacyMaps(b: Bytes, section: RawSection, symbols: RawSymbol
   for (const s of syms) {
     const at = { section: section.name, offset: section.offset + Math.min(s.value, section.size) };
     if (s.value % defSize !== 0 || s.value + defSize > section.size) {
-      fail(`map '${s.name}' at offset ${s.value} does not line up with ${defSize}-byte definitions`, at);
+      fail(`map ${quote(s.name)} at offset ${s.value} does not line up with ${defSize}-byte definitions`, at);
     }
-    if (s.value === prev) fail(`map symbols '${s.name}' and another share offset ${s.value}`, at);
+    if (s.value === prev) fail(`map symbols ${quote(s.name)} and another share offset ${s.value}`, at);
     prev = s.value;
     const p = section.offset + s.value;
     const w = (i: number) => b.u32(p + 4 * i);
@@ -117,7 +118,7 @@ export function readBtfMaps(section: RawSection, symbols: RawSymbol[], btf: Btf 
   const maps: MapSpec[] = [];
   for (const s of syms) {
     const at = { section: section.name, offset: section.offset + Math.min(s.value, section.size) };
-    if (s.value >= section.size && section.size > 0) fail(`map '${s.name}' at offset ${s.value} is outside the section`, at);
+    if (s.value >= section.size && section.size > 0) fail(`map ${quote(s.name)} at offset ${s.value} is outside the section`, at);
     try {
       let v: BtfType | undefined;
       if (datasec?.kind === BTF_KIND_DATASEC) {
@@ -127,11 +128,11 @@ export function readBtfMaps(section: RawSection, symbols: RawSymbol[], btf: Btf 
         }
       }
       v ??= btf!.varsNamed(s.name)[0];
-      if (!v) fail(`map '${s.name}' has no BTF variable`, at);
+      if (!v) fail(`map ${quote(s.name)} has no BTF variable`, at);
       const m = btfMapDef(btf!, v!.sizeOrType, s.name, 0);
       maps.push({ ...m, section: section.name, sectionIndex: section.index, sectionOffset: s.value });
     } catch (e) {
-      if (e instanceof BtfError) fail(`map '${s.name}': ${e.message}`, { section: btfSection!.name, offset: btfSection!.offset + e.offset });
+      if (e instanceof BtfError) fail(`map ${quote(s.name)}: ${e.message}`, { section: btfSection!.name, offset: btfSection!.offset + e.offset });
       throw e;
     }
   }
@@ -147,14 +148,14 @@ function btfMapDef(btf: Btf, typeId: number, name: string, depth: number): Omit<
   let hasType = false;
   const num = (member: { name: string; type: number }): number => {
     const p = btf.skipQualifiers(member.type);
-    if (p.kind !== BTF_KIND_PTR) throw new BtfError(`member '${member.name}' is not __uint() (a pointer to an array)`, p.sectionOffset);
+    if (p.kind !== BTF_KIND_PTR) throw new BtfError(`member ${quote(member.name)} is not __uint() (a pointer to an array)`, p.sectionOffset);
     const a = btf.skipQualifiers(p.sizeOrType);
-    if (a.kind !== BTF_KIND_ARRAY || !a.array) throw new BtfError(`member '${member.name}' is not __uint() (a pointer to an array)`, a.sectionOffset);
+    if (a.kind !== BTF_KIND_ARRAY || !a.array) throw new BtfError(`member ${quote(member.name)} is not __uint() (a pointer to an array)`, a.sectionOffset);
     return a.array.nelems;
   };
   const pointee = (member: { name: string; type: number }): number => {
     const p = btf.skipQualifiers(member.type);
-    if (p.kind !== BTF_KIND_PTR) throw new BtfError(`member '${member.name}' is not __type() (a pointer)`, p.sectionOffset);
+    if (p.kind !== BTF_KIND_PTR) throw new BtfError(`member ${quote(member.name)} is not __type() (a pointer)`, p.sectionOffset);
     return p.sizeOrType;
   };
   let keySize: number | undefined;

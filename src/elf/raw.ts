@@ -5,7 +5,7 @@
 
 import { RELOC_NAMES } from "../uapi.ts";
 import type { SymbolSpec } from "./types.ts";
-import { ObjectError } from "../errors.ts";
+import { ObjectError, quote } from "../errors.ts";
 import { cstring, MAX_NAME } from "./cstring.ts";
 
 export const EM_BPF = 247;
@@ -302,10 +302,10 @@ export function validateElf(bytes: Uint8Array, file: string): RawElf {
       const info = b.u8(p + 4);
       const shndx = b.u16(p + 6);
       const name = readString(b, str, nameOff, names);
-      if (name === undefined) fail(`symbol ${i}: name offset 0x${nameOff.toString(16)} outside the string table '${str.name}', unterminated or longer than ${MAX_NAME} bytes`, where);
+      if (name === undefined) fail(`symbol ${i}: name offset 0x${nameOff.toString(16)} outside the string table ${quote(str.name)}, unterminated or longer than ${MAX_NAME} bytes`, where);
       if (shndx === SHN_XINDEX) fail(`symbol ${i}: extended section index is not supported`, where);
       if (shndx !== SHN_UNDEF && shndx < SHN_LORESERVE && shndx >= shnum) {
-        fail(`symbol ${i} ('${name}'): section index ${shndx} out of range (${shnum} sections)`, where);
+        fail(`symbol ${i} (${quote(name!)}): section index ${shndx} out of range (${shnum} sections)`, where);
       }
       const type = info & 0xf;
       symbols.push({
@@ -329,7 +329,7 @@ export function validateElf(bytes: Uint8Array, file: string): RawElf {
       const sym = b.u32(p + 12);
       const rtype = b.u32(p + 8);
       if (off === undefined || off >= target.size) {
-        fail(`relocation ${i}: offset ${off === undefined ? "(huge)" : `0x${off.toString(16)}`} is past the end of section '${target.name}' (size 0x${target.size.toString(16)})`, where);
+        fail(`relocation ${i}: offset ${off === undefined ? "(huge)" : `0x${off.toString(16)}`} is past the end of section ${quote(target.name)} (size 0x${target.size.toString(16)})`, where);
       }
       if (sym >= symbols.length) {
         fail(`relocation ${i}: symbol index ${sym} out of range (${symbols.length} symbols)`, where);

@@ -3,7 +3,7 @@
 // are derived from the validated tables. Pure: callers pass the bytes.
 
 import { open as elfinfoOpen } from "elfinfo";
-import { ObjectError } from "../errors.ts";
+import { ObjectError, quote } from "../errors.ts";
 import { Btf, BtfError, readCoreRelocations, type CoreRelocations } from "./btf.ts";
 import { dataMap, isDataSection, readBtfMaps, readLegacyMaps } from "./maps.ts";
 import {
@@ -83,11 +83,11 @@ export async function readObject(bytes: Uint8Array, file: string): Promise<Objec
       const where = { section: rs.section.name, offset: r.entryOffset };
       if (r.type === R_BPF_NONE) continue;
       if (r.type !== R_BPF_64_64 && r.type !== R_BPF_64_32) {
-        fail(`unsupported relocation type ${relocationTypeName(r.type)} at offset 0x${r.offset.toString(16)} of code section '${target.name}'`, where);
+        fail(`unsupported relocation type ${relocationTypeName(r.type)} at offset 0x${r.offset.toString(16)} of code section ${quote(target.name)}`, where);
       }
-      if (r.offset % INSN !== 0) fail(`relocation offset 0x${r.offset.toString(16)} is not on an instruction boundary of '${target.name}'`, where);
+      if (r.offset % INSN !== 0) fail(`relocation offset 0x${r.offset.toString(16)} is not on an instruction boundary of ${quote(target.name)}`, where);
       const fn = functionAt(fns, r.offset / INSN);
-      if (!fn) fail(`relocation at offset 0x${r.offset.toString(16)} of '${target.name}' is outside every function`, where);
+      if (!fn) fail(`relocation at offset 0x${r.offset.toString(16)} of ${quote(target.name)} is outside every function`, where);
       const f = fn!;
       const sym = symbols[r.symbol]!;
       if (r.symbol === 0) fail("relocation refers to the null symbol (index 0)", where);
@@ -99,18 +99,18 @@ export async function readObject(bytes: Uint8Array, file: string): Promise<Objec
       const rel: RelocationSpec = { insnIndex, kind: "map", type: r.type, symbol: sym.name, fileOffset: insnPos };
       if (code === BPF_LD_IMM64) {
         if (r.type !== R_BPF_64_64) fail(`relocation ${relocationTypeName(r.type)} on an ld_imm64 instruction (expected R_BPF_64_64)`, where);
-        if (r.offset + 2 * INSN > f.sectionOffset + f.insns.length) fail(`ld_imm64 at offset 0x${r.offset.toString(16)} of '${target.name}' is cut off by the end of its function`, where);
+        if (r.offset + 2 * INSN > f.sectionOffset + f.insns.length) fail(`ld_imm64 at offset 0x${r.offset.toString(16)} of ${quote(target.name)} is cut off by the end of its function`, where);
         const ts = symbolSection(sym, sections, "refers to", where, fail);
         if (mapSections.has(ts.index)) {
           const off = sym.value + imm;
           const m = maps.find((x) => x.sectionIndex === ts.index && x.sectionOffset === off);
-          if (!m) fail(`relocation to '${sym.name}' (offset ${off} of '${ts.name}') matches no map definition`, where);
+          if (!m) fail(`relocation to ${quote(sym.name)} (offset ${off} of ${quote(ts.name)}) matches no map definition`, where);
           rel.kind = "map";
           rel.map = m!.name;
           rel.offset = off;
         } else if (isDataSection(ts.name) && (ts.type === SHT_PROGBITS || ts.type === SHT_NOBITS)) {
           const off = sym.value + imm;
-          if (off < 0 || off >= ts.size) fail(`relocation to '${sym.name}' points at offset ${off}, outside '${ts.name}' (size ${ts.size})`, where);
+          if (off < 0 || off >= ts.size) fail(`relocation to ${quote(sym.name)} points at offset ${off}, outside ${quote(ts.name)} (size ${ts.size})`, where);
           let m = dataMaps.get(ts.index);
           if (!m) dataMaps.set(ts.index, (m = dataMap(b, ts)));
           rel.kind = "data";
@@ -118,20 +118,20 @@ export async function readObject(bytes: Uint8Array, file: string): Promise<Objec
           rel.offset = off;
         } else if (functionsBySection.has(ts.index)) {
           const off = sym.value + imm;
-          if (off % INSN !== 0) fail(`function reference to '${sym.name}' is not on an instruction boundary`, where);
+          if (off % INSN !== 0) fail(`function reference to ${quote(sym.name)} is not on an instruction boundary`, where);
           rel.kind = "func";
           rel.target = checkTarget(functionsBySection, ts, off / INSN, sym.name, where, fail);
         } else {
-          fail(`ld_imm64 refers to '${sym.name}' in section '${ts.name}', which is neither a map, a global data nor a code section`, where);
+          fail(`ld_imm64 refers to ${quote(sym.name)} in section ${quote(ts.name)}, which is neither a map, a global data nor a code section`, where);
         }
       } else if (code === BPF_CALL) {
-        if (src === BPF_PSEUDO_KFUNC_CALL) fail(`call of kernel function '${sym.name}' (kfunc) is not supported`, where);
-        if (src !== BPF_PSEUDO_CALL) fail(`relocation on a helper call (src_reg ${src}) to '${sym.name}'`, where);
+        if (src === BPF_PSEUDO_KFUNC_CALL) fail(`call of kernel function ${quote(sym.name)} (kfunc) is not supported`, where);
+        if (src !== BPF_PSEUDO_CALL) fail(`relocation on a helper call (src_reg ${src}) to ${quote(sym.name)}`, where);
         if (r.type !== R_BPF_64_32) fail(`relocation ${relocationTypeName(r.type)} on a call instruction (expected R_BPF_64_32)`, where);
-        if (sym.shndx === SHN_UNDEF) fail(`call to function '${sym.name}', which does not exist in this object (calls of extern or kernel functions, kfuncs, are not supported)`, where);
+        if (sym.shndx === SHN_UNDEF) fail(`call to function ${quote(sym.name)}, which does not exist in this object (calls of extern or kernel functions, kfuncs, are not supported)`, where);
         const ts = symbolSection(sym, sections, "calls", where, fail);
-        if (!functionsBySection.has(ts.index)) fail(`call to '${sym.name}' in section '${ts.name}', which holds no code`, where);
-        if (sym.value % INSN !== 0) fail(`call target '${sym.name}' is not on an instruction boundary`, where);
+        if (!functionsBySection.has(ts.index)) fail(`call to ${quote(sym.name)} in section ${quote(ts.name)}, which holds no code`, where);
+        if (sym.value % INSN !== 0) fail(`call target ${quote(sym.name)} is not on an instruction boundary`, where);
         rel.kind = "call";
         rel.target = checkTarget(functionsBySection, ts, sym.value / INSN + imm + 1, sym.name, where, fail);
       } else {
@@ -164,7 +164,7 @@ export async function readObject(bytes: Uint8Array, file: string): Promise<Objec
   maps.push(...[...dataMaps.entries()].sort((x, y) => x[0] - y[0]).map((e) => e[1]));
   const seen = new Set<string>();
   for (const m of maps) {
-    if (seen.has(m.name)) fail(`two maps are named '${m.name}'`, { section: m.section });
+    if (seen.has(m.name)) fail(`two maps are named ${quote(m.name)}`, { section: m.section });
     seen.add(m.name);
   }
 
@@ -267,8 +267,8 @@ function sectionFunctions(b: Bytes, s: RawSection, symbols: RawSymbol[], fail: (
   const starts: RawSymbol[] = [];
   for (const f of funcs) {
     const at = { section: s.name, offset: s.offset + Math.min(f.value, s.size) };
-    if (f.value % INSN !== 0) fail(`function '${f.name}' starts at offset ${f.value}, not on an instruction boundary`, at);
-    if (f.value >= s.size) fail(`function '${f.name}' starts at offset ${f.value}, past the end of the section (${s.size} bytes)`, at);
+    if (f.value % INSN !== 0) fail(`function ${quote(f.name)} starts at offset ${f.value}, not on an instruction boundary`, at);
+    if (f.value >= s.size) fail(`function ${quote(f.name)} starts at offset ${f.value}, past the end of the section (${s.size} bytes)`, at);
     const last = starts[starts.length - 1];
     if (last && last.value === f.value) {
       // alias: keep the first (prefer a global name)
@@ -288,8 +288,8 @@ function sectionFunctions(b: Bytes, s: RawSection, symbols: RawSymbol[], fail: (
     const f = starts[i]!;
     const next = starts[i + 1]?.value ?? s.size;
     let end = f.size > 0 ? f.value + f.size : next;
-    if (end > next) fail(`function '${f.name}' (offset ${f.value}, size ${f.size}) overlaps the next function or the end of the section`, { section: s.name, offset: s.offset + f.value });
-    if (end % INSN !== 0) fail(`function '${f.name}' has size ${f.size}, not a multiple of 8`, { section: s.name, offset: s.offset + f.value });
+    if (end > next) fail(`function ${quote(f.name)} (offset ${f.value}, size ${f.size}) overlaps the next function or the end of the section`, { section: s.name, offset: s.offset + f.value });
+    if (end % INSN !== 0) fail(`function ${quote(f.name)} has size ${f.size}, not a multiple of 8`, { section: s.name, offset: s.offset + f.value });
     if (end < next && end > 0) {
       // padding or unnamed code after a sized symbol: give it to this function so no instruction is lost
       end = next;
@@ -315,9 +315,9 @@ export function functionAt(fns: FunctionSpec[], insn: number): FunctionSpec | un
 }
 
 function symbolSection(sym: RawSymbol, sections: RawSection[], verb: string, where: Where, fail: (p: string, w?: Where) => never): RawSection {
-  if (sym.shndx === SHN_UNDEF) fail(`relocation ${verb} '${sym.name}', an undefined (extern) symbol: extern variables, kconfig and ksyms are not supported`, where);
-  if (sym.shndx === SHN_COMMON) fail(`relocation ${verb} common symbol '${sym.name}' (compile with -fno-common)`, where);
-  if (sym.shndx === SHN_ABS || sym.shndx >= SHN_LORESERVE) fail(`relocation ${verb} '${sym.name}', which is not in any section`, where);
+  if (sym.shndx === SHN_UNDEF) fail(`relocation ${verb} ${quote(sym.name)}, an undefined (extern) symbol: extern variables, kconfig and ksyms are not supported`, where);
+  if (sym.shndx === SHN_COMMON) fail(`relocation ${verb} common symbol ${quote(sym.name)} (compile with -fno-common)`, where);
+  if (sym.shndx === SHN_ABS || sym.shndx >= SHN_LORESERVE) fail(`relocation ${verb} ${quote(sym.name)}, which is not in any section`, where);
   return sections[sym.shndx]!;
 }
 
@@ -327,7 +327,7 @@ function checkTarget(
 ): CodeTarget {
   const fns = bySection.get(s.index) ?? [];
   if (!Number.isInteger(insn) || insn < 0 || !functionAt(fns, insn)) {
-    fail(`call to '${name}': instruction ${insn} of section '${s.name}' is not inside any function`, where);
+    fail(`call to ${quote(name)}: instruction ${insn} of section ${quote(s.name)} is not inside any function`, where);
   }
   return { sectionIndex: s.index, insnIndex: insn };
 }

@@ -1,5 +1,6 @@
 // One entry point from an attach spec to the attach function of its kind.
-import type { AttachSpec } from "../attach-spec.ts";
+import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
+import { ifindexOf } from "./attach/common.ts";
 import { attachKprobe, type KprobeAttachInfo } from "./kprobe.ts";
 import { attachPerfEvent, attachRawTracepoint, attachSocket } from "./other-attach.ts";
 import type { Link } from "./perf-link.ts";
@@ -7,6 +8,11 @@ import type { ProbeApi } from "./probe-pmu.ts";
 import type { Program } from "./program.ts";
 import { attachTracepoint } from "./tracepoint.ts";
 import { attachUprobe } from "./uprobe.ts";
+import { attachCgroup, attachFlowDissector } from "./attach/cgroup.ts";
+import { attachTc } from "./attach/tc.ts";
+import { attachXdp, type NetApi } from "./attach/xdp.ts";
+import { sweepNetRecords } from "./attach/sweep-net.ts";
+import { attachSockmap } from "./attach/sockmap.ts";
 
 export interface AttachOptions {
   /** Force the kprobe/uprobe mechanism (default: the PMU where the kernel has it). */
@@ -17,11 +23,30 @@ export interface AttachOptions {
   freq?: number;
   /** Told which symbol and event a probe went to (syscall names differ between kernels). */
   onProbe?: (info: { symbol?: string; offset?: number; event: string }) => void;
+  /** xdp, tc, cgroup hooks: force bpf_link or the old way (netlink, BPF_PROG_ATTACH); default: link, else the old way. */
+  netApi?: NetApi;
+  /** sk_msg/sk_skb: the fd of the object's map of that name. */
+  mapFd?: (name: string) => number | undefined;
 }
 
 export const DEFAULT_FREQ = 49;
 
+/** What a network hook can be refused for before anything is loaded: an interface that is not there. */
+export function checkHookTarget(spec: AttachSpec): void {
+  if (spec.kind === "xdp" || spec.kind === "tc") ifindexOf(spec.iface, `attach to ${formatAttachSpec(spec)}`);
+}
+
+let swept = false;
+
+/** Before the first network/cgroup attach: undo what dead bpfload runs left attached (records.ts). */
+function sweepOnce(): void {
+  if (swept) return;
+  swept = true;
+  sweepNetRecords();
+}
+
 export function attach(prog: Program, spec: AttachSpec, opts: AttachOptions = {}): Link {
+  if (spec.kind === "xdp" || spec.kind === "tc" || spec.kind === "cgroup") sweepOnce();
   switch (spec.kind) {
     case "kprobe":
     case "kretprobe":
@@ -37,5 +62,16 @@ export function attach(prog: Program, spec: AttachSpec, opts: AttachOptions = {}
       return attachPerfEvent(prog, spec, opts.freq ?? DEFAULT_FREQ);
     case "socket":
       return attachSocket(prog, spec);
+    case "xdp":
+      return attachXdp(prog, spec, opts.netApi);
+    case "tc":
+      return attachTc(prog, spec, opts.netApi);
+    case "cgroup":
+      return attachCgroup(prog, spec, opts.netApi);
+    case "flow_dissector":
+      return attachFlowDissector(prog, spec, opts.netApi);
+    case "sk_msg":
+    case "sk_skb":
+      return attachSockmap(prog, spec, opts.mapFd);
   }
 }

@@ -10,9 +10,11 @@ const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 
 /**
  * Runs the undo actions on exit, and on a signal that arrives while nothing else handles it (while
- * a watch runs, the watch stops on the signal and the caller cleans up in order).
+ * a watch runs, the watch stops on the signal and the caller cleans up in order). The CLI calls it
+ * before any command runs, so there is no moment where a signal's default action kills bpfload with
+ * something created and no handler yet; onCleanup calls it too, for library use.
  */
-function hookExit(): void {
+export function installExitHooks(): void {
   if (hooked) return;
   hooked = true;
   process.on("exit", runCleanup);
@@ -28,7 +30,7 @@ function hookExit(): void {
 
 /** Registers an undo action; returns the function that unregisters it (after a normal close). */
 export function onCleanup(action: () => void): () => void {
-  hookExit();
+  installExitHooks();
   actions.add(action);
   return () => actions.delete(action);
 }

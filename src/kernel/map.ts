@@ -3,8 +3,10 @@
 import { NotSupportedError, SyscallError, UsageError, errnoName } from "../errors.ts";
 import { MAP_TYPE_SINCE, newerThan, since } from "../since.ts";
 import { hintFor } from "../hints.ts";
-import { bpfMapCreate, bpfMapFreeze, bpfMapGetNextKey, bpfMapLookupElem, bpfMapUpdateElem, bpfObjPin, isPerCpuMapType, mapValueCopies, type MapRef } from "../sys/bpf.ts";
+import { bpfMapDeleteElem, bpfMapFreeze, bpfMapLookupAndDeleteElem } from "../sys/bpf.ts";
+import { bpfMapCreate, bpfMapGetNextKey, bpfMapLookupElem, bpfMapUpdateElem, bpfObjPin, isPerCpuMapType, mapValueCopies, type MapRef } from "../sys/bpf.ts";
 import { possibleCpus } from "../sys/cpus.ts";
+import { pageSize } from "../sys/mmap.ts";
 import { close } from "../sys/perf.ts";
 import { MAP_TYPES, type MapTypeName } from "../uapi.ts";
 import { ensureMemlockLimit, kernelObjectName, kernelVersion, objectNamesSupported } from "./program.ts";
@@ -108,15 +110,37 @@ export class BpfMap {
     return mapValueCopies(this.def.type);
   }
 
-  /** BPF_MAP_FREEZE (5.2+): no more writes from user space (.rodata after its initial value). */
-  freeze(): void {
-    const r = bpfMapFreeze(this.fd);
-    if (r.ret < 0) throw this.error("freeze", "BPF_MAP_FREEZE", r.errno);
-  }
-
   pin(path: string): void {
     const r = bpfObjPin(this.fd, path);
     if (r.ret < 0) throw this.error(`pin at ${path}`, "BPF_OBJ_PIN", r.errno);
+  }
+
+  /** Removes `key`; false when there was no such key. */
+  delete(key: Uint8Array): boolean {
+    this.checkKey(key);
+    const r = bpfMapDeleteElem(this.ref, key);
+    if (r.ret >= 0) return true;
+    if (r.errno === 2) return false;
+    throw this.error("delete element", "BPF_MAP_DELETE_ELEM", r.errno);
+  }
+
+  /** Queue/stack (4.20+): adds a value (an update without a key). */
+  push(value: Uint8Array): void {
+    this.update(new Uint8Array(0), value);
+  }
+
+  /** Queue/stack: takes the next value out; undefined when empty. */
+  pop(): Uint8Array | undefined {
+    const r = bpfMapLookupAndDeleteElem(this.ref, undefined);
+    if (r.ret >= 0) return r.values[0];
+    if (r.errno === 2) return undefined;
+    throw this.error("pop", "BPF_MAP_LOOKUP_AND_DELETE_ELEM", r.errno);
+  }
+
+  /** No more writes from user space (5.2+); programs may still write. */
+  freeze(): void {
+    const r = bpfMapFreeze(this.fd);
+    if (r.ret < 0) throw this.error("freeze", "BPF_MAP_FREEZE", r.errno);
   }
 
   close(): void {
@@ -135,8 +159,6 @@ export class BpfMap {
 
 const BPF_MAP_TYPE_RINGBUF = 27;
 const BPF_MAP_TYPE_USER_RINGBUF = 31;
-/** The page size of x86_64 and of Debian's arm64 kernels (4 KiB pages). */
-const PAGE_SIZE = 4096;
 
 /**
  * libbpf's rules, followed so that objects written for it load here: a perf_event_array with
@@ -146,7 +168,7 @@ const PAGE_SIZE = 4096;
 export function effectiveMaxEntries(def: Pick<MapDefinition, "type" | "maxEntries">): number {
   if (def.type === BPF_MAP_TYPE_PERF_EVENT_ARRAY && def.maxEntries === 0) return possibleCpus();
   if ((def.type === BPF_MAP_TYPE_RINGBUF || def.type === BPF_MAP_TYPE_USER_RINGBUF) && def.maxEntries > 0) {
-    let size = PAGE_SIZE;
+    let size = pageSize();
     while (size < def.maxEntries && size < 0x80000000) size *= 2;
     return size;
   }

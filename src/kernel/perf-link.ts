@@ -97,11 +97,12 @@ export class MultiLink implements Link {
 }
 
 /** A link that is just a file descriptor (raw tracepoints, sockets): closing it detaches. */
-export class FdLink implements Link {
+/** An attachment undone by a function (a link fd's close, netlink, BPF_PROG_ATTACH), on every way out. */
+export class UndoLink implements Link {
   private closed = false;
   private readonly unregister: () => void;
 
-  constructor(readonly target: string, readonly fd: number) {
+  constructor(readonly target: string, private readonly undo: () => void) {
     this.unregister = onCleanup(() => this.close());
   }
 
@@ -112,7 +113,14 @@ export class FdLink implements Link {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    close(this.fd);
     this.unregister();
+    this.undo();
+  }
+}
+
+/** An attachment that lives as long as one fd (a bpf_link, a raw tracepoint, a socket). */
+export class FdLink extends UndoLink {
+  constructor(target: string, readonly fd: number) {
+    super(target, () => close(fd));
   }
 }

@@ -4,6 +4,7 @@
 // both the creating and the removing command come from tracefs-command.ts.
 import { EVENT_GROUP, probeEventName } from "../attach-spec.ts";
 import { SystemError } from "../errors.ts";
+import { onCleanup } from "./cleanup.ts";
 import { attachToTraceEvent, type PerfEventLink } from "./perf-link.ts";
 import type { Program } from "./program.ts";
 import { selfOwner, sweepStaleEvents } from "./sweep.ts";
@@ -28,13 +29,22 @@ export function createProbeEvent(label: string, build: (event: string) => Tracef
   const cmd = build(event); // refuses a bad name or path before anything is written or swept
   if (sequence === 0) sweepStaleEvents(); // leftovers of SIGKILLed runs, before adding ours
   sequence++;
-  appendControl(cmd);
   let removed = false;
   const remove = () => {
     if (removed) return;
     removed = true;
+    unregister();
     appendControl(TracefsCommand.remove(cmd.file, event));
   };
+  // Registered before the write: a signal right after it (before the attach) still removes the
+  // event. Removing one the write never created fails harmlessly (runCleanup collects it).
+  const unregister = onCleanup(remove);
+  try {
+    appendControl(cmd);
+  } catch (e) {
+    unregister();
+    throw e;
+  }
   return { event, remove };
 }
 

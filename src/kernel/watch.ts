@@ -1,5 +1,13 @@
 // Streams trace_pipe until a stop condition: Ctrl-C, SIGTERM, SIGHUP, a duration, or a line count.
 // No busy loop: the pipe is drained on a short timer, and signals resolve the wait.
+//
+// Event readers (ringbuf, perf_event_array) are polled on the same timer, right after the pipe,
+// so records and trace lines come out in the order they arrived, to within one tick. Not epoll:
+// a blocking epoll_wait through bun:ffi would stop the JS thread (no signal handlers, no timers
+// until it returns), and epoll_wait with a 0 timeout costs a syscall to learn what reading the
+// rings' positions in shared memory tells for free. While records flow the next tick comes at
+// once (no 50 ms sleep between full rings); idle, the timer runs at pollMs.
+import type { EventReader, EventRecord, LostRecords } from "./events/types.ts";
 import { parseTraceLine, type TraceLine } from "../trace-line.ts";
 import { TracePipe } from "./trace-pipe.ts";
 
@@ -10,8 +18,13 @@ export interface WatchOptions {
   hits?: () => bigint | undefined;
   /** Seconds; undefined or Infinity to run until a signal. */
   duration?: number;
-  /** Stop after this many lines. */
+  /** Stop after this many lines (trace lines and event records together). */
   count?: number;
+  /** Ringbuf / perf_event_array readers to drain on every tick (still the caller's to close). */
+  readers?: EventReader[];
+  onRecord?: (r: EventRecord) => void;
+  /** Records the kernel (perf) or the program (ringbuf) said were lost. */
+  onLost?: (l: LostRecords) => void;
   onLine: (raw: string, parsed: TraceLine | undefined) => void;
   /** Called about twice a second when the hit count changed. */
   onHits?: (hits: bigint) => void;
@@ -29,6 +42,9 @@ export interface WatchResult {
   signal?: string;
   lines: number;
   hits?: bigint;
+  /** Event records delivered, and lost (as the kernel or the program counted them). */
+  records?: number;
+  lost?: number;
 }
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
@@ -53,19 +69,25 @@ export function setLongTimeout(fn: () => void, ms: number): () => void {
 export async function watch(opts: WatchOptions): Promise<WatchResult> {
   const pipe = opts.pipe ?? new TracePipe();
   let lines = 0;
+  let records = 0;
+  let lost = 0;
   let lastHits: bigint | undefined;
   const pollMs = opts.pollMs ?? 50;
   try {
     return await new Promise<WatchResult>((resolve) => {
       const timers: ReturnType<typeof setTimeout>[] = [];
+      let immediate: ReturnType<typeof setImmediate> | undefined;
+      let lastRecordAt = -Infinity;
       let cancelDuration = () => {};
       const handlers = new Map<string, () => void>();
       const finish = (reason: StopReason, signal?: string) => {
         for (const t of timers) clearTimeout(t);
+        if (immediate) clearImmediate(immediate);
         cancelDuration();
         for (const [sig, h] of handlers) process.off(sig, h);
         pump(); // lines that arrived just before the stop
-        resolve({ reason, signal, lines, hits: opts.hits?.() });
+        const counts = opts.readers?.length ? { records, lost } : {};
+        resolve({ reason, signal, lines, hits: opts.hits?.(), ...counts });
       };
       let done = false;
       const stop = (reason: StopReason, signal?: string) => {
@@ -81,7 +103,24 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
           lines++;
           opts.onLine(raw, parseTraceLine(raw));
         }
-        if (opts.count !== undefined && lines >= opts.count) stop("count");
+        let got = 0;
+        for (const reader of opts.readers ?? []) {
+          if (opts.abort?.aborted || (opts.count !== undefined && lines + records >= opts.count)) break;
+          got += reader.poll(
+            (r) => {
+              // a poll hands over what is there: past --count the rest is read but not shown
+              if (opts.count !== undefined && lines + records >= opts.count) return;
+              records++;
+              opts.onRecord?.(r);
+            },
+            (l) => {
+              lost += l.count;
+              opts.onLost?.(l);
+            },
+          );
+        }
+        if (opts.count !== undefined && lines + records >= opts.count) stop("count");
+        return got;
       };
       opts.abort?.addEventListener("abort", () => stop("aborted"));
       for (const sig of SIGNALS) {
@@ -92,12 +131,17 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
       let ticks = 0;
       const tick = () => {
         if (done) return;
-        pump();
+        const busy = pump() > 0;
         if (opts.onHits && opts.hits && ++ticks % 10 === 0) {
           const h = opts.hits();
           if (h !== undefined && h !== lastHits) opts.onHits((lastHits = h));
         }
-        if (!done) timers[0] = setTimeout(tick, pollMs);
+        // While records flow (and for 200 ms after the last), poll again straight after the I/O
+        // callbacks: setTimeout(0) waits about 1 ms and the idle 50 ms would let a small ring
+        // overflow. This spins a core while events flow; idle, the timer runs at pollMs.
+        if (busy) lastRecordAt = Date.now();
+        if (!done && Date.now() - lastRecordAt < 200) immediate = setImmediate(tick);
+        else if (!done) timers[0] = setTimeout(tick, pollMs);
       };
       if (opts.duration !== undefined && Number.isFinite(opts.duration)) {
         cancelDuration = setLongTimeout(() => stop("duration"), opts.duration * 1000);

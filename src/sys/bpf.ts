@@ -6,9 +6,10 @@ import { BPF_ENABLE_STATS, BPF_LINK_CREATE, BPF_OBJ_GET_INFO_BY_FD, BPF_MAP_CREA
 import { Arena, align8, cstringBytes, syscallWith } from "./arena.ts";
 import { NR } from "./arch.ts";
 import { possibleCpus } from "./cpus.ts";
-import { BPF_ENABLE_STATS_ATTR, BPF_LINK_CREATE_ATTR, BPF_MAP_INFO, BPF_OBJ_GET_INFO_BY_FD_ATTR, BPF_PROG_INFO, BPF_MAP_CREATE_ATTR, BPF_MAP_ELEM_ATTR, BPF_OBJ_ATTR, BPF_PROG_LOAD_ATTR, BPF_RAW_TRACEPOINT_OPEN_ATTR, encode, field, type FieldValue, type Layout } from "./layout.ts";
+import { BPF_PROG_TEST_RUN_ATTR, BPF_ENABLE_STATS_ATTR, BPF_LINK_CREATE_ATTR, BPF_MAP_INFO, BPF_OBJ_GET_INFO_BY_FD_ATTR, BPF_PROG_INFO, BPF_MAP_CREATE_ATTR, BPF_MAP_ELEM_ATTR, BPF_OBJ_ATTR, BPF_PROG_LOAD_ATTR, BPF_RAW_TRACEPOINT_OPEN_ATTR, encode, field, type FieldValue, type Layout } from "./layout.ts";
 import type { SysResult } from "./libc.ts";
-import { BPF_BTF_LOAD } from "../uapi.ts";
+import { BPF_BTF_LOAD, BPF_MAP_DELETE_ELEM, BPF_PROG_TEST_RUN } from "../uapi.ts";
+import { BPF_GET_ID_ATTR, BPF_LINK_CREATE_HOOK_ATTR, BPF_PROG_ATTACH_ATTR, BPF_PROG_QUERY_ATTR } from "./layout.ts";
 import { layout } from "./layout.ts";
 
 /** Every bpf(2) call goes through here: the arena (attr and all it points to) outlives the call. */
@@ -275,12 +276,182 @@ export function bpfBtfLoad(blob: Uint8Array, logSize = 0): SysResult & { log: st
   return { ...r, log: logSize ? arena.cstring(log) : "" };
 }
 
+// BPF_PROG_TEST_RUN (4.12+): run a loaded program once or `repeat` times on given input.
 
-/** union bpf_attr for BPF_MAP_FREEZE (5.2+): just the map fd. */
-const BPF_MAP_FREEZE_ATTR = layout("bpf_attr(BPF_MAP_FREEZE)", [["map_fd", "u32"]]);
+export interface ProgTestRunArgs {
+  progFd: number;
+  data?: Uint8Array;
+  /** Bytes of room for data_out (the kernel writes at most this much and says how much it had). */
+  dataOutSize?: number;
+  ctx?: Uint8Array;
+  ctxOutSize?: number;
+  repeat?: number;
+  flags?: number;
+  cpu?: number;
+}
+
+export interface ProgTestRunResult extends SysResult {
+  retval: number;
+  /** Average run time in ns over the repeats, as the kernel measured it. */
+  duration: number;
+  dataOut: Uint8Array;
+  /** What the kernel had to write (may exceed dataOut's length: ENOSPC). */
+  dataSizeOut: number;
+  ctxOut: Uint8Array;
+  ctxSizeOut: number;
+}
+
+export function bpfProgTestRun(a: ProgTestRunArgs): ProgTestRunResult {
+  const data = a.data ?? new Uint8Array(0);
+  const ctx = a.ctx;
+  const dataOutSize = a.dataOutSize ?? 0;
+  const ctxOutSize = a.ctxOutSize ?? 0;
+  const arena = new Arena([BPF_PROG_TEST_RUN_ATTR.size, data.length, dataOutSize, ctx?.length ?? 0, ctxOutSize]);
+  const [din, dout, cin, cout] = [arena.region(1), arena.region(2), arena.region(3), arena.region(4)];
+  arena.put(din, data);
+  if (ctx) arena.put(cin, ctx);
+  // Fields past what is used stay out of the size: 4.12's attr ends at duration.
+  const r = run(BPF_PROG_TEST_RUN, BPF_PROG_TEST_RUN_ATTR, arena, {
+    prog_fd: a.progFd,
+    data_size_in: data.length || undefined,
+    data_in: data.length ? arena.address(din) : undefined,
+    data_size_out: dataOutSize || undefined,
+    data_out: dataOutSize ? arena.address(dout) : undefined,
+    repeat: a.repeat || undefined,
+    duration: 0, // out: always within the size, so that the kernel writes it back
+    ctx_size_in: ctx?.length || undefined,
+    ctx_in: ctx?.length ? arena.address(cin) : undefined,
+    ctx_size_out: ctxOutSize || undefined,
+    ctx_out: ctxOutSize ? arena.address(cout) : undefined,
+    flags: a.flags || undefined,
+    cpu: a.cpu || undefined,
+  });
+  const get = (name: string) => arena.view.getUint32(field(BPF_PROG_TEST_RUN_ATTR, name).offset, true);
+  const dataSizeOut = dataOutSize ? get("data_size_out") : 0;
+  const ctxSizeOut = ctxOutSize ? get("ctx_size_out") : 0;
+  return {
+    ...r,
+    retval: get("retval"),
+    duration: get("duration"),
+    dataOut: arena.slice(dout).slice(0, Math.min(dataSizeOut, dataOutSize)),
+    dataSizeOut,
+    ctxOut: arena.slice(cout).slice(0, Math.min(ctxSizeOut, ctxOutSize)),
+    ctxSizeOut,
+  };
+}
+
+// Network/cgroup hooks, object iteration and the remaining element commands (issue 11: net branch).
+
+const BPF_PROG_ATTACH = 8;
+const BPF_PROG_DETACH = 9;
+const BPF_PROG_GET_NEXT_ID = 11;
+const BPF_MAP_GET_NEXT_ID = 12;
+const BPF_PROG_GET_FD_BY_ID = 13;
+const BPF_MAP_GET_FD_BY_ID = 14;
+const BPF_MAP_LOOKUP_AND_DELETE_ELEM = 21;
 const BPF_MAP_FREEZE = 22;
 
+export interface LinkCreateArgs {
+  progFd: number;
+  /** A cgroup or netns fd, or an ifindex (xdp, tcx): the same slot of the attr. */
+  target: number;
+  attachType: number;
+  flags?: number;
+  /** tcx (6.6+): BPF_F_BEFORE/AFTER anchor and the expected revision; 0 for none. */
+  tcx?: { relativeFd?: number; expectedRevision?: bigint };
+  /** netfilter (6.4+). */
+  netfilter?: { pf: number; hooknum: number; priority: number; flags?: number };
+}
+
+/** BPF_LINK_CREATE for the network and cgroup hooks; the fd closes the link. */
+export function bpfLinkCreate(a: LinkCreateArgs): SysResult {
+  const arena = new Arena([BPF_LINK_CREATE_HOOK_ATTR.size]);
+  return run(BPF_LINK_CREATE, BPF_LINK_CREATE_HOOK_ATTR, arena, {
+    prog_fd: a.progFd,
+    target_ifindex: a.target,
+    attach_type: a.attachType,
+    flags: a.flags || undefined,
+    "tcx.relative_fd": a.tcx?.relativeFd || undefined,
+    "tcx.expected_revision": a.tcx?.expectedRevision || undefined,
+    "netfilter.pf": a.netfilter?.pf,
+    "netfilter.hooknum": a.netfilter?.hooknum,
+    "netfilter.priority": a.netfilter?.priority,
+    "netfilter.flags": a.netfilter ? a.netfilter.flags ?? 0 : undefined,
+  });
+}
+
+/** BPF_PROG_ATTACH (4.10+): cgroups, sockmaps (target = map fd), flow dissector (target = netns fd). */
+export function bpfProgAttach(targetFd: number, progFd: number, attachType: number, flags = 0): SysResult {
+  const arena = new Arena([BPF_PROG_ATTACH_ATTR.size]);
+  return run(BPF_PROG_ATTACH, BPF_PROG_ATTACH_ATTR, arena, { target_fd: targetFd, attach_bpf_fd: progFd, attach_type: attachType, attach_flags: flags || undefined });
+}
+
+/** BPF_PROG_DETACH of `progFd` (multi-attach cgroups need the program; others ignore it). */
+export function bpfProgDetach(targetFd: number, progFd: number, attachType: number): SysResult {
+  const arena = new Arena([BPF_PROG_ATTACH_ATTR.size]);
+  return run(BPF_PROG_DETACH, BPF_PROG_ATTACH_ATTR, arena, { target_fd: targetFd, attach_bpf_fd: progFd, attach_type: attachType });
+}
+
+function nextId(cmd: number, start: number): SysResult & { id: number } {
+  const arena = new Arena([BPF_GET_ID_ATTR.size]);
+  const r = run(cmd, BPF_GET_ID_ATTR, arena, { start_id: start, next_id: 0 });
+  return { ...r, id: arena.view.getUint32(field(BPF_GET_ID_ATTR, "next_id").offset, true) };
+}
+
+/** The id after `start` (0: the first); ENOENT at the end (4.13+). */
+export function bpfProgGetNextId(start: number): SysResult & { id: number } {
+  return nextId(BPF_PROG_GET_NEXT_ID, start);
+}
+
+export function bpfMapGetNextId(start: number): SysResult & { id: number } {
+  return nextId(BPF_MAP_GET_NEXT_ID, start);
+}
+
+export function bpfProgGetFdById(id: number): SysResult {
+  const arena = new Arena([BPF_GET_ID_ATTR.size]);
+  return run(BPF_PROG_GET_FD_BY_ID, BPF_GET_ID_ATTR, arena, { start_id: id });
+}
+
+export function bpfMapGetFdById(id: number): SysResult {
+  const arena = new Arena([BPF_GET_ID_ATTR.size]);
+  return run(BPF_MAP_GET_FD_BY_ID, BPF_GET_ID_ATTR, arena, { start_id: id });
+}
+
+export function bpfMapDeleteElem(m: MapRef, key: Uint8Array): SysResult {
+  const { arena, k } = elemArena(m, key, 0);
+  return run(BPF_MAP_DELETE_ELEM, BPF_MAP_ELEM_ATTR, arena, { map_fd: m.fd, key: arena.address(k) });
+}
+
+/** Queue/stack pop (4.20+, key NULL) and hash lookup-and-delete (5.14+): the value(s) taken out. */
+export function bpfMapLookupAndDeleteElem(m: MapRef, key: Uint8Array | undefined): SysResult & { values: Uint8Array[] } {
+  const { arena, k, v } = elemArena(m, key, mapValueBytes(m.type, m.valueSize));
+  const r = run(BPF_MAP_LOOKUP_AND_DELETE_ELEM, BPF_MAP_ELEM_ATTR, arena, { map_fd: m.fd, key: key && m.keySize ? arena.address(k) : 0n, value: arena.address(v) });
+  return { ...r, values: r.ret < 0 ? [] : splitValues(m, arena.slice(v)) };
+}
+
+/** Makes the map read-only from user space (5.2+); programs may still write it. */
 export function bpfMapFreeze(fd: number): SysResult {
-  const arena = new Arena([8]);
-  return run(BPF_MAP_FREEZE, BPF_MAP_FREEZE_ATTR, arena, { map_fd: fd });
+  const arena = new Arena([BPF_MAP_ELEM_ATTR.size]);
+  return run(BPF_MAP_FREEZE, BPF_MAP_ELEM_ATTR, arena, { map_fd: fd });
+}
+
+/** The ids of the maps a program uses: BPF_OBJ_GET_INFO_BY_FD with map_ids pointing at `count` slots. */
+export function bpfProgGetMapIds(fd: number, count: number): SysResult & { ids: number[] } {
+  const arena = new Arena([BPF_OBJ_GET_INFO_BY_FD_ATTR.size, BPF_PROG_INFO.size, Math.max(count, 1) * 4]);
+  const [info, ids] = [arena.region(1), arena.region(2)];
+  encode(BPF_PROG_INFO, arena.view, info.offset, { nr_map_ids: count, map_ids: arena.address(ids) });
+  const r = run(BPF_OBJ_GET_INFO_BY_FD, BPF_OBJ_GET_INFO_BY_FD_ATTR, arena, { bpf_fd: fd, info_len: BPF_PROG_INFO.size, info: arena.address(info) });
+  const got = Math.min(count, arena.view.getUint32(info.offset + field(BPF_PROG_INFO, "nr_map_ids").offset, true));
+  return { ...r, ids: r.ret < 0 ? [] : Array.from({ length: got }, (_, i) => arena.view.getUint32(ids.offset + i * 4, true)) };
+}
+
+const BPF_PROG_QUERY = 16;
+
+/** The ids of the programs attached to `targetFd` for `attachType` (up to `max`). */
+export function bpfProgQuery(targetFd: number, attachType: number, max = 64): SysResult & { ids: number[] } {
+  const arena = new Arena([BPF_PROG_QUERY_ATTR.size, max * 4]);
+  const ids = arena.region(1);
+  const r = run(BPF_PROG_QUERY, BPF_PROG_QUERY_ATTR, arena, { target_fd: targetFd, attach_type: attachType, prog_ids: arena.address(ids), prog_cnt: max });
+  const n = Math.min(max, arena.view.getUint32(field(BPF_PROG_QUERY_ATTR, "prog_cnt").offset, true));
+  return { ...r, ids: r.ret < 0 ? [] : Array.from({ length: n }, (_, i) => arena.view.getUint32(ids.offset + i * 4, true)) };
 }

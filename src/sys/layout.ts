@@ -270,3 +270,68 @@ export const PERF_EVENT_ATTR = layout("perf_event_attr", [
 
 /** Bits of perf_event_attr's flags word (bit numbers of the C bitfield, checked against gcc). */
 export const PERF_ATTR_FLAG = { disabled: 0, inherit: 1, exclude_kernel: 5, freq: 10 } as const;
+
+/** union bpf_attr for BPF_PROG_TEST_RUN (4.12; ctx_* 5.0 for most types; flags, cpu 5.10; batch_size 5.18). */
+export const BPF_PROG_TEST_RUN_ATTR = layout("bpf_attr(BPF_PROG_TEST_RUN)", [
+  ["prog_fd", "u32"],
+  ["retval", "u32"],
+  ["data_size_in", "u32"],
+  ["data_size_out", "u32"],
+  ["data_in", "u64"],
+  ["data_out", "u64"],
+  ["repeat", "u32"],
+  ["duration", "u32"],
+  ["ctx_size_in", "u32"],
+  ["ctx_size_out", "u32"],
+  ["ctx_in", "u64"],
+  ["ctx_out", "u64"],
+  ["flags", "u32"],
+  ["cpu", "u32"],
+  ["batch_size", "u32"],
+]);
+
+// Network/cgroup hooks and object iteration (issue 11: net branch).
+
+/**
+ * bpf_attr for BPF_LINK_CREATE with the per-hook union after `flags`: target_ifindex shares
+ * target_fd's slot (xdp, tcx), tcx's relative_fd/expected_revision (6.6+) and netfilter's
+ * pf/hooknum/priority/flags (6.4+) share the union at 16. Only one group is set per call.
+ */
+export const BPF_LINK_CREATE_HOOK_ATTR = layout("bpf_attr(BPF_LINK_CREATE hooks)", [
+  ["prog_fd", "u32"],
+  ["target_ifindex", "u32"], // union with target_fd
+  ["attach_type", "u32"],
+  ["flags", "u32"],
+  ["tcx.relative_fd", "u32", 16],
+  ["tcx.expected_revision", "u64", 24],
+  ["netfilter.pf", "u32", 16],
+  ["netfilter.hooknum", "u32", 20],
+  ["netfilter.priority", "i32", 24],
+  ["netfilter.flags", "u32", 28],
+]);
+
+/** bpf_attr for BPF_PROG_ATTACH / BPF_PROG_DETACH (4.10+; replace_bpf_fd 5.6+). */
+export const BPF_PROG_ATTACH_ATTR = layout("bpf_attr(BPF_PROG_ATTACH)", [
+  ["target_fd", "u32"],
+  ["attach_bpf_fd", "u32"],
+  ["attach_type", "u32"],
+  ["attach_flags", "u32"],
+  ["replace_bpf_fd", "u32"],
+]);
+
+/** bpf_attr for BPF_*_GET_NEXT_ID and BPF_*_GET_FD_BY_ID (4.13+): start_id shares its slot with prog_id/map_id. */
+export const BPF_GET_ID_ATTR = layout("bpf_attr(BPF_*_GET_NEXT_ID)", [
+  ["start_id", "u32"],
+  ["next_id", "u32"],
+  ["open_flags", "u32"],
+]);
+
+/** bpf_attr for BPF_PROG_QUERY (4.15+): the programs attached at a cgroup, netns or sockmap (6.0+). */
+export const BPF_PROG_QUERY_ATTR = layout("bpf_attr(BPF_PROG_QUERY)", [
+  ["target_fd", "u32"],
+  ["attach_type", "u32"],
+  ["query_flags", "u32"],
+  ["attach_flags", "u32"],
+  ["prog_ids", "u64"],
+  ["prog_cnt", "u32"],
+]);

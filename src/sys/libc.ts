@@ -2,7 +2,7 @@
 // arguments (works on x86_64 and aarch64) and reads errno through __errno_location(), whose
 // pointer is taken once: reading it right after the call, with nothing allocating in between,
 // is what BUN-NOTES measured to be reliable.
-import { dlopen, FFIType, ptr, read, type Pointer } from "bun:ffi";
+import { dlopen, FFIType, ptr, read, toArrayBuffer, type Pointer } from "bun:ffi";
 
 const libc = dlopen("libc.so.6", {
   // i64_fast returns a plain number where it fits (no BigInt allocation per call).
@@ -30,4 +30,12 @@ export function syscall(nr: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0): S
 export function addressOf(view: Uint8Array, offset = 0): number {
   if (view.byteLength === 0) throw new RangeError("addressOf: zero-length view");
   return ptr(view, offset) as number;
+}
+
+/**
+ * An ArrayBuffer over memory the process mapped (mmap): no copy, reads and writes go to the
+ * mapping. Only for addresses that stay mapped as long as the buffer is used (sys/mmap.ts).
+ */
+export function mappedBuffer(address: number, length: number): ArrayBuffer {
+  return toArrayBuffer(address as Pointer, 0, length);
 }

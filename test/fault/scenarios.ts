@@ -1,6 +1,6 @@
-// The signal and resource-limit scenarios, shared by the fault tests and known-failures.test.ts.
+// The signal and resource-limit scenarios, shared by signals.test.ts, rlimits.test.ts and campaign.ts.
 import { expect } from "bun:test";
-import { LIBC, PROG_NAME, errorLines, hasStackTrace, probeEventsOf, runWith, settledPrograms, sweepLeftovers } from "./support.ts";
+import { LIBC, PROG_NAME, errorLines, hasStackTrace, probeEventsOf, runWith, settledPrograms } from "./support.ts";
 
 export const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 export type Sig = keyof typeof SIGNALS;
@@ -32,15 +32,14 @@ export const PHASES: Phase[] = [
   { name: "detaching", at: /^watching trace_pipe/, second: "SIGTERM" },
 ];
 
-/** Known failure: between the uprobe_events write and the attach, nothing removes the event. */
+/**
+ * Between the uprobe_events write and the attach (tracefs probes only: the tracepoint prints no
+ * "probe event" line). The removal is registered before the write and the signal hook before any
+ * command runs, so the event goes even here.
+ */
 export const PROBE_WRITTEN: Phase = { name: "attaching (probe event written)", at: /^probe event / };
 
-/**
- * `avoidKnown`: when the signal landed in the known window (the probe event written, the attach not
- * done: stderr says "probe event" but not "attached"), the leftover event is that known defect
- * (known-failures.test.ts): it is swept instead of failing here. Every other check still applies.
- */
-export async function signalScenario(seed: string, target: Target, phase: Phase, sig: Sig, avoidKnown = true): Promise<void> {
+export async function signalScenario(seed: string, target: Target, phase: Phase, sig: Sig): Promise<void> {
   const r = await runWith(["load", seed, ...target.args, "--verbose"], {
     at: phase.at,
     delayMs: phase.delayMs,
@@ -60,9 +59,7 @@ export async function signalScenario(seed: string, target: Target, phase: Phase,
   }
   expect(errorLines(r.stderr).length, context).toBeLessThanOrEqual(1);
   expect(hasStackTrace(r.stderr), context).toBe(false);
-  const inKnownWindow = /^probe event /m.test(r.stderr) && !/^attached '/m.test(r.stderr);
-  if (avoidKnown && inKnownWindow) sweepLeftovers();
-  else expect(probeEventsOf(r.pid), context).toEqual([]);
+  expect(probeEventsOf(r.pid), context).toEqual([]);
   expect(await settledPrograms(), context).toEqual([]);
 }
 
@@ -75,8 +72,16 @@ export interface LimitCase {
 }
 
 /** The invariants of a run under a limit; returns the run for further checks. */
+/**
+ * A line Bun itself prints under a tiny RLIMIT_NOFILE, from its module resolver (it found the
+ * module anyway: the run goes on and may succeed). bpfload cannot suppress it; it is left out of
+ * the checks, and only it: the lines of bpfload's own still follow every rule.
+ */
+export const BUN_RESOLVER_LINE = /^error: Cannot read file "[^"]*": (EMFILE|ENFILE)\n?$/gm;
+
 export async function limitRun(c: LimitCase, seed: string) {
-  const r = await runWith(c.args(seed), { prefix: c.prefix, timeoutMs: 60_000 });
+  const run = await runWith(c.args(seed), { prefix: c.prefix, timeoutMs: 60_000 });
+  const r = { ...run, stderr: run.stderr.replace(BUN_RESOLVER_LINE, "") };
   const context = `${c.prefix.join(" ")} ${c.args(seed).join(" ")}: exit ${r.code}, stderr:\n${r.stderr}`;
   expect(r.code, `hang: ${context}`).not.toBe(-1);
   expect([0, 1], context).toContain(r.code);

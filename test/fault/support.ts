@@ -65,11 +65,15 @@ export async function runWith(
   return { code: hung ? -1 : code, pid: proc.pid, stderr, stdout, trigger };
 }
 
-/** Probe events of process `pid` still in tracefs (bpfload names them bpfload_<pid>_<seq>_...). */
+/**
+ * Probe events of process `pid` still in tracefs. bpfload names them `bpfload2_<pid>_<start>_...`
+ * with the numbers in base 36 (older versions: `bpfload_<pid>_<seq>_...`, decimal); the pid is read
+ * back here on its own, not with bpfload's parser.
+ */
 export function probeEventsOf(pid: number): string[] {
   const t = tracefsDir();
   if (!t) return [];
-  const mine = (s: string) => s.includes(`bpfload_${pid}_`);
+  const mine = (s: string) => s.includes(`bpfload2_${pid.toString(36)}_`) || s.includes(`bpfload_${pid}_`);
   const lines = ["kprobe_events", "uprobe_events"]
     .filter((f) => existsSync(`${t}/${f}`))
     .flatMap((f) => readFileSync(`${t}/${f}`, "utf8").split("\n").filter(mine));
@@ -106,7 +110,7 @@ export const faultSkipReason: string | undefined =
     : Bun.spawnSync(["sh", "-c", "command -v prlimit"]).exitCode !== 0 ? "prlimit (util-linux) is not installed"
     : undefined);
 
-/** Removes probe events of dead bpfload processes (what a known failure may leave), via the CLI. */
+/** Removes probe events of dead bpfload processes (what a failing run may leave), via the CLI. */
 export function sweepLeftovers(): void {
   Bun.spawnSync([process.execPath, MAIN, "cleanup"], { stdout: "ignore", stderr: "ignore" });
 }

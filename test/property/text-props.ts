@@ -55,17 +55,13 @@ function parseOrUsage(text: string): AttachSpec | undefined {
 
 const showString = (s: string) => quote(s);
 
-export function attachSpecRoundTrip(avoidKnown: boolean): Property<string> {
-  return {
-  name: `attach specs: random text gives an AttachSpec or a UsageError; accepted specs round trip through formatAttachSpec${avoidKnown ? " (offsets below 2^53)" : ""}`,
+export const attachSpecRoundTrip: Property<string> = {
+  name: "attach specs: random text gives an AttachSpec or a UsageError; accepted specs round trip through formatAttachSpec",
   kind: "attach specs",
   gen: attachSpecText,
   check(text) {
     const spec = parseOrUsage(text);
     if (!spec) return "rejected";
-    // Known defect (known-failures.test.ts): offsets of any size are accepted (999999999999999999999,
-    // 0xffffffffffffffffff), lose precision and print as 1e+21. The passing suite leaves them out.
-    if (avoidKnown && "offset" in spec && !Number.isSafeInteger(spec.offset)) return "accepted (offset beyond 2^53)";
     const formatted = formatAttachSpec(spec);
     let again: AttachSpec;
     try {
@@ -78,14 +74,20 @@ export function attachSpecRoundTrip(avoidKnown: boolean): Property<string> {
   },
   shrink: shrinkString,
   show: showString,
-  };
-}
+};
 
-/** Characters that must never reach a tracefs write or a file lookup inside a field. */
-const UNSAFE = /[\s\u0000-\u001f\u007f]/;
+/** Characters that must never reach a tracefs write or a file lookup inside a name field. */
+const UNSAFE = /[\s\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/**
+ * A path may hold spaces (a file may be named so, and the perf PMU takes it; the tracefs writer
+ * refuses them with its own message), but never NUL, another control character or a line separator.
+ */
+const UNSAFE_PATH = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 export function unsafeField(spec: AttachSpec): string | undefined {
-  for (const [k, v] of Object.entries(spec)) if (typeof v === "string" && UNSAFE.test(v)) return `${k} ${JSON.stringify(v)}`;
+  for (const [k, v] of Object.entries(spec)) {
+    if (typeof v === "string" && (k === "path" ? UNSAFE_PATH : UNSAFE).test(v)) return `${k} ${JSON.stringify(v)}`;
+  }
   return undefined;
 }
 
@@ -175,9 +177,9 @@ export const traceLineFields: Property<GenTrace> = {
 };
 
 /**
- * Known defect (known-failures.test.ts): a message holding \r, U+2028 or U+2029 (a BPF program may
- * print them) defeats the line regex (`.` stops there): the line is not parsed, or a later part
- * of it is, with the whole start taken as the task name.
+ * A message holding \r, U+2028 or U+2029 (a BPF program may print them) is kept whole. (A line
+ * regex with a plain `.` stops there: the line is not parsed, or a later part of it is, with the
+ * whole start taken as the task name.)
  */
 export const traceLineSeparators: Property<GenTrace> = {
   name: "trace lines: messages with \\r, U+2028 or U+2029 parse back to their fields",
@@ -208,25 +210,25 @@ export function mutatedTrace(r: Rng): string {
   return line;
 }
 
+/** What a kernel can print: pids up to PID_MAX_LIMIT (2^22), cpus below NR_CPUS's largest (8192). */
 function plausibleNumbers(t: TraceLine): boolean {
-  return Number.isSafeInteger(t.pid) && Number.isSafeInteger(t.cpu) && t.timestamp < 1e15;
+  return Number.isInteger(t.pid) && t.pid <= 4194304 && Number.isInteger(t.cpu) && t.cpu < 8192 && t.timestamp < 1e15;
 }
 
-/** `avoidKnown`: leave out the lines of the known defect on huge numbers (line terminators are always left out: traceLineSeparators). */
-export function traceLineNoThrow(avoidKnown: boolean): Property<string> & { avoidKnown: boolean } {
-  return {
-  avoidKnown,
-  name: `trace lines: random and mutated lines parse or give undefined; parsed fields reformat to the same fields${avoidKnown ? " (numbers below 2^53)" : ""}`,
+/**
+ * Random and mutated lines: parsed or undefined, never a throw; what parses has numbers a kernel
+ * can print and reformats to the same fields.
+ */
+export const traceLineNoThrow: Property<string> = {
+  name: "trace lines: random and mutated lines parse or give undefined; parsed fields reformat to the same fields",
   kind: "trace lines (random and mutated)",
   gen: mutatedTrace,
   check(line) {
     const got = parseTraceLine(line);
     if (!got) return "not a trace line";
     for (const k of ["pid", "cpu", "timestamp"] as const) if (!Number.isFinite(got[k]) || got[k] < 0) throw new Violation(`${k} ${got[k]}`);
-    // Known defect (known-failures.test.ts): digit runs beyond 2^53 are accepted as pid/cpu/timestamp
-    // and cannot be printed back. The suite that must pass leaves those lines out of the reformat check.
-    if (this.avoidKnown && !plausibleNumbers(got)) return "parsed (implausible numbers)";
-    if (/[\r\n\u2028\u2029]/.test(line)) return "parsed (line terminator inside)";
+    if (!plausibleNumbers(got)) throw new Violation(`implausible numbers: ${JSON.stringify(got)}`);
+    if (/[\r\n\u2028\u2029]/.test(line)) return "parsed (line terminator inside)"; // traceLineSeparators checks those
     // Reformat with the fields alone (flags and event are kept verbatim) and parse again.
     const re = parseTraceLine(formatTrace(got, undefined, "new", true));
     if (JSON.stringify(re) !== JSON.stringify(got)) throw new Violation(`reformatted fields parse differently: ${JSON.stringify(got)} -> ${JSON.stringify(re)}`);
@@ -234,7 +236,6 @@ export function traceLineNoThrow(avoidKnown: boolean): Property<string> & { avoi
   },
   shrink: shrinkString,
   show: showString,
-  };
-}
+};
 
-export const TEXT_PROPERTIES = [attachSpecRoundTrip(true), traceLineFields, traceLineNoThrow(true)] as const;
+export const TEXT_PROPERTIES = [attachSpecRoundTrip, attachSpecInjection, traceLineFields, traceLineSeparators, traceLineNoThrow] as const;

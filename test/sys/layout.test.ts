@@ -20,6 +20,10 @@ const BPF_ATTRS: [L.Layout, string][] = [
   [L.BPF_OBJ_GET_INFO_BY_FD_ATTR, "info."],
   [L.BPF_ENABLE_STATS_ATTR, "enable_stats."],
   [L.BPF_LINK_CREATE_ATTR, "link_create."],
+  [L.BPF_PROG_TEST_RUN_ATTR, "test."],
+  [L.BPF_PROG_ATTACH_ATTR, ""],
+  [L.BPF_GET_ID_ATTR, ""],
+  [L.BPF_PROG_QUERY_ATTR, "query."],
 ];
 
 function headerHas(field: string): boolean {
@@ -130,5 +134,32 @@ describe("encode", () => {
 
   test("unknown field is a programming error", () => {
     expect(() => L.encode(L.BPF_OBJ_ATTR, new DataView(new ArrayBuffer(16)), 0, { nope: 1 })).toThrow("has no field nope");
+  });
+});
+
+// The hook union of BPF_LINK_CREATE (tcx 6.6+, netfilter 6.4+) is newer than the 6.1 uapi headers:
+// the running kernel's own BTF is the oracle (bpftool writes it out as C, gcc measures it).
+const VMLINUX = "/sys/kernel/btf/vmlinux";
+const bpftool = Bun.which("bpftool") ?? (existsSync("/usr/sbin/bpftool") ? "/usr/sbin/bpftool" : undefined);
+const skipBtf = skip ?? (!bpftool ? "no bpftool" : !existsSync(VMLINUX) ? "no kernel BTF" : undefined);
+
+describe.skipIf(!!skipBtf)("BPF_LINK_CREATE hook attr matches the running kernel's BTF", () => {
+  test("every field at the kernel's offset and size", () => {
+    const dir = mkdtempSync(`${tmpdir()}/bpfload-layout-btf-`);
+    try {
+      const dump = Bun.spawnSync([bpftool!, "btf", "dump", "file", VMLINUX, "format", "c"]);
+      if (dump.exitCode !== 0) throw new Error(dump.stderr.toString());
+      writeFileSync(`${dir}/vmlinux.h`, dump.stdout);
+      const members = L.BPF_LINK_CREATE_HOOK_ATTR.fields.map((f) => f.name);
+      const lines = members.map((m) => `printf("%s %zu %zu\\n", "${m}", __builtin_offsetof(union bpf_attr, link_create.${m}), sizeof(((union bpf_attr*)0)->link_create.${m}));`);
+      writeFileSync(`${dir}/l.c`, `#include "vmlinux.h"\nint printf(const char *, ...);\nint main(void) {\n${lines.join("\n")}\nreturn 0; }\n`);
+      const cc = Bun.spawnSync([gcc!, "-w", "-o", `${dir}/l`, `${dir}/l.c`]);
+      if (cc.exitCode !== 0) throw new Error(cc.stderr.toString().slice(0, 2000));
+      const out = Bun.spawnSync([`${dir}/l`]).stdout.toString().trim().split("\n");
+      const real = new Map(out.map((line) => [line.split(" ")[0]!, line.split(" ").slice(1).map(Number)]));
+      for (const f of L.BPF_LINK_CREATE_HOOK_ATTR.fields) expect([f.name, f.offset, f.size]).toEqual([f.name, ...real.get(f.name)!]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

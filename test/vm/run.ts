@@ -1,10 +1,16 @@
-// VM test rig: boots Debian's own 6.1 kernel under qemu with a busybox initramfs holding the bpfload
-// executable, runs test/vm/checks.sh inside and reports one PASS/FAIL/SKIP per check.
+// VM test rig: boots a kernel under qemu (Debian's own 6.1 or 5.10 package, or a bare bzImage such as
+// shared/vm-kernels' 4.9/4.19/5.4) with a busybox initramfs holding the bpfload executable, runs
+// test/vm/checks.sh inside and reports one PASS/FAIL/SKIP per check.
 //
-//   npx bun test/vm/run.ts [--arch x64|arm64|all] [--suite bookworm|bullseye] [--binary PATH] [--checks FILE] [--standin]
+//   npx bun test/vm/run.ts [--arch x64|arm64|all] [--suite bookworm|bullseye] [--kernel NAME|FILE] [--matrix [--jobs N]]
+//                          [--binary PATH] [--checks FILE] [--standin]
 //                          [--accel auto|kvm|tcg] [--smp N] [--timeout SECS] [--gzip] [--keep]
 //                          [--show-output] [--verbose]
 //   --suite bullseye: boot Debian 11's 5.10 kernel instead of 6.1 (fetched through private apt lists);
+//   --kernel: boot a bare kernel image instead of a Debian package: a file, or a version (`4.9`, `4.9.229`)
+//     looked up as bzImage-VERSION*-x86_64 (arm64: Image-VERSION*-arm64) in $BPFLOAD_VM_KERNELS, else
+//     <repo>/../shared/vm-kernels (CI runs a fresh clone with a copy of shared/ beside it). A missing image SKIPs.
+//   --matrix: every kernel users run (MATRIX below), --jobs N of them at once (default 1), one summary;
 //   --standin: test a tiny compiled Bun program (standin.ts) instead of bpfload; --keep: keep the initramfs;
 //   --show-output: the last lines of every check's output, not only of failed ones;
 //   --verbose: echo the serial console live. The serial log of the last run is test/vm/work/ARCH/serial.log.
@@ -29,6 +35,9 @@
 // - Output protocol (guest/lib.sh): `VMCHECK PASS|FAIL|SKIP name...` lines on the serial console, VMBOOT
 //   and VMDONE around them. A VM that dies or hangs before VMDONE is a failure, never a silent pass.
 // - Checks of features the CLI does not document yet (`bpfload --help`) SKIP with that reason (checks.sh).
+// - The guest knows which kernel it should be running: the expected version (from the bzImage header or the
+//   Debian package version) and release go on the kernel command line (bpfload.kver=, bpfload.krel=), so the
+//   checks assert what that version must do ("refused on 4.9, loaded on 4.19+") instead of probing it.
 // - Exit codes: 0 all checks passed, 1 a check failed, 77 skipped (no qemu, no kernel package, no
 //   executable), 2 usage error. The last line is always `VM: N passed, N failed, N skipped`.
 // - Host set-up (qemu for both arches, the arm64 dpkg architecture): test/vm/setup.sh, as root.
@@ -39,6 +48,7 @@ import { parseArgs } from "node:util";
 import { type Deb, SkipError, candidateVersions, extractDeb, fetchDeb, removeCached, resolveKernelPackage, suiteAptOptions } from "./lib/apt.ts";
 import { Cpio } from "./lib/cpio.ts";
 import { EM_AARCH64, EM_X86_64, readElfDeps } from "./lib/elf.ts";
+import { type KernelImage, debianKernelVersion, describeKernelImage, findKernelImage, kernelsDir } from "./lib/kernels.ts";
 
 const HERE = import.meta.dir;
 const ROOT = resolve(HERE, "../..");
@@ -68,7 +78,7 @@ const ARCHES: Record<"x64" | "arm64", ArchSpec> = {
     triplet: "x86_64-linux-gnu",
     bunTarget: "bun-linux-x64",
     defaultBinary: "dist/bpfload-linux-x64",
-    timeoutSecs: 150,
+    timeoutSecs: 300, // ~45 checks, ~80 s alone under TCG, ~110 s beside another guest: room for a slow shared host
   },
   arm64: {
     debArch: "arm64",
@@ -80,7 +90,7 @@ const ARCHES: Record<"x64" | "arm64", ArchSpec> = {
     triplet: "aarch64-linux-gnu",
     bunTarget: "bun-linux-arm64",
     defaultBinary: "dist/bpfload-linux-arm64",
-    timeoutSecs: 300,
+    timeoutSecs: 480,
   },
 };
 
@@ -106,45 +116,102 @@ function skip(reason: string): never {
 
 function usage(msg: string): never {
   console.error(`run.ts: ${msg}`);
-  console.error("usage: bun test/vm/run.ts [--arch x64|arm64|all] [--suite bookworm|bullseye] [--binary PATH] [--checks FILE] [--standin] " +
+  console.error("usage: bun test/vm/run.ts [--arch x64|arm64|all] [--suite bookworm|bullseye] [--kernel NAME|FILE] [--matrix [--jobs N]] " +
+    "[--binary PATH] [--checks FILE] [--standin] " +
     "[--accel auto|kvm|tcg] [--smp N] [--timeout SECS] [--gzip] [--keep] [--show-output] [--verbose]");
   process.exit(2);
 }
 
-/** `--arch all`: runs x64 then arm64 (each as its own run.ts), passing their output through, one summary. */
-async function runAll(): Promise<never> {
-  if (opts.binary !== undefined) usage("--binary names one architecture's executable: use it with --arch x64 or arm64");
+/** The kernels users run, each with the edge it is there for (the longest first: it bounds a parallel run). */
+const MATRIX: { label: string; args: string[] }[] = [
+  { label: "arm64 6.1", args: ["--arch", "arm64"] }, // Debian 12 on arm64: __arm64_sys_ names, PL011 console
+  { label: "x64 4.9", args: ["--arch", "x64", "--kernel", "4.9"] }, // Debian 9: kern_version, debugfs tracefs, SyS_, no PMU
+  { label: "x64 4.19", args: ["--arch", "x64", "--kernel", "4.19"] }, // Debian 10: PMU, raw tp, calls; no global data
+  { label: "x64 5.4", args: ["--arch", "x64", "--kernel", "5.4"] }, // Ubuntu 20.04: kernel BTF, global data; no bpf_link
+  { label: "x64 5.10", args: ["--arch", "x64", "--suite", "bullseye"] }, // Debian 11: bpf_link; memlock still charged
+  { label: "x64 6.1", args: ["--arch", "x64"] }, // Debian 12: memcg accounting, IBT
+];
+
+/**
+ * Runs several run.ts at once (`--arch all`, `--matrix`), `jobs` at a time, and prints one summary. Each child's
+ * output is printed as one block when it ends (streamed when jobs is 1). Children start one after another
+ * once the previous one printed its first line (its packages are ready): two fetching or extracting the same
+ * cached .deb at once would race.
+ */
+async function runMany(entries: { label: string; args: string[] }[], jobs: number): Promise<never> {
   const rest: string[] = [];
   const argv = Bun.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? "";
-    if (a === "--arch") i++;
-    else if (!a.startsWith("--arch=")) rest.push(a);
+    if (["--arch", "--jobs", "--suite", "--kernel"].includes(a)) i++;
+    else if (a !== "--matrix" && !/^--(arch|jobs|suite|kernel)=/.test(a)) rest.push(a);
   }
   let pass = 0, fail = 0, skipped = 0, worst = 0;
-  for (const arch of ["x64", "arm64"]) {
-    const p = Bun.spawn([process.execPath, import.meta.path, "--arch", arch, ...rest], { stdout: "pipe", stderr: "inherit" });
+  const times: string[] = [];
+  const table = new Map<string, Map<string, string>>();
+  const started = performance.now();
+  let gate: Promise<void> = Promise.resolve();
+  const runOne = async (e: { label: string; args: string[] }): Promise<void> => {
+    const prev = gate;
+    let opened!: () => void;
+    gate = new Promise((r) => (opened = r));
+    await prev;
+    const t = performance.now();
+    const p = Bun.spawn([process.execPath, import.meta.path, ...e.args, ...rest], { stdout: "pipe", stderr: "pipe" });
     let out = "";
     const dec = new TextDecoder();
+    const errText = new Response(p.stderr).text();
+    // Only the combined line says "VM:": a child's own summary is relabelled when printed (cosmetic when
+    // streaming, where a chunk may split it) and parsed from the whole output.
+    const relabel = (text: string) => text.replace(/^VM: (.*)$/gm, `VM ${e.label}: $1`);
     for await (const chunk of p.stdout) {
       const text = dec.decode(chunk, { stream: true });
       out += text;
-      process.stdout.write(text.replace(/^VM: (.*)$/m, `VM ${arch}: $1`)); // only the combined line says "VM:"
+      if (jobs === 1) process.stdout.write(relabel(text));
+      if (out.includes("\n")) opened();
     }
     const code = await p.exited;
-    const m = /^VM: (\d+) passed, (\d+) failed, (\d+) skipped$/m.exec(out);
-    if (m === null) {
+    opened();
+    const err = await errText;
+    if (jobs > 1) process.stdout.write(relabel(`${out}${err}${`${out}${err}`.endsWith("\n") ? "" : "\n"}`));
+    else process.stdout.write(err);
+    const m = [...out.matchAll(/^VM: (\d+) passed, (\d+) failed, (\d+) skipped$/gm)].pop()?.slice(1);
+    if (m === undefined) {
       fail++;
-      log(`VM ${arch}: run.ts exited ${code} without a summary line`);
+      log(`VM ${e.label}: run.ts exited ${code} without a summary line`);
     } else {
-      pass += Number(m[1]);
-      fail += Number(m[2]);
-      skipped += Number(m[3]);
+      pass += Number(m[0]);
+      fail += Number(m[1]);
+      skipped += Number(m[2]);
     }
     if (code !== 0 && code !== EXIT_SKIP) worst = 1;
-  }
+    times.push(`${e.label} ${secs(performance.now() - t)}${m === undefined ? "" : ` (${m.join("/")})`}`);
+    const got = new Map<string, string>();
+    // A check that passed because bpfload refused with the version (check_since on an older kernel) says so.
+    for (const r of out.matchAll(/^ {2}(PASS|FAIL|SKIP) {2}(\S+) +(.*)$/gm)) {
+      got.set(r[2] ?? "", r[1] === "PASS" && /requires Linux >=/.test(r[3] ?? "") ? "refused" : (r[1] ?? ""));
+    }
+    if (/^SKIP: /m.test(out)) got.set("(all)", "SKIP");
+    table.set(e.label, got);
+  };
+  const queue = [...entries];
+  await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+    for (let e = queue.shift(); e !== undefined; e = queue.shift()) await runOne(e);
+  }));
+  if (entries.length > 1) printTable(entries.map((e) => e.label), table);
+  log(`time per kernel (pass/fail/skip): ${times.join(", ")}; all ${secs(performance.now() - started)} with --jobs ${jobs}`);
   log(summary(pass, fail, skipped));
   process.exit(worst !== 0 || fail > 0 ? 1 : pass > 0 ? 0 : EXIT_SKIP);
+}
+
+/** One row per check, one column per kernel: PASS/FAIL/SKIP ("refused": passed by naming the version it needs). */
+function printTable(labels: string[], table: Map<string, Map<string, string>>): void {
+  const names: string[] = [];
+  for (const l of labels) for (const n of table.get(l)?.keys() ?? []) if (!names.includes(n)) names.push(n);
+  const w = Math.max(5, ...names.map((n) => n.length));
+  const cw = Math.max(4, ...labels.map((l) => l.length));
+  log(`\n${"check".padEnd(w)}  ${labels.map((l) => l.padEnd(cw)).join("  ")}`);
+  for (const n of names) log(`${n.padEnd(w)}  ${labels.map((l) => (table.get(l)?.get(n) ?? "-").padEnd(cw)).join("  ")}`);
 }
 
 // ---------------------------------------------------------------------------------------------- options
@@ -156,6 +223,9 @@ try {
     options: {
       arch: { type: "string", default: process.arch === "arm64" ? "arm64" : "x64" },
       suite: { type: "string", default: "bookworm" },
+      kernel: { type: "string" },
+      matrix: { type: "boolean", default: false },
+      jobs: { type: "string", default: "1" },
       binary: { type: "string" },
       checks: { type: "string", default: join(HERE, "checks.sh") },
       standin: { type: "boolean", default: false },
@@ -174,7 +244,15 @@ try {
 }
 const opts = parsed.values;
 if (opts.help) usage("help");
-if (opts.arch === "all") await runAll();
+const jobs = Number(opts.jobs);
+if (!Number.isInteger(jobs) || jobs < 1 || jobs > 8) usage("--jobs must be 1..8");
+if (opts.matrix || opts.arch === "all") {
+  if (opts.binary !== undefined) usage("--binary names one architecture's executable: use it with --arch x64 or arm64");
+  if (opts.matrix && opts.kernel !== undefined) usage("--matrix boots every kernel: drop --kernel");
+  if (opts.matrix) await runMany(MATRIX, jobs);
+  await runMany([{ label: "x64", args: ["--arch", "x64"] }, { label: "arm64", args: ["--arch", "arm64"] }]
+    .map((e) => ({ ...e, args: [...e.args, ...(opts.suite !== "bookworm" ? ["--suite", opts.suite] : []), ...(opts.kernel ? ["--kernel", opts.kernel] : [])] })), jobs);
+}
 const archName = opts.arch;
 if (archName !== "x64" && archName !== "arm64") usage(`--arch must be x64, arm64 or all, not ${archName}`);
 const A = ARCHES[archName];
@@ -192,7 +270,22 @@ const KERNELS: Record<string, string> = { bookworm: "6.1", bullseye: "5.10" };
 const KVER = KERNELS[opts.suite] ?? usage(`--suite must be one of ${Object.keys(KERNELS).join(", ")}`);
 const CACHE = join(HERE, "cache", A.debArch);
 const KCACHE = opts.suite === "bookworm" ? CACHE : join(HERE, "cache", `${opts.suite}-${A.debArch}`);
-const WORK = join(HERE, "work", archName);
+// --kernel: a bare image (shared/vm-kernels, or a file) instead of a Debian kernel package.
+const IMAGE_NAMES = { x64: ["bzImage-", "-x86_64"], arm64: ["Image-", "-arm64"] } as const;
+function bareKernel(name: string): KernelImage {
+  const dir = kernelsDir(ROOT);
+  const [prefix, suffix] = IMAGE_NAMES[archName as "x64" | "arm64"];
+  const path = name.includes("/") || existsSync(name) ? resolve(name) : findKernelImage(dir, name, prefix, suffix);
+  if (path === undefined || !existsSync(path)) {
+    skip(path === undefined
+      ? `no kernel image ${prefix}${name}*${suffix} in ${dir} (set BPFLOAD_VM_KERNELS to the directory that has it)`
+      : `no kernel image ${path}`);
+  }
+  return describeKernelImage(path) ?? usage(`${path}: no version in its bzImage header or file name`);
+}
+const bare = opts.kernel === undefined ? undefined : bareKernel(opts.kernel);
+const LABEL = bare !== undefined ? bare.version : opts.suite;
+const WORK = join(HERE, "work", `${archName}-${LABEL}`);
 mkdirSync(WORK, { recursive: true });
 
 // ------------------------------------------------------------------------------------------- host tools
@@ -246,11 +339,29 @@ function kernelPackage(apt: string[]): string {
   return name;
 }
 
-let kernel: Deb, libc: Deb, busybox: Deb;
+let libc: Deb, busybox: Deb;
+let guestKernel: KernelImage & { name: string };
 try {
-  const kapt = opts.suite === "bookworm" ? [] : suiteAptOptions(opts.suite, join(KCACHE, "apt"), [A.debArch]);
-  const kpkg = kernelPackage(kapt);
-  kernel = fetchDeb(kpkg, A.debArch, KCACHE, candidateVersions([`${kpkg}:${A.debArch}`], kapt).get(`${kpkg}:${A.debArch}`) ?? null, kapt);
+  if (bare === undefined) {
+    const kapt = opts.suite === "bookworm" ? [] : suiteAptOptions(opts.suite, join(KCACHE, "apt"), [A.debArch]);
+    const kpkg = kernelPackage(kapt);
+    const kernel = fetchDeb(kpkg, A.debArch, KCACHE, candidateVersions([`${kpkg}:${A.debArch}`], kapt).get(`${kpkg}:${A.debArch}`) ?? null, kapt);
+    // A newer kernel ABI (linux-image-6.1.0-N+1-...) is another package name: drop the older ones' 70 MB.
+    for (const f of new Bun.Glob(`linux-image-${KVER}.0-*_${A.debArch}.deb`).scanSync(KCACHE)) {
+      if (join(KCACHE, f) !== kernel.path) removeCached(join(KCACHE, f));
+    }
+    const kernelDir = extractDeb(kernel, KCACHE, ["./boot"]);
+    const vmlinuz = [...new Bun.Glob("boot/vmlinuz-*").scanSync(kernelDir)][0];
+    if (vmlinuz === undefined) throw new Error(`no boot/vmlinuz-* in ${kernel.path}`);
+    guestKernel = {
+      name: `${kernel.pkg} ${kernel.version}`,
+      path: join(kernelDir, vmlinuz),
+      version: debianKernelVersion(kernel.version) ?? KVER,
+      release: vmlinuz.replace(/^boot\/vmlinuz-/, ""),
+    };
+  } else {
+    guestKernel = { ...bare, name: `${relative(ROOT, bare.path)} (${bare.release})` };
+  }
   const names = ["libc6", "busybox-static"] as const;
   const versions = candidateVersions(names.map((n) => `${n}:${A.debArch}`));
   const deb = (n: string): Deb => fetchDeb(n, A.debArch, CACHE, versions.get(`${n}:${A.debArch}`) ?? null);
@@ -260,14 +371,7 @@ try {
   if (e instanceof SkipError) skip(e.message);
   throw e;
 }
-// A newer kernel ABI (linux-image-6.1.0-N+1-...) is another package name: drop the older ones' 70 MB.
-for (const f of new Bun.Glob(`linux-image-${KVER}.0-*_${A.debArch}.deb`).scanSync(KCACHE)) {
-  if (join(KCACHE, f) !== kernel.path) removeCached(join(KCACHE, f));
-}
-const kernelDir = extractDeb(kernel, KCACHE, ["./boot"]);
-const vmlinuz = [...new Bun.Glob("boot/vmlinuz-*").scanSync(kernelDir)][0];
-if (vmlinuz === undefined) throw new Error(`no boot/vmlinuz-* in ${kernel.path}`);
-const kernelPath = join(kernelDir, vmlinuz);
+const kernelPath = guestKernel.path;
 const libcDir = extractDeb(libc, CACHE);
 const busyboxDir = extractDeb(busybox, CACHE, ["./bin/busybox"]);
 const tPackages = performance.now();
@@ -294,7 +398,6 @@ async function buildInitramfs(): Promise<string> {
   const bbEntry = (await readElfDeps(join(busyboxDir, "bin/busybox"))).entryOffset;
   const env = {
     VM_ARCH: archName,
-    VM_KERNEL: KVER,
     VM_BINARY_KIND: opts.standin ? "standin" : "bpfload",
     VM_TRIPLET: A.triplet,
     VM_BUSYBOX_ENTRY_OFF: bbEntry === null ? "" : `0x${bbEntry.toString(16)}`,
@@ -440,8 +543,7 @@ async function chooseAccel(): Promise<{ accel: "kvm" | "tcg"; why: string }> {
 const { accel, why: accelWhy } = await chooseAccel();
 const tAccel = performance.now();
 const serialLog = join(WORK, "serial.log");
-const kernelName = `${kernel.pkg} ${kernel.version}`;
-log(`VM ${archName}: ${kernelName}, ${busybox.pkg} ${busybox.version}, ${libc.pkg} ${libc.version}`);
+log(`VM ${archName}: ${guestKernel.name}, ${busybox.pkg} ${busybox.version}, ${libc.pkg} ${libc.version}`);
 log(`    ${A.qemu} -accel ${accel} (${accelWhy}) -cpu ${A.cpu} -smp ${smp}; ` +
   `executable ${relative(ROOT, binaryPath)}; checks ${relative(ROOT, checksPath)}`);
 
@@ -449,11 +551,13 @@ log(`    ${A.qemu} -accel ${accel} (${accelWhy}) -cpu ${A.cpu} -smp ${smp}; ` +
 // tracefs kprobe was being enabled, before bpfload had run) is qemu's or the guest kernel's problem, not a
 // check's: boot once more, and say so. A second hang is reported as the failure it is.
 const HUNG = /soft lockup|rcu_preempt self-detected stall|rcu: INFO: rcu_(preempt|sched) detected stalls/;
-let vm = await runQemu(qemuArgv(accel, `console=${A.console} quiet panic=-1`, true), timeoutSecs, /VMDONE uptime=\S+\s/, opts.verbose, serialLog);
+// The guest's checks gate on the version it must be running (guest/init.sh reads these, checks.sh asserts uname -r).
+const bootArgs = `console=${A.console} quiet panic=-1 bpfload.kver=${guestKernel.version} bpfload.krel=${guestKernel.release}`;
+let vm = await runQemu(qemuArgv(accel, bootArgs, true), timeoutSecs, /VMDONE uptime=\S+\s/, opts.verbose, serialLog);
 if (!/VMDONE uptime=/.test(vm.output) && HUNG.test(vm.output)) {
   const last = vm.output.match(/VMCHECK \w+ [^\s:]+/g)?.pop() ?? "before the first check";
   log(`note: the guest hung (${HUNG.exec(vm.output)?.[0]}) after '${last}'; booting it once more`);
-  vm = await runQemu(qemuArgv(accel, `console=${A.console} quiet panic=-1`, true), timeoutSecs, /VMDONE uptime=\S+\s/, opts.verbose, serialLog);
+  vm = await runQemu(qemuArgv(accel, bootArgs, true), timeoutSecs, /VMDONE uptime=\S+\s/, opts.verbose, serialLog);
 }
 
 if (!opts.keep) rmSync(initrd, { force: true });

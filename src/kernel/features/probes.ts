@@ -8,6 +8,8 @@ import { NotSupportedError } from "../../errors.ts";
 import { FEATURE_SINCE, newerThan, since, type FeatureKey } from "../../since.ts";
 import { BPF_MAP_TYPE_ARRAY, BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_PROG_TYPE_SOCKET_FILTER } from "../../uapi.ts";
 import { liveKernel, type ProbeKernel } from "./kernel.ts";
+import { bpfLinkCreate, bpfProgLoad } from "../../sys/bpf.ts";
+import { close } from "../../sys/perf.ts";
 
 const EBADF = 9;
 const BPF_PROG_TYPE_CGROUP_SOCK_ADDR = 18;
@@ -272,3 +274,70 @@ export function probeFeatures(k: ProbeKernel = liveKernel): Record<FeatureId, Fe
   return out;
 }
 
+
+// Network hooks (issue 11): probed on the live kernel only. Not in FEATURE_IDS yet, because
+// test/kernel/features.test.ts replays a rig recording for every id there, and the rig's 4.9/4.19/5.4
+// recordings predate these probes: to fold in when the rig records them.
+
+const BPF_PROG_TYPE_SCHED_CLS = 3;
+const BPF_PROG_TYPE_NETFILTER = 32;
+const BPF_TCX_INGRESS = 46;
+const BPF_NETFILTER = 45;
+const ENODEV = 19;
+const EAFNOSUPPORT = 97;
+
+/** Loads `progType` returning 0 and runs `tryLink` with its fd: the link's errno, or undefined when it did not load. */
+function linkErrno(progType: number, tryLink: (progFd: number) => { ret: number; errno: number }, expectedAttachType?: number): number | undefined {
+  const p = bpfProgLoad({ progType, insns: program(MOV_R0(0), EXIT), license: "GPL", kernVersion: 0, logLevel: 0, logSize: 0, expectedAttachType });
+  if (p.ret < 0) return undefined;
+  try {
+    const r = tryLink(p.ret);
+    if (r.ret >= 0) close(r.ret);
+    return r.errno;
+  } finally {
+    close(p.ret);
+  }
+}
+
+export const HOOK_FEATURES = {
+  /** BPF_LINK_CREATE BPF_TCX_INGRESS on ifindex 0: ENODEV from 6.6's tcx, EINVAL before (no such attach type). */
+  tcx: {
+    since: "tcx links" as FeatureKey,
+    how: "BPF_LINK_CREATE BPF_TCX_INGRESS for a sched_cls program on ifindex 0: ENODEV with tcx, EINVAL before",
+    probe: () => {
+      return linkErrno(BPF_PROG_TYPE_SCHED_CLS, (fd) => bpfLinkCreate({ progFd: fd, target: 0, attachType: BPF_TCX_INGRESS })) === ENODEV;
+    },
+  },
+  /** netfilter links with pf 0 (no such family): EAFNOSUPPORT from 6.4, EINVAL before. */
+  netfilter: {
+    since: "netfilter bpf_link" as FeatureKey,
+    how: "BPF_LINK_CREATE BPF_NETFILTER with pf 0: EAFNOSUPPORT where netfilter links exist",
+    probe: () => {
+      return linkErrno(BPF_PROG_TYPE_NETFILTER, (fd) => bpfLinkCreate({ progFd: fd, target: 0, attachType: BPF_NETFILTER, netfilter: { pf: 0, hooknum: 0, priority: 0 } }), BPF_NETFILTER) === EAFNOSUPPORT;
+    },
+  },
+  /**
+   * XDP links (5.9): no harmless probe tells them apart (a bad ifindex and a kernel without them
+   * both give EINVAL), so the attach itself decides and falls back to netlink on EINVAL.
+   */
+  xdpLink: {
+    since: "XDP bpf_link" as FeatureKey,
+    how: "none: the attach tries BPF_LINK_CREATE and falls back to netlink on EINVAL",
+    probe: undefined,
+  },
+  /** cgroup links came with BPF_LINK_CREATE itself (5.7): the bpfLink probe answers. */
+  cgroupLink: {
+    since: "bpf_link" as FeatureKey,
+    how: "the bpfLink probe (BPF_LINK_CREATE arrived with cgroup links)",
+    probe: () => hasFeature("bpfLink"),
+  },
+} satisfies Record<string, { since: FeatureKey; how: string; probe?: () => boolean | undefined }>;
+
+const hookCache = new Map<string, boolean | undefined>();
+
+/** Refuses naming the version when the probe says no; does nothing when it cannot tell. */
+export function requireHookFeature(id: keyof typeof HOOK_FEATURES, what: string, detail?: string): void {
+  const f = HOOK_FEATURES[id];
+  if (!hookCache.has(id)) hookCache.set(id, f.probe?.());
+  if (hookCache.get(id) === false) throw new NotSupportedError(what, since(FEATURE_SINCE[f.since]), detail);
+}

@@ -26,15 +26,35 @@ vm_trigger_loop() { while :; do eval "$1"; usleep 200000; done; }
 # A fork through the clone syscall (busybox is static glibc: its fork() calls clone) and an exec of busybox.
 VM_FORK="sh -c 'true & wait'"
 
-# check NAME [-t SECS] [-e REGEX] [-n MIN] [-f] [-g CODE] [-x] -- CMD ARGS...
+# Kernel version gates, from the version run.ts says it booted (never from what bpfload reports).
+# kv_code 4.9.229 -> LINUX_VERSION_CODE-like number (sublevel capped at 255 as the kernel does).
+kv_code() {
+  _IFS=$IFS; IFS=.; set -- $1; IFS=$_IFS
+  _p=${3:-0}; [ "$_p" -gt 255 ] && _p=255
+  echo $(( ${1:-0} * 65536 + ${2:-0} * 256 + _p ))
+}
+# kernel_ge 4.16: the guest kernel is 4.16 or newer.
+kernel_ge() { [ "$(kv_code "$VM_KERNEL_VERSION")" -ge "$(kv_code "$1")" ]; }
+
+# check_since VERSION NAME [check options] -- CMD ARGS...
+#   From VERSION on: `check NAME [options] -- CMD` (the feature works). Before it: bpfload must refuse with
+#   exit 1 and name the version ("... (requires Linux >= VERSION)"), which is what a user on that kernel sees.
+check_since() {
+  _v=$1; _cn=$2; shift 2
+  if kernel_ge "$_v"; then check "$_cn" "$@"; return; fi
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do shift; done
+  check "$_cn" -t 60 -c 1 -e "requires Linux >= $(echo "$_v" | sed 's/\./\\./g')" "$@"
+}
+
+# check NAME [-t SECS] [-e REGEX] [-n MIN] [-f] [-g CODE] [-x] [-c CODE] -- CMD ARGS...
 #   PASS when CMD exits 0 within SECS (default 30) and, with -e, at least MIN (default 1) output lines match REGEX.
 #   -f: fork in the background every ~0.2 s while CMD runs (for probes on the clone syscall).
 #   -g CODE: run shell CODE in the background every ~0.2 s while CMD runs (any other trigger).
-#   -x: CMD must exit non-zero instead.
+#   -x: CMD must exit non-zero instead; -c CODE: CMD must exit with CODE.
 # On timeout CMD gets SIGTERM, then SIGKILL 3 s later. The output is in $VM_TMP/NAME.out afterwards.
 check() {
   _name=$1; shift
-  _secs=30; _re=""; _min=1; _trig=""; _neg=0
+  _secs=30; _re=""; _min=1; _trig=""; _neg=0; _want=""
   while [ $# -gt 0 ]; do
     case "$1" in
       -t) _secs=$2; shift 2 ;;
@@ -43,6 +63,7 @@ check() {
       -f) _trig=$VM_FORK; shift ;;
       -g) _trig=$2; shift 2 ;;
       -x) _neg=1; shift ;;
+      -c) _want=$2; shift 2 ;;
       --) shift; break ;;
       *) break ;;
     esac
@@ -63,7 +84,9 @@ check() {
   _t1=$(vm_uptime)
   _dt=$(awk "BEGIN{printf \"%.1fs\", $_t1 - $_t0}")
   if [ -e "$VM_TMP/$_name.timedout" ]; then vm_fail "$_name" "timed out after ${_secs}s (exit $_rc): $*" "$_out"; return 1; fi
-  if [ $_neg = 1 ]; then
+  if [ -n "$_want" ]; then
+    if [ "$_rc" != "$_want" ]; then vm_fail "$_name" "exit $_rc, expected $_want: $*" "$_out"; return 1; fi
+  elif [ $_neg = 1 ]; then
     if [ $_rc = 0 ]; then vm_fail "$_name" "exit 0, expected failure: $*" "$_out"; return 1; fi
   elif [ $_rc != 0 ]; then
     vm_fail "$_name" "exit $_rc: $*" "$_out"; return 1

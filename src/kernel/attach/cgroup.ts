@@ -1,0 +1,127 @@
+// cgroup hooks: a cgroup bpf_link (5.7+; detached when bpfload's fd closes), or BPF_PROG_ATTACH
+// with BPF_F_ALLOW_MULTI on older kernels (or --net-api netlink, "the old way"), which outlives the
+// process and is recorded under /run/bpfload first. The attach type comes from the spec
+// (cgroup:PATH:egress) or the section (cgroup_skb/egress). Also the flow dissector of bpfload's
+// network namespace (a netns link from 5.7, BPF_PROG_ATTACH to the current netns before).
+import { formatAttachSpec, type AttachSpec } from "../../attach-spec.ts";
+import { UsageError } from "../../errors.ts";
+import { BPF_ATTACH, CGROUP_ATTACH } from "../../net/attach-types.ts";
+import { bpfLinkCreate, bpfProgAttach, bpfProgDetach, bpfProgGetFdById } from "../../sys/bpf.ts";
+import { FileError, openFile, tryReadText } from "../../sys/files.ts";
+import { statfsType } from "../../sys/paths.ts";
+import { close } from "../../sys/perf.ts";
+import { requireHookFeature } from "../features/probes.ts";
+import { FdLink, type Link } from "../perf-link.ts";
+import type { Program } from "../program.ts";
+import { hookError, progIdOf } from "./common.ts";
+import { removeRecord, writeRecord, type NetRecord } from "./records.ts";
+import { UndoLink } from "../perf-link.ts";
+import type { NetApi } from "./xdp.ts";
+
+const EINVAL = 22;
+const ENOENT = 2;
+const BPF_F_ALLOW_MULTI = 2;
+
+export function attachCgroup(prog: Program, spec: AttachSpec & { kind: "cgroup" }, api?: NetApi): Link {
+  const target = formatAttachSpec(spec);
+  const what = `attach '${prog.name}' to ${target}`;
+  if (!spec.attachType) throw new UsageError(`${what}: say which cgroup hook: cgroup:${spec.path}:TYPE (${Object.keys(CGROUP_ATTACH).join(", ")}), or use a section that names it (cgroup_skb/ingress)`);
+  const attachType = CGROUP_ATTACH[spec.attachType];
+  if (attachType === undefined) throw new UsageError(`${what}: unknown cgroup attach type '${spec.attachType}' (${Object.keys(CGROUP_ATTACH).join(", ")})`);
+  const cg = openCgroup(spec.path, what);
+  try {
+    if (api !== "netlink") {
+      const r = bpfLinkCreate({ progFd: prog.fd, target: cg, attachType });
+      if (r.ret >= 0) return new FdLink(`${target} (bpf_link)`, r.ret);
+      if (api === "link" && r.errno === EINVAL) requireHookFeature("cgroupLink", "cgroup bpf_link", "without --net-api link, bpfload uses BPF_PROG_ATTACH instead");
+      if (api === "link" || r.errno !== EINVAL) throw hookError(what, "BPF_LINK_CREATE", r.errno); // EINVAL: no links before 5.7
+    }
+    const rec: NetRecord & { kind: "cgroup" } = { kind: "cgroup", path: spec.path, attachType, progId: progIdOf(prog), progName: prog.name };
+    const name = writeRecord(rec);
+    const r = bpfProgAttach(cg, prog.fd, attachType, BPF_F_ALLOW_MULTI);
+    if (r.ret < 0) {
+      removeRecord(name);
+      throw hookError(what, "BPF_PROG_ATTACH", r.errno);
+    }
+    return new UndoLink(`${target} (BPF_PROG_ATTACH)`, () => {
+      detachCgroup(rec, prog.fd);
+      removeRecord(name);
+    });
+  } finally {
+    close(cg);
+  }
+}
+
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+
+function openCgroup(path: string, what: string): number {
+  // Any directory opens, and the kernel then says only EBADF: check the filesystem first.
+  const fs = statfsType(path);
+  if (fs.ret >= 0 && fs.type !== CGROUP2_SUPER_MAGIC) {
+    const where = cgroup2Mount();
+    throw new UsageError(`${what}: ${path} is not a cgroup v2 directory${where ? ` (cgroup v2 is mounted at ${where})` : " (no cgroup v2 filesystem is mounted: mount -t cgroup2 none /sys/fs/cgroup)"}`);
+  }
+  try {
+    return openFile(path);
+  } catch (e) {
+    if (e instanceof FileError) throw new UsageError(`${what}: cannot open the cgroup directory: ${e.message}`);
+    throw e;
+  }
+}
+
+function cgroup2Mount(): string | undefined {
+  const mounts = tryReadText("/proc/self/mounts") ?? "";
+  return mounts.split("\n").map((l) => l.split(" ")).find((f) => f[2] === "cgroup2")?.[1];
+}
+
+/** Detaches the recorded program (multi-attach: exactly that program, nobody else's). */
+export function detachCgroup(rec: NetRecord & { kind: "cgroup" }, progFd?: number): "removed" | "gone" {
+  const what = `detach '${rec.progName}' from cgroup ${rec.path}`;
+  let fd = progFd;
+  if (fd === undefined) {
+    const r = bpfProgGetFdById(rec.progId);
+    if (r.ret < 0) {
+      if (r.errno === ENOENT) return "gone";
+      throw hookError(what, "BPF_PROG_GET_FD_BY_ID", r.errno);
+    }
+    fd = r.ret;
+  }
+  let cg: number;
+  try {
+    cg = openFile(rec.path);
+  } catch (e) {
+    if (progFd === undefined) close(fd);
+    if (e instanceof FileError) return "gone"; // the cgroup was removed, and its programs with it
+    throw e;
+  }
+  try {
+    const r = bpfProgDetach(cg, fd, rec.attachType);
+    if (r.ret >= 0) return "removed";
+    if (r.errno === ENOENT) return "gone";
+    throw hookError(what, "BPF_PROG_DETACH", r.errno);
+  } finally {
+    close(cg);
+    if (progFd === undefined) close(fd);
+  }
+}
+
+/** The flow dissector of this network namespace: a netns link (5.7+), else BPF_PROG_ATTACH (4.20+). */
+export function attachFlowDissector(prog: Program, spec: AttachSpec & { kind: "flow_dissector" }, api?: NetApi): Link {
+  const target = formatAttachSpec(spec);
+  const what = `attach '${prog.name}' to ${target}`;
+  const ns = openFile("/proc/self/ns/net");
+  try {
+    if (api !== "netlink") {
+      const r = bpfLinkCreate({ progFd: prog.fd, target: ns, attachType: BPF_ATTACH.flow_dissector });
+      if (r.ret >= 0) return new FdLink(`${target} (netns link)`, r.ret);
+      if (api === "link" || r.errno !== EINVAL) throw hookError(what, "BPF_LINK_CREATE", r.errno, r.errno === 17 ? "this network namespace has a flow dissector program already" : undefined);
+    }
+  } finally {
+    close(ns);
+  }
+  // Before 5.7: attached to the caller's netns (target_fd 0, as the kernel wants it). Not recorded
+  // yet: after a SIGKILL it stays until `bpftool net detach` or the namespace goes.
+  const r = bpfProgAttach(0, prog.fd, BPF_ATTACH.flow_dissector);
+  if (r.ret < 0) throw hookError(what, "BPF_PROG_ATTACH", r.errno);
+  return new UndoLink(`${target} (BPF_PROG_ATTACH)`, () => void bpfProgDetach(0, prog.fd, BPF_ATTACH.flow_dissector));
+}

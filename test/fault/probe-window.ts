@@ -1,0 +1,16 @@
+// Child of signals.test.ts: creates a tracefs uprobe event the way the attach path does, then
+// signals itself before any attach, as a Ctrl-C could land there. The event must be gone when the
+// process has exited, whatever the signal's timing: nothing else in this process registers a
+// cleanup or installs a handler, so only createProbeEvent's own registration can remove it.
+//   bun test/fault/probe-window.ts SIGNAL LIBC_PATH
+import { createProbeEvent } from "../../src/kernel/tracefs-probe.ts";
+import { TracefsCommand } from "../../src/kernel/tracefs-command.ts";
+import { uprobeFileOffset } from "../../src/kernel/uprobe.ts";
+
+const [sig, libc] = process.argv.slice(2) as [NodeJS.Signals, string];
+const offset = uprobeFileOffset({ kind: "uprobe", path: libc, symbol: "getpid", offset: 0 });
+const created = createProbeEvent("getpid", (event) => TracefsCommand.uprobe("p", event, libc, offset));
+process.stderr.write(`probe event ${created.event}\n`);
+process.kill(process.pid, sig);
+await Bun.sleep(2000); // the signal is handled here (or, without a handler, has killed us already)
+process.stderr.write("not stopped by the signal\n");
