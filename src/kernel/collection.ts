@@ -165,6 +165,7 @@ export function loadCollection(obj: ObjectSpec, opts: CollectionOptions = {}): C
       }
     }
     createMaps(obj, col);
+    fillInitialValues(obj, col, (name) => col.maps.get(name)?.fd, "map");
     for (const spec of selected) {
       try {
         col.programs.push(loadOne(obj, spec, col, opts));
@@ -174,6 +175,7 @@ export function loadCollection(obj: ObjectSpec, opts: CollectionOptions = {}): C
       }
     }
     fillTailCalls(col, !!opts.keepGoing);
+    fillInitialValues(obj, col, (name) => col.programs.find((p) => p.spec.name === name)?.program.fd, "program");
     return col;
   } catch (e) {
     col.close();
@@ -273,6 +275,30 @@ function programBtf(col: Collection, pieces: LinkedPiece[], required: string | u
     lineInfo: info.lineInfo.length ? encodeLineInfo(info.lineInfo, b.stringOffset) : undefined,
     required,
   };
+}
+
+/**
+ * `.values = { [i] = &x }` of BTF maps: inner maps of a map-in-map (right after the maps are
+ * created), programs of a prog-array (after the programs loaded; one not loaded is left out, said).
+ */
+function fillInitialValues(obj: ObjectSpec, col: Collection, fdOf: (name: string) => number | undefined, kind: "map" | "program"): void {
+  for (const spec of obj.maps) {
+    if (!spec.initialValues?.length || (spec.type === BPF_MAP_TYPE_PROG_ARRAY) !== (kind === "program")) continue;
+    const map = col.maps.get(spec.name);
+    if (!map) continue;
+    for (const { index, symbol } of spec.initialValues) {
+      const fd = fdOf(symbol);
+      if (fd === undefined) {
+        col.notes.push(`map '${spec.name}'[${index}] left empty: ${kind} '${symbol}' was not loaded`);
+        continue;
+      }
+      const key = new Uint8Array(map.def.keySize);
+      if (key.length >= 4) new DataView(key.buffer).setUint32(0, index, true);
+      const value = new Uint8Array(4);
+      new DataView(value.buffer).setUint32(0, fd, true);
+      map.update(key, value);
+    }
+  }
 }
 
 /** 4.9 samples: a program in section "TYPE/N" goes to index N of the object's PROG_ARRAY map. */

@@ -59,3 +59,11 @@ describe("--map", () => {
     expect(() => resizeMap(obj, "locks:max_entries=x")).toThrow(/needs a number/);
   });
 });
+
+describe("initial values from .rel.maps", () => {
+  test("map_values.o: jumps[1] = target, outer[2] = inner_a", async () => {
+    const obj = await readObject(fixture("map_values"), "map_values.o");
+    expect(obj.maps.find((m) => m.name === "jumps")!.initialValues).toEqual([{ index: 1, symbol: "target" }]);
+    expect(obj.maps.find((m) => m.name === "outer")!.initialValues).toEqual([{ index: 2, symbol: "inner_a" }]);
+  });
+});

@@ -148,3 +148,19 @@ describe.skipIf(skip)("verifier stats in --json", () => {
     expect(loaded.verifier.verificationTimeUsec).toBeGreaterThan(0);
   });
 });
+
+describe.skipIf(skip)("initial values of BTF maps (.rel.maps)", () => {
+  test("prog-array slot 1 holds the program 'target', array-of-maps slot 2 the map 'inner_a' (ids by bpftool)", async () => {
+    const r = await runCli(["load", `${FIX}/map_values.o`, "--no-attach", "--pin", PIN]);
+    expect(r.stderr).not.toContain("bpfload:");
+    expect(r.code).toBe(0);
+    const dump = (name: string) => JSON.parse(Bun.spawnSync([bpftool!, "-j", "map", "dump", "pinned", `${PIN}/${name}`]).stdout.toString());
+    const u32 = (bytes: string[]) => bytes.reduce((v, b, i) => v + parseInt(b, 16) * 2 ** (8 * i), 0);
+    const jumps = dump("jumps");
+    expect(jumps.map((e: Json) => u32(e.key))).toEqual([1]);
+    expect(u32(jumps[0].value)).toBe(show("prog", `${PIN}/target`).id);
+    const outer = dump("outer");
+    expect(outer.map((e: Json) => u32(e.key))).toEqual([2]);
+    expect(u32(outer[0].value)).toBe(show("map", `${PIN}/inner_a`).id);
+  });
+});
