@@ -56,3 +56,20 @@ test("the verifier's own E2BIG (with a log) is not blamed on BTF: no second veri
   expect(() => loadProgram({ name: "p", type: "socket_filter", insns: INSNS, btf: BTF })).toThrow();
   expect(loads.every((a) => a.progBtfFd === 99)).toBe(true);
 });
+
+test("the section table's prog flags and attach types reach BPF_PROG_LOAD: xdp.frags → BPF_F_XDP_HAS_FRAGS, cgroup_skb/egress → BPF_CGROUP_INET_EGRESS", async () => {
+  const { readObject } = await import("../../src/elf/index.ts");
+  const { loadCollection } = await import("../../src/kernel/collection.ts");
+  const { fixture } = await import("../elf/helpers.ts");
+  const loads: ProgLoadArgs[] = [];
+  progLoadSeam.load = (a: ProgLoadArgs): ProgLoadResult => {
+    loads.push(a);
+    return { ret: FAKE_FD, errno: 0, log: "", logTrueSize: 0 };
+  };
+  const obj = await readObject(fixture("btf_load"), "btf_load.o");
+  // no elf bytes: no BTF, no maps are needed by these two programs' loads through the fake kernel
+  const only = (name: string) => ({ ...obj, maps: [], programs: obj.programs.filter((p) => p.name === name) });
+  for (const name of ["frags", "msg"]) loadCollection(only(name), {}).programs.forEach((p) => (p.program as { fd: number }).fd = -1);
+  const ours = loads.filter((a) => a.name === "frags" || a.name === "msg"); // not the feature probes
+  expect(ours.map((a) => [a.name, a.progFlags ?? 0, a.expectedAttachType ?? 0])).toEqual([["frags", 1 << 5, 37 /* BPF_XDP */], ["msg", 0, 7 /* BPF_SK_MSG_VERDICT */]]);
+});
