@@ -63,7 +63,10 @@ for o in "$WORK"/obj/$PATTERN.o; do
 	# shellcheck disable=SC2086
 	if flock "$LOCK" timeout 300 $BPFLOAD load "$o" --no-attach >"$OUT/$n.bpfload" 2>&1; then b=1; ours=$((ours + 1)); else b=0; fi
 	rm -rf "$PIN"
-	if flock "$LOCK" sh -c "timeout 300 bpftool prog loadall '$o' '$PIN' >'$OUT/$n.bpftool' 2>&1; rc=\$?; rm -rf '$PIN'; exit \$rc"; then t=1; theirs=$((theirs + 1)); else t=0; fi
+	# libbpf pins maps marked LIBBPF_PIN_BY_NAME at /sys/fs/bpf/NAME (test_pinning, test_sk_assign):
+	# whatever appears in /sys/fs/bpf during the (locked) run is removed again
+	if flock "$LOCK" sh -c "ls /sys/fs/bpf > '$WORK/bpffs.before'; timeout 300 bpftool prog loadall '$o' '$PIN' >'$OUT/$n.bpftool' 2>&1; rc=\$?; rm -rf '$PIN';
+		ls /sys/fs/bpf | grep -vxF -f '$WORK/bpffs.before' | while read -r f; do rm -rf \"/sys/fs/bpf/\$f\"; done; exit \$rc"; then t=1; theirs=$((theirs + 1)); else t=0; fi
 	if [ $t = 1 ] && [ $b = 0 ]; then
 		first=$(grep -m1 '^bpfload:' "$OUT/$n.bpfload" || head -n1 "$OUT/$n.bpfload")
 		printf '%s\t%s\n' "$n" "$first" >> "$OUT/missing.txt"
