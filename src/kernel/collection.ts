@@ -1,15 +1,15 @@
-// Loading an object: maps first (data sections filled in), then each selected program linked
-// against them and loaded, then 4.9-samples tail-call targets put into the object's PROG_ARRAY.
+// Loading an object: its BTF into the kernel (when it has and takes it), maps (data sections filled
+// in, .rodata frozen, map-in-map values set), then each selected program linked against them and
+// loaded with its func_info/line_info, then prog-array values and 4.9-samples tail-call targets.
+import { annotateVerifierLog } from "../elf/annotate-log.ts";
+import { encodeFuncInfo, encodeLineInfo, programExtInfo } from "../elf/btf-ext-link.ts";
+import { BTF_KIND_ARRAY, BTF_KIND_CONST, BTF_KIND_RESTRICT, BTF_KIND_STRUCT, BTF_KIND_TYPE_TAG, BTF_KIND_TYPEDEF, BTF_KIND_UNION, BTF_KIND_VOLATILE, type Btf } from "../elf/btf.ts";
+import { FoldError, foldRodata, type RodataSite } from "../elf/fold-rodata.ts";
 import type { MapSpec, ObjectSpec, ProgramSpec } from "../elf/index.ts";
 import { linkProgramPieces, type LinkedPiece } from "../elf/index.ts";
-import { ObjectError, UsageError } from "../errors.ts";
-import { FoldError, foldRodata, type RodataSite } from "../elf/fold-rodata.ts";
-import { encodeFuncInfo, encodeLineInfo, programExtInfo } from "../elf/btf-ext-link.ts";
-import { BTF_KIND_CONST, BTF_KIND_ARRAY, BTF_KIND_STRUCT, BTF_KIND_TYPE_TAG, BTF_KIND_TYPEDEF, BTF_KIND_UNION, BTF_KIND_VOLATILE, BTF_KIND_RESTRICT, type Btf } from "../elf/btf.ts";
-import { NotSupportedError, SyscallError } from "../errors.ts";
+import { NotSupportedError, ObjectError, SyscallError, UsageError } from "../errors.ts";
 import { BPF_F_RDONLY_PROG, BPF_MAP_TYPE_PROG_ARRAY, MAP_TYPES, type ProgTypeName } from "../uapi.ts";
 import { loadObjectBtf, readObjectExt, type ObjectBtf } from "./btf-load.ts";
-import { annotateVerifierLog } from "../elf/annotate-log.ts";
 import { featureSince, hasFeature, requireFeature } from "./features/probes.ts";
 import { createMap, type BpfMap, type MapDefinition } from "./map.ts";
 import { loadProgram, type Program, type ProgramBtf } from "./program.ts";
