@@ -16,6 +16,8 @@ export interface HintContext {
   verifierPassed?: boolean;
   /** max_entries sent with BPF_MAP_CREATE. */
   maxEntries?: number;
+  /** BPF_PROG_LOAD without expected_attach_type for a program type that needs one (cgroup_sock_addr, ...). */
+  attachTypeMissing?: boolean;
   /** Syscall tracepoint (syscalls:sys_enter_*). */
   syscallTracepoint?: boolean;
 }
@@ -63,6 +65,13 @@ const TABLE: Row[] = [
   {
     call: "BPF_PROG_LOAD",
     errno: "EINVAL",
+    when: (c) => !!c.logEmpty && !!c.attachTypeMissing,
+    text: (c) =>
+      `a ${c.progType} program needs an expected attach type, which the section name gives (e.g. cgroup/connect4, cgroup/getsockopt, sk_lookup): put the program in such a section (libbpf's names)`,
+  },
+  {
+    call: "BPF_PROG_LOAD",
+    errno: "EINVAL",
     when: (c) => !!c.logEmpty,
     text: () => "the kernel refused the program before verifying it: an unknown program type or flag for this kernel, or too many instructions (4096 before 5.2)",
   },
@@ -78,9 +87,9 @@ const TABLE: Row[] = [
     call: "BPF_MAP_CREATE",
     errno: "EINVAL",
     when: (c) => c.maxEntries === 0,
-    text: () => "max_entries is 0: only a perf_event_array may leave it 0 (libbpf and bpfload then size it to the number of possible CPUs); give the map a size",
+    text: () => "max_entries is 0: only a perf_event_array may leave it 0 (libbpf and bpfload then size it to the number of possible CPUs); a tool's user space sizes such maps at run time: give the size with --map NAME:max_entries=N[,value_size=M]",
   },
-  { call: "BPF_MAP_CREATE", errno: "EINVAL", text: () => "this kernel does not know this map type or one of its flags, or the key/value sizes are invalid for it" },
+  { call: "BPF_MAP_CREATE", errno: "EINVAL", text: () => "this kernel does not know this map type or one of its flags, or the key/value sizes are invalid for it (sizes a tool sets at run time: --map NAME:max_entries=N,value_size=M)" },
   {
     call: "PERF_EVENT_IOC_SET_BPF",
     errno: "EINVAL",

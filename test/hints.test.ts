@@ -33,7 +33,8 @@ describe("hint table", () => {
     const h = hintFor("BPF_MAP_CREATE", "EINVAL", { euid: 0, maxEntries: 0 });
     expect(h).toContain("max_entries is 0");
     expect(h).toContain("perf_event_array");
-    expect(hintFor("BPF_MAP_CREATE", "EINVAL", { euid: 0, maxEntries: 16 })).not.toContain("max_entries");
+    expect(hintFor("BPF_MAP_CREATE", "EINVAL", { euid: 0, maxEntries: 16 })).not.toContain("max_entries is 0");
+    expect(h).toContain("--map NAME:max_entries=N");
   });
   test("EMFILE on map or program creation: every map and program is an fd, raise ulimit -n", () => {
     for (const call of ["BPF_MAP_CREATE", "BPF_PROG_LOAD"]) {
@@ -67,5 +68,13 @@ describe("errors read as one line with the errno name", () => {
     expect(errnoText(28)).toBe("ENOSPC (no space left on device)");
     expect(errnoFromName("ENOENT")).toBe(2);
     expect(errnoName(9999)).toBe("errno 9999");
+  });
+});
+
+describe("a missing expected attach type is not called an unknown program type", () => {
+  test("cgroup_sock_addr refused before verification without an attach type: the section name is named", () => {
+    const h = hintFor("BPF_PROG_LOAD", "EINVAL", { euid: 0, logEmpty: true, progType: "cgroup_sock_addr", attachTypeMissing: true })!;
+    expect(h).toContain("needs an expected attach type");
+    expect(h).not.toContain("unknown program type");
   });
 });

@@ -73,7 +73,7 @@ function rawValues(cli: CAC, argv: string[]): Opts {
 }
 
 /** Options that may be given several times (`--hist a --hist b`): all their values, in order. */
-const REPEATABLE = new Set(["hist"]);
+const REPEATABLE = new Set(["hist", "set", "map"]);
 
 /** Every spelling of an option that takes a value (`--count`, `-o`), in any command. */
 function valueFlags(cli: CAC): Set<string> {
@@ -162,6 +162,8 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
     .option("--hist <map>", "Draw this map as a histogram at exit: MAP[:log2|linear[:STEP]] (keys: bucket indexes; repeatable)")
     .option("--interval <seconds>", "While watching, reprint the histograms (and other maps' counters as rates) every S seconds")
     .option("--load-only", "Only load the program and report, do not attach (also: --no-attach)")
+    .option("--set <name=value>", "Set a global variable (const volatile in .rodata, or .data/.bss) before loading; repeatable")
+    .option("--map <name:max_entries=N>", "Size a map before creating it: NAME:max_entries=N[,value_size=M]; repeatable")
     .option("--decode <map=type>", "Decode the records of a ringbuf/perf_event_array map as this BTF struct (default: the one struct named event or *_event, else hex)")
     .example("bpfload load test_bpf --attach kprobe:sys_clone")
     .example("bpfload load test_bpf.o --section kprobe/sys_clone --duration 10")
@@ -186,6 +188,8 @@ function build(version: string, run: (p: Promise<number>, o: Opts) => void): CAC
           maxactive: int("maxactive", o.maxactive, 1, 4096),
           freq: int("freq", o.freq, 1, U32),
           pin: str(o.pin),
+          set: o.set === undefined ? undefined : ([] as unknown[]).concat(o.set).map(String),
+          maps: o.map === undefined ? undefined : ([] as unknown[]).concat(o.map).map(String),
           decode: list(o.decode),
           netApi: str(o.netApi),
           hist: o.hist === undefined ? undefined : (Array.isArray(o.hist) ? o.hist : [o.hist]).map(String),

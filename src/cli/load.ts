@@ -33,6 +33,10 @@ export interface LoadOptions {
   freq?: number;
   /** Pin programs and maps in this bpffs directory. */
   pin?: string;
+  /** --set NAME=VALUE: global variables written before loading. */
+  set?: string[];
+  /** --map NAME:max_entries=N,...: map sizes. */
+  maps?: string[];
   /** --decode MAP=TYPE: record types of ringbuf / perf_event_array maps. */
   decode?: string[];
   /** xdp/tc/cgroup: "link" or "netlink" (the pre-link way); default: link where the kernel has it. */
@@ -127,6 +131,7 @@ async function loadInput(out: Output, file: string, input: ReturnType<typeof rea
     };
   }
   if (opts.section || opts.program) throw new UsageError(`${file} is not an ELF object: --section and --program do not apply`);
+  if (opts.set?.length || opts.maps?.length) throw new UsageError(`${file} is not an ELF object: --set and --map apply to an object's variables and maps`);
   let insns: Uint8Array;
   let origin: string;
   if (input.kind === "asm") {
@@ -176,7 +181,7 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     for (const { prog, insns, origin } of loaded.programs) {
       out.event(
         "loaded",
-        { program: prog.name, progType: prog.type, insns, fd: prog.fd, kernVersion: kernVersion.code, kernVersionSource: kernVersion.source },
+        { program: prog.name, progType: prog.type, insns, fd: prog.fd, kernVersion: kernVersion.code, kernVersionSource: kernVersion.source, ...(out.json ? { verifier: prog.verifierStats() } : {}) },
         `loaded '${prog.name}' as a ${prog.type} program (${insns} instructions, ${origin}); kern_version ${formatVersionCode(kernVersion.code)} from ${kernVersion.source}`,
       );
       if (prog.attachBtf) {

@@ -1,5 +1,5 @@
 // Loading an ELF object for `load`: read it, pick the programs the user named, load them.
-import { readObject, type ProgramSpec } from "../elf/index.ts";
+import { Btf, readObject, type ObjectSpec, type ProgramSpec } from "../elf/index.ts";
 import { UsageError } from "../errors.ts";
 import { loadCollection, type Collection } from "../kernel/collection.ts";
 import type { KernelVersion } from "../kernel/version.ts";
@@ -13,20 +13,36 @@ export interface ObjectLoadOptions {
   license?: string;
   kernVersion: KernelVersion;
   logLevel?: number;
+  set?: string[];
+  maps?: string[];
 }
 
 export async function loadObjectFile(out: Output, file: string, bytes: Uint8Array, opts: ObjectLoadOptions): Promise<Collection> {
   const obj = await readObject(bytes, file);
   if (!obj.programs.length) throw new UsageError(`${file} holds no eBPF program (no executable section with instructions)`);
-  const wanted = (p: ProgramSpec) => (opts.section === undefined || p.section === opts.section) && (opts.program === undefined || p.name === opts.program);
+  const named = opts.section !== undefined || opts.program !== undefined;
+  // libbpf's "?" sections (autoload off) load only when named
+  const wanted = (p: ProgramSpec) => (opts.section === undefined || p.section === opts.section) && (opts.program === undefined || p.name === opts.program) && (named || p.autoload !== false);
   const selected = obj.programs.filter(wanted);
   if (!selected.length) {
     const list = obj.programs.map((p) => `${p.name} (section ${p.section})`).join(", ");
     const asked = [opts.section && `section '${opts.section}'`, opts.program && `program '${opts.program}'`].filter(Boolean).join(" and ");
     throw new UsageError(`${file} has no ${asked}: it has ${list}`);
   }
+  if (opts.maps?.length || opts.set?.length) {
+    const { resizeMap, setVariable } = await import("../elf/object-options.ts");
+    for (const m of opts.maps ?? []) resizeMap(obj, m);
+    const btf = opts.set?.length ? objectBtf(obj, bytes) : undefined;
+    for (const s of opts.set ?? []) setVariable(obj, btf, s);
+  }
   if (obj.version !== undefined) out.detail(`${file}: version section 0x${obj.version.toString(16)} (bpfload sends the running kernel's version instead)`);
-  const col = loadCollection(obj, { select: wanted, type: opts.type, license: opts.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel, keepGoing: true });
+  const col = loadCollection(obj, { select: wanted, type: opts.type, license: opts.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel, keepGoing: true, elf: bytes });
   for (const note of col.notes) out.detail(note);
   return col;
+}
+
+/** The object's .BTF, parsed (undefined without one). */
+function objectBtf(obj: ObjectSpec, bytes: Uint8Array): Btf | undefined {
+  const s = obj.sections.find((x) => x.name === ".BTF");
+  return s ? new Btf(bytes.subarray(s.offset, s.offset + s.size)) : undefined;
 }

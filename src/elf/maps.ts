@@ -207,6 +207,7 @@ function btfMapDef(btf: Btf, typeId: number, name: string, depth: number): Omit<
         const p = btf.skipQualifiers(a.array.type);
         if (p.kind !== BTF_KIND_PTR) throw new BtfError("member 'values' is not an array of pointers", p.sectionOffset);
         m.valueSize = 4;
+        m.valuesOffset = mem.offset / 8; // where the relocations of the initial values (.rel.maps) point
         // a PROG_ARRAY's `values` are programs (function prototypes): initial contents, not an inner map
         if (btf.skipQualifiers(p.sizeOrType).kind === BTF_KIND_FUNC_PROTO) break;
         m.innerMap = { ...btfMapDef(btf, p.sizeOrType, `${name}.inner`, depth + 1), section: "", sectionIndex: 0, sectionOffset: 0 };
@@ -235,4 +236,24 @@ export function dataMap(b: Bytes, section: RawSection): MapSpec {
   };
   if (section.type !== SHT_NOBITS) m.initialData = b.bytes.slice(section.offset, section.offset + section.size);
   return m;
+}
+
+/**
+ * Initial values of BTF map-in-map and prog-array maps: `.values = { [2] = &inner, ... }` leaves a
+ * relocation in .rel.maps at the definition's `values` member + 8 × index, naming the inner map or
+ * program (libbpf's bpf_object__collect_map_relos).
+ */
+export function readMapInitialValues(maps: MapSpec[], section: RawSection, relocations: { offset: number; symbol: number }[], symbols: RawSymbol[], fail: Fail): void {
+  const defs = maps.filter((m) => m.kind === "btf" && m.sectionIndex === section.index).sort((a, b) => a.sectionOffset - b.sectionOffset);
+  for (const r of relocations) {
+    const at = { section: section.name, offset: section.offset + r.offset };
+    const m = [...defs].reverse().find((d) => d.sectionOffset <= r.offset);
+    const sym = symbols[r.symbol];
+    if (!m || m.valuesOffset === undefined || !sym) fail(`relocation at offset ${r.offset} of ${section.name} is not inside the 'values' of a map definition`, at);
+    const rel = r.offset - m!.sectionOffset - m!.valuesOffset!;
+    if (rel < 0 || rel % 8 !== 0) fail(`relocation at offset ${r.offset} of ${section.name} is not on an element of '${m!.name}'s values`, at);
+    const index = rel / 8;
+    if (index >= m!.maxEntries) fail(`map '${m!.name}': initial value [${index}] is past its ${m!.maxEntries} entries`, at);
+    (m!.initialValues ??= []).push({ index, symbol: sym!.name });
+  }
 }

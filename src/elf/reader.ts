@@ -5,7 +5,7 @@
 import { open as elfinfoOpen } from "elfinfo";
 import { ObjectError, quote } from "../errors.ts";
 import { Btf, BtfError, readCoreRelocations, type CoreRelocations } from "./btf.ts";
-import { dataMap, isDataSection, readBtfMaps, readLegacyMaps } from "./maps.ts";
+import { dataMap, isDataSection, readBtfMaps, readLegacyMaps, readMapInitialValues } from "./maps.ts";
 import {
   Bytes, R_BPF_64_32, R_BPF_64_64, R_BPF_NONE, relocationTypeName, SHF_EXECINSTR, SHN_ABS, SHN_COMMON, SHN_LORESERVE,
   SHN_UNDEF, SHT_NOBITS, SHT_PROGBITS, SHT_RELA, STB_GLOBAL, STB_WEAK, STT_FUNC, validateElf,
@@ -70,6 +70,12 @@ export async function readObject(bytes: Uint8Array, file: string): Promise<Objec
       maps.push(...readBtfMaps(s, symbols, btf, btfSection, fail));
       mapSections.add(s.index);
     }
+  }
+
+  // --- initial values of map-in-map and prog-array maps (.rel.maps)
+  for (const rs of raw.rels) {
+    const target = sections[rs.target];
+    if (target?.name === ".maps" && mapSections.has(target.index)) readMapInitialValues(maps, target, rs.relocations, symbols, fail);
   }
 
   // --- relocations of code sections

@@ -115,6 +115,9 @@ export interface MapSpec {
   innerMapIndex?: number;
   /** BTF `__array(values, struct {...})` of a map-in-map: the inner map's definition (name = outer name + ".inner"). */
   innerMap?: MapSpec;
+  /** BTF `values` member: its byte offset in the definition, and the entries given there (.rel.maps): inner map or program names by index. */
+  valuesOffset?: number;
+  initialValues?: { index: number; symbol: string }[];
   /** BTF `map_extra` (bloom filter hashes etc.). */
   mapExtra?: number;
   /** Initial value of a "data" map: the section bytes (absent for .bss: all zeros). */

@@ -6,6 +6,7 @@ import { hintFor } from "../hints.ts";
 import { bpfMapDeleteElem, bpfMapFreeze, bpfMapLookupAndDeleteElem } from "../sys/bpf.ts";
 import { bpfMapCreate, bpfMapGetNextKey, bpfMapLookupElem, bpfMapUpdateElem, bpfObjPin, isPerCpuMapType, mapValueCopies, type MapRef } from "../sys/bpf.ts";
 import { possibleCpus } from "../sys/cpus.ts";
+import { pageSize } from "../sys/mmap.ts";
 import { close } from "../sys/perf.ts";
 import { MAP_TYPES, type MapTypeName } from "../uapi.ts";
 import { ensureMemlockLimit, kernelObjectName, kernelVersion, objectNamesSupported } from "./program.ts";
@@ -22,6 +23,10 @@ export interface MapDefinition {
   maxEntries: number;
   flags: number;
   innerMapFd?: number;
+  /** The object's BTF fd and the key/value type ids (key 0: none), for maps the kernel checks against BTF. */
+  btfFd?: number;
+  btfKeyTypeId?: number;
+  btfValueTypeId?: number;
 }
 
 export interface MapEntry {
@@ -152,12 +157,22 @@ export class BpfMap {
   }
 }
 
+const BPF_MAP_TYPE_RINGBUF = 27;
+const BPF_MAP_TYPE_USER_RINGBUF = 31;
+
 /**
- * libbpf's rule, followed so that objects written for it load here: a perf_event_array with
- * max_entries 0 gets one slot per possible CPU (the kernel itself refuses 0).
+ * libbpf's rules, followed so that objects written for it load here: a perf_event_array with
+ * max_entries 0 gets one slot per possible CPU (the kernel itself refuses 0); a ring buffer's size
+ * is rounded up to a power of two that is a multiple of the page size (the kernel wants exactly that).
  */
 export function effectiveMaxEntries(def: Pick<MapDefinition, "type" | "maxEntries">): number {
-  return def.type === BPF_MAP_TYPE_PERF_EVENT_ARRAY && def.maxEntries === 0 ? possibleCpus() : def.maxEntries;
+  if (def.type === BPF_MAP_TYPE_PERF_EVENT_ARRAY && def.maxEntries === 0) return possibleCpus();
+  if ((def.type === BPF_MAP_TYPE_RINGBUF || def.type === BPF_MAP_TYPE_USER_RINGBUF) && def.maxEntries > 0) {
+    let size = pageSize();
+    while (size < def.maxEntries && size < 0x80000000) size *= 2;
+    return size;
+  }
+  return def.maxEntries;
 }
 
 export function createMap(spec: MapDefinition): BpfMap {
@@ -165,7 +180,10 @@ export function createMap(spec: MapDefinition): BpfMap {
   const def = { ...spec, maxEntries: effectiveMaxEntries(spec) };
   // Names are known from 4.15 on: probed once per process (program.ts), never found out by a refusal.
   const name = objectNamesSupported() ? kernelObjectName(def.name.replace(/^\./, "")) : undefined;
-  const r = bpfMapCreate({ mapType: def.type, keySize: def.keySize, valueSize: def.valueSize, maxEntries: def.maxEntries, flags: def.flags, innerMapFd: def.innerMapFd, name });
+  const r = bpfMapCreate({
+    mapType: def.type, keySize: def.keySize, valueSize: def.valueSize, maxEntries: def.maxEntries, flags: def.flags, innerMapFd: def.innerMapFd, name,
+    btfFd: def.btfFd, btfKeyTypeId: def.btfKeyTypeId, btfValueTypeId: def.btfValueTypeId,
+  });
   if (r.ret < 0) {
     const type = MAP_TYPES[def.type] ?? `type ${def.type}`;
     const introduced = MAP_TYPE_SINCE[type as MapTypeName];

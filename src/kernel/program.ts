@@ -6,7 +6,8 @@
 import { NotSupportedError, SyscallError, UsageError, VerifierError, errnoName } from "../errors.ts";
 import { PROG_TYPE_SINCE, newerThan, since } from "../since.ts";
 import { hintFor } from "../hints.ts";
-import { bpfProgLoad, type ProgLoadResult } from "../sys/bpf.ts";
+import { bpfProgGetInfo, bpfProgLoad, type ProgLoadResult } from "../sys/bpf.ts";
+import { BPF_PROG_INFO, field } from "../sys/layout.ts";
 import { close, raiseMemlockLimit } from "../sys/perf.ts";
 import { ATTACH_TYPES, PROG_TYPES, formatVersionCode, type ProgTypeName } from "../uapi.ts";
 import { resolveBtfTarget, type ResolvedTarget } from "./btf-target.ts";
@@ -24,7 +25,7 @@ export interface ProgramSpecToLoad {
   /** Force a verifier log at this level even when the load succeeds (1, 2, or 4 for stats). */
   logLevel?: number;
   expectedAttachType?: number;
-  /** prog_flags (BPF_F_SLEEPABLE for fentry.s/lsm.s/iter.s, ...). */
+  /** prog_flags: BPF_F_SLEEPABLE (fentry.s/lsm.s/iter.s), BPF_F_XDP_HAS_FRAGS (from the section name). */
   progFlags?: number;
   /**
    * The kernel BTF type a tracing/lsm program is loaded against, prefixed as libbpf does
@@ -35,6 +36,28 @@ export interface ProgramSpecToLoad {
   /** Already resolved: sent as is (freplace: with attachProgFd, an id of the target program's BTF). */
   attachBtfId?: number;
   attachProgFd?: number;
+  /** The object's BTF and this program's func_info / line_info (encoded, insn offsets of the linked program). */
+  btf?: ProgramBtf;
+  /** Told what was decided on the program's behalf (BTF dropped): for --verbose. */
+  note?: (text: string) => void;
+  /** Adds what the kernel could not print itself (source lines before 5.0) to a rejection's log. */
+  annotateLog?: (log: string) => string;
+}
+
+export interface ProgramBtf {
+  fd: number;
+  funcInfo?: Uint8Array;
+  lineInfo?: Uint8Array;
+  /** Why the program cannot load without func_info (callbacks, global functions): then BTF is never dropped. */
+  required?: string;
+}
+
+/** Did the kernel refuse the BTF part of the load (func_info/line_info), not the program? */
+function btfRefused(r: ProgLoadResult): boolean {
+  // E2BIG before any verification (no log): a bpf_attr too short for the BTF fields; with a log it
+  // is the verifier's "too large", which the BTF did not cause
+  if (r.errno === 7) return r.log.trim() === "";
+  return /func_info|line_info|func info|line info|btf_id|\bBTF\b/i.test(r.log.trim().split("\n").slice(-3).join("\n"));
 }
 
 export class Program {
@@ -55,9 +78,47 @@ export class Program {
     (this as { fd: number }).fd = -1;
   }
 
+  /**
+   * What the verifier reported: instructions it verified (bpf_prog_info.verified_insns, 5.16+; 0
+   * before), and from the log when there is one: "processed N insns", peak states, verification time.
+   */
+  verifierStats(): VerifierStats {
+    const out: VerifierStats = {};
+    const r = bpfProgGetInfo(this.fd);
+    if (r.ret >= 0) {
+      const v = r.info.getUint32(field(BPF_PROG_INFO, "verified_insns").offset, true);
+      if (v > 0) out.verifiedInsns = v;
+    }
+    return { ...out, ...logStats(this.log) };
+  }
+
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+export interface VerifierStats {
+  verifiedInsns?: number;
+  processedInsns?: number;
+  peakStates?: number;
+  totalStates?: number;
+  verificationTimeUsec?: number;
+}
+
+/** The verifier's summary lines of a log ("processed 22 insns (limit 1000000) ... peak_states 2", "verification time 31 usec"). */
+export function logStats(log: string): VerifierStats {
+  const out: VerifierStats = {};
+  const p = /^processed (\d+) insns.*$/m.exec(log);
+  if (p) {
+    out.processedInsns = Number(p[1]);
+    const total = /total_states (\d+)/.exec(p[0]);
+    const peak = /peak_states (\d+)/.exec(p[0]);
+    if (total) out.totalStates = Number(total[1]);
+    if (peak) out.peakStates = Number(peak[1]);
+  }
+  const t = /^verification time (\d+) usec/m.exec(log);
+  if (t) out.verificationTimeUsec = Number(t[1]);
+  return out;
 }
 
 let runningKernel: KernelVersion | undefined;
@@ -129,6 +190,9 @@ function btfTargetOf(spec: ProgramSpecToLoad): ResolvedTarget | undefined {
   return resolveBtfTarget(spec.btfTarget, attachType ?? "BPF_LSM_MAC");
 }
 
+/** Program types the kernel loads only with an expected_attach_type (bpf_prog_load_check_attach). */
+const ATTACH_TYPE_REQUIRED = new Set<ProgTypeName>(["cgroup_sock_addr", "cgroup_sockopt", "sk_lookup", "netfilter"]);
+
 /** Kernel program names: [A-Za-z0-9_] and at most 15 characters (dots only from 5.2: avoided). */
 export function kernelObjectName(name: string): string {
   return name.replace(/[^A-Za-z0-9_]/g, "_").slice(0, 15);
@@ -148,6 +212,7 @@ function loadWithTarget(spec: ProgramSpecToLoad, target: ResolvedTarget | undefi
   const kernVersion = spec.kernVersion ?? kernelVersion();
   const progType = PROG_TYPES.indexOf(spec.type);
   const names = objectNamesSupported();
+  let btf = spec.btf;
   const attempt = (logLevel: number, logSize: number): ProgLoadResult =>
     progLoadSeam.load({
       progType,
@@ -162,6 +227,7 @@ function loadWithTarget(spec: ProgramSpecToLoad, target: ResolvedTarget | undefi
       attachBtfId: target?.btfId,
       attachBtfObjFd: target?.btfObjFd,
       attachProgFd: spec.attachProgFd,
+      ...(btf ? { progBtfFd: btf.fd, funcInfo: btf.funcInfo, funcInfoRecSize: 8, lineInfo: btf.lineInfo, lineInfoRecSize: 16 } : {}),
       // probed only when a log is wanted: the one-shot fast path loads without one
       askLogTrueSize: logSize > 0 && hasFeature("logTrueSize") === true,
     });
@@ -170,6 +236,17 @@ function loadWithTarget(spec: ProgramSpecToLoad, target: ResolvedTarget | undefi
   // Only a failure the verifier can explain is worth a second verification with a log: running
   // out of fds happens after the verifier accepted the program.
   if (r.ret < 0 && !spec.logLevel && r.errno !== EMFILE && r.errno !== ENFILE) r = withGrowingLog(attempt, 1);
+  if (r.ret < 0 && btf && !btf.required && btfRefused(r)) {
+    // the program does not need its BTF: load it without, as libbpf does
+    const why = r.log.trim().split("\n").pop()?.trim() || errnoName(r.errno);
+    btf = undefined;
+    const again = spec.logLevel ? withGrowingLog(attempt, spec.logLevel) : attempt(0, 0);
+    if (again.ret >= 0) {
+      spec.note?.(`program '${spec.name}' loaded without BTF: the kernel refused its func_info/line_info (${why})`);
+      r = again;
+    } else if (!spec.logLevel) r = withGrowingLog(attempt, 1);
+    else r = again;
+  }
   if (r.ret >= 0) {
     const prog = new Program(r.ret, spec.name, spec.type, kernVersion, spec.logLevel ? r.log : "");
     if (target) prog.attachBtf = { id: target.btfId, module: target.module, name: spec.btfTarget };
@@ -183,6 +260,7 @@ function loadWithTarget(spec: ProgramSpecToLoad, target: ResolvedTarget | undefi
     progType: spec.type,
     kernVersion,
     logEmpty: r.log.trim() === "",
+    attachTypeMissing: spec.expectedAttachType === undefined && ATTACH_TYPE_REQUIRED.has(spec.type),
     verifierPassed: /^processed \d+ insns/m.test(r.log) && r.log.trim().split("\n").every((l) => /^(processed|verification time|stack depth|func#|\s*$)/.test(l)),
   };
   const introduced = PROG_TYPE_SINCE[spec.type];
@@ -191,7 +269,7 @@ function loadWithTarget(spec: ProgramSpecToLoad, target: ResolvedTarget | undefi
   }
   const hint = (r.errno === 1 && trampolineRefused(spec, ctx.euid)) || hintFor("BPF_PROG_LOAD", errnoName(r.errno), ctx);
   if (r.log.trim() !== "" && !ctx.verifierPassed && r.errno !== 1 /* EPERM is about privileges, not the program */) {
-    throw new VerifierError(what, r.errno, r.log, hint);
+    throw new VerifierError(what, r.errno, spec.annotateLog ? spec.annotateLog(r.log) : r.log, hint);
   }
   throw new SyscallError(what, "BPF_PROG_LOAD", r.errno, hint);
 }

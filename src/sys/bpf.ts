@@ -53,6 +53,12 @@ export interface ProgLoadArgs {
    * Used by the probe of the kernel's log-size cap.
    */
   claimedLogSize?: number;
+  /** The object's BTF (BPF_BTF_LOAD fd) and its func_info / line_info records (5.0+; 4.20 for func_info). */
+  progBtfFd?: number;
+  funcInfo?: Uint8Array;
+  funcInfoRecSize?: number;
+  lineInfo?: Uint8Array;
+  lineInfoRecSize?: number;
 }
 
 export interface ProgLoadResult extends SysResult {
@@ -63,10 +69,15 @@ export interface ProgLoadResult extends SysResult {
 
 export function bpfProgLoad(a: ProgLoadArgs): ProgLoadResult {
   const license = cstringBytes(a.license);
-  const arena = new Arena([BPF_PROG_LOAD_ATTR.size, a.insns.length, license.length, a.logSize]);
-  const [insns, lic, log] = [arena.region(1), arena.region(2), arena.region(3)];
+  const funcInfo = a.funcInfo ?? new Uint8Array(0);
+  const lineInfo = a.lineInfo ?? new Uint8Array(0);
+  const arena = new Arena([BPF_PROG_LOAD_ATTR.size, a.insns.length, license.length, a.logSize, funcInfo.length, lineInfo.length]);
+  const [insns, lic, log, fi, li] = [arena.region(1), arena.region(2), arena.region(3), arena.region(4), arena.region(5)];
   arena.put(insns, a.insns);
   arena.put(lic, license);
+  if (funcInfo.length) arena.put(fi, funcInfo);
+  if (lineInfo.length) arena.put(li, lineInfo);
+  const btf = a.progBtfFd !== undefined && a.progBtfFd >= 0;
   const r = run(BPF_PROG_LOAD, BPF_PROG_LOAD_ATTR, arena, {
     prog_type: a.progType,
     insn_cnt: a.insns.length / 8,
@@ -79,6 +90,13 @@ export function bpfProgLoad(a: ProgLoadArgs): ProgLoadResult {
     prog_flags: a.progFlags || undefined,
     prog_name: a.name || undefined,
     expected_attach_type: a.expectedAttachType || undefined,
+    prog_btf_fd: btf ? a.progBtfFd : undefined,
+    func_info_rec_size: btf && funcInfo.length ? a.funcInfoRecSize : undefined,
+    func_info: btf && funcInfo.length ? arena.address(fi) : undefined,
+    func_info_cnt: btf && funcInfo.length ? funcInfo.length / a.funcInfoRecSize! : undefined,
+    line_info_rec_size: btf && lineInfo.length ? a.lineInfoRecSize : undefined,
+    line_info: btf && lineInfo.length ? arena.address(li) : undefined,
+    line_info_cnt: btf && lineInfo.length ? lineInfo.length / a.lineInfoRecSize! : undefined,
     log_true_size: a.askLogTrueSize ? 0 : undefined, // zero in, the kernel's answer out
     attach_btf_id: a.attachBtfId || undefined,
     attach_prog_fd: a.attachProgFd || undefined,
@@ -96,6 +114,10 @@ export interface MapCreateArgs {
   flags?: number;
   innerMapFd?: number;
   name?: string;
+  /** BTF of the key and value (4.18+): the fd of the object's BTF and the two type ids (key 0: none). */
+  btfFd?: number;
+  btfKeyTypeId?: number;
+  btfValueTypeId?: number;
 }
 
 export function bpfMapCreate(a: MapCreateArgs): SysResult {
@@ -108,6 +130,9 @@ export function bpfMapCreate(a: MapCreateArgs): SysResult {
     map_flags: a.flags || undefined,
     inner_map_fd: a.innerMapFd || undefined,
     map_name: a.name || undefined,
+    btf_fd: a.btfFd !== undefined && a.btfFd >= 0 ? a.btfFd : undefined,
+    btf_key_type_id: a.btfFd !== undefined && a.btfFd >= 0 ? a.btfKeyTypeId ?? 0 : undefined,
+    btf_value_type_id: a.btfFd !== undefined && a.btfFd >= 0 ? a.btfValueTypeId ?? 0 : undefined,
   });
 }
 

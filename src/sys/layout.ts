@@ -224,6 +224,8 @@ export const BPF_PROG_INFO = layout("bpf_prog_info", [
   ["prog_tags", "u64"],
   ["run_time_ns", "u64"],
   ["run_cnt", "u64"],
+  ["recursion_misses", "u64"],
+  ["verified_insns", "u32"],
 ]);
 
 /** struct bpf_map_info (4.13+; name from 4.15). */

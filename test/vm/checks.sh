@@ -168,6 +168,25 @@ if kernel_ge 4.14; then want=true; else want=false; fi
 probe_is probe-syscall-tracepoints "\"syscallTracepoints\":{\"supported\":$want"
 if kernel_ge 5.11; then want='"memlock":"memcg accounting'; else want='"memlock":"charged to RLIMIT_MEMLOCK'; fi
 probe_is probe-memlock "$want"
+# Every feature probe agrees with the version table (src/since.ts) on this vanilla/Debian kernel: supported
+# exactly when the kernel is at least the version that brought it. Skipped per feature: "unknown" answers and
+# features whose kernel support is not built in ("configured":false, e.g. no kprobes).
+features_agree() {
+  _kv=$VM_KERNEL_VERSION; _kmaj=${_kv%%.*}; _kmin=${_kv#*.}; _kmin=${_kmin%%.*}; _bad=0; _n=0
+  for _f in $(tr -d ' \n' <"$P" | grep -o '"[A-Za-z0-9]*":{"supported":[a-z"]*,"since":"[0-9.]*"[^}]*}'); do
+    _id=${_f%%\":*}; _id=${_id#\"}
+    _sup=$(echo "$_f" | sed 's/.*"supported":\([a-z"]*\),.*/\1/')
+    _since=$(echo "$_f" | sed 's/.*"since":"\([0-9.]*\)".*/\1/'); _smaj=${_since%%.*}; _smin=${_since#*.}; _smin=${_smin%%.*}
+    case "$_f" in *'"configured":false'*) continue ;; esac
+    [ "$_sup" = '"unknown"' ] && continue
+    if [ "$_kmaj" -gt "$_smaj" ] || { [ "$_kmaj" -eq "$_smaj" ] && [ "$_kmin" -ge "$_smin" ]; }; then _want=true; else _want=false; fi
+    _n=$((_n + 1))
+    [ "$_sup" = "$_want" ] || { echo "MISMATCH $_id: probe says $_sup, the table ($_since) says $_want"; _bad=1; }
+  done
+  echo "$_n features compared with the table for $_kv"
+  [ "$_n" -gt 10 ] && [ $_bad = 0 ]
+}
+check probe-features-agree -- features_agree
 
 # --- The live status line (shown on a terminal only): where the kernel cannot count runs (no BPF_ENABLE_STATS
 # before 5.8, kernel.bpf_stats_enabled off) it shows trace lines only, never "0 runs". stderr goes to the VGA
