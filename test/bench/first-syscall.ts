@@ -3,7 +3,7 @@
 // perf_event_open (the attach) and to exit_group (the detach, mostly the kernel's RCU waits on
 // close), for the C loader and bpfload side by side; medians of N runs. Needs root, perf and gcc.
 //   npx bun test/bench/first-syscall.ts [runs] [bpfload executable]
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { SEED } from "../support.ts";
 
@@ -37,3 +37,4 @@ for (let i = 0; i < runs; i++) {
 console.log(`median of ${runs} runs, ms from exec (under perf trace):`);
 console.log(`  ${"".padEnd(22)} ${marks.map((m) => m.padStart(17)).join("")}`);
 for (const [name, t] of Object.entries(times)) console.log(`  ${name.padEnd(22)} ${marks.map((_, k) => median(t.map((x) => x[k]!)).toFixed(2).padStart(17)).join("")}`);
+rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,7 @@
 // checks; the VMCHECK line carries the medians and the bpfload / C loader ratio.
 //   npx bun test/bench/vm-oneshot.ts [--kernel 4.9] [--binary dist/bpfload-linux-x64] [other run.ts options]
 // Needs gcc with static glibc (libc6-dev) and what test/vm/run.ts needs.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 
 const repo = new URL("../..", import.meta.url).pathname;
@@ -15,4 +15,5 @@ for (const name of ["oneshot", "runtimes"]) {
 }
 const args = ["test/vm/run.ts", "--checks", "test/vm/bench.sh", "--file", `${dir}/cloader`, "--file", `${dir}/runtimes`, "--show-output", ...process.argv.slice(2)];
 const r = Bun.spawnSync([process.execPath, ...args], { cwd: repo, stdout: "inherit", stderr: "inherit" });
+rmSync(dir, { recursive: true, force: true });
 process.exit(r.exitCode ?? 1);
