@@ -3,7 +3,7 @@
 // floor (a compiled Bun program that only prints). Also `bpfload --version` against that floor.
 // Needs root, gcc and the uapi headers; builds what it needs into a temp dir.
 //   npx bun test/bench/oneshot.ts [runs]
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { SEED } from "../support.ts";
 
@@ -52,5 +52,6 @@ console.log(`\nmedian of ${runs} runs (kernel ${Bun.spawnSync(["uname", "-r"]).s
 for (const [k, v] of Object.entries(m)) console.log(`  ${k.padEnd(34)} ${v.toFixed(1).padStart(7)} ms`);
 const oneshot = m["bpfload load --duration 0"]! / m["C loader (load+attach+detach)"]!;
 const version = m["bpfload --version"]! / m["Bun floor (print only)"]!;
-console.log(`\none-shot: bpfload / C loader = ${oneshot.toFixed(2)}x (target <= 1.15x)`);
+console.log(`\none-shot: bpfload / C loader = ${oneshot.toFixed(2)}x (issue 8 target <= 1.05x; the floor: Bun alone costs the --version time)`);
 console.log(`--version: bpfload / Bun floor = ${version.toFixed(2)}x (target <= 1.10x)`);
+rmSync(dir, { recursive: true, force: true });

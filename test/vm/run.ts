@@ -3,7 +3,7 @@
 // test/vm/checks.sh inside and reports one PASS/FAIL/SKIP per check.
 //
 //   npx bun test/vm/run.ts [--arch x64|arm64|all] [--suite bookworm|bullseye] [--kernel NAME|FILE] [--matrix [--jobs N]]
-//                          [--binary PATH] [--checks FILE] [--standin]
+//                          [--binary PATH] [--checks FILE [--file PATH]...] [--standin]
 //                          [--accel auto|kvm|tcg] [--smp N] [--timeout SECS] [--gzip] [--keep]
 //                          [--show-output] [--verbose]
 //   --suite bullseye: boot Debian 11's 5.10 kernel instead of 6.1 (fetched through private apt lists);
@@ -117,7 +117,7 @@ function skip(reason: string): never {
 function usage(msg: string): never {
   console.error(`run.ts: ${msg}`);
   console.error("usage: bun test/vm/run.ts [--arch x64|arm64|all] [--suite bookworm|bullseye] [--kernel NAME|FILE] [--matrix [--jobs N]] " +
-    "[--binary PATH] [--checks FILE] [--standin] " +
+    "[--binary PATH] [--checks FILE [--file PATH]...] [--standin] " +
     "[--accel auto|kvm|tcg] [--smp N] [--timeout SECS] [--gzip] [--keep] [--show-output] [--verbose]");
   process.exit(2);
 }
@@ -228,6 +228,7 @@ try {
       jobs: { type: "string", default: "1" },
       binary: { type: "string" },
       checks: { type: "string", default: join(HERE, "checks.sh") },
+      file: { type: "string", multiple: true, default: [] },
       standin: { type: "boolean", default: false },
       accel: { type: "string", default: "auto" },
       smp: { type: "string", default: "2" },
@@ -389,6 +390,8 @@ async function buildInitramfs(): Promise<string> {
   c.file("vm/lib.sh", readFileSync(join(HERE, "guest/lib.sh")));
   c.file("vm/checks.sh", readFileSync(checksPath));
   c.file("vm/seed.bin", readFileSync(join(HERE, "seed.bin")));
+  // --file PATH: more executables for a --checks script (e.g. bench.sh's static C loader), as /vm/extra/NAME.
+  for (const f of opts.file) c.file(`vm/extra/${f.split("/").pop()}`, readFileSync(f), 0o755);
   // Fixture objects (test/fixtures/*.o, e.g. legacy_maps.o) under /vm/fixtures when present.
   const fixtures = join(ROOT, "test/fixtures");
   if (existsSync(fixtures)) {
