@@ -52,14 +52,21 @@ async function eventually(gone: () => boolean, ms = 3000): Promise<boolean> {
 function startCli(args: string[]) {
   const proc = Bun.spawn([process.execPath, MAIN, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore", timeout: 30000 });
   let stderr = "";
-  const stdoutText = new Response(proc.stdout).text();
-  const reading = (async () => {
-    const dec = new TextDecoder();
-    for await (const chunk of proc.stderr as unknown as AsyncIterable<Uint8Array>) stderr += dec.decode(chunk);
-  })();
+  let stdout = "";
+  const reading = Promise.all([
+    (async () => {
+      const dec = new TextDecoder();
+      for await (const chunk of proc.stderr as unknown as AsyncIterable<Uint8Array>) stderr += dec.decode(chunk);
+    })(),
+    (async () => {
+      const dec = new TextDecoder();
+      for await (const chunk of proc.stdout as unknown as AsyncIterable<Uint8Array>) stdout += dec.decode(chunk);
+    })(),
+  ]);
   return {
     proc,
     stderr: () => stderr,
+    stdout: () => stdout,
     async waitFor(re: RegExp, ms = 15000): Promise<RegExpMatchArray> {
       const end = Date.now() + ms;
       for (;;) {
@@ -70,30 +77,34 @@ function startCli(args: string[]) {
       }
     },
     async done() {
-      const [stdout, code] = await Promise.all([stdoutText, proc.exited, reading]).then(([s, c]) => [s, c] as const);
+      const [code] = await Promise.all([proc.exited, reading]);
       return { stdout, code, stderr };
     },
   };
 }
 
 /**
- * Loads `program` of tracing.o, checks its bpf_link with bpftool while attached, runs `trigger`,
- * and returns the run once `count` marker lines came. Afterwards neither link nor program remain.
+ * Loads `program` of tracing.o, checks its bpf_link while attached (bpftool), runs `trigger` until
+ * the marker line came, stops the run with SIGTERM, and checks that neither link nor program remain.
+ * (No --count: any exec on the machine — bpftool's own — is a line for an exec tracepoint program.)
  */
 async function traceOne(program: string, marker: string, trigger: () => void, extra: string[] = []) {
-  const run = startCli(["load", `${FIX}/tracing.o`, "--program", program, "--count", "1", "--duration", "20", "--verbose", ...extra]);
+  const run = startCli(["load", `${FIX}/tracing.o`, "--program", program, "--duration", "25", "--verbose", ...extra]);
   const linkId = Number((await run.waitFor(/bpf_link id (\d+)/))[1]);
   await run.waitFor(/watching trace_pipe/);
   const link = links().find((l) => l.id === linkId);
   expect(link).toBeDefined();
   expect(progNames()).toContain(program);
-  // trigger until the line comes (other processes may print first: --count 1 stops at any line of ours)
-  const timer = setInterval(trigger, 200);
-  trigger();
+  const end = Date.now() + 15000;
+  while (!run.stdout().includes(marker) && Date.now() < end && run.proc.exitCode === null) {
+    trigger();
+    await Bun.sleep(100);
+  }
+  run.proc.kill("SIGTERM");
   const r = await run.done();
-  clearInterval(timer);
   expect(r.stderr).not.toContain("bpfload:");
   expect(r.code).toBe(0);
+  expect(r.stderr).toContain("detached (SIGTERM)");
   expect(r.stdout).toContain(marker);
   expect(await eventually(() => !links().some((l) => l.id === linkId))).toBe(true);
   expect(await eventually(() => !progNames().includes(program))).toBe(true);
