@@ -25,8 +25,10 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
 async function explainLoadFailure(e: unknown): Promise<string> {
   const fallback = `internal error: ${(e as Error)?.message ?? String(e)}`;
   try {
-    const [{ loadFailureMessage }, { openFilesErrno }] = await Promise.all([import("./load-failure.ts"), import("./sys/open-files.ts")]);
-    return loadFailureMessage(e, openFilesErrno) ?? fallback;
+    const { loadFailureMessage } = await import("./load-failure.ts");
+    // open-files.ts needs bun:ffi, which is what may have failed (no JIT): without it, no fd check.
+    const fdErrno = await import("./sys/open-files.ts").then((m) => m.openFilesErrno, () => undefined);
+    return loadFailureMessage(e, fdErrno) ?? fallback;
   } catch {
     return fallback;
   }
