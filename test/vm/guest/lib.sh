@@ -52,7 +52,27 @@ check_since() {
 #   -g CODE: run shell CODE in the background every ~0.2 s while CMD runs (any other trigger).
 #   -x: CMD must exit non-zero instead; -c CODE: CMD must exit with CODE.
 # On timeout CMD gets SIGTERM, then SIGKILL 3 s later. The output is in $VM_TMP/NAME.out afterwards.
+# Under an emulated foreign CPU (VM_RETRY_RUNTIME_CRASH=1: arm64 guests on an x86_64 host) the arm64 Bun
+# runtime crashes now and then inside itself (its "oh no: Bun has crashed" report: traps, aborts, segfaults;
+# about 1 in 25 bpfload runs, a different check each time, never in x86_64 guests; first seen with the
+# builds of 2026-12-01 evening, not yet explained — see the note on the kernels issue): such a run, or a
+# hang, is tried once more (at most 3 times per boot) and the result says so.
+# Any other failure (a wrong exit code, missing lines) fails at once, as does a second crash.
+VM_RETRIES=0
 check() {
+  _check_run "$@" && { vm_pass "$_name" "$_dt" "$_out"; return 0; }
+  if [ "$VM_RETRY_RUNTIME_CRASH" = 1 ] && [ "$VM_RETRIES" -lt 3 ] &&
+     { [ -e "$VM_TMP/$_name.timedout" ] || grep -q "Bun has crashed" "$_out"; }; then
+    VM_RETRIES=$((VM_RETRIES + 1))
+    _first=$_fmsg
+    _check_run "$@" && { vm_pass "$_name" "$_dt; passed when run again: the first run crashed or hung inside Bun's runtime under qemu ($_first)" "$_out"; return 0; }
+  fi
+  vm_fail "$_name" "$_fmsg" "$_out"
+  return 1
+}
+
+# One run of a check: 0 when it passed, else 1 with the reason in _fmsg.
+_check_run() {
   _name=$1; shift
   _secs=30; _re=""; _min=1; _trig=""; _neg=0; _want=""
   while [ $# -gt 0 ]; do
@@ -83,20 +103,20 @@ check() {
   if [ -n "$_fpid" ]; then kill $_fpid 2>/dev/null; wait $_fpid 2>/dev/null; fi
   _t1=$(vm_uptime)
   _dt=$(awk "BEGIN{printf \"%.1fs\", $_t1 - $_t0}")
-  if [ -e "$VM_TMP/$_name.timedout" ]; then vm_fail "$_name" "timed out after ${_secs}s (exit $_rc): $*" "$_out"; return 1; fi
+  if [ -e "$VM_TMP/$_name.timedout" ]; then _fmsg="timed out after ${_secs}s (exit $_rc): $*"; return 1; fi
   if [ -n "$_want" ]; then
-    if [ "$_rc" != "$_want" ]; then vm_fail "$_name" "exit $_rc, expected $_want: $*" "$_out"; return 1; fi
+    if [ "$_rc" != "$_want" ]; then _fmsg="exit $_rc, expected $_want: $*"; return 1; fi
   elif [ $_neg = 1 ]; then
-    if [ $_rc = 0 ]; then vm_fail "$_name" "exit 0, expected failure: $*" "$_out"; return 1; fi
+    if [ $_rc = 0 ]; then _fmsg="exit 0, expected failure: $*"; return 1; fi
   elif [ $_rc != 0 ]; then
-    vm_fail "$_name" "exit $_rc: $*" "$_out"; return 1
+    _fmsg="exit $_rc: $*"; return 1
   fi
   if [ -n "$_re" ]; then
     _hits=$(grep -c -E -e "$_re" "$_out")
-    if [ "$_hits" -lt "$_min" ]; then vm_fail "$_name" "$_hits line(s) match /$_re/, wanted >= $_min: $*" "$_out"; return 1; fi
+    if [ "$_hits" -lt "$_min" ]; then _fmsg="$_hits line(s) match /$_re/, wanted >= $_min: $*"; return 1; fi
     _dt="$_dt, $_hits x /$_re/"
   fi
-  vm_pass "$_name" "$_dt" "$_out"
+  return 0
 }
 
 # check_sh NAME SHELL-CODE: PASS when the code exits 0 (its output is shown on failure).
