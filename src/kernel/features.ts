@@ -1,7 +1,7 @@
 // `bpfload probe`'s report: what this kernel offers, found out by trying: tiny programs and maps are
 // loaded and created (and closed at once), files in /proc and /sys are read. The loader's own
 // decisions ask the cached probes of features/probes.ts, which this report lists too.
-import { existsSync, readFileSync } from "node:fs";
+import { exists, tryReadText } from "../sys/files.ts";
 import { errnoName } from "../errors.ts";
 import { helperNames, MAP_TYPES, PROG_TYPES, type ProgTypeName } from "../uapi.ts";
 import { bpfMapCreate, bpfProgLoad } from "../sys/bpf.ts";
@@ -121,11 +121,7 @@ export function probeHelpers(progType: ProgTypeName): string[] {
 }
 
 function sysctl(path: string): string | undefined {
-  try {
-    return readFileSync(path, "utf8").trim();
-  } catch {
-    return undefined;
-  }
+  return tryReadText(path)?.trim();
 }
 
 function mountPoint(fstype: string): string | undefined {
@@ -198,7 +194,7 @@ export function probeKernel(opts: { helperTypes?: ProgTypeName[] } = {}): Kernel
       uprobeEvents: !!tracefsPath && hasControl("uprobe_events"),
       rawTracepoints: programTypes.raw_tracepoint ?? { supported: false },
       syscallTracepoints: tracefsPath ? syscallTracepointsUsable() : { supported: false, detail: "no tracefs" },
-      btf: existsSync("/sys/kernel/btf/vmlinux"),
+      btf: exists("/sys/kernel/btf/vmlinux"),
       bpfLink: hasFeature("bpfLink") ? { supported: true } : { supported: false, detail: errnoName(liveKernel.linkCreateErrno()) },
       memlock: hasFeature("memcgAccounting") ? "memcg accounting (5.11+): RLIMIT_MEMLOCK not used" : `charged to RLIMIT_MEMLOCK (${memlockLimit?.replace(/\s+/g, " ").trim() ?? "limit unknown"}); bpfload raises it`,
     },

@@ -4,8 +4,7 @@ import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
 import { findTargetSymbol, readTargetSymbols, TargetError } from "../elf/target.ts";
 import { InputError, SyscallError, SystemError, errnoName } from "../errors.ts";
 import { hintFor } from "../hints.ts";
-import { closeFd, FileError, fileSize, openFile, readInto } from "../sys/files.ts";
-import { fstatMode, S_IFMT, S_IFREG } from "../sys/paths.ts";
+import { closeFd, FileError, fileSize, openFile, readInto, statFd } from "../sys/files.ts";
 import { perfEventOpen } from "../sys/perf.ts";
 import { attachToPerfFd, type PerfEventLink } from "./perf-link.ts";
 import { chooseProbeApi, type ProbeApi } from "./probe-pmu.ts";
@@ -31,8 +30,14 @@ function openTarget(path: string): number {
     if (!(e instanceof FileError)) throw e;
     throw new InputError(path, e.errno === 2 ? "no such file (uprobe target)" : `cannot open the uprobe target: ${errnoName(e.errno)}`);
   }
-  const st = fstatMode(fd);
-  if (st.ret < 0 || (st.mode & S_IFMT) !== S_IFREG) {
+  let type: string;
+  try {
+    type = statFd(fd, path).type;
+  } catch (e) {
+    if (!(e instanceof FileError)) throw e;
+    type = "unknown";
+  }
+  if (type !== "regular file") {
     closeFd(fd);
     throw new InputError(path, "not a regular file: a uprobe goes on an executable or a shared library");
   }

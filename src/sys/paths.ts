@@ -5,8 +5,8 @@ import { cstringBytes, Arena } from "./arena.ts";
 import { syscall, type SysResult } from "./libc.ts";
 
 const NUMBERS = {
-  x64: { openat: 257, openat2: 437, mkdirat: 258, unlinkat: 263, fstatfs: 138, statfs: 137, readlinkat: 267, fstat: 5 },
-  arm64: { openat: 56, openat2: 437, mkdirat: 34, unlinkat: 35, fstatfs: 44, statfs: 43, readlinkat: 78, fstat: 80 },
+  x64: { openat: 257, openat2: 437, mkdirat: 258, unlinkat: 263, fstatfs: 138, statfs: 137, readlinkat: 267 },
+  arm64: { openat: 56, openat2: 437, mkdirat: 34, unlinkat: 35, fstatfs: 44, statfs: 43, readlinkat: 78 },
 } as const;
 const NR = process.arch === "arm64" ? NUMBERS.arm64 : NUMBERS.x64;
 
@@ -71,15 +71,6 @@ export function fstatfsType(fd: number): SysResult & { type: number } {
   return { ...r, type: r.ret < 0 ? 0 : Number(arena.view.getBigUint64(0, true) & 0xffffffffn) };
 }
 
-/** st_mode of an open file (offset 24 in x86_64's struct stat, 16 in the generic one arm64 uses). */
-export function fstatMode(fd: number): SysResult & { mode: number } {
-  const arena = new Arena([256]);
-  const r = syscall(NR.fstat, fd, arena.base);
-  return { ...r, mode: r.ret < 0 ? 0 : arena.view.getUint32(process.arch === "arm64" ? 16 : 24, true) };
-}
-
-export const S_IFMT = 0o170000;
-export const S_IFREG = 0o100000;
 
 /** f_type of the filesystem `path` is on (follows links: it answers "where would this open go"). */
 export function statfsType(path: string): SysResult & { type: number } {

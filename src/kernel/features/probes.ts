@@ -3,6 +3,7 @@
 // number: distribution kernels backport (RHEL 8's 4.18 has global data, a 5.2 feature).
 // FEATURE_SINCE (since.ts) still names the version in messages, and the agreement test checks on
 // every rig kernel that each probe's answer matches the table, so neither can drift.
+import { encode, insn, LD_IMM64, type Instruction } from "../../asm/insn.ts";
 import { BtfBuilder, BTF_FUNC_GLOBAL, BTF_VAR_GLOBAL_ALLOCATED } from "../../elf/btf-builder.ts";
 import { NotSupportedError } from "../../errors.ts";
 import { FEATURE_SINCE, newerThan, since, type FeatureKey } from "../../since.ts";
@@ -16,19 +17,10 @@ const BPF_PROG_TYPE_CGROUP_SOCK_ADDR = 18;
 const BPF_CGROUP_INET4_CONNECT = 10;
 const BPF_FUNC_KTIME_GET_COARSE_NS = 160;
 
-/** One instruction: opcode, dst/src registers, offset, imm. */
-function insn(code: number, dst: number, src: number, off: number, imm: number): number[] {
-  const b = new Uint8Array(8);
-  const v = new DataView(b.buffer);
-  v.setUint8(0, code);
-  v.setUint8(1, (src << 4) | dst);
-  v.setInt16(2, off, true);
-  v.setInt32(4, imm, true);
-  return [...b];
-}
-const MOV_R0 = (imm: number) => insn(0xb7, 0, 0, 0, imm);
-const EXIT = insn(0x95, 0, 0, 0, 0);
-const program = (...insns: number[][]) => new Uint8Array(insns.flat());
+// The probes' tiny programs, through the project's one instruction codec (asm/insn.ts).
+const MOV_R0 = (imm: number) => insn(0xb7, { imm });
+const EXIT = insn(0x95);
+const program = (...insns: Instruction[]) => encode(insns);
 
 /** Loads a program and closes it at once: did the kernel take it? */
 function loads(k: ProbeKernel, progType: number, insns: Uint8Array, extra: { name?: string; expectedAttachType?: number } = {}): boolean {
@@ -50,7 +42,7 @@ function globalData(k: ProbeKernel): boolean {
   const map = k.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 1 });
   if (map.ret < 0) return false;
   try {
-    return loads(k, BPF_PROG_TYPE_SOCKET_FILTER, program(insn(0x18, 1, 2 /* BPF_PSEUDO_MAP_VALUE */, 0, map.ret), insn(0, 0, 0, 0, 0), MOV_R0(0), EXIT));
+    return loads(k, BPF_PROG_TYPE_SOCKET_FILTER, program(insn(LD_IMM64, { dst: 1, src: 2 /* BPF_PSEUDO_MAP_VALUE */, imm: map.ret }), MOV_R0(0), EXIT));
   } finally {
     k.close(map.ret);
   }
@@ -88,7 +80,7 @@ export const FEATURES: Record<FeatureId, FeatureProbe> = {
   bpfToBpfCalls: {
     since: "BPF-to-BPF calls",
     how: "call +1 (BPF_PSEUDO_CALL) to a second function that returns 0",
-    probe: (k) => loads(k, BPF_PROG_TYPE_SOCKET_FILTER, program(insn(0x85, 0, 1 /* BPF_PSEUDO_CALL */, 0, 1), EXIT, MOV_R0(0), EXIT)),
+    probe: (k) => loads(k, BPF_PROG_TYPE_SOCKET_FILTER, program(insn(0x85, { src: 1 /* BPF_PSEUDO_CALL */, imm: 1 }), EXIT, MOV_R0(0), EXIT)),
   },
   kretprobeMaxactive: {
     since: "kretprobe maxactive",
@@ -211,7 +203,7 @@ export const FEATURES: Record<FeatureId, FeatureProbe> = {
   memcgAccounting: {
     since: "memcg accounting instead of RLIMIT_MEMLOCK",
     how: "a call to bpf_ktime_get_coarse_ns, the helper of the same release (libbpf's probe)",
-    probe: (k) => loads(k, BPF_PROG_TYPE_SOCKET_FILTER, program(insn(0x85, 0, 0, 0, BPF_FUNC_KTIME_GET_COARSE_NS), EXIT)),
+    probe: (k) => loads(k, BPF_PROG_TYPE_SOCKET_FILTER, program(insn(0x85, { imm: BPF_FUNC_KTIME_GET_COARSE_NS }), EXIT)),
   },
   syscallTracepoints: {
     since: "BPF on syscalls:* tracepoints",
