@@ -30,12 +30,17 @@ function list(title: string, probes: Record<string, Probe>): string[] {
 /** The loader's features, each with the version that brought it (what a refusal would name). */
 function featureLines(features: Record<string, FeatureAnswer>): string[] {
   const all = Object.entries(features);
-  const tag = ([id, f]: [string, FeatureAnswer]) => `${id}(${f.since}${f.configured === false ? ", not configured" : ""})`;
+  const tag = ([id, f]: [string, FeatureAnswer]) => `${id}(${f.since}${f.configured === false && !f.supported ? ", not configured" : ""})`;
+  // A kernel new enough for a feature it was built without (kretprobe maxactive without kprobes)
+  // has it in no usable sense: its own group, not "yes".
+  const unconfigured = all.filter(([, f]) => f.supported === true && f.configured === false);
+  const ok = all.filter(([, f]) => f.supported === true && f.configured !== false);
   const no = all.filter(([, f]) => f.supported === false);
   const unknown = all.filter(([, f]) => f.supported === "unknown");
   return [
-    `features (probed): ${all.length - no.length - unknown.length} of ${all.length}`,
-    `  yes: ${all.filter(([, f]) => f.supported === true).map(tag).join(" ")}`,
+    `features (probed): ${ok.length} of ${all.length}`,
+    `  yes: ${ok.map(tag).join(" ")}`,
+    ...(unconfigured.length ? [`  not configured in this kernel: ${unconfigured.map(tag).join(" ")}`] : []),
     ...(no.length ? [`  no:  ${no.map(tag).join(" ")}`] : []),
     ...unknown.map(([id, f]) => `  not probed: ${id}(${f.since}): ${f.how}`),
   ];
