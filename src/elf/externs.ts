@@ -33,7 +33,12 @@ export interface ExternSpec {
 /** The `.kconfig` map's name, as libbpf's section name. */
 export const KCONFIG_MAP = ".kconfig";
 
-export class ExternError extends Error {}
+/** An extern that cannot be resolved; `badInput`: the object's declaration is at fault, not the kernel. */
+export class ExternError extends Error {
+  constructor(message: string, readonly badInput = false) {
+    super(message);
+  }
+}
 
 /** Every extern of the object, by name; `undefinedSymbols`: names of the object's SHN_UNDEF symbols. */
 export function readExterns(btf: Btf | undefined, undefinedSymbols: Set<string>): Map<string, ExternSpec> {
@@ -47,7 +52,7 @@ export function readExterns(btf: Btf | undefined, undefinedSymbols: Set<string>)
       if (!undefinedSymbols.has(t.name)) continue;
       const weak = false; // set by the caller from the ELF symbol's binding
       if (t.kind === BTF_KIND_FUNC) {
-        if (secName !== ".ksyms") throw new ExternError(`extern function ${quote(t.name)} in ${secName}: functions are __ksym only`);
+        if (secName !== ".ksyms") throw new ExternError(`extern function ${quote(t.name)} in ${secName}: functions are __ksym only`, true);
         out.set(t.name, { name: t.name, kind: "kfunc", weak, btfId: t.id, typeId: t.sizeOrType });
       } else if (t.kind === BTF_KIND_VAR) {
         const typeId = skipToType(btf, t.sizeOrType);
@@ -86,7 +91,7 @@ function kconfigType(btf: Btf, typeId: number, name: string): { type: KconfigTyp
     const el = btf.skipQualifiers(t.array!.type);
     if (el.kind === BTF_KIND_INT && el.sizeOrType === 1) return { type: "chars", size: t.array!.nelems, align: 1, signed: false };
   }
-  throw new ExternError(`extern ${quote(name)} (__kconfig) has a type bpfload cannot fill: use bool, a char array, an integer or enum libbpf_tristate`);
+  throw new ExternError(`extern ${quote(name)} (__kconfig) has a type bpfload cannot fill: use bool, a char array, an integer or enum libbpf_tristate`, true);
 }
 
 /** Offsets in the .kconfig map as libbpf orders them: larger alignment first, then smaller size, then name. */
@@ -106,6 +111,14 @@ export function kconfigSize(externs: Iterable<ExternSpec>): number {
   let end = 0;
   for (const e of externs) if (e.kconfig) end = Math.max(end, e.kconfig.offset + e.kconfig.size);
   return end;
+}
+
+/** Where the externs sit, for the BTF fix-up before BPF_BTF_LOAD (btf/externs-btf.ts); undefined without externs. */
+export function externBtfLayout(obj: { externs?: ExternSpec[] }): { kconfig: Map<string, { offset: number; size: number }>; kconfigSize: number } | undefined {
+  if (!obj.externs?.length) return undefined;
+  const kconfig = new Map<string, { offset: number; size: number }>();
+  for (const e of obj.externs) if (e.kconfig) kconfig.set(e.name, { offset: e.kconfig.offset, size: e.kconfig.size });
+  return { kconfig, kconfigSize: kconfigSize(obj.externs) };
 }
 
 /** `CONFIG_X=value` lines of a kernel config, as libbpf reads them (comments, `# ... is not set`, are skipped). */
@@ -146,7 +159,7 @@ export function kconfigData(externs: Iterable<ExternSpec>, src: KconfigSources):
     if (e.name === "LINUX_KERNEL_VERSION") value = String(src.kernelVersion);
     else if (e.name === "LINUX_HAS_SYSCALL_WRAPPER") value = src.hasSyscallWrapper() ? "y" : "n";
     else if (e.name === "LINUX_HAS_BPF_COOKIE") value = src.hasBpfCookie() ? "y" : "n";
-    else if (e.name.startsWith("LINUX_")) throw new ExternError(`extern ${quote(e.name)} (__kconfig): unknown LINUX_ value (bpfload knows LINUX_KERNEL_VERSION, LINUX_HAS_SYSCALL_WRAPPER, LINUX_HAS_BPF_COOKIE)`);
+    else if (e.name.startsWith("LINUX_")) throw new ExternError(`extern ${quote(e.name)} (__kconfig): unknown LINUX_ value (bpfload knows LINUX_KERNEL_VERSION, LINUX_HAS_SYSCALL_WRAPPER, LINUX_HAS_BPF_COOKIE)`, true);
     else if (e.name.startsWith("CONFIG_")) {
       if (!src.config && !e.weak) throw new ExternError(`extern ${quote(e.name)} (__kconfig) needs the kernel config: ${src.configProblem ?? "none found"}`);
       value = src.config?.get(e.name);
@@ -164,7 +177,7 @@ export function kconfigData(externs: Iterable<ExternSpec>, src: KconfigSources):
 export function setKconfigValue(e: ExternSpec, at: Uint8Array, value: string): void {
   const k = e.kconfig!;
   const bad = (why: string): never => {
-    throw new ExternError(`extern ${quote(e.name)} (__kconfig): value ${quote(value)} ${why}`);
+    throw new ExternError(`extern ${quote(e.name)} (__kconfig): value ${quote(value)} ${why}`, true);
   };
   if (value === "y" || value === "n" || value === "m") {
     switch (k.type) {

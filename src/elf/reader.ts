@@ -165,7 +165,8 @@ export async function readObject(bytes: Uint8Array, file: string): Promise<Objec
   const externRefs = functions.flatMap((fn) => fn.relocations.filter((r) => r.kind === "extern").map((r) => ({ fn, r })));
   let externs: Map<string, ExternSpec> | undefined;
   if (externRefs.length) {
-    const names = new Set(externRefs.map((x) => x.r.symbol));
+    // every undefined symbol, referenced or not: libbpf lays out (and resolves) them all
+    const names = new Set(symbols.filter((s) => s.shndx === SHN_UNDEF && s.name).map((s) => s.name));
     if (btfSection && !btf) btf = parseBtf(bytes, btfSection, fail);
     try {
       externs = readExterns(btf, names);
