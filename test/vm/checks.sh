@@ -213,3 +213,16 @@ fi
 check_sh bpfload-cleanup "
   k=\$(cat $T/kprobe_events) u=\$(cat $T/uprobe_events)
   [ -z \"\$k\$u\" ] || { echo 'kprobe_events:'; echo \"\$k\"; echo 'uprobe_events:'; echo \"\$u\"; exit 1; }"
+
+# --- Externs and helper rewriting (issue 10) ---
+# bpf_probe_read_kernel/_str (5.5+) calls load on older kernels because bpfload rewrites them to
+# bpf_probe_read/_str (libbpf's probe_read_kernel feature); from 5.5 they are kept as they are.
+if kernel_ge 5.5; then
+  check_sh bpfload-probe-read-kernel-kept "
+    out=\$(bpfload load fixtures/probe_read_kernel.o --no-attach --verbose 2>&1); echo \"\$out\" | tail -n 3
+    echo \"\$out\" | grep -q 'loaded .read_kernel.' && ! echo \"\$out\" | grep -q 'rewritten to bpf_probe_read'"
+else
+  check_sh bpfload-probe-read-kernel-rewritten "
+    out=\$(bpfload load fixtures/probe_read_kernel.o --no-attach --verbose 2>&1); echo \"\$out\" | tail -n 3
+    echo \"\$out\" | grep -q 'loaded .read_kernel.' && echo \"\$out\" | grep -q '2 calls of bpf_probe_read_kernel/_user\\[_str\\] rewritten to bpf_probe_read\\[_str\\]'"
+fi
