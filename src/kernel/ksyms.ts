@@ -141,7 +141,7 @@ export function checkKfuncProto(local: Btf, e: ExternSpec, kernel: Btf, kernelFu
   const la = lp.params ?? [];
   const ka = kp.params ?? [];
   if (la.length !== ka.length) {
-    throw new ExternError(`kfunc ${quote(e.name)} is declared with ${la.length} argument${la.length === 1 ? "" : "s"}, the kernel's takes ${ka.length}: fix its declaration (see bpftool btf dump file /sys/kernel/btf/vmlinux | grep -A${ka.length} "'${e.name}'")`, true);
+    throw new ExternError(`kfunc ${quote(e.name)} is declared with ${la.length} argument${la.length === 1 ? "" : "s"}, the kernel's takes ${ka.length} (${ka.map((p) => p.name || "unnamed").join(", ")}): fix its declaration`, true);
   }
   const kindAt = (b: Btf, id: number) => (id === 0 ? 0 : b.kindOf(skipToType(b, id)));
   for (let i = 0; i < la.length; i++) {

@@ -13,7 +13,7 @@ import { KsymResolver } from "../../src/kernel/ksyms.ts";
 import { testRun } from "../../src/kernel/test-run.ts";
 import { kernelVersion } from "../../src/kernel/program.ts";
 import { bpfObjPin } from "../../src/sys/bpf.ts";
-import { kernelSkipReason, REPO } from "../support.ts";
+import { kernelSkipReason, REPO, runCli } from "../support.ts";
 
 const FIX = `${REPO}/test/fixtures`;
 const bpftool = Bun.which("bpftool");
@@ -128,6 +128,20 @@ describe.skipIf(!!skip)("externs on this kernel (bpfload and libbpf side by side
       expect((err as Error).message).toContain("ldimm64 failed to find the address for kernel symbol 'bpf_prog_active'");
     } else {
       expect(err).toBeUndefined(); // a kernel with CONFIG_KALLSYMS_ALL: both load it
+    }
+  });
+
+  test("refusals are one line: a strong __kconfig the config lacks (exit 1), a kfunc declared with the wrong arguments (exit 2); libbpf refuses both", async () => {
+    const strong = await runCli(["load", `${FIX}/kconfig_strong.o`, "--no-attach"]);
+    expect(strong.code).toBe(1);
+    expect(strong.stderr.trim().split("\n")).toEqual([`bpfload: ${FIX}/kconfig_strong.o: extern 'CONFIG_BPFLOAD_NO_SUCH_OPTION' (__kconfig) is not in this kernel's config: declare it __weak to read 0 when absent`]);
+    const bad = await runCli(["load", `${FIX}/kfunc_bad.o`, "--no-attach"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.split("\n")[0]).toBe(`bpfload: ${FIX}/kfunc_bad.o: kfunc 'bpf_task_release' is declared with 2 arguments, the kernel's takes 1 (p): fix its declaration`);
+    for (const name of ["kconfig_strong", "kfunc_bad"]) {
+      const r = Bun.spawnSync([bpftool!, "prog", "loadall", `${FIX}/${name}.o`, `${PIN}-x`]);
+      rmSync(`${PIN}-x`, { recursive: true, force: true });
+      expect(r.exitCode).not.toBe(0);
     }
   });
 });

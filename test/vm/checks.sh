@@ -217,12 +217,19 @@ check_sh bpfload-cleanup "
 # --- Externs and helper rewriting (issue 10) ---
 # bpf_probe_read_kernel/_str (5.5+) calls load on older kernels because bpfload rewrites them to
 # bpf_probe_read/_str (libbpf's probe_read_kernel feature); from 5.5 they are kept as they are.
+# bpf_probe_read_str itself came in 4.11: on 4.9 only the non-_str program can load.
 if kernel_ge 5.5; then
   check_sh bpfload-probe-read-kernel-kept "
     out=\$(bpfload load fixtures/probe_read_kernel.o --no-attach --verbose 2>&1); echo \"\$out\" | tail -n 3
-    echo \"\$out\" | grep -q 'loaded .read_kernel.' && ! echo \"\$out\" | grep -q 'rewritten to bpf_probe_read'"
+    echo \"\$out\" | grep -q 'loaded .read_kernel_str.' && ! echo \"\$out\" | grep -q 'rewritten to bpf_probe_read'"
+elif kernel_ge 4.11; then
+  check_sh bpfload-probe-read-kernel-rewritten "
+    out=\$(bpfload load fixtures/probe_read_kernel.o --no-attach --verbose 2>&1); echo \"\$out\" | tail -n 4
+    echo \"\$out\" | grep -q 'loaded .read_kernel_str.' &&
+    echo \"\$out\" | grep -q \"program 'read_kernel': 1 call of bpf_probe_read_kernel/_user\\[_str\\] rewritten to bpf_probe_read\\[_str\\]\" &&
+    echo \"\$out\" | grep -q \"program 'read_kernel_str': 1 call of\""
 else
   check_sh bpfload-probe-read-kernel-rewritten "
-    out=\$(bpfload load fixtures/probe_read_kernel.o --no-attach --verbose 2>&1); echo \"\$out\" | tail -n 3
-    echo \"\$out\" | grep -q 'loaded .read_kernel.' && echo \"\$out\" | grep -q '2 calls of bpf_probe_read_kernel/_user\\[_str\\] rewritten to bpf_probe_read\\[_str\\]'"
+    out=\$(bpfload load fixtures/probe_read_kernel.o --program read_kernel --no-attach --verbose 2>&1); echo \"\$out\" | tail -n 3
+    echo \"\$out\" | grep -q 'loaded .read_kernel.' && echo \"\$out\" | grep -q 'rewritten to bpf_probe_read'"
 fi
