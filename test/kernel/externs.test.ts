@@ -9,6 +9,7 @@ import { readObject } from "../../src/elf/index.ts";
 import { linkProgram } from "../../src/elf/link.ts";
 import { SyscallError } from "../../src/errors.ts";
 import { loadCollection } from "../../src/kernel/collection.ts";
+import { setFeatureAnswer } from "../../src/kernel/features/probes.ts";
 import { KsymResolver } from "../../src/kernel/ksyms.ts";
 import { testRun } from "../../src/kernel/test-run.ts";
 import { kernelVersion } from "../../src/kernel/program.ts";
@@ -142,6 +143,27 @@ describe.skipIf(!!skip)("externs on this kernel (bpfload and libbpf side by side
       const r = Bun.spawnSync([bpftool!, "prog", "loadall", `${FIX}/${name}.o`, `${PIN}-x`]);
       rmSync(`${PIN}-x`, { recursive: true, force: true });
       expect(r.exitCode).not.toBe(0);
+    }
+  });
+
+  test("kconfig_fold.o: the values a test run returns are the config's, read from the .kconfig map and, played without global data (before 5.2), folded into constants", async () => {
+    const elf = new Uint8Array(readFileSync(`${FIX}/kconfig_fold.o`));
+    const obj = await readObject(elf, "kconfig_fold.o");
+    const want = [kernelVersion().code, configLine("CONFIG_BPF_SYSCALL") === "y" ? 1 : 0];
+    for (const globalData of [true, false]) {
+      setFeatureAnswer("globalData", globalData);
+      try {
+        const col = loadCollection(obj, { elf });
+        try {
+          expect([globalData, col.maps.has(".kconfig")]).toEqual([globalData, globalData]);
+          const got = col.programs.map((p) => testRun(p.program, { data: new Uint8Array(16) }).retval);
+          expect([globalData, ...got]).toEqual([globalData, ...want]);
+        } finally {
+          col.close();
+        }
+      } finally {
+        setFeatureAnswer("globalData", undefined);
+      }
     }
   });
 });

@@ -233,3 +233,22 @@ else
     out=\$(bpfload load fixtures/probe_read_kernel.o --program read_kernel --no-attach --verbose 2>&1); echo \"\$out\" | tail -n 3
     echo \"\$out\" | grep -q 'loaded .read_kernel.' && echo \"\$out\" | grep -q 'rewritten to bpf_probe_read'"
 fi
+# __kconfig values on kernels without global data (before 5.2) fold into constants: a test run of
+# kconfig_fold.o's socket filters returns LINUX_KERNEL_VERSION (computed here from uname -r) and
+# CONFIG_BPF_SYSCALL from a config this check writes to /boot (the rig's kernels have no
+# /proc/config.gz); without any config the strong extern is refused with one line.
+_kv=$(uname -r | sed 's/[^0-9.].*//'); _kmaj=${_kv%%.*}; _krest=${_kv#*.}; _kmin=${_krest%%.*}; _kpat=${_krest#*.}; _kpat=${_kpat%%.*}
+[ "$_kpat" -gt 255 ] && _kpat=255
+_kcode=$((_kmaj * 65536 + _kmin * 256 + _kpat))
+if kernel_ge 4.12 && [ ! -e /proc/config.gz ]; then
+  check_sh bpfload-kconfig-values "
+    out=\$(bpfload run fixtures/kconfig_fold.o --program ret_version --data '00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00' 2>&1); echo \"\$out\" | head -n 2
+    echo \"\$out\" | grep -q \"extern 'CONFIG_BPF_SYSCALL' (__kconfig) needs the kernel config\" || exit 1
+    mkdir -p /boot && echo 'CONFIG_BPF_SYSCALL=y' > /boot/config-\$(uname -r)
+    v=\$(bpfload run fixtures/kconfig_fold.o --program ret_version --data '00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00' 2>&1); echo \"\$v\" | head -n 1
+    c=\$(bpfload run fixtures/kconfig_fold.o --program ret_configs --data '00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00' 2>&1); echo \"\$c\" | head -n 1
+    rm -f /boot/config-\$(uname -r)
+    echo \"\$v\" | grep -q '^retval $_kcode ' && echo \"\$c\" | grep -q '^retval 1 '"
+else
+  vm_skip bpfload-kconfig-values "BPF_PROG_TEST_RUN needs 4.12, and this check plays a kernel without /proc/config.gz"
+fi
