@@ -21,8 +21,17 @@ const OLDER: Record<number, number> = {
   [BPF_FUNC_PROBE_READ_KERNEL_STR]: BPF_FUNC_PROBE_READ_STR,
 };
 
+/** How many helper calls of bpf_probe_read_{kernel,user}[_str] the program makes. */
+export function probeReadKernelCalls(insns: Uint8Array): number {
+  return eachNewProbeRead(insns, () => {});
+}
+
 /** Rewrites, in place, helper calls of bpf_probe_read_{kernel,user}[_str] to bpf_probe_read[_str]; returns how many. */
 export function rewriteProbeReadHelpers(insns: Uint8Array): number {
+  return eachNewProbeRead(insns, (view, pos, to) => view.setInt32(pos + 4, to, true));
+}
+
+function eachNewProbeRead(insns: Uint8Array, f: (view: DataView, pos: number, older: number) => void): number {
   const view = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
   let n = 0;
   for (let pos = 0; pos + INSN <= insns.length; pos += INSN) {
@@ -34,7 +43,7 @@ export function rewriteProbeReadHelpers(insns: Uint8Array): number {
     if (code !== BPF_CALL || insns[pos + 1]! >> 4 !== 0) continue; // helper calls only (src_reg 0)
     const to = OLDER[view.getInt32(pos + 4, true)];
     if (to === undefined) continue;
-    view.setInt32(pos + 4, to, true);
+    f(view, pos, to);
     n++;
   }
   return n;

@@ -3,18 +3,17 @@
 // loaded with its func_info/line_info, then prog-array values and 4.9-samples tail-call targets.
 import { annotateVerifierLog } from "../elf/annotate-log.ts";
 import { encodeFuncInfo, encodeLineInfo, programExtInfo } from "../elf/btf-ext-link.ts";
-import { BTF_KIND_ARRAY, BTF_KIND_CONST, BTF_KIND_RESTRICT, BTF_KIND_STRUCT, BTF_KIND_TYPE_TAG, BTF_KIND_TYPEDEF, BTF_KIND_UNION, BTF_KIND_VOLATILE, Btf as BtfReader, type Btf } from "../elf/btf.ts";
-import { ExternError, KCONFIG_MAP, kconfigSize, type ExternPatch, type ExternSpec } from "../elf/externs.ts";
+import { BTF_KIND_ARRAY, BTF_KIND_CONST, BTF_KIND_RESTRICT, BTF_KIND_STRUCT, BTF_KIND_TYPE_TAG, BTF_KIND_TYPEDEF, BTF_KIND_UNION, BTF_KIND_VOLATILE, type Btf } from "../elf/btf.ts";
+import type { ExternSpec } from "../elf/externs.ts";
 import { FoldError, foldRodata, type RodataSite } from "../elf/fold-rodata.ts";
-import { rewriteProbeReadHelpers } from "../elf/helper-rewrite.ts";
 import type { MapSpec, ObjectSpec, ProgramSpec } from "../elf/index.ts";
 import { linkProgramPieces, type LinkedPiece } from "../elf/index.ts";
-import { NotSupportedError, ObjectError, SyscallError, SystemError, UsageError } from "../errors.ts";
+import { NotSupportedError, ObjectError, SyscallError, UsageError } from "../errors.ts";
 import { BPF_F_RDONLY_PROG, BPF_MAP_TYPE_PROG_ARRAY, MAP_TYPES, type ProgTypeName } from "../uapi.ts";
 import { loadObjectBtf, readObjectExt, type ObjectBtf } from "./btf-load.ts";
 import { featureSince, hasFeature, requireFeature } from "./features/probes.ts";
-import { kconfigValues } from "./kconfig.ts";
-import { KsymResolver } from "./ksyms.ts";
+import { externPatch, prepareExterns, rewriteMissingHelpers } from "./externs-load.ts";
+import type { KsymResolver } from "./ksyms.ts";
 import { createMap, type BpfMap, type MapDefinition } from "./map.ts";
 import { loadProgram, type Program, type ProgramBtf } from "./program.ts";
 import type { KernelVersion } from "./version.ts";
@@ -50,15 +49,17 @@ export class Collection {
   btf?: ObjectBtf;
   /** Why the object's BTF is not in the kernel, when it has some. */
   btfMissing?: { why: string; needsKernel?: string };
-  /** The object's externs by name, and the .kconfig map's bytes when it has __kconfig ones. */
+  /** The object's externs by name, the .kconfig map's bytes when it has __kconfig ones, their resolver. */
   externs = new Map<string, ExternSpec>();
   kconfig?: Uint8Array;
+  ksyms?: KsymResolver;
 
   close(): void {
     for (const p of this.programs) p.program.close();
     for (const m of this.maps.values()) m.close();
     this.btf?.close();
     this.btf = undefined;
+    this.ksyms?.close();
   }
 }
 
@@ -172,7 +173,7 @@ export function loadCollection(obj: ObjectSpec, opts: CollectionOptions = {}): C
       }
     }
     createMaps(obj, col);
-    createKconfigMap(obj, col, opts);
+    prepareExterns(obj, col, opts); // the .kconfig map and the ksym/kfunc resolver (externs-load.ts)
     fillInitialValues(obj, col, (name) => col.maps.get(name)?.fd, "map");
     for (const spec of selected) {
       try {
@@ -198,8 +199,6 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
   }
   if (spec.relocations.some((r) => r.kind === "call")) requireFeature("bpfToBpfCalls", `BPF-to-BPF calls (program '${spec.name}')`);
   const fold = hasFeature("globalData") === false;
-  const ksyms = new KsymResolver(() => col.btf?.btf ?? objectBtf(obj, opts.elf), col.externs);
-  try {
   const { insns, pieces } = linkProgramPieces(obj, spec, {
     mapFd: (name) => {
       if (fold && obj.maps.some((m) => m.kind === "data" && m.name === name)) return 0; // folded below
@@ -207,14 +206,10 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
       if (!m) throw new UsageError(`${obj.file}: program '${spec.name}' refers to map '${name}', which was not created`);
       return m.fd;
     },
-    extern: (name, call) => externPatch(obj, spec, col, ksyms, name, call, fold),
+    extern: (name, call) => externPatch(obj, spec, col, name, call, fold),
   });
   if (fold) foldGlobalData(obj, spec, insns, pieces, col);
-  // helpers this kernel lacks, rewritten to their older equivalents (libbpf's probe_read_kernel feature)
-  if (hasFeature("probeReadKernel") === false) {
-    const n = rewriteProbeReadHelpers(insns);
-    if (n) col.notes.push(`program '${spec.name}': ${n} call${n > 1 ? "s" : ""} of bpf_probe_read_kernel/_user[_str] rewritten to bpf_probe_read[_str] (this kernel has no bpf_probe_read_kernel, ${featureSince("probeReadKernel")})`);
-  }
+  rewriteMissingHelpers(spec, insns, col); // bpf_probe_read_kernel & co. before 5.5 (externs-load.ts)
   const callback = pieces.flatMap((p) => p.fn.relocations.map((r) => ({ fn: p.fn, r }))).find((x) => x.r.kind === "func");
   let required: string | undefined;
   if (callback) {
@@ -241,65 +236,9 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
     ...(spec.needsBtfTarget ? { btfTarget: spec.btfTarget } : {}),
     btf, note: (t) => col.notes.push(t),
     annotateLog: btf?.lineInfo ? undefined : annotator(col, opts, obj, pieces),
-    fdArray: ksyms.fdArray,
+    fdArray: col.ksyms?.fdArray,
   });
   return { spec, program, insnCount: insns.length / 8 };
-  } finally {
-    ksyms.close(); // the program holds its own references to module BTFs
-  }
-}
-
-/** The object's own BTF when it is not in the kernel (for the kfuncs' prototypes). */
-function objectBtf(obj: ObjectSpec, elf: Uint8Array | undefined): Btf | undefined {
-  const s = obj.sections.find((x) => x.name === ".BTF");
-  if (!s || !elf) return undefined;
-  try {
-    return new BtfReader(elf.subarray(s.offset, s.offset + s.size));
-  } catch {
-    return undefined;
-  }
-}
-
-/** The .kconfig map (read-only, frozen) with the values of the object's __kconfig externs. */
-function createKconfigMap(obj: ObjectSpec, col: Collection, opts: CollectionOptions): void {
-  for (const e of obj.externs ?? []) col.externs.set(e.name, e);
-  const list = [...col.externs.values()];
-  const size = kconfigSize(list);
-  if (!size) return;
-  col.kconfig = externStep(obj, () => kconfigValues(list, opts.kernVersion?.code));
-  // without global data (before 5.2) the reads fold into constants instead (foldGlobalData)
-  if (hasFeature("globalData") === false) return;
-  const sec = col.btf?.btf.datasec(KCONFIG_MAP);
-  const def: MapDefinition = { name: KCONFIG_MAP, type: 2 /* array */, keySize: 4, valueSize: size, maxEntries: 1, flags: BPF_F_RDONLY_PROG };
-  let map: BpfMap;
-  try {
-    map = createMap(sec && col.btf ? { ...def, btfFd: col.btf.fd, btfKeyTypeId: 0, btfValueTypeId: sec.id } : def);
-  } catch (e) {
-    if (!sec || !(e instanceof SyscallError)) throw e;
-    map = createMap(def);
-  }
-  col.maps.set(KCONFIG_MAP, map);
-  map.update(new Uint8Array(4), col.kconfig);
-  map.freeze();
-}
-
-/** ExternError as the one-line errors users see: a declaration that cannot match is bad input (2), a kernel that lacks it is 1. */
-function externStep<T>(obj: ObjectSpec, f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    if (!(e instanceof ExternError)) throw e;
-    if (e.badInput) throw new ObjectError(obj.file, e.message);
-    throw new SystemError(`${obj.file}: ${e.message}`);
-  }
-}
-
-function externPatch(obj: ObjectSpec, spec: ProgramSpec, col: Collection, ksyms: KsymResolver, name: string, call: boolean, fold: boolean): ExternPatch {
-  return externStep(obj, () => ksyms.resolve(name, call, (e) => {
-    const m = col.maps.get(KCONFIG_MAP);
-    if (!m && !fold) throw new ExternError(`program '${spec.name}' reads ${name}, but the .kconfig map was not created`);
-    return { kind: "map-value", fd: m?.fd ?? 0, offset: e.kconfig!.offset };
-  }));
 }
 
 /**
