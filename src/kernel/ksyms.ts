@@ -6,7 +6,7 @@
 // - kfuncs: the FUNC of that name, its prototype checked against the object's (the argument count
 //   at least), BPF_PSEUDO_KFUNC_CALL; a module's through fd_array (insn.off is the index);
 // - weak ones the kernel lacks: 0, and a kfunc call poisoned (dead code behind bpf_ksym_exists).
-import { Btf, BTF_KIND_FUNC, BTF_KIND_FUNC_PROTO, BTF_KIND_VAR } from "../elf/btf.ts";
+import { Btf, BTF_KIND_FUNC, BTF_KIND_FUNC_PROTO, BTF_KIND_VAR, btfKindName } from "../elf/btf.ts";
 import { ExternError, POISON_CALL_KFUNC_BASE, skipToType, type ExternPatch, type ExternSpec } from "../elf/externs.ts";
 import { quote, SystemError } from "../errors.ts";
 import { readFile, tryReadText } from "../sys/files.ts";
@@ -85,8 +85,12 @@ export class KsymResolver {
       if (e.weak && err instanceof SystemError) return undefined;
       throw err;
     }
-    const local = e.kind === "kfunc" ? this.objBtf() : undefined;
-    if (local) checkKfuncProto(local, e, t.module ? moduleBtfOf(t.module) : vmlinuxBtf(), t.btfId);
+    const local = this.objBtf();
+    if (local) {
+      const kernel = t.module ? moduleBtfOf(t.module) : vmlinuxBtf();
+      if (e.kind === "kfunc") checkKfuncProto(local, e, kernel, t.btfId);
+      else checkKsymType(local, e, kernel, t.btfId);
+    }
     return { id: t.btfId, module: t.module };
   }
 
@@ -150,6 +154,16 @@ export function checkKfuncProto(local: Btf, e: ExternSpec, kernel: Btf, kernelFu
     if (l !== k && !(isIntLike(l) && isIntLike(k))) {
       throw new ExternError(`kfunc ${quote(e.name)}: argument ${i + 1} (${quote(la[i]!.name || "unnamed")}) is not of the kind of the kernel's (${quote(ka[i]!.name)}): fix its declaration`, true);
     }
+  }
+}
+
+/** A typed ksym's type against the kernel variable's: the same kind under typedefs and qualifiers (libbpf's check, loosely). */
+export function checkKsymType(local: Btf, e: ExternSpec, kernel: Btf, kernelVarId: number): void {
+  const l = e.typeId === 0 ? 0 : local.kindOf(e.typeId);
+  const kt = skipToType(kernel, kernel.type(kernelVarId).sizeOrType);
+  const k = kt === 0 ? 0 : kernel.kindOf(kt);
+  if (l !== k && !(isIntLike(l) && isIntLike(k))) {
+    throw new ExternError(`extern ${quote(e.name)} (__ksym) is declared as ${btfKindName(l)}, the kernel's variable is ${btfKindName(k)}: fix its declaration (or make it \`const void\` for its address only)`, true);
   }
 }
 
