@@ -12,7 +12,7 @@ import { NotSupportedError, ObjectError, SyscallError, UsageError } from "../err
 import { BPF_F_RDONLY_PROG, BPF_MAP_TYPE_PROG_ARRAY, MAP_TYPES, type ProgTypeName } from "../uapi.ts";
 import { loadObjectBtf, readObjectExt, type ObjectBtf } from "./btf-load.ts";
 import { featureSince, hasFeature, requireFeature } from "./features/probes.ts";
-import { externPatch, prepareExterns, rewriteMissingHelpers } from "./externs-load.ts";
+import { explainExternLog, externPatch, prepareExterns, rewriteMissingHelpers } from "./externs-load.ts";
 import type { KsymResolver } from "./ksyms.ts";
 import { createMap, type BpfMap, type MapDefinition } from "./map.ts";
 import { loadProgram, type Program, type ProgramBtf } from "./program.ts";
@@ -235,7 +235,7 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
     // from the section: what tracing/lsm programs are loaded against (attach_btf_id)
     ...(spec.needsBtfTarget ? { btfTarget: spec.btfTarget } : {}),
     btf, note: (t) => col.notes.push(t),
-    annotateLog: btf?.lineInfo ? undefined : annotator(col, opts, obj, pieces),
+    annotateLog: explainExternLog(col, btf?.lineInfo ? undefined : annotator(col, opts, obj, pieces)),
     fdArray: col.ksyms?.fdArray,
   });
   return { spec, program, insnCount: insns.length / 8 };

@@ -3,7 +3,7 @@
 // linking, what each extern reference becomes; after linking, the helper calls this kernel lacks
 // rewritten to their older equivalents (elf/helper-rewrite.ts).
 import { Btf } from "../elf/btf.ts";
-import { ExternError, KCONFIG_MAP, kconfigSize, type ExternPatch } from "../elf/externs.ts";
+import { ExternError, KCONFIG_MAP, kconfigSize, POISON_CALL_KFUNC_BASE, type ExternPatch } from "../elf/externs.ts";
 import { probeReadKernelCalls, rewriteProbeReadHelpers } from "../elf/helper-rewrite.ts";
 import type { ObjectSpec, ProgramSpec } from "../elf/types.ts";
 import { ObjectError, SyscallError, SystemError } from "../errors.ts";
@@ -86,4 +86,20 @@ export function rewriteMissingHelpers(spec: ProgramSpec, insns: Uint8Array, col:
   if (!probeReadKernelCalls(insns) || hasFeature("probeReadKernel") !== false) return;
   const n = rewriteProbeReadHelpers(insns);
   col.notes.push(`program '${spec.name}': ${n} call${n > 1 ? "s" : ""} of bpf_probe_read_kernel/_user[_str] rewritten to bpf_probe_read[_str] (this kernel has no bpf_probe_read_kernel, ${featureSince("probeReadKernel")})`);
+}
+
+/**
+ * A verifier log that reached a poisoned call (a weak kfunc this kernel lacks, not guarded by
+ * bpf_ksym_exists): its `unknown#2002000000+N` named, the way libbpf fixes up such logs.
+ */
+export function explainExternLog(col: Collection, inner: ((log: string) => string) | undefined): ((log: string) => string) | undefined {
+  if (![...col.externs.values()].some((e) => e.kind === "kfunc" && e.weak)) return inner;
+  const names = [...col.externs.keys()];
+  return (log) => {
+    const named = log.replace(/^(.*\bunknown#(\d+))$/gm, (line, _all, id: string) => {
+      const name = names[Number(id) - POISON_CALL_KFUNC_BASE];
+      return name === undefined ? line : `${line} (the weak kfunc '${name}', which this kernel lacks: guard its call with bpf_ksym_exists())`;
+    });
+    return inner ? inner(named) : named;
+  };
 }

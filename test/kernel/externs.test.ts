@@ -166,4 +166,13 @@ describe.skipIf(!!skip)("externs on this kernel (bpfload and libbpf side by side
       }
     }
   });
+
+  test("kfunc_unguarded.o: a reachable call of a weak kfunc the kernel lacks is refused (libbpf too), its poison named in the one line", async () => {
+    const r = await runCli(["load", `${FIX}/kfunc_unguarded.o`, "--no-attach"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split("\n")[0]).toContain("invalid func unknown#2002000000 (the weak kfunc 'bpfload_no_such_kfunc', which this kernel lacks: guard its call with bpf_ksym_exists())");
+    const theirs = Bun.spawnSync([bpftool!, "prog", "loadall", `${FIX}/kfunc_unguarded.o`, `${PIN}-u`]);
+    rmSync(`${PIN}-u`, { recursive: true, force: true });
+    expect(theirs.exitCode).not.toBe(0); // bpftool's libbpf 1.1 leaves `call #0` there; later ones poison as bpfload does
+  });
 });
