@@ -22,6 +22,7 @@ export const FEATURE_SINCE = {
   "1M instruction limit": [5, 2],
   "verifier log of up to 1 GiB": [5, 2],
   "BTF global functions": [5, 6],
+  "bpf_probe_read_kernel/_user": [5, 5],
   bpf_link: [5, 7],
   "run-time statistics (BPF_ENABLE_STATS)": [5, 8],
   "memcg accounting instead of RLIMIT_MEMLOCK": [5, 11],

@@ -9,6 +9,7 @@ import {
   BTF_KIND_FLOAT, BTF_KIND_FUNC, BTF_KIND_FUNC_PROTO, BTF_KIND_INT, BTF_KIND_STRUCT, BTF_KIND_TYPE_TAG, BTF_KIND_TYPEDEF,
   BTF_KIND_UNION, BTF_KIND_VAR, BTF_VAR_GLOBAL_ALLOCATED, BtfError, type Btf,
 } from "../elf/btf.ts";
+import { fixExternBtf, type ExternBtfLayout } from "./externs-btf.ts";
 import { writeBtf, type BtfTypeRecord } from "./write.ts";
 
 /** What the kernel's BTF takes (the btf* feature probes). */
@@ -101,7 +102,7 @@ function copy(t: BtfTypeRecord): BtfTypeRecord {
  *   1-byte INT 'enum64_placeholder' added at the end; ENUM's signedness kind_flag cleared.
  * With `layout`, DATASEC sizes and VAR offsets are filled first (needed whenever DATASEC is kept).
  */
-export function sanitizeBtf(btf: Btf, features: BtfKernelFeatures, layout?: DataLayout): Uint8Array {
+export function sanitizeBtf(btf: Btf, features: BtfKernelFeatures, layout?: DataLayout, externs?: ExternBtfLayout): Uint8Array {
   const types: BtfTypeRecord[] = [];
   let placeholder = 0;
   for (let id = 1; id < btf.typeCount; id++) {
@@ -177,6 +178,7 @@ export function sanitizeBtf(btf: Btf, features: BtfKernelFeatures, layout?: Data
     types.push(t);
   }
   if (placeholder) types.push({ kind: BTF_KIND_INT, name: "enum64_placeholder", sizeOrType: 1, vlen: 0, kindFlag: false, int: { encoding: 0, offset: 0, bits: 8 } });
+  if (externs) fixExternBtf(types, externs, features.funcGlobal); // externs-btf.ts: libbpf's extern fix-ups
   return writeBtf(types);
 }
 

@@ -3,6 +3,7 @@
 
 import { ObjectError, quote } from "../errors.ts";
 import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from "../uapi.ts";
+import type { ExternPatch } from "./externs.ts";
 import { functionAt } from "./reader.ts";
 import type { CodeTarget, FunctionSpec, ObjectSpec, ProgramSpec } from "./types.ts";
 
@@ -10,12 +11,16 @@ const INSN = 8;
 const BPF_LD_IMM64 = 0x18;
 const BPF_CALL = 0x85;
 const BPF_PSEUDO_CALL = 1;
+const BPF_PSEUDO_BTF_ID = 3;
+const BPF_PSEUDO_KFUNC_CALL = 2;
 /** ld_imm64 src_reg of a function address (callback), 5.13+. */
 export const BPF_PSEUDO_FUNC = 4;
 
 export interface LinkResolver {
   /** File descriptor of the created map with this MapSpec name (throws if it could not be created). */
   mapFd(name: string): number;
+  /** What an extern (ObjectSpec.externs) reference becomes; `call`: on a call instruction (a kfunc call). */
+  extern?(name: string, call: boolean): ExternPatch;
 }
 
 /** Where each function ended up in a linked program (for disassembly and verifier-log mapping). */
@@ -99,6 +104,39 @@ export function linkProgramPieces(obj: ObjectSpec, prog: ProgramSpec, resolve: L
             if (code !== BPF_CALL) fail(fn, j, `call relocation to ${quote(rel.symbol)} is not on a call instruction`);
             const slot = resolveTarget(fn, j, rel.target!, `call to ${quote(rel.symbol)}:`);
             view.setInt32(pos + 4, slot - (start + j + 1), true);
+            break;
+          }
+          case "extern": {
+            if (!resolve.extern) fail(fn, j, `${quote(rel.symbol)} is an extern, which this loader does not resolve`);
+            const patch = resolve.extern!(rel.symbol, !!rel.call);
+            if (rel.call) {
+              if (code !== BPF_CALL) fail(fn, j, `kfunc relocation to ${quote(rel.symbol)} is not on a call instruction`);
+              if (patch.kind === "kfunc") {
+                insns[pos + 1] = (insns[pos + 1]! & 0x0f) | (BPF_PSEUDO_KFUNC_CALL << 4);
+                view.setInt16(pos + 2, patch.fdIndex, true);
+                view.setInt32(pos + 4, patch.btfId, true);
+              } else if (patch.kind === "poison-call") {
+                // libbpf's poison: a plain helper call of an id no kernel has; only dead code may hold it
+                insns[pos + 1] = 0;
+                view.setInt16(pos + 2, 0, true);
+                view.setInt32(pos + 4, patch.imm, true);
+              } else fail(fn, j, `kfunc ${quote(rel.symbol)} resolved to a ${patch.kind}`);
+              break;
+            }
+            if (code !== BPF_LD_IMM64 || j + 1 >= n) fail(fn, j, `relocation to ${quote(rel.symbol)} is not on an ld_imm64 instruction`);
+            if (patch.kind === "map-value") {
+              insns[pos + 1] = (insns[pos + 1]! & 0x0f) | (BPF_PSEUDO_MAP_VALUE << 4);
+              view.setInt32(pos + 4, patch.fd, true);
+              view.setUint32(pos + INSN + 4, patch.offset, true);
+            } else if (patch.kind === "btf-id") {
+              insns[pos + 1] = (insns[pos + 1]! & 0x0f) | (BPF_PSEUDO_BTF_ID << 4);
+              view.setInt32(pos + 4, patch.btfId, true);
+              view.setInt32(pos + INSN + 4, patch.btfObjFd, true);
+            } else if (patch.kind === "imm64") {
+              insns[pos + 1] = insns[pos + 1]! & 0x0f;
+              view.setUint32(pos + 4, Number(BigInt.asUintN(32, patch.value)), true);
+              view.setUint32(pos + INSN + 4, Number(BigInt.asUintN(32, patch.value >> 32n)), true);
+            } else fail(fn, j, `extern ${quote(rel.symbol)} resolved to a ${patch.kind} on an ld_imm64`);
             break;
           }
           case "func": {

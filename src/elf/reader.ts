@@ -5,6 +5,7 @@
 import { open as elfinfoOpen } from "elfinfo";
 import { ObjectError, quote } from "../errors.ts";
 import { Btf, BtfError, readCoreRelocations, type CoreRelocations } from "./btf.ts";
+import { ExternError, readExterns, type ExternSpec } from "./externs.ts";
 import { dataMap, isDataSection, readBtfMaps, readLegacyMaps, readMapInitialValues } from "./maps.ts";
 import {
   Bytes, R_BPF_64_32, R_BPF_64_64, R_BPF_NONE, relocationTypeName, SHF_EXECINSTR, SHN_ABS, SHN_COMMON, SHN_LORESERVE,
@@ -106,6 +107,12 @@ export async function readObject(bytes: Uint8Array, file: string): Promise<Objec
       if (code === BPF_LD_IMM64) {
         if (r.type !== R_BPF_64_64) fail(`relocation ${relocationTypeName(r.type)} on an ld_imm64 instruction (expected R_BPF_64_64)`, where);
         if (r.offset + 2 * INSN > f.sectionOffset + f.insns.length) fail(`ld_imm64 at offset 0x${r.offset.toString(16)} of ${quote(target.name)} is cut off by the end of its function`, where);
+        if (sym.shndx === SHN_UNDEF) {
+          // __kconfig / __ksym variable, or a kfunc's address (bpf_ksym_exists): resolved when loading
+          rel.kind = "extern";
+          f.relocations.push(rel);
+          continue;
+        }
         const ts = symbolSection(sym, sections, "refers to", where, fail);
         if (mapSections.has(ts.index)) {
           const off = sym.value + imm;
@@ -131,10 +138,16 @@ export async function readObject(bytes: Uint8Array, file: string): Promise<Objec
           fail(`ld_imm64 refers to ${quote(sym.name)} in section ${quote(ts.name)}, which is neither a map, a global data nor a code section`, where);
         }
       } else if (code === BPF_CALL) {
-        if (src === BPF_PSEUDO_KFUNC_CALL) fail(`call of kernel function ${quote(sym.name)} (kfunc) is not supported`, where);
-        if (src !== BPF_PSEUDO_CALL) fail(`relocation on a helper call (src_reg ${src}) to ${quote(sym.name)}`, where);
+        if (src !== BPF_PSEUDO_CALL && src !== BPF_PSEUDO_KFUNC_CALL) fail(`relocation on a helper call (src_reg ${src}) to ${quote(sym.name)}`, where);
         if (r.type !== R_BPF_64_32) fail(`relocation ${relocationTypeName(r.type)} on a call instruction (expected R_BPF_64_32)`, where);
-        if (sym.shndx === SHN_UNDEF) fail(`call to function ${quote(sym.name)}, which does not exist in this object (calls of extern or kernel functions, kfuncs, are not supported)`, where);
+        if (sym.shndx === SHN_UNDEF) {
+          // a kfunc (__ksym function): BPF_PSEUDO_KFUNC_CALL with the kernel's BTF id when loading
+          rel.kind = "extern";
+          rel.call = true;
+          f.relocations.push(rel);
+          continue;
+        }
+        if (src === BPF_PSEUDO_KFUNC_CALL) fail(`kfunc call to ${quote(sym.name)}, which is defined in this object`, where);
         const ts = symbolSection(sym, sections, "calls", where, fail);
         if (!functionsBySection.has(ts.index)) fail(`call to ${quote(sym.name)} in section ${quote(ts.name)}, which holds no code`, where);
         if (sym.value % INSN !== 0) fail(`call target ${quote(sym.name)} is not on an instruction boundary`, where);
@@ -147,6 +160,33 @@ export async function readObject(bytes: Uint8Array, file: string): Promise<Objec
     }
   }
   for (const fn of functions) fn.relocations.sort((x, y) => x.insnIndex - y.insnIndex);
+
+  // --- externs: the undefined symbols the code refers to, described by the object's BTF
+  const externRefs = functions.flatMap((fn) => fn.relocations.filter((r) => r.kind === "extern").map((r) => ({ fn, r })));
+  let externs: Map<string, ExternSpec> | undefined;
+  if (externRefs.length) {
+    // every undefined symbol, referenced or not: libbpf lays out (and resolves) them all
+    const names = new Set(symbols.filter((s) => s.shndx === SHN_UNDEF && s.name).map((s) => s.name));
+    if (btfSection && !btf) btf = parseBtf(bytes, btfSection, fail);
+    try {
+      externs = readExterns(btf, names);
+    } catch (e) {
+      if (e instanceof ExternError || e instanceof BtfError) fail(e.message, { section: btfSection?.name });
+      throw e;
+    }
+    for (const { fn, r } of externRefs) {
+      const where = { section: fn.section, offset: r.fileOffset };
+      const ext = externs!.get(r.symbol);
+      if (!ext) {
+        fail(`${r.call ? "call to" : "relocation refers to"} ${quote(r.symbol)}, an undefined symbol that is neither __kconfig nor __ksym in the object's BTF${btf ? "" : " (the object has no BTF: build it with clang -g)"}`, where);
+      }
+      if (r.call && ext!.kind !== "kfunc") fail(`call to ${quote(r.symbol)}, a ${ext!.kind} variable, not a function`, where);
+    }
+    for (const s of symbols) {
+      const ext = s.shndx === SHN_UNDEF ? externs!.get(s.name) : undefined;
+      if (ext) ext.weak = s.bind === STB_WEAK;
+    }
+  }
 
   // --- pc-relative calls without relocations (inside .text, or inside one program section)
   for (const fn of functions) {
@@ -214,7 +254,7 @@ export async function readObject(bytes: Uint8Array, file: string): Promise<Objec
 
   // --- license and version
   const out: ObjectSpec = {
-    file, programs, maps, functions,
+    file, programs, maps, functions, ...(externs?.size ? { externs: [...externs.values()] } : {}),
     sections: sections.map((s): SectionSpec => ({ index: s.index, name: s.name, type: s.type, flags: s.flags, offset: s.offset, size: s.size })),
     symbols: symbols.map((s): SymbolSpec => ({ index: s.index, name: s.name, value: s.value, size: s.size, type: s.type, bind: s.bind, shndx: s.shndx })),
   };

@@ -2,6 +2,7 @@
 // file descriptor; the loader creates maps from MapSpec and programs from ProgramSpec + linkProgram().
 
 import type { ProgTypeName } from "../uapi.ts";
+import type { ExternSpec } from "./externs.ts";
 
 /** What a pending relocation inside a function refers to. */
 export type RelocationKind =
@@ -12,7 +13,9 @@ export type RelocationKind =
   /** BPF-to-BPF call (call with src_reg=BPF_PSEUDO_CALL): the callee is appended, imm made pc-relative. */
   | "call"
   /** ld_imm64 of a function address (callbacks, e.g. bpf_loop): becomes BPF_PSEUDO_FUNC, imm pc-relative. */
-  | "func";
+  | "func"
+  /** ld_imm64 or call of an undefined symbol: a __kconfig/__ksym extern or a kfunc (ObjectSpec.externs). */
+  | "extern";
 
 /** A code location: instruction index inside an ELF section (not inside a function). */
 export interface CodeTarget {
@@ -37,6 +40,8 @@ export interface RelocationSpec {
   target?: CodeTarget;
   /** File offset of the relocated instruction (for messages). */
   fileOffset: number;
+  /** kind "extern": on a call instruction (a kfunc call), not an ld_imm64. */
+  call?: boolean;
 }
 
 /** A function in an executable section: a program or a subprogram reachable by BPF-to-BPF calls. */
@@ -171,4 +176,6 @@ export interface ObjectSpec {
   functions: FunctionSpec[];
   sections: SectionSpec[];
   symbols: SymbolSpec[];
+  /** __kconfig/__ksym externs and kfuncs the code refers to (elf/externs.ts), when there are any. */
+  externs?: ExternSpec[];
 }

@@ -3,6 +3,7 @@
 // .BTF.ext appended so line_info can name them. A kernel without BTF, or one that refuses this BTF,
 // gets none: loadObjectBtf says why and the caller loads without it where the program allows.
 import { dataLayoutOf, sanitizeBtf, type BtfKernelFeatures } from "../btf/sanitize.ts";
+import { externBtfLayout } from "../elf/externs.ts";
 import { appendBtfStrings } from "../elf/btf-ext-link.ts";
 import { Btf, BtfError, readBtfExt, type BtfExt } from "../elf/btf.ts";
 import type { ObjectSpec } from "../elf/types.ts";
@@ -55,7 +56,7 @@ export function loadObjectBtf(obj: ObjectSpec, elf: Uint8Array): BtfOutcome {
     btf = new Btf(raw).validate();
     const extBytes = sectionBytes(obj, elf, ".BTF.ext");
     ext = extBytes ? readBtfExt(extBytes, () => btf) : undefined;
-    blob = sanitizeBtf(btf, kernelBtfFeatures(), dataLayoutOf(obj));
+    blob = sanitizeBtf(btf, kernelBtfFeatures(), dataLayoutOf(obj), externBtfLayout(obj));
     if (ext) {
       const strings = new Set<string>();
       for (const s of ext.lineInfo) for (const r of s.records) strings.add(r.fileName).add(r.line);

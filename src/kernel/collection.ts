@@ -4,6 +4,7 @@
 import { annotateVerifierLog } from "../elf/annotate-log.ts";
 import { encodeFuncInfo, encodeLineInfo, programExtInfo } from "../elf/btf-ext-link.ts";
 import { BTF_KIND_ARRAY, BTF_KIND_CONST, BTF_KIND_RESTRICT, BTF_KIND_STRUCT, BTF_KIND_TYPE_TAG, BTF_KIND_TYPEDEF, BTF_KIND_UNION, BTF_KIND_VOLATILE, type Btf } from "../elf/btf.ts";
+import type { ExternSpec } from "../elf/externs.ts";
 import { FoldError, foldRodata, type RodataSite } from "../elf/fold-rodata.ts";
 import type { MapSpec, ObjectSpec, ProgramSpec } from "../elf/index.ts";
 import { linkProgramPieces, type LinkedPiece } from "../elf/index.ts";
@@ -11,6 +12,8 @@ import { NotSupportedError, ObjectError, SyscallError, UsageError } from "../err
 import { BPF_F_RDONLY_PROG, BPF_MAP_TYPE_PROG_ARRAY, MAP_TYPES, type ProgTypeName } from "../uapi.ts";
 import { loadObjectBtf, readObjectExt, type ObjectBtf } from "./btf-load.ts";
 import { featureSince, hasFeature, requireFeature } from "./features/probes.ts";
+import { explainExternLog, externPatch, prepareExterns, rewriteMissingHelpers } from "./externs-load.ts";
+import type { KsymResolver } from "./ksyms.ts";
 import { createMap, type BpfMap, type MapDefinition } from "./map.ts";
 import { loadProgram, type Program, type ProgramBtf } from "./program.ts";
 import type { KernelVersion } from "./version.ts";
@@ -46,12 +49,17 @@ export class Collection {
   btf?: ObjectBtf;
   /** Why the object's BTF is not in the kernel, when it has some. */
   btfMissing?: { why: string; needsKernel?: string };
+  /** The object's externs by name, the .kconfig map's bytes when it has __kconfig ones, their resolver. */
+  externs = new Map<string, ExternSpec>();
+  kconfig?: Uint8Array;
+  ksyms?: KsymResolver;
 
   close(): void {
     for (const p of this.programs) p.program.close();
     for (const m of this.maps.values()) m.close();
     this.btf?.close();
     this.btf = undefined;
+    this.ksyms?.close();
   }
 }
 
@@ -165,6 +173,7 @@ export function loadCollection(obj: ObjectSpec, opts: CollectionOptions = {}): C
       }
     }
     createMaps(obj, col);
+    prepareExterns(obj, col, opts); // the .kconfig map and the ksym/kfunc resolver (externs-load.ts)
     fillInitialValues(obj, col, (name) => col.maps.get(name)?.fd, "map");
     for (const spec of selected) {
       try {
@@ -197,8 +206,10 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
       if (!m) throw new UsageError(`${obj.file}: program '${spec.name}' refers to map '${name}', which was not created`);
       return m.fd;
     },
+    extern: (name, call) => externPatch(obj, spec, col, name, call, fold),
   });
-  if (fold) foldGlobalData(obj, spec, insns, pieces);
+  if (fold) foldGlobalData(obj, spec, insns, pieces, col);
+  rewriteMissingHelpers(spec, insns, col); // bpf_probe_read_kernel & co. before 5.5 (externs-load.ts)
   const callback = pieces.flatMap((p) => p.fn.relocations.map((r) => ({ fn: p.fn, r }))).find((x) => x.r.kind === "func");
   let required: string | undefined;
   if (callback) {
@@ -224,7 +235,8 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
     // from the section: what tracing/lsm programs are loaded against (attach_btf_id)
     ...(spec.needsBtfTarget ? { btfTarget: spec.btfTarget } : {}),
     btf, note: (t) => col.notes.push(t),
-    annotateLog: btf?.lineInfo ? undefined : annotator(col, opts, obj, pieces),
+    annotateLog: explainExternLog(col, btf?.lineInfo ? undefined : annotator(col, opts, obj, pieces)),
+    fdArray: col.ksyms?.fdArray,
   });
   return { spec, program, insnCount: insns.length / 8 };
 }
@@ -233,10 +245,16 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
  * A kernel without global data (before 5.2): every .rodata read of the program becomes an
  * immediate; .data/.bss, or a .rodata pointer used otherwise, is refused naming 5.2.
  */
-function foldGlobalData(obj: ObjectSpec, spec: ProgramSpec, insns: Uint8Array, pieces: LinkedPiece[]): void {
+function foldGlobalData(obj: ObjectSpec, spec: ProgramSpec, insns: Uint8Array, pieces: LinkedPiece[], col: Collection): void {
   const sites: RodataSite[] = [];
   for (const p of pieces) {
     for (const r of p.fn.relocations) {
+      const ext = r.kind === "extern" ? col.externs.get(r.symbol) : undefined;
+      if (ext?.kconfig && col.kconfig) {
+        // a __kconfig value: read-only like .rodata, folded the same way
+        sites.push({ insn: p.start + r.insnIndex, data: col.kconfig, offset: ext.kconfig.offset, name: `'${r.symbol}' (__kconfig)` });
+        continue;
+      }
       if (r.kind !== "data") continue;
       const map = obj.maps.find((m) => m.kind === "data" && m.name === r.map)!;
       const sym = r.symbol && r.symbol !== map.name ? `'${r.symbol}' in ${map.name}` : map.name;

@@ -42,6 +42,8 @@ export interface ProgramSpecToLoad {
   note?: (text: string) => void;
   /** Adds what the kernel could not print itself (source lines before 5.0) to a rejection's log. */
   annotateLog?: (log: string) => string;
+  /** fd_array (5.14+): module BTF fds that kfunc calls name by index (insn.off); sent only with more than the unused slot 0. */
+  fdArray?: number[];
 }
 
 export interface ProgramBtf {
@@ -227,6 +229,7 @@ function loadWithTarget(spec: ProgramSpecToLoad, target: ResolvedTarget | undefi
       attachBtfId: target?.btfId,
       attachBtfObjFd: target?.btfObjFd,
       attachProgFd: spec.attachProgFd,
+      fdArray: spec.fdArray && spec.fdArray.length > 1 ? spec.fdArray : undefined,
       ...(btf ? { progBtfFd: btf.fd, funcInfo: btf.funcInfo, funcInfoRecSize: 8, lineInfo: btf.lineInfo, lineInfoRecSize: 16 } : {}),
       // probed only when a log is wanted: the one-shot fast path loads without one
       askLogTrueSize: logSize > 0 && hasFeature("logTrueSize") === true,

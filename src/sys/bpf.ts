@@ -42,6 +42,8 @@ export interface ProgLoadArgs {
   attachProgFd?: number;
   /** The module BTF that holds attachBtfId (5.11+; union with attach_prog_fd: never both). */
   attachBtfObjFd?: number;
+  /** fd_array: module BTF fds for kfunc calls (insn.off indexes it), 5.14+. */
+  fdArray?: number[];
   /**
    * Send the attr up to log_true_size (6.4+) so that the kernel reports the log size it needed.
    * A kernel that predates the field ignores the zero bytes (kernel/program.ts probes it once).
@@ -71,8 +73,11 @@ export function bpfProgLoad(a: ProgLoadArgs): ProgLoadResult {
   const license = cstringBytes(a.license);
   const funcInfo = a.funcInfo ?? new Uint8Array(0);
   const lineInfo = a.lineInfo ?? new Uint8Array(0);
-  const arena = new Arena([BPF_PROG_LOAD_ATTR.size, a.insns.length, license.length, a.logSize, funcInfo.length, lineInfo.length]);
-  const [insns, lic, log, fi, li] = [arena.region(1), arena.region(2), arena.region(3), arena.region(4), arena.region(5)];
+  const fdArray = new Uint8Array((a.fdArray?.length ?? 0) * 4);
+  a.fdArray?.forEach((fd, i) => new DataView(fdArray.buffer).setInt32(i * 4, fd, true));
+  const arena = new Arena([BPF_PROG_LOAD_ATTR.size, a.insns.length, license.length, a.logSize, funcInfo.length, lineInfo.length, fdArray.length]);
+  const [insns, lic, log, fi, li, fds] = [arena.region(1), arena.region(2), arena.region(3), arena.region(4), arena.region(5), arena.region(6)];
+  if (fdArray.length) arena.put(fds, fdArray);
   arena.put(insns, a.insns);
   arena.put(lic, license);
   if (funcInfo.length) arena.put(fi, funcInfo);
@@ -101,6 +106,7 @@ export function bpfProgLoad(a: ProgLoadArgs): ProgLoadResult {
     attach_btf_id: a.attachBtfId || undefined,
     attach_prog_fd: a.attachProgFd || undefined,
     attach_btf_obj_fd: a.attachBtfObjFd || undefined,
+    fd_array: fdArray.length ? arena.address(fds) : undefined,
   });
   const logTrueSize = arena.view.getUint32(field(BPF_PROG_LOAD_ATTR, "log_true_size").offset, true);
   return { ...r, log: a.logSize ? arena.cstring(log) : "", logTrueSize };

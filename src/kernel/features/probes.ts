@@ -16,6 +16,8 @@ const EBADF = 9;
 const BPF_PROG_TYPE_CGROUP_SOCK_ADDR = 18;
 const BPF_CGROUP_INET4_CONNECT = 10;
 const BPF_FUNC_KTIME_GET_COARSE_NS = 160;
+const BPF_FUNC_PROBE_READ_KERNEL = 113;
+const BPF_PROG_TYPE_TRACEPOINT = 5;
 
 // The probes' tiny programs, through the project's one instruction codec (asm/insn.ts).
 const MOV_R0 = (imm: number) => insn(0xb7, { imm });
@@ -51,7 +53,7 @@ function globalData(k: ProbeKernel): boolean {
 export const FEATURE_IDS = [
   "programNames", "globalData", "bpfToBpfCalls", "kretprobeMaxactive", "kprobePmu", "uprobePmu", "rawTracepoints",
   "bpfLink", "btf", "btfFunc", "btfFuncGlobal", "btfDatasec", "btfFloat", "btfDeclTag", "btfTypeTag", "btfEnum64",
-  "expectedAttachType", "logTrueSize", "bigVerifierLog", "memcgAccounting", "syscallTracepoints",
+  "expectedAttachType", "logTrueSize", "bigVerifierLog", "memcgAccounting", "syscallTracepoints", "probeReadKernel",
 ] as const;
 export type FeatureId = (typeof FEATURE_IDS)[number];
 
@@ -204,6 +206,19 @@ export const FEATURES: Record<FeatureId, FeatureProbe> = {
     since: "memcg accounting instead of RLIMIT_MEMLOCK",
     how: "a call to bpf_ktime_get_coarse_ns, the helper of the same release (libbpf's probe)",
     probe: (k) => loads(k, BPF_PROG_TYPE_SOCKET_FILTER, program(insn(0x85, { imm: BPF_FUNC_KTIME_GET_COARSE_NS }), EXIT)),
+  },
+  probeReadKernel: {
+    since: "bpf_probe_read_kernel/_user",
+    // libbpf's FEAT_PROBE_READ_KERN: without it calls are rewritten to bpf_probe_read (elf/helper-rewrite.ts)
+    how: "a tracepoint program calling bpf_probe_read_kernel(fp-8, 8, NULL) (libbpf's probe)",
+    probe: (k) => loads(k, BPF_PROG_TYPE_TRACEPOINT, program(
+      insn(0xbf, { dst: 1, src: 10 }), // r1 = r10
+      insn(0x07, { dst: 1, imm: -8 }), // r1 += -8
+      insn(0xb7, { dst: 2, imm: 8 }), // r2 = 8
+      insn(0xb7, { dst: 3, imm: 0 }), // r3 = 0
+      insn(0x85, { imm: BPF_FUNC_PROBE_READ_KERNEL }),
+      EXIT,
+    )),
   },
   syscallTracepoints: {
     since: "BPF on syscalls:* tracepoints",

@@ -2,6 +2,8 @@
 // each feature's calls through the ProbeKernel seam, in order, and the probe's answer then. Recorded on
 // real kernels, not derived from their sources. A probe that changes what it asks needs a new recording:
 // run record.ts (compiled with `bun build --compile` for the guests) and paste its FEATREC objects here.
+// probeReadKernel was recorded later (2026-12-01, the same rig kernels and host, record.ts through the
+// rig's --checks/--file).
 import type { RecordedCall } from "./replay.ts";
 
 export interface Recording {
@@ -38,6 +40,7 @@ export const RECORDED: Recording[] = [
       bigVerifierLog: {"answer": false, "calls": [{"call": "progLoad", "progType": 1, "ok": false, "errno": 22, "logTrueSize": 0}]},
       memcgAccounting: {"answer": false, "calls": [{"call": "progLoad", "progType": 1, "ok": false, "errno": 22, "logTrueSize": 0}]},
       syscallTracepoints: {"answer": false, "configured": true, "calls": [{"call": "syscallTracepointRefusal", "ok": false, "errno": 0, "log": "BPF programs on syscalls:* tracepoints is not supported by this kernel (requires Linux >= 4.14): attach to raw_syscalls:sys_enter or use a kprobe (bcc issue 748)"}, {"call": "hasTracefsFile", "kind": "events/syscalls", "ok": true, "errno": 0}]},
+      probeReadKernel: {"answer": false, "calls": [{"call": "progLoad", "progType": 5, "ok": false, "errno": 22, "logTrueSize": 0}]},
     },
   },
   {
@@ -66,6 +69,7 @@ export const RECORDED: Recording[] = [
       bigVerifierLog: {"answer": false, "calls": [{"call": "progLoad", "progType": 1, "ok": false, "errno": 22, "logTrueSize": 0}]},
       memcgAccounting: {"answer": false, "calls": [{"call": "progLoad", "progType": 1, "ok": false, "errno": 22, "logTrueSize": 0}]},
       syscallTracepoints: {"answer": true, "configured": true, "calls": [{"call": "syscallTracepointRefusal", "ok": true, "errno": 0}, {"call": "hasTracefsFile", "kind": "events/syscalls", "ok": true, "errno": 0}]},
+      probeReadKernel: {"answer": false, "calls": [{"call": "progLoad", "progType": 5, "ok": false, "errno": 22, "logTrueSize": 0}]},
     },
   },
   {
@@ -94,6 +98,7 @@ export const RECORDED: Recording[] = [
       bigVerifierLog: {"answer": true, "calls": [{"call": "progLoad", "progType": 1, "ok": true, "errno": 0, "logTrueSize": 0, "log": "1: (95) exit | processed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0"}]},
       memcgAccounting: {"answer": false, "calls": [{"call": "progLoad", "progType": 1, "ok": false, "errno": 22, "logTrueSize": 0}]},
       syscallTracepoints: {"answer": true, "configured": true, "calls": [{"call": "syscallTracepointRefusal", "ok": true, "errno": 0}, {"call": "hasTracefsFile", "kind": "events/syscalls", "ok": true, "errno": 0}]},
+      probeReadKernel: {"answer": false, "calls": [{"call": "progLoad", "progType": 5, "ok": false, "errno": 22, "logTrueSize": 0}]},
     },
   },
   {
@@ -122,6 +127,7 @@ export const RECORDED: Recording[] = [
       bigVerifierLog: {"answer": true, "calls": [{"call": "progLoad", "progType": 1, "ok": true, "errno": 0, "logTrueSize": 98, "log": "processed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0"}]},
       memcgAccounting: {"answer": true, "calls": [{"call": "progLoad", "progType": 1, "ok": true, "errno": 0, "logTrueSize": 0}]},
       syscallTracepoints: {"answer": true, "configured": true, "calls": [{"call": "syscallTracepointRefusal", "ok": true, "errno": 0}, {"call": "hasTracefsFile", "kind": "events/syscalls", "ok": true, "errno": 0}]},
+      probeReadKernel: {"answer": true, "calls": [{"call": "progLoad", "progType": 5, "ok": true, "errno": 0, "logTrueSize": 0}]},
     },
   },
 ];
