@@ -4,6 +4,7 @@ import type { Btf } from "../elf/btf.ts";
 import { SyscallError, UsageError, errnoName } from "../errors.ts";
 import { hintFor } from "../hints.ts";
 import { BpfMap as KernelMap, createMap as createKernelMap, type MapDefinition } from "../kernel/map.ts";
+import { openPinnedMap as openPinnedKernelMap } from "../kernel/pin.ts";
 import { bpfMapLookupAndDeleteElem, mapValueCopies } from "../sys/bpf.ts";
 import { bpfMapLookupBatch } from "../sys/map-batch.ts";
 import { MAP_TYPES } from "../uapi.ts";
@@ -287,4 +288,14 @@ export function createMap(opts: MapOptions): BpfMap {
   if (type < 0) throw new UsageError(`unknown map type '${opts.type}' (${MAP_TYPES.filter(Boolean).join(", ")})`);
   const def: MapDefinition = { name: opts.name ?? opts.type, type, keySize: opts.keySize, valueSize: opts.valueSize, maxEntries: opts.maxEntries, flags: opts.flags ?? 0 };
   return new BpfMap(createKernelMap(def));
+}
+
+/**
+ * Opens a map pinned on a BPF filesystem (BPF_OBJ_GET; its definition from BPF_OBJ_GET_INFO_BY_FD,
+ * 4.13+). Lifetime: as BpfMap; the pin stays.
+ *
+ *     using counts = openPinnedMap("/sys/fs/bpf/myapp/counts");
+ */
+export function openPinnedMap(path: string): BpfMap {
+  return new BpfMap(openPinnedKernelMap(path));
 }
