@@ -7,6 +7,7 @@ import { probeEventOwner, EVENT_GROUP } from "./attach-spec.ts";
 import { BpfloadError } from "./errors.ts";
 import { FEATURES, featureSince, hasFeature, setFeatureAnswer, type FeatureId } from "./kernel/features/probes.ts";
 import { liveKernel } from "./kernel/features/kernel.ts";
+import { cleanupMark, runCleanupSince } from "./kernel/cleanup.ts";
 import { kernelVersion } from "./kernel/program.ts";
 import { listProbeEvents, selfOwner } from "./kernel/sweep.ts";
 import { trackLeaks, type LeakReport } from "./lib/leaks.ts";
@@ -153,12 +154,15 @@ export class LeakError extends BpfloadError {
 /**
  * Runs `fn` and throws a LeakError if it left a bpf/perf fd, a probe event of this process or a
  * new pin under /sys/fs/bpf behind, or if the garbage-collection safety net had to close
- * something it created. (kernelTest does this by default.) Pins made by other processes meanwhile
- * count too: run kernel tests one file at a time on a shared machine.
+ * something it created. (kernelTest does this by default.) Then the links the test left open are
+ * detached and their probe events removed (bun test exits without 'exit' listeners, so nothing
+ * else would). Pins made by other processes meanwhile count too: run kernel tests one file at a
+ * time on a shared machine.
  */
 export async function checkLeaks<T>(fn: () => T | Promise<T>): Promise<T> {
   const collected: LeakReport[] = [];
   const before = snapshotResources();
+  const mark = cleanupMark();
   trackLeaks({ onLeak: (l) => collected.push(l) });
   let result: T;
   try {
@@ -167,7 +171,12 @@ export async function checkLeaks<T>(fn: () => T | Promise<T>): Promise<T> {
     trackLeaks({ onLeak: defaultLeakReporter });
   }
   const leaks = [...newResources(before, snapshotResources()), ...collected.map((l) => `${l.what} (closed by the garbage collector)`)];
-  if (leaks.length) throw new LeakError(leaks);
+  if (leaks.length) {
+    // bun test exits without running 'exit' listeners: what the test left attached (probe events
+    // in tracefs) is undone here, or it would outlive the run
+    runCleanupSince(mark);
+    throw new LeakError(leaks);
+  }
   return result;
 }
 

@@ -62,3 +62,23 @@ export function runCleanup(): string[] {
 export function pendingCleanups(): number {
   return actions.size;
 }
+
+/** The undo actions pending now: pass to runCleanupSince to undo only what was created after. */
+export function cleanupMark(): ReadonlySet<() => void> {
+  return new Set(actions);
+}
+
+/** Runs the undo actions registered since `mark` (newest first): a test's leftovers, not its file's. */
+export function runCleanupSince(mark: ReadonlySet<() => void>): string[] {
+  const problems: string[] = [];
+  for (const action of [...actions].reverse()) {
+    if (mark.has(action)) continue;
+    actions.delete(action);
+    try {
+      action();
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  }
+  return problems;
+}
