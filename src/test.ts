@@ -81,7 +81,7 @@ export function kernelTestVerdict(opts: Omit<KernelTestOptions, "timeout" | "lea
  *
  *     kernelTest("counts execs", { minKernel: "5.8", feature: "bpfLink" }, async () => { ... });
  */
-export function kernelTest(name: string, opts: KernelTestOptions, fn: () => unknown | Promise<unknown>): void {
+export function kernelTest(name: string, opts: KernelTestOptions, fn: () => void | Promise<unknown>): void {
   const verdict = kernelTestVerdict(opts);
   if ("skip" in verdict) {
     test.skip(`${name} (skipped: ${verdict.skip})`, () => {});

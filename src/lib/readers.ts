@@ -1,7 +1,7 @@
 // What programs print (trace_pipe) and send (ring buffers, perf event arrays), as async iterators
 // that end when the reader is closed; disposable.
 import type { Btf } from "../elf/btf.ts";
-import { SystemError } from "../errors.ts";
+import { SystemError, UsageError } from "../errors.ts";
 import { findEventType } from "../kernel/events/decode.ts";
 import { openEventReader, type EventReader as KernelEventReader, type LostRecords } from "../kernel/events/index.ts";
 import { TracePipe } from "../kernel/trace-pipe.ts";
@@ -128,6 +128,7 @@ export class EventReader implements Reader<EventRecord> {
   lost = 0;
 
   constructor(map: BpfMap, readonly opts: EventOptions = {}) {
+    if (map.type !== "ringbuf" && map.type !== "perf_event_array") throw new UsageError(`map '${map.name}' is a ${map.type} map: events come through a ringbuf or perf_event_array map`);
     const inner = openEventReader(map.raw, opts.pages ? { pages: opts.pages } : {});
     this.#inner = inner;
     const typeId = opts.btf ? findEventType(opts.btf, opts.type) : undefined;
