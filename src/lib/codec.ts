@@ -10,6 +10,34 @@ export type Value = Uint8Array | number | bigint | boolean | string | Value[] | 
 export interface Codec {
   encode(v: Value, what: string): Uint8Array;
   decode(bytes: Uint8Array): Value;
+  /** Writes `v` at `offset` of `view` (the map's call buffer): no allocation for integers. */
+  writeTo(v: Value, view: DataView, offset: number, what: string): void;
+  /** Reads the value at `offset` of `view`: no copy for integers. */
+  readFrom(view: DataView, offset: number): Value;
+}
+
+/** Integer reads and writes straight through a DataView, for sizes 1, 2, 4 and 8. */
+function fastInt(size: number, signed: boolean): Pick<Codec, "readFrom"> & { write(v: Value, view: DataView, offset: number): boolean } | undefined {
+  switch (size) {
+    case 1:
+      return { readFrom: (d, o) => (signed ? d.getInt8(o) : d.getUint8(o)), write: (v, d, o) => typeof v === "number" && Number.isInteger(v) && v >= (signed ? -0x80 : 0) && v <= (signed ? 0x7f : 0xff) && (d.setUint8(o, v & 0xff), true) };
+    case 2:
+      return { readFrom: (d, o) => (signed ? d.getInt16(o, true) : d.getUint16(o, true)), write: (v, d, o) => typeof v === "number" && Number.isInteger(v) && v >= (signed ? -0x8000 : 0) && v <= (signed ? 0x7fff : 0xffff) && (d.setUint16(o, v & 0xffff, true), true) };
+    case 4:
+      return { readFrom: (d, o) => (signed ? d.getInt32(o, true) : d.getUint32(o, true)), write: (v, d, o) => typeof v === "number" && Number.isInteger(v) && v >= (signed ? -0x80000000 : 0) && v <= (signed ? 0x7fffffff : 0xffffffff) && (d.setUint32(o, v >>> 0, true), true) };
+    case 8:
+      return {
+        readFrom: (d, o) => (signed ? d.getBigInt64(o, true) : d.getBigUint64(o, true)),
+        write: (v, d, o) => typeof v === "bigint" && v >= (signed ? -(1n << 63n) : 0n) && v < (signed ? 1n << 63n : 1n << 64n) && (d.setBigUint64(o, BigInt.asUintN(64, v), true), true),
+      };
+  }
+  return undefined;
+}
+
+/** The slow path of writeTo: encode (which checks and explains), then copy. */
+function copyInto(c: Pick<Codec, "encode">, v: Value, view: DataView, offset: number, what: string): void {
+  const bytes = c.encode(v, what);
+  new Uint8Array(view.buffer, view.byteOffset + offset, bytes.length).set(bytes);
 }
 
 function fits(v: bigint, size: number, signed: boolean): boolean {
@@ -44,7 +72,14 @@ function bytesOf(v: Uint8Array, size: number, what: string): Uint8Array {
 /** Integers by size, bytes otherwise: for maps without BTF. Unsigned (a negative number is written as two's complement). */
 export function sizeCodec(size: number): Codec {
   const integer = size === 1 || size === 2 || size === 4 || size === 8;
+  const fast = fastInt(size, false);
   return {
+    writeTo(v, view, offset, what) {
+      if (!fast?.write(v, view, offset)) copyInto(this, v, view, offset, what);
+    },
+    readFrom(view, offset) {
+      return fast ? fast.readFrom(view, offset) : new Uint8Array(view.buffer.slice(view.byteOffset + offset, view.byteOffset + offset + size));
+    },
     encode(v, what) {
       if (v instanceof Uint8Array) return bytesOf(v, size, what);
       if (!integer) throw new UsageError(`${what}: give ${size} bytes as a Uint8Array (integers are 1, 2, 4 or 8 bytes)`);
@@ -63,7 +98,16 @@ export function sizeCodec(size: number): Codec {
 /** Values as the BTF type `typeId` of `btf` lays them out. */
 export function btfCodec(btf: Btf, typeId: number): Codec {
   const size = btf.sizeOf(typeId);
+  const t = btf.skipQualifiers(typeId);
+  const plainInt = t.kind === BTF_KIND_INT && (t.int!.encoding & BTF_INT_BOOL) === 0;
+  const fast = plainInt ? fastInt(size, (t.int!.encoding & BTF_INT_SIGNED) !== 0) : undefined;
   return {
+    writeTo(v, view, offset, what) {
+      if (!fast?.write(v, view, offset)) copyInto(this, v, view, offset, what);
+    },
+    readFrom(view, offset) {
+      return fast ? fast.readFrom(view, offset) : this.decode(new Uint8Array(view.buffer.slice(view.byteOffset + offset, view.byteOffset + offset + size)));
+    },
     encode(v, what) {
       if (v instanceof Uint8Array) return bytesOf(v, size, what);
       const out = new Uint8Array(size);

@@ -5,7 +5,8 @@ import { SyscallError, UsageError, errnoName } from "../errors.ts";
 import { hintFor } from "../hints.ts";
 import { BpfMap as KernelMap, createMap as createKernelMap, type MapDefinition } from "../kernel/map.ts";
 import { openPinnedMap as openPinnedKernelMap } from "../kernel/pin.ts";
-import { bpfMapLookupAndDeleteElem, mapValueCopies } from "../sys/bpf.ts";
+import { bpfMapLookupAndDeleteElem, mapValueCopies, mapValueStride } from "../sys/bpf.ts";
+import { MapElemCalls } from "../sys/map-elem.ts";
 import { bpfMapLookupBatch } from "../sys/map-batch.ts";
 import { MAP_TYPES } from "../uapi.ts";
 import { btfCodec, sizeCodec, type Codec, type Value } from "./codec.ts";
@@ -57,6 +58,10 @@ export class BpfMap implements Disposable, AsyncDisposable {
   readonly #release: () => void;
   readonly #key: Codec;
   readonly #value: Codec;
+  /** The element calls' buffers, made once (sys/map-elem.ts): a get is one syscall, no allocation. */
+  readonly #calls: MapElemCalls;
+  readonly #stride: number;
+  readonly #copies: number;
 
   /** Adopts a kernel-level map (its fd is owned from here on). */
   constructor(inner: KernelMap, types: MapTypes = {}) {
@@ -64,6 +69,9 @@ export class BpfMap implements Disposable, AsyncDisposable {
     const { btf } = types;
     this.#key = btf && types.keyTypeId ? btfCodec(btf, types.keyTypeId) : sizeCodec(inner.def.keySize);
     this.#value = btf && types.valueTypeId ? btfCodec(btf, types.valueTypeId) : sizeCodec(inner.def.valueSize);
+    this.#calls = new MapElemCalls({ fd: inner.fd, type: inner.def.type, keySize: inner.def.keySize, valueSize: inner.def.valueSize });
+    this.#stride = mapValueStride(inner.def.type, inner.def.valueSize);
+    this.#copies = mapValueCopies(inner.def.type);
     this.#release = watchLeak(this, `map '${inner.def.name}'`, () => inner.close());
   }
 
@@ -102,29 +110,69 @@ export class BpfMap implements Disposable, AsyncDisposable {
 
   /** The value of `key` (per-CPU maps: one per possible CPU), undefined when absent. */
   get(key: Value): Value | undefined {
-    this.#check();
-    const values = this.#inner.lookupValues(this.#key.encode(key, `map '${this.name}' key`));
-    if (!values) return undefined;
-    return this.perCpu ? values.map((v) => this.#value.decode(v)) : this.#value.decode(values[0]!);
+    if (!this.#lookup(key)) return undefined;
+    if (!this.perCpu) return this.#value.readFrom(this.#calls.valueView, 0);
+    const out: Value[] = [];
+    for (let c = 0; c < this.#copies; c++) out.push(this.#value.readFrom(this.#calls.valueView, c * this.#stride));
+    return out;
   }
 
   /** Is `key` in the map? (Arrays: every index below max_entries is.) */
   has(key: Value): boolean {
-    this.#check();
-    return this.#inner.lookupValues(this.#key.encode(key, `map '${this.name}' key`)) !== undefined;
+    return this.#lookup(key);
   }
 
   /** Creates or replaces `key` (`mode` "noexist": only create, EEXIST otherwise; "exist": only replace). Per-CPU maps: an array of one value per possible CPU, or one value for every CPU. */
   set(key: Value, value: Value, mode: UpdateMode = "any"): this {
-    this.#check();
-    this.#inner.update(this.#key.encode(key, `map '${this.name}' key`), this.#encodeValues(value), UPDATE_FLAGS[mode]);
+    this.#writeKey(key);
+    this.#writeValues(value);
+    const r = this.#calls.update(UPDATE_FLAGS[mode]);
+    if (r.ret < 0) throw this.#error("update element", "BPF_MAP_UPDATE_ELEM", r.errno);
     return this;
   }
 
   /** Removes `key`: true when it was there. Arrays refuse (EINVAL): their elements always exist. */
   delete(key: Value): boolean {
+    this.#writeKey(key);
+    const r = this.#calls.delete();
+    if (r.ret >= 0) return true;
+    if (r.errno === ENOENT) return false;
+    throw this.#error("delete element", "BPF_MAP_DELETE_ELEM", r.errno);
+  }
+
+  #writeKey(key: Value): void {
     this.#check();
-    return this.#inner.delete(this.#key.encode(key, `map '${this.name}' key`));
+    if (this.keySize) this.#key.writeTo(key, this.#calls.keyView, 0, `map '${this.name}' key`);
+  }
+
+  #lookup(key: Value): boolean {
+    this.#writeKey(key);
+    const r = this.#calls.lookup();
+    if (r.ret >= 0) return true;
+    if (r.errno === ENOENT) return false;
+    throw this.#error("lookup element", "BPF_MAP_LOOKUP_ELEM", r.errno);
+  }
+
+  #writeValues(value: Value): void {
+    const what = `map '${this.name}' value`;
+    const view = this.#calls.valueView;
+    if (!this.perCpu) return this.#value.writeTo(value, view, 0, what);
+    this.#calls.value.fill(0);
+    // one value per CPU, unless the value type itself is an array of that length (then give an array of arrays)
+    if (Array.isArray(value) && value.length === this.#copies) {
+      try {
+        value.forEach((v, c) => this.#value.writeTo(v, view, c * this.#stride, `${what} (CPU ${c})`));
+        return;
+      } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        this.#calls.value.fill(0);
+      }
+    }
+    for (let c = 0; c < this.#copies; c++) this.#value.writeTo(value, view, c * this.#stride, what);
+  }
+
+  #error(what: string, call: string, errno: number): SyscallError {
+    return new SyscallError(`map '${this.name}': ${what}`, call, errno, hintFor(call, errnoName(errno), { euid: process.geteuid?.() ?? 0 }));
   }
 
   /** Every key, one BPF_MAP_GET_NEXT_KEY at a time (keys deleted meanwhile are skipped by the kernel). */
@@ -244,21 +292,6 @@ export class BpfMap implements Disposable, AsyncDisposable {
     if (this.#inner.fd < 0) throw closedError(`map '${this.name}'`);
   }
 
-  #encodeValues(value: Value): Uint8Array[] {
-    const what = `map '${this.name}' value`;
-    if (!this.perCpu) return [this.#value.encode(value, what)];
-    const copies = mapValueCopies(this.#inner.def.type);
-    if (Array.isArray(value) && value.length === copies && !(value.length === 0)) {
-      // one value per CPU, unless the value type itself is an array of that length (then give an array of arrays)
-      try {
-        return value.map((v, i) => this.#value.encode(v, `${what} (CPU ${i})`));
-      } catch (e) {
-        if (!(e instanceof UsageError)) throw e;
-      }
-    }
-    const one = this.#value.encode(value, what);
-    return Array.from({ length: copies }, () => one);
-  }
 }
 
 /** A kernel before 5.6 answers EINVAL to an unknown command; 5.6+ answers a bad fd with EBADF. */
