@@ -48,6 +48,8 @@ export interface MapTypes {
  * the size is 1, 2, 4 (returned as number) or 8 bytes (returned as bigint), or, for maps with BTF
  * key/value types, what the type says (structs as objects, char arrays as strings, enums by name).
  * Per-CPU maps (`perCpu`) return one value per possible CPU and take an array or one value for all.
+ * Minimum kernel: 4.9 for get/set/delete/keys (each map type its own: MAP_TYPE_SINCE), 4.20 for
+ * push/pop/peek, 5.2 for freeze, 5.6 for batched entries() (per key before), 5.14 for take on hashes.
  *
  *     const counts = coll.maps.get("counts")!;
  *     counts.set(0, 5n);
@@ -300,6 +302,7 @@ function probeBatchMissing(ref: { type: number; keySize: number; valueSize: numb
   return r.errno === 9 ? true : false;
 }
 
+/** A map to create with createMap: the fields of BPF_MAP_CREATE. */
 export interface MapOptions {
   name?: string;
   /** A MAP_TYPES name ("hash", "percpu_array", "queue", ...). */
@@ -312,7 +315,9 @@ export interface MapOptions {
 
 /**
  * Creates a map of your own (BPF_MAP_CREATE), outside any object: for tests of a map type, or a map
- * to put into an object with `spec.maps.get(name).replaceWith(map)`. Lifetime: as BpfMap.
+ * to put into an object with `spec.maps.get(name).replaceWith(map)`. Lifetime: as BpfMap. Minimum
+ * kernel: the map type's (MAP_TYPE_SINCE: hash/array 3.19, percpu 4.6, queue 4.20, ringbuf 5.8),
+ * refused with that version on an older one.
  *
  *     using m = createMap({ type: "percpu_array", keySize: 4, valueSize: 8, maxEntries: 4 });
  */

@@ -17,10 +17,15 @@ import { btfCodec, type Value } from "./codec.ts";
 import { BpfMap } from "./map.ts";
 import { Program } from "./program.ts";
 
-/** LIBBPF_PIN_BY_NAME: `__uint(pinning, LIBBPF_PIN_BY_NAME)` in a BTF map definition. */
+/** LIBBPF_PIN_BY_NAME: `__uint(pinning, LIBBPF_PIN_BY_NAME)` in a BTF map definition, or `spec.maps.get(n)!.pinning = PIN_BY_NAME`. */
 export const PIN_BY_NAME = 1;
 
-/** A program of an object, before loading: what to load and how. */
+/**
+ * A program of an object, before loading: what to load and how. Pure (no fd); lives as long as
+ * its CollectionSpec.
+ *
+ *     spec.programs.get("on_exec")!.autoload = false;
+ */
 export class ProgramSpec {
   /** Load it (default: yes, except libbpf's "?section" programs). */
   autoload: boolean;
@@ -46,7 +51,12 @@ export class ProgramSpec {
   }
 }
 
-/** A map of an object, before loading: sizes and flags can change, or an existing map replaces it. */
+/**
+ * A map of an object, before loading: sizes and flags can change, or an existing map replaces it.
+ * Pure (no fd); changes apply to the next `load` of its CollectionSpec.
+ *
+ *     spec.maps.get("events")!.maxEntries = 1 << 20;
+ */
 export class MapSpec {
   /** @internal what replaces it at load (a second fd of the user's map, opened at load). */
   replacement?: () => KernelMap;
@@ -87,11 +97,19 @@ export class MapSpec {
     this.raw.pinning = n;
   }
   /**
-   * Loads the object with this existing map instead of a new one: a BpfMap, or the path of a
-   * pinned map. Its type, key size and value size must match (max_entries and flags may differ).
-   * The map stays yours: the Collection gets its own fd of it.
+   * Loads the object with this existing map instead of a new one: a BpfMap, a map's fd, or the
+   * path of a pinned map (opened at load). Its type, key size and value size must match
+   * (max_entries and flags may differ). The map stays yours: the Collection gets its own fd of it
+   * (BPF_MAP_GET_FD_BY_ID, 4.13+).
+   *
+   *     spec.maps.get("counts")!.replaceWith("/sys/fs/bpf/myapp/counts");
    */
-  replaceWith(map: BpfMap | string): void {
+  replaceWith(map: BpfMap | number | string): void {
+    if (typeof map === "number") {
+      const fd = map;
+      this.replacement = () => this.#checked(reopenMap(fd, this.name), `fd ${fd}`);
+      return;
+    }
     if (typeof map === "string") {
       const path = map;
       this.replacement = () => this.#checked(openPinnedMap(path), path);
@@ -124,7 +142,13 @@ function reopenMap(fd: number, name: string): KernelMap {
   return new KernelMap(r.ret, { name, type: u32("type"), keySize: u32("key_size"), valueSize: u32("value_size"), maxEntries: u32("max_entries"), flags: u32("map_flags") });
 }
 
-/** A global variable of .data/.rodata/.bss (`const volatile` knobs included), typed by the object's BTF. */
+/**
+ * A global variable of .data/.rodata/.bss (`const volatile` knobs included), typed by the object's
+ * BTF (objects built with clang -g). Pure: `set` changes the section's initial value that the next
+ * `load` puts into the kernel (global data: 5.2+; older kernels get .rodata folded into the code).
+ *
+ *     spec.variables.get("target_pid")!.set(process.pid);
+ */
 export class VariableSpec {
   constructor(readonly name: string, private readonly object: ObjectSpec, private readonly btf: Btf) {}
   #where() {
@@ -174,6 +198,7 @@ export class CollectionSpec {
   /** The object's BTF, when it has some (clang -g). */
   readonly btf?: Btf;
 
+  /** `object`: the raw ELF description (elf/types.ts); `bytes`: the file's bytes (its BTF goes to the kernel at load). */
   constructor(readonly object: ObjectSpec, readonly bytes: Uint8Array) {
     const s = object.sections.find((x) => x.name === ".BTF");
     if (s) this.btf = new Btf(bytes.subarray(s.offset, s.offset + s.size));
@@ -190,6 +215,7 @@ export class CollectionSpec {
     }
   }
 
+  /** The file name it was read from (as messages name it). */
   get file(): string {
     return this.object.file;
   }
@@ -209,6 +235,7 @@ export async function readObject(path: string | Uint8Array, file = typeof path =
   return new CollectionSpec(await parseObject(bytes, file), bytes);
 }
 
+/** How `load` loads a CollectionSpec. */
 export interface LoadOptions {
   /** Names of the programs to load (default: every program whose `autoload` is on). */
   programs?: string[];
@@ -233,6 +260,7 @@ export class Collection implements Disposable, AsyncDisposable {
   readonly notes: string[];
   #inner: KernelCollection;
 
+  /** Adopts a kernel-level collection (its fds are owned from here on); `load` makes these. */
   constructor(inner: KernelCollection, spec: CollectionSpec) {
     this.#inner = inner;
     this.notes = inner.notes;
@@ -244,6 +272,7 @@ export class Collection implements Disposable, AsyncDisposable {
     for (const p of inner.programs) this.programs.set(p.spec.name, new Program(p.program, p.spec));
   }
 
+  /** Closes every program and map of it (links stay until closed: close them first, or use `using`). */
   close(): void {
     for (const p of this.programs.values()) p.close();
     for (const m of this.maps.values()) m.close();

@@ -15,7 +15,8 @@ export type { AttachOptions, TestRunOptions, TestRunResult, VerifierStats };
 /**
  * A program loaded into the kernel. Lifetime: owns one fd until `close()` or the end of its
  * `using` block (or of its Collection); an attached program stays in the kernel while its Link
- * is open. Closing twice is harmless.
+ * is open. Closing twice is harmless. Minimum kernel: the program type's (PROG_TYPE_SINCE: kprobe
+ * 4.1, tracepoint 4.7, raw_tracepoint 4.17, tracing 5.5, ...).
  *
  *     using prog = coll.programs.get("count")!;
  *     using link = prog.attach();            // the section's attach point

@@ -10,6 +10,7 @@ import { btfCodec, type Value } from "./codec.ts";
 import { watchLeak } from "./leaks.ts";
 import type { BpfMap } from "./map.ts";
 
+/** How a reader's async iteration polls and when it stops. */
 export interface ReadOptions {
   /** Milliseconds between polls while nothing comes (default 10). */
   pollMs?: number;
@@ -104,6 +105,7 @@ export interface EventRecord {
   value?: Value;
 }
 
+/** How openEvents reads and decodes records. */
 export interface EventOptions extends ReadOptions {
   /** The BTF to decode records with, and the struct's name (default: the one `event` or `*_event` struct). */
   btf?: Btf;

@@ -129,3 +129,34 @@ describe.skipIf(!canUseKernel)(`loading${kernelSkipReason ? ` (${kernelSkipReaso
     expect(v.log).toContain("R9 !read_ok");
   });
 });
+
+describe.skipIf(!canUseKernel)(`readers as async iterators${kernelSkipReason ? ` (${kernelSkipReason})` : ""}`, () => {
+  test("for await over a ring buffer gets the record; closing the reader ends the iteration", async () => {
+    const spec = await readObject(EXAMPLE);
+    using coll = load(spec);
+    using events = openEvents(coll.maps.get("events")!, { btf: spec.btf, pollMs: 2 });
+    using link = coll.programs.get("on_execve")!.attach();
+    const child = Bun.spawn(["/bin/true"]);
+    await child.exited;
+    const seen: number[] = [];
+    const timer = setTimeout(() => events.close(), 3000); // ends the loop if the record never came
+    for await (const r of events) {
+      seen.push((r.value as { pid: number }).pid);
+      if (seen.includes(child.pid)) events.close();
+    }
+    clearTimeout(timer);
+    expect(seen).toContain(child.pid);
+    expect(events.closed).toBe(true);
+  });
+
+  test("replaceWith takes a map's fd too", async () => {
+    using shared = createMap({ type: "hash", keySize: 4, valueSize: 8, maxEntries: 1024 });
+    const spec = await readObject(EXAMPLE);
+    spec.maps.get("execs")!.replaceWith(shared.fd);
+    {
+      using coll = load(spec, { programs: ["count_packets"] });
+      coll.maps.get("execs")!.set(5, 6n);
+    }
+    expect(shared.get(5)).toBe(6n);
+  });
+});
