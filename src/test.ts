@@ -163,12 +163,12 @@ export async function checkLeaks<T>(fn: () => T | Promise<T>): Promise<T> {
   const collected: LeakReport[] = [];
   const before = snapshotResources();
   const mark = cleanupMark();
-  trackLeaks({ onLeak: (l) => collected.push(l) });
+  const previous = trackLeaks({ onLeak: (l) => collected.push(l) });
   let result: T;
   try {
     result = await fn();
   } finally {
-    trackLeaks({ onLeak: defaultLeakReporter });
+    trackLeaks(previous);
   }
   const leaks = [...newResources(before, snapshotResources()), ...collected.map((l) => `${l.what} (closed by the garbage collector)`)];
   if (leaks.length) {
@@ -179,8 +179,6 @@ export async function checkLeaks<T>(fn: () => T | Promise<T>): Promise<T> {
   }
   return result;
 }
-
-const defaultLeakReporter = (leak: LeakReport) => console.warn(`bpfload: ${leak.what} was garbage-collected while open: closed it (close it, or create it with \`using\`)`);
 
 export interface CollectOptions {
   /** How long to keep reading after `fn` returned, for what is still on its way (default 50 ms). */

@@ -17,12 +17,15 @@ let stacks = false;
 /**
  * Sets what happens when the safety net closes a leaked resource (default: one `console.warn`
  * line), and whether creation stacks are kept for the report (costs a stack trace per resource).
+ * Returns the settings it replaced.
  *
  *     trackLeaks({ onLeak: (l) => leaks.push(l.what), stacks: true });
  */
-export function trackLeaks(opts: { onLeak?: (leak: LeakReport) => void; stacks?: boolean }): void {
+export function trackLeaks(opts: { onLeak?: (leak: LeakReport) => void; stacks?: boolean }): { onLeak: (leak: LeakReport) => void; stacks: boolean } {
+  const previous = { onLeak: reporter, stacks };
   if (opts.onLeak) reporter = opts.onLeak;
   if (opts.stacks !== undefined) stacks = opts.stacks;
+  return previous; // to put back: trackLeaks(previous)
 }
 
 interface Held {

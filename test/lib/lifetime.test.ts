@@ -34,7 +34,7 @@ describe.skipIf(!canUseKernel)(`lifetimes${kernelSkipReason ? ` (${kernelSkipRea
 
   test("the GC safety net closes a map nobody closed, and reports it", async () => {
     const leaks: LeakReport[] = [];
-    trackLeaks({ onLeak: (l) => leaks.push(l) });
+    const previous = trackLeaks({ onLeak: (l) => leaks.push(l) });
     try {
       let fd = -1;
       (() => {
@@ -57,7 +57,7 @@ describe.skipIf(!canUseKernel)(`lifetimes${kernelSkipReason ? ` (${kernelSkipRea
       }
       expect(leaks.map((l) => l.what)).not.toContain("map 'closed'");
     } finally {
-      trackLeaks({ onLeak: (l) => console.warn(`bpfload: ${l.what} was garbage-collected while open`) });
+      trackLeaks(previous);
     }
   });
 
