@@ -2,7 +2,8 @@
 // single line and an exit code (0 ok, 1 the kernel or system refused, 2 bad usage or input).
 import { cac, type CAC } from "cac";
 import { BpfloadError, quote, UsageError, VerifierError } from "../errors.ts";
-import { installExitHooks, runCleanup } from "../kernel/cleanup.ts";
+import { runCleanup } from "../kernel/cleanup.ts";
+import { setup } from "../lib/setup.ts";
 import { loadFailureMessage } from "../load-failure.ts";
 import { integerOption, parseDecimal } from "../numbers.ts";
 import { openFilesErrno } from "../sys/open-files.ts";
@@ -317,7 +318,9 @@ export function build(version: string, run: (p: Promise<number>, o: Opts) => voi
 }
 
 export async function main(argv: string[], version: string): Promise<number> {
-  installExitHooks(); // before any command can create something in the kernel (cleanup.ts)
+  // the executable owns its process: memlock, signal handlers (before any command can create
+  // something in the kernel: cleanup.ts), mounts (lib/setup.ts)
+  setup({ memlock: true, signals: true, mounts: true });
   let pending: Promise<number> | undefined;
   let opts: Opts = {};
   const onRun = (p: Promise<number>, o: Opts) => {

@@ -10,7 +10,7 @@ import type { MapSpec, ObjectSpec } from "./types.ts";
 const STT_OBJECT = 1;
 
 /** The global variable `name`: its data map, byte offset and BTF type. */
-function findVariable(obj: ObjectSpec, btf: Btf, name: string): { map: MapSpec; offset: number; type: number } {
+export function findVariable(obj: ObjectSpec, btf: Btf, name: string): { map: MapSpec; offset: number; type: number } {
   for (const map of obj.maps) {
     if (map.kind !== "data") continue;
     const sec = btf.datasec(map.name);

@@ -36,6 +36,8 @@ export interface CollectionOptions {
   keepGoing?: boolean;
   /** The object file's bytes: its .BTF and .BTF.ext go to the kernel with the maps and programs. */
   elf?: Uint8Array;
+  /** A map to use instead of creating one for `spec` (an existing or pinned map); the collection owns and closes it. */
+  existingMap?: (spec: MapSpec) => BpfMap | undefined;
 }
 
 export class Collection {
@@ -113,10 +115,15 @@ function mapBtf(spec: MapSpec, btf: ObjectBtf | undefined): Pick<MapDefinition, 
   return {};
 }
 
-function createMaps(obj: ObjectSpec, col: Collection): void {
+function createMaps(obj: ObjectSpec, col: Collection, existingMap?: CollectionOptions["existingMap"]): void {
   const into = col.maps;
   const notes = col.notes;
   const create = (spec: MapSpec, innerMapFd?: number) => {
+    const existing = existingMap?.(spec);
+    if (existing) {
+      into.set(spec.name, existing);
+      return existing;
+    }
     const need = mapNeedsBtf(spec, col.btf?.btf);
     if (need && !col.btf) {
       const why = col.btfMissing?.why ?? `${obj.file} has no BTF`;
@@ -172,7 +179,7 @@ export function loadCollection(obj: ObjectSpec, opts: CollectionOptions = {}): C
         col.notes.push(`loading ${obj.file} without its BTF: ${r.why}`);
       }
     }
-    createMaps(obj, col);
+    createMaps(obj, col, opts.existingMap);
     prepareExterns(obj, col, opts); // the .kconfig map and the ksym/kfunc resolver (externs-load.ts)
     fillInitialValues(obj, col, (name) => col.maps.get(name)?.fd, "map");
     for (const spec of selected) {

@@ -8,6 +8,7 @@ import { makeDirs, tryReadText } from "../sys/files.ts";
 import { BPF_FS_MAGIC, fstatfsType, mkdirAt, openDirAt, openDirNoSymlinks, readLink, statfsType, unlinkAt } from "../sys/paths.ts";
 import { close, mount } from "../sys/perf.ts";
 import { BpfMap } from "./map.ts";
+import { processPolicy } from "./policy.ts";
 
 const DEFAULT_BPFFS = "/sys/fs/bpf";
 
@@ -114,11 +115,12 @@ function walk(plan: PinPlan, create: ((i: number) => void) | undefined): { fds: 
   }
 }
 
-/** Checks `dir` can hold pins (mounting /sys/fs/bpf if no bpffs is mounted); creates nothing else. */
+/** Checks `dir` can hold pins (mounting /sys/fs/bpf if no bpffs is mounted and setup({ mounts: true }) allowed it); creates nothing else. */
 export function planPinDir(dir: string): PinPlan {
   const abs = absolutePath(dir);
   let mounts = bpffsMounts();
   if (!mounts.length) {
+    if (!processPolicy.mounts) throw new SystemError(`no BPF filesystem is mounted: mount one (mount -t bpf bpf ${DEFAULT_BPFFS}), or let bpfload mount it: setup({ mounts: true })`);
     makeDirs(DEFAULT_BPFFS);
     const r = mount("bpf", DEFAULT_BPFFS, "bpf");
     if (r.ret < 0) throw new SyscallError(`mount the BPF filesystem on ${DEFAULT_BPFFS}`, "mount", r.errno, hintFor("mount", errnoName(r.errno), { euid: euid() }));

@@ -12,6 +12,7 @@ import { close, raiseMemlockLimit } from "../sys/perf.ts";
 import { ATTACH_TYPES, PROG_TYPES, formatVersionCode, type ProgTypeName } from "../uapi.ts";
 import { resolveBtfTarget, type ResolvedTarget } from "./btf-target.ts";
 import { hasFeature, setFeatureAnswer } from "./features/probes.ts";
+import { processPolicy } from "./policy.ts";
 import { detectKernelVersion, type KernelVersion } from "./version.ts";
 
 export interface ProgramSpecToLoad {
@@ -135,10 +136,10 @@ let memlockRaised = false;
 /**
  * Kernels before 5.11 charge programs and maps to RLIMIT_MEMLOCK (64 KiB on older distributions):
  * raise it once, before the first program or map is created. Best effort: without CAP_SYS_RESOURCE
- * the soft limit goes up to the hard one.
+ * the soft limit goes up to the hard one. Only after `setup({ memlock: true })` (kernel/policy.ts).
  */
 export function ensureMemlockLimit(): void {
-  if (memlockRaised) return;
+  if (memlockRaised || !processPolicy.memlock) return; // only when the process owner asked (setup())
   raiseMemlockLimit();
   memlockRaised = true;
 }

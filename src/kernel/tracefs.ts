@@ -4,6 +4,7 @@
 import { SystemError } from "../errors.ts";
 import { FileError, appendText, exists, makeDirs, readText, tryReadText } from "../sys/files.ts";
 import { mount } from "../sys/perf.ts";
+import { processPolicy } from "./policy.ts";
 import { printable, type TracefsCommand } from "./tracefs-command.ts";
 
 const CANDIDATES = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
@@ -45,7 +46,7 @@ export function tracefsMountPoint(): string | undefined {
   return undefined;
 }
 
-/** The tracefs directory; mounts tracefs (or debugfs on kernels before 4.1) when none is mounted. */
+/** The tracefs directory; mounts tracefs (or debugfs on kernels before 4.1) when none is mounted and setup({ mounts: true }) allowed it. */
 export function tracefs(): string {
   if (cached) return cached;
   const found = CANDIDATES.find(isTracefs) ?? fromMountinfo();
@@ -57,6 +58,9 @@ export function tracefs(): string {
         ? `tracefs is mounted at ${mounted} but this user cannot read it (root only): run as root (BPF tracing needs it anyway)`
         : "tracefs is not mounted, and only root can mount it: run as root (BPF tracing needs it anyway)",
     );
+  }
+  if (!processPolicy.mounts) {
+    throw new SystemError("tracefs is not mounted: mount it (mount -t tracefs nodev /sys/kernel/tracing), or let bpfload mount it: setup({ mounts: true })");
   }
   const attempts: string[] = [];
   for (const [fstype, target, dir] of [

@@ -1,0 +1,335 @@
+// The object model: an object file read into an editable description (programs, maps, global
+// variables), then loaded into a Collection of disposable programs and maps.
+import { Btf } from "../elf/btf.ts";
+import { readObject as parseObject } from "../elf/reader.ts";
+import { findVariable, resizeMap, setVariable } from "../elf/object-options.ts";
+import type { MapSpec as RawMapSpec, ObjectSpec, ProgramSpec as RawProgramSpec } from "../elf/types.ts";
+import { BpfloadError, SyscallError, UsageError } from "../errors.ts";
+import { loadCollection, type Collection as KernelCollection } from "../kernel/collection.ts";
+import { BpfMap as KernelMap } from "../kernel/map.ts";
+import { openPinnedMap, pinFd, pinName } from "../kernel/pin.ts";
+import type { KernelVersion } from "../kernel/version.ts";
+import { bpfMapGetFdById, bpfMapGetInfo } from "../sys/bpf.ts";
+import { readUserFile } from "../sys/files.ts";
+import { BPF_MAP_INFO, field } from "../sys/layout.ts";
+import { MAP_TYPES, type ProgTypeName } from "../uapi.ts";
+import { btfCodec, type Value } from "./codec.ts";
+import { BpfMap } from "./map.ts";
+import { Program } from "./program.ts";
+
+/** LIBBPF_PIN_BY_NAME: `__uint(pinning, LIBBPF_PIN_BY_NAME)` in a BTF map definition, or `spec.maps.get(n)!.pinning = PIN_BY_NAME`. */
+export const PIN_BY_NAME = 1;
+
+/**
+ * A program of an object, before loading: what to load and how. Pure (no fd); lives as long as
+ * its CollectionSpec.
+ *
+ *     spec.programs.get("on_exec")!.autoload = false;
+ */
+export class ProgramSpec {
+  /** Load it (default: yes, except libbpf's "?section" programs). */
+  autoload: boolean;
+  /** Program type to load it as (default: from the section name). */
+  type: ProgTypeName | undefined;
+  constructor(readonly raw: RawProgramSpec) {
+    this.autoload = raw.autoload !== false;
+    this.type = raw.progType;
+  }
+  get name(): string {
+    return this.raw.name;
+  }
+  get section(): string {
+    return this.raw.section;
+  }
+  /** Where the section says it attaches, in attach-spec syntax ("tracepoint:syscalls:sys_enter_execve"). */
+  get attachTo(): string | undefined {
+    return this.raw.attach;
+  }
+  /** Its instructions as in the file (8 bytes each, relocations not applied). */
+  get insns(): Uint8Array {
+    return this.raw.insns;
+  }
+}
+
+/**
+ * A map of an object, before loading: sizes and flags can change, or an existing map replaces it.
+ * Pure (no fd); changes apply to the next `load` of its CollectionSpec.
+ *
+ *     spec.maps.get("events")!.maxEntries = 1 << 20;
+ */
+export class MapSpec {
+  /** @internal what replaces it at load (a second fd of the user's map, opened at load). */
+  replacement?: () => KernelMap;
+  constructor(readonly raw: RawMapSpec, private readonly object: ObjectSpec) {}
+  get name(): string {
+    return this.raw.name;
+  }
+  /** The map type's name ("hash", "array", "ringbuf"...). */
+  get type(): string {
+    return MAP_TYPES[this.raw.type] ?? `type ${this.raw.type}`;
+  }
+  get keySize(): number {
+    return this.raw.keySize;
+  }
+  get valueSize(): number {
+    return this.raw.valueSize;
+  }
+  get maxEntries(): number {
+    return this.raw.maxEntries;
+  }
+  /** max_entries (a ring buffer's byte size: rounded up to a power-of-two number of pages at load). */
+  set maxEntries(n: number) {
+    resizeMap(this.object, `${this.name}:max_entries=${n}`);
+  }
+  get flags(): number {
+    return this.raw.flags;
+  }
+  /** map_flags (BPF_F_NO_PREALLOC 1, BPF_F_RDONLY_PROG 0x80, ...). */
+  set flags(n: number) {
+    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new UsageError(`map '${this.name}': flags must be a u32, not ${n}`);
+    this.raw.flags = n;
+  }
+  /** 0: not pinned; 1 (PIN_BY_NAME): load reuses the map pinned as `pinPath/NAME`, or creates and pins it there. */
+  get pinning(): number {
+    return this.raw.pinning ?? 0;
+  }
+  set pinning(n: number) {
+    this.raw.pinning = n;
+  }
+  /**
+   * Loads the object with this existing map instead of a new one: a BpfMap, a map's fd, or the
+   * path of a pinned map (opened at load). Its type, key size and value size must match
+   * (max_entries and flags may differ). The map stays yours: the Collection gets its own fd of it
+   * (BPF_MAP_GET_FD_BY_ID, 4.13+).
+   *
+   *     spec.maps.get("counts")!.replaceWith("/sys/fs/bpf/myapp/counts");
+   */
+  replaceWith(map: BpfMap | number | string): void {
+    if (typeof map === "number") {
+      const fd = map;
+      this.replacement = () => this.#checked(reopenMap(fd, this.name), `fd ${fd}`);
+      return;
+    }
+    if (typeof map === "string") {
+      const path = map;
+      this.replacement = () => this.#checked(openPinnedMap(path), path);
+      return;
+    }
+    const fd = map.fd;
+    this.replacement = () => this.#checked(reopenMap(fd, map.name), `map '${map.name}'`);
+  }
+
+  #checked(m: KernelMap, what: string): KernelMap {
+    const d = m.def;
+    if (d.type !== this.raw.type || d.keySize !== this.raw.keySize || d.valueSize !== this.raw.valueSize) {
+      m.close();
+      throw new UsageError(
+        `map '${this.name}' cannot be replaced by ${what}: it is ${MAP_TYPES[d.type]} key ${d.keySize} B value ${d.valueSize} B, the object wants ${this.type} key ${this.keySize} B value ${this.valueSize} B`,
+      );
+    }
+    return m;
+  }
+}
+
+/** A second fd of the map behind `fd` (by its id): the collection closes its own, never yours. */
+function reopenMap(fd: number, name: string): KernelMap {
+  if (fd < 0) throw new UsageError(`map '${name}' is closed: it cannot replace a map of an object`);
+  const info = bpfMapGetInfo(fd);
+  if (info.ret < 0) throw new SyscallError(`map '${name}': read its definition`, "BPF_OBJ_GET_INFO_BY_FD", info.errno);
+  const u32 = (f: string) => info.info.getUint32(field(BPF_MAP_INFO, f).offset, true);
+  const r = bpfMapGetFdById(u32("id"));
+  if (r.ret < 0) throw new SyscallError(`map '${name}': open a second fd of it`, "BPF_MAP_GET_FD_BY_ID", r.errno);
+  return new KernelMap(r.ret, { name, type: u32("type"), keySize: u32("key_size"), valueSize: u32("value_size"), maxEntries: u32("max_entries"), flags: u32("map_flags") });
+}
+
+/**
+ * A global variable of .data/.rodata/.bss (`const volatile` knobs included), typed by the object's
+ * BTF (objects built with clang -g). Pure: `set` changes the section's initial value that the next
+ * `load` puts into the kernel (global data: 5.2+; older kernels get .rodata folded into the code).
+ *
+ *     spec.variables.get("target_pid")!.set(process.pid);
+ */
+export class VariableSpec {
+  constructor(readonly name: string, private readonly object: ObjectSpec, private readonly btf: Btf) {}
+  #where() {
+    return findVariable(this.object, this.btf, this.name);
+  }
+  /** The section it lives in (".rodata", ".data", ".bss"). */
+  get section(): string {
+    return this.#where().map.name;
+  }
+  get size(): number {
+    return this.btf.sizeOf(this.#where().type);
+  }
+  /** Read-only for programs (.rodata, `const volatile`): the verifier treats it as a constant. */
+  get constant(): boolean {
+    return (this.#where().map.flags & 0x80) !== 0;
+  }
+  /** The value the object will be loaded with. */
+  get(): Value {
+    const { map, offset, type } = this.#where();
+    const size = this.btf.sizeOf(type);
+    const data = map.initialData ?? new Uint8Array(map.valueSize);
+    return btfCodec(this.btf, type).decode(data.subarray(offset, offset + size));
+  }
+  /** Sets the value to load the object with: integers (range-checked), bools, enum names, strings for char arrays, or the bytes. */
+  set(v: Value): this {
+    if (v instanceof Uint8Array || (typeof v === "object" && v !== null)) {
+      const { map, offset, type } = this.#where();
+      const bytes = btfCodec(this.btf, type).encode(v, `variable '${this.name}'`);
+      const data = map.initialData ? map.initialData.slice() : new Uint8Array(map.valueSize);
+      data.set(bytes, offset);
+      map.initialData = data;
+    } else {
+      setVariable(this.object, this.btf, `${this.name}=${String(v)}`); // the --set code: one set of rules
+    }
+    return this;
+  }
+}
+
+/**
+ * An object file's programs, maps and variables, editable until `load`. Holds no kernel
+ * resource (nothing to close); load it as many times as you like.
+ */
+export class CollectionSpec {
+  readonly programs = new Map<string, ProgramSpec>();
+  readonly maps = new Map<string, MapSpec>();
+  readonly variables = new Map<string, VariableSpec>();
+  /** The object's BTF, when it has some (clang -g). */
+  readonly btf?: Btf;
+
+  /** `object`: the raw ELF description (elf/types.ts); `bytes`: the file's bytes (its BTF goes to the kernel at load). */
+  constructor(readonly object: ObjectSpec, readonly bytes: Uint8Array) {
+    const s = object.sections.find((x) => x.name === ".BTF");
+    if (s) this.btf = new Btf(bytes.subarray(s.offset, s.offset + s.size));
+    for (const p of object.programs) this.programs.set(p.name, new ProgramSpec(p));
+    for (const m of object.maps) this.maps.set(m.name, new MapSpec(m, object));
+    if (this.btf) {
+      for (const m of object.maps) {
+        if (m.kind !== "data") continue;
+        for (const si of this.btf.datasec(m.name)?.secinfos ?? []) {
+          const v = this.btf.type(si.type);
+          if (v.name && !this.variables.has(v.name)) this.variables.set(v.name, new VariableSpec(v.name, object, this.btf));
+        }
+      }
+    }
+  }
+
+  /** The file name it was read from (as messages name it). */
+  get file(): string {
+    return this.object.file;
+  }
+}
+
+/**
+ * Reads an eBPF object file (clang -target bpf) into an editable CollectionSpec. Pure: no
+ * privileges needed. A path, or the file's bytes (then `file` names it in messages).
+ *
+ *     const spec = await readObject("prog.o");
+ *     spec.variables.get("target_pid")!.set(process.pid);
+ *     spec.maps.get("events")!.maxEntries = 1 << 16;
+ *     using coll = load(spec);
+ */
+export async function readObject(path: string | Uint8Array, file = typeof path === "string" ? path : "object"): Promise<CollectionSpec> {
+  const bytes = typeof path === "string" ? readUserFile(path) : path;
+  return new CollectionSpec(await parseObject(bytes, file), bytes);
+}
+
+/** How `load` loads a CollectionSpec. */
+export interface LoadOptions {
+  /** Names of the programs to load (default: every program whose `autoload` is on). */
+  programs?: string[];
+  license?: string;
+  /** Sent as kern_version (kernels before 5.0 check it for kprobes); default: detected. */
+  kernVersion?: KernelVersion;
+  /** Verifier log level even on success (Program.log). */
+  logLevel?: number;
+  /** Directory (on a BPF filesystem) for maps with `pinning` PIN_BY_NAME: reused when pinned there, else pinned there. */
+  pinPath?: string;
+}
+
+/**
+ * The maps and programs of a loaded object. Lifetime: everything in it is open until `close()`
+ * (or the end of its `using` block); a program or map taken out of it stays usable while the
+ * collection is open, and is closed with it. Closing twice is harmless.
+ */
+export class Collection implements Disposable, AsyncDisposable {
+  readonly programs = new Map<string, Program>();
+  readonly maps = new Map<string, BpfMap>();
+  /** What was decided on the object's behalf (BTF dropped, sizes rounded). */
+  readonly notes: string[];
+  #inner: KernelCollection;
+
+  /** Adopts a kernel-level collection (its fds are owned from here on); `load` makes these. */
+  constructor(inner: KernelCollection, spec: CollectionSpec) {
+    this.#inner = inner;
+    this.notes = inner.notes;
+    for (const [name, m] of inner.maps) {
+      const raw = spec.object.maps.find((x) => x.name === name);
+      // BTF maps: keys and values as their types say (a size changed with maxEntries/--map drops the type)
+      this.maps.set(name, new BpfMap(m, raw?.kind === "btf" && spec.btf ? { btf: spec.btf, keyTypeId: raw.keyTypeId, valueTypeId: raw.valueTypeId } : {}));
+    }
+    for (const p of inner.programs) this.programs.set(p.spec.name, new Program(p.program, p.spec));
+  }
+
+  /** Closes every program and map of it (links stay until closed: close them first, or use `using`). */
+  close(): void {
+    for (const p of this.programs.values()) p.close();
+    for (const m of this.maps.values()) m.close();
+    this.#inner.close();
+  }
+  [Symbol.dispose](): void {
+    this.close();
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+}
+
+/**
+ * Loads an object: its BTF (where the kernel takes it), its maps (data sections filled in from the
+ * variables, .rodata frozen), then its programs (BPF_PROG_LOAD each). On any failure everything
+ * created so far is closed and the error is thrown (VerifierError with the whole log for a rejected
+ * program). Minimum kernel: 4.9 (global data 5.2, BPF-to-BPF calls 4.16, BTF 4.18: each refused
+ * with the version when missing).
+ *
+ *     using coll = load(spec);
+ *     using link = coll.programs.get("on_exec")!.attach();
+ */
+export function load(spec: CollectionSpec, opts: LoadOptions = {}): Collection {
+  const wanted = new Set(opts.programs ?? [...spec.programs.values()].filter((p) => p.autoload).map((p) => p.name));
+  for (const name of wanted) if (!spec.programs.has(name)) throw new UsageError(`${spec.file} has no program '${name}' (it has ${[...spec.programs.keys()].join(", ")})`);
+  const types = new Map([...spec.programs.values()].map((p) => [p.raw, p.type]));
+  const toPin: { name: string; path: string }[] = [];
+  const existing = (raw: RawMapSpec): KernelMap | undefined => {
+    const m = spec.maps.get(raw.name);
+    if (m?.replacement) return m.replacement();
+    if (m && m.pinning === PIN_BY_NAME && opts.pinPath) {
+      const path = `${opts.pinPath}/${pinName(raw.name)}`;
+      try {
+        return openPinnedMap(path);
+      } catch (e) {
+        if (!(e instanceof BpfloadError) || !/no such file|ENOENT/.test(e.message)) throw e;
+        toPin.push({ name: raw.name, path });
+      }
+    }
+    return undefined;
+  };
+  // per-program types: the kernel loader takes one override, so programs whose type was changed load through it one by one
+  const inner = loadCollection(withTypes(spec.object, types), {
+    select: (p) => wanted.has(p.name), license: opts.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel, elf: spec.bytes, existingMap: existing,
+  });
+  try {
+    for (const { name, path } of toPin) pinFd(inner.maps.get(name)!.fd, path, `map '${name}'`);
+  } catch (e) {
+    inner.close();
+    throw e;
+  }
+  return new Collection(inner, spec);
+}
+
+/** The object with each program's type as its ProgramSpec says (a copy of the programs list: the spec stays as read). */
+function withTypes(obj: ObjectSpec, types: Map<RawProgramSpec, ProgTypeName | undefined>): ObjectSpec {
+  if (obj.programs.every((p) => types.get(p) === p.progType)) return obj;
+  return { ...obj, programs: obj.programs.map((p) => (types.get(p) === p.progType ? p : { ...p, progType: types.get(p) })) };
+}

@@ -1,0 +1,163 @@
+// A loaded program, disposable, and the attach helpers that return disposable links.
+import { parseAttachSpec, type AttachSpec } from "../attach-spec.ts";
+import type { ProgramSpec } from "../elf/types.ts";
+import { UsageError } from "../errors.ts";
+import { attach as attachKernel, type AttachOptions } from "../kernel/attach.ts";
+import type { Link as KernelLink } from "../kernel/perf-link.ts";
+import { pinFd } from "../kernel/pin.ts";
+import { loadProgram as loadKernelProgram, Program as KernelProgram, type ProgramSpecToLoad, type VerifierStats } from "../kernel/program.ts";
+import { testRun as kernelTestRun, type TestRunOptions, type TestRunResult } from "../kernel/test-run.ts";
+import type { ProgTypeName } from "../uapi.ts";
+import { closedError, watchLeak } from "./leaks.ts";
+
+export type { AttachOptions, TestRunOptions, TestRunResult, VerifierStats };
+
+/**
+ * A program loaded into the kernel. Lifetime: owns one fd until `close()` or the end of its
+ * `using` block (or of its Collection); an attached program stays in the kernel while its Link
+ * is open. Closing twice is harmless. Minimum kernel: the program type's (PROG_TYPE_SINCE: kprobe
+ * 4.1, tracepoint 4.7, raw_tracepoint 4.17, tracing 5.5, ...).
+ *
+ *     using prog = coll.programs.get("count")!;
+ *     using link = prog.attach();            // the section's attach point
+ *     const r = prog.testRun({ data });      // packet programs: BPF_PROG_TEST_RUN (4.12+)
+ */
+export class Program implements Disposable, AsyncDisposable {
+  readonly #inner: KernelProgram;
+  readonly #release: () => void;
+  /** The object's description of it (section, attach point), when it came from an object. */
+  readonly spec?: ProgramSpec;
+
+  /** Adopts a kernel-level program (its fd is owned from here on). */
+  constructor(inner: KernelProgram, spec?: ProgramSpec) {
+    this.#inner = inner;
+    this.spec = spec;
+    this.#release = watchLeak(this, `program '${inner.name}'`, () => inner.close());
+  }
+
+  /** The fd (-1 once closed). */
+  get fd(): number {
+    return this.#inner.fd;
+  }
+  get name(): string {
+    return this.#inner.name;
+  }
+  get type(): ProgTypeName {
+    return this.#inner.type;
+  }
+  /** The verifier log, when `logLevel` asked for one. */
+  get log(): string {
+    return this.#inner.log;
+  }
+  /** The kernel-level program, for the low-level API. */
+  get raw(): KernelProgram {
+    this.#check();
+    return this.#inner;
+  }
+
+  /**
+   * Attaches the program: to `target` (attach-spec syntax, "tracepoint:syscalls:sys_enter_execve",
+   * "uprobe:/bin/bash:readline", or a parsed AttachSpec), or by default where its section says
+   * (SEC("tracepoint/syscalls/sys_enter_execve")). The Link detaches when closed.
+   */
+  attach(target?: string | AttachSpec, opts?: AttachOptions): Link {
+    return attach(this, target ?? this.spec?.attach ?? "", opts);
+  }
+
+  /** Runs the program once (or `repeat` times) on `data`/`ctx` in the kernel (BPF_PROG_TEST_RUN: packet programs 4.12+, tracing 5.5+, raw_tracepoint 5.10+). */
+  testRun(opts: TestRunOptions = {}): TestRunResult {
+    this.#check();
+    return kernelTestRun(this.#inner, opts);
+  }
+
+  /** Instructions the verifier processed, states, time (from bpf_prog_info, 5.16+, and the log). */
+  verifierStats(): VerifierStats {
+    this.#check();
+    return this.#inner.verifierStats();
+  }
+
+  /** Pins the program at `path` on a BPF filesystem. */
+  pin(path: string): void {
+    this.#check();
+    pinFd(this.fd, path, `program '${this.name}'`);
+  }
+
+  close(): void {
+    this.#release();
+    this.#inner.close();
+  }
+  [Symbol.dispose](): void {
+    this.close();
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  #check(): void {
+    if (this.#inner.fd < 0) throw closedError(`program '${this.name}'`);
+  }
+}
+
+/**
+ * Loads one program from instructions (BPF_PROG_LOAD; a rejection throws a VerifierError with the
+ * whole log). Lifetime: as Program.
+ *
+ *     using prog = loadProgram({ name: "ok", type: "socket_filter", insns: assemble("r0 = 0\nexit") });
+ */
+export function loadProgram(spec: ProgramSpecToLoad): Program {
+  return new Program(loadKernelProgram(spec));
+}
+
+/**
+ * A program attached somewhere. Lifetime: until `close()` or the end of its `using` block; the
+ * probe events bpfload created for it (tracefs) are removed on close, and on process exit if it
+ * is never closed. Closing twice is harmless.
+ */
+export class Link implements Disposable, AsyncDisposable {
+  readonly #inner: KernelLink;
+  readonly #release: () => void;
+  #closed = false;
+
+  constructor(inner: KernelLink) {
+    this.#inner = inner;
+    this.#release = watchLeak(this, `link ${inner.target}`, () => inner.close());
+  }
+
+  /** Where it is attached, in attach-spec syntax. */
+  get target(): string {
+    return this.#inner.target;
+  }
+  /** How many times the program ran there, when the kernel can tell (perf-event links). */
+  hits(): bigint | undefined {
+    return this.#inner.hits();
+  }
+  get closed(): boolean {
+    return this.#closed;
+  }
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#release();
+    this.#inner.close();
+  }
+  [Symbol.dispose](): void {
+    this.close();
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+}
+
+/**
+ * Attaches `prog` to `target` (attach-spec syntax or a parsed AttachSpec): kprobes/uprobes through
+ * the perf PMU (4.17+) or tracefs, tracepoints (4.7+), raw tracepoints (4.17+), xdp/tc/cgroup
+ * (bpf_link where the kernel has it), fentry/fexit/lsm/tp_btf (5.5+ through BTF), iterators.
+ *
+ *     using link = attach(prog, "tracepoint:syscalls:sys_enter_execve");
+ */
+export function attach(prog: Program | KernelProgram, target: string | AttachSpec, opts: AttachOptions = {}): Link {
+  if (target === "") throw new UsageError(`attach '${prog.name}': its section names no attach point: give one ("tracepoint:CAT:NAME", "kprobe:FUNC", ...)`);
+  const spec = typeof target === "string" ? parseAttachSpec(target) : target;
+  const kernelProg = prog instanceof Program ? prog.raw : prog;
+  return new Link(attachKernel(kernelProg, spec, opts));
+}
