@@ -241,11 +241,11 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
       }
     }
     if (loaded.collection) {
-      const { printMap } = await import("./maps.ts");
+      const { printMapAtExit } = await import("./maps.ts");
       for (const [name, map] of loaded.collection.maps) {
         const hist = histSpecs.find((h) => h.map === name);
         if (hist) histMaps!.printHist(out, hist, map);
-        else printMap(out, name, map);
+        else printMapAtExit(out, name, map);
       }
     }
     return 0;
