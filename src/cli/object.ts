@@ -50,6 +50,7 @@ export async function loadObjectFile(out: Output, file: string, bytes: Uint8Arra
   } finally {
     freplaceTarget?.close(); // a loaded freplace program holds the target itself
   }
+  if (col.btf) out.detail(`${file}: BTF loaded into the kernel${col.btf.progInfo ? ", func_info/line_info sent with the programs" : " (for the maps: this kernel takes no func_info/line_info with BPF_PROG_LOAD)"}`);
   for (const note of col.notes) out.detail(note);
   return col;
 }
