@@ -284,3 +284,15 @@ export function growPipe(fd: number, size: number): void {
   const now = syscall(NR.fcntl, fd, F_GETPIPE_SZ).ret;
   if (now > 0 && now < size) syscall(NR.fcntl, fd, F_SETPIPE_SZ, size);
 }
+
+const TCGETS = 0x5401; // the same on x86_64 and arm64 (asm-generic)
+
+/**
+ * Is `fd` a terminal (isatty(3): TCGETS answers)? Asked here rather than of process.stderr.isTTY,
+ * whose first use builds Node's stream machinery (node:stream, fs.WriteStream): measured as the
+ * largest single cost of a short run's start-up.
+ */
+export function isTerminal(fd: number): boolean {
+  const termios = new Arena([64]); // struct termios is 36 bytes
+  return syscall(NR.ioctl, fd, TCGETS, termios.base).ret === 0;
+}
