@@ -1,10 +1,12 @@
 // Issue 9's fixtures observed working, not only loaded: a cgroup_skb program using an sk_storage
 // map, a bpf_spin_lock map value and a global function, attached to a cgroup and counting what a
-// process in it sends; the bpf_loop callback and xdp.frags through BPF_PROG_TEST_RUN (`bpfload
-// run`, which sends the object's BTF as `load` does). bpftool is the oracle for what is attached
-// and for nothing left loaded. Run with the shared kernel lock (flock /tmp/bpfload-kernel.lock).
+// process in it sends; an sk_msg program counting the messages of a TCP socket put into its
+// sockmap (a small C peer, built with gcc); the bpf_loop callback and xdp.frags through
+// BPF_PROG_TEST_RUN (`bpfload run`, which sends the object's BTF as `load` does). bpftool is the
+// oracle for what is attached and for nothing left loaded. Run with the shared kernel lock (flock /tmp/bpfload-kernel.lock).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { canUseKernel, MAIN, REPO, runCli } from "../support.ts";
 
 const FIX = `${REPO}/test/fixtures`;
@@ -77,5 +79,40 @@ describe.skipIf(!!cgSkip)("sk_storage, bpf_spin_lock and a global function in an
     expect(map("per_socket")).toMatchObject({ mapType: "sk_storage", entries: null });
     expect(tree()).toEqual([]);
     expect(await eventually(() => !progNames().includes("egress_btf"))).toBe(true);
+  }, 30000);
+});
+
+const gcc = Bun.which("gcc") ?? Bun.which("cc");
+const skSkip = skip ?? (!gcc ? "no C compiler for the socket peer (apt-get install gcc)" : undefined);
+if (skSkip && !skip) console.warn(`[skip] sk_msg observed: ${skSkip}`);
+
+describe.skipIf(!!skSkip)("sk_msg observed on a socket of its sockmap", () => {
+  const dir = skSkip ? "" : mkdtempSync(`${tmpdir()}/bpfload-skmsg-`);
+  const PIN = `/sys/fs/bpf/bpfload-skmsg-${process.pid}`;
+  afterAll(() => {
+    rmSync(PIN, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("5 messages of 100 bytes through a TCP socket in 'socks': counted 5 and 500 while attached, passed through; detached after", async () => {
+    const cc = Bun.spawnSync([gcc!, "-O2", "-o", `${dir}/peer`, `${REPO}/test/kernel/sockmap-peer.c`]);
+    expect(cc.stderr.toString()).toBe("");
+    const proc = Bun.spawn([process.execPath, MAIN, "load", `${FIX}/sk_msg_count.o`, "--attach", "sk_msg:socks", "--pin", PIN, "--duration", "4", "--json"], { stdout: "pipe", stderr: "pipe" });
+    // bpfload's own "attached" event says when the program is on the map
+    let text = "";
+    const reading = (async () => {
+      const dec = new TextDecoder();
+      for await (const chunk of proc.stdout as unknown as AsyncIterable<Uint8Array>) text += dec.decode(chunk);
+    })();
+    expect(await eventually(() => text.includes('"type":"attached"') || proc.exitCode !== null, 10000)).toBe(true);
+    const peer = Bun.spawnSync([`${dir}/peer`, `${PIN}/socks`, "5", "100"]);
+    expect(peer.stdout.toString() + peer.stderr.toString()).toBe("sent 5\n");
+    expect(await proc.exited).toBe(0);
+    await reading;
+    const events = text.trim().split("\n").map((l) => JSON.parse(l));
+    const counts = events.find((e) => e.type === "map" && e.name === "counts");
+    expect(counts.entries.map((e: { valueInts: number[] }) => e.valueInts[0])).toEqual([5, 500]);
+    rmSync(PIN, { recursive: true, force: true }); // the pins held the program (--pin, for the peer to find the map)
+    expect(await eventually(() => !progNames().includes("count_msg"))).toBe(true);
   }, 30000);
 });
