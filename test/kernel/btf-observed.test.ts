@@ -87,8 +87,9 @@ const skSkip = skip ?? (!gcc ? "no C compiler for the socket peer (apt-get insta
 if (skSkip && !skip) console.warn(`[skip] sk_msg observed: ${skSkip}`);
 
 describe.skipIf(!!skSkip)("sk_msg observed on a socket of its sockmap", () => {
-  const dir = skSkip ? "" : mkdtempSync(`${tmpdir()}/bpfload-skmsg-`);
+  let dir = "";
   const PIN = `/sys/fs/bpf/bpfload-skmsg-${process.pid}`;
+  beforeAll(() => void (dir = mkdtempSync(`${tmpdir()}/bpfload-skmsg-`)));
   afterAll(() => {
     rmSync(PIN, { recursive: true, force: true });
     if (dir) rmSync(dir, { recursive: true, force: true });
