@@ -97,9 +97,16 @@ export function mapNeedsBtf(spec: MapSpec, btf: Btf | undefined): { what: string
   return walk(spec.valueTypeId);
 }
 
+/**
+ * Map types whose values are fds or kernel objects: the kernel takes no BTF key/value types for them
+ * (ENOTSUPP), so libbpf never sends any. Neither does bpfload: the refused try cost a sockmap 20 ms
+ * (the kernel frees the map it had made behind an RCU grace period).
+ */
+const NO_BTF_KEY_VALUE = new Set(["perf_event_array", "cgroup_array", "stack_trace", "array_of_maps", "hash_of_maps", "devmap", "devmap_hash", "cpumap", "xskmap", "sockmap", "sockhash", "queue", "stack"]);
+
 /** The BTF part of a map's creation: key/value type ids of BTF maps, the DATASEC of data sections. */
 function mapBtf(spec: MapSpec, btf: ObjectBtf | undefined): Pick<MapDefinition, "btfFd" | "btfKeyTypeId" | "btfValueTypeId"> {
-  if (!btf) return {};
+  if (!btf || NO_BTF_KEY_VALUE.has(MAP_TYPES[spec.type] ?? "")) return {};
   if (spec.kind === "btf" && spec.valueTypeId) return { btfFd: btf.fd, btfKeyTypeId: spec.keyTypeId ?? 0, btfValueTypeId: spec.valueTypeId };
   if (spec.kind === "data") {
     const sec = btf.btf.datasec(spec.name);
