@@ -6,7 +6,7 @@
 //     both creating the maps and loading every program into the kernel, interleaved (one of each in
 //     turn), on every fixture both of them load here; per fixture the medians, then the median of
 //     the per-fixture ratios (the issue's target: <= 1.2x).
-//   npx bun test/bench/objects.ts [runs]      (default 15 whole-process runs per fixture and tool)
+//   flock /tmp/bpfload-kernel.lock npx bun test/bench/objects.ts [runs]   (default 15 whole-process runs per fixture and tool)
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { dataLayoutOf, sanitizeBtf } from "../../src/btf/sanitize.ts";
 import { Btf, linkProgram, readObject } from "../../src/elf/index.ts";
@@ -74,9 +74,14 @@ Bun.spawnSync([process.execPath, "build.ts", process.arch], { cwd: repo });
 const bpfload = `${repo}/dist/bpfload-linux-${process.arch}`;
 const pinDir = `/sys/fs/bpf/bpfload-bench-${process.pid}`;
 const ours = (file: string) => Bun.spawnSync([bpfload, "load", file, "--no-attach"], { stdout: "ignore", stderr: "ignore" });
+// libbpf pins maps marked LIBBPF_PIN_BY_NAME at /sys/fs/bpf/NAME (btf_maps.o's 'sized'): what a
+// bpftool run adds there is removed again (run the bench under the shared kernel lock)
+const bpffs = () => new Set(readdirSync("/sys/fs/bpf"));
 const theirs = (file: string) => {
+  const before = bpffs();
   const r = Bun.spawnSync([bpftool, "prog", "loadall", file, pinDir], { stdout: "ignore", stderr: "ignore" });
   rmSync(pinDir, { recursive: true, force: true });
+  for (const name of bpffs()) if (!before.has(name)) rmSync(`/sys/fs/bpf/${name}`, { recursive: true, force: true });
   return r;
 };
 const timed = (f: () => { exitCode: number | null }) => {
