@@ -24,7 +24,9 @@ export type AttachSpec =
   | { kind: "sk_msg"; map: string }
   | { kind: "sk_skb"; map: string; hook: "stream_verdict" | "stream_parser" | "verdict" }
   // BTF-based: the target is resolved at load (attach_btf_id), the attach is a bpf_link
-  | { kind: BtfAttachKind; name: string };
+  | { kind: BtfAttachKind; name: string }
+  /** freplace: the function of another program that the program was loaded against (--target). */
+  | { kind: "freplace"; func: string };
 
 /** Attach kinds whose program is loaded against a kernel BTF type and attached through a bpf_link. */
 export const BTF_ATTACH_KINDS = ["tp_btf", "fentry", "fexit", "fmod_ret", "lsm", "iter"] as const;
@@ -211,6 +213,8 @@ export function formatAttachSpec(s: AttachSpec): string {
       return `sk_msg:${s.map}`;
     case "sk_skb":
       return `sk_skb:${s.map}:${s.hook}`;
+    case "freplace":
+      return `freplace:${s.func}`;
     default:
       return `${s.kind}:${s.name}`;
   }
@@ -238,6 +242,8 @@ export function progTypeFor(s: AttachSpec): ProgTypeName {
     case "fmod_ret":
     case "iter":
       return "tracing";
+    case "freplace":
+      return "ext";
     default:
       return s.kind;
   }

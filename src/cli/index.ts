@@ -175,6 +175,7 @@ export function build(version: string, run: (p: Promise<number>, o: Opts) => voi
     .option("--set <name=value>", "Set a global variable (const volatile in .rodata, or .data/.bss) before loading; repeatable")
     .option("--map <name:max_entries=N>", "Size a map before creating it: NAME:max_entries=N[,value_size=M]; repeatable")
     .option("--decode <map=type>", "Decode the records of a ringbuf/perf_event_array map as this BTF struct (default: the one struct named event or *_event, else hex)")
+    .option("--target <prog:func>", "freplace programs: the loaded program and its global function they replace, PROG_ID:FUNC or PIN_PATH:FUNC (FUNC may come from the section freplace/FUNC)")
     .example("bpfload load test_bpf --attach kprobe:sys_clone")
     .example("bpfload load test_bpf.o --section kprobe/sys_clone --duration 10")
     .example("bpfload load prog.bin --type tracepoint --attach tracepoint:syscalls:sys_enter_clone --count 5 --json")
@@ -204,6 +205,7 @@ export function build(version: string, run: (p: Promise<number>, o: Opts) => voi
           netApi: str(o.netApi),
           hist: o.hist === undefined ? undefined : (Array.isArray(o.hist) ? o.hist : [o.hist]).map(String),
           interval: seconds("interval", o.interval),
+          target: str(o.target),
         }),
         o,
       );

@@ -45,6 +45,8 @@ export interface LoadOptions {
   hist?: string[];
   /** --interval S: reprint histograms (and counters as rates) every S seconds while watching. */
   interval?: number;
+  /** --target PROG_ID|PIN_PATH:FUNC: the function freplace programs replace. */
+  target?: string;
 }
 
 export function parseProgType(text: string): ProgTypeName {
@@ -96,6 +98,7 @@ function iteratorsOnly(bytes: Uint8Array, file: string, section: string | undefi
  * a BTF kind for a program loaded without one, would attach somewhere else than it says.
  */
 function checkBtfAttach(prog: Program, spec: AttachSpec): void {
+  if (spec.kind === "freplace" && prog.type === "ext") return; // made from the load's own target
   const btfKind = isBtfAttachKind(spec.kind);
   if (!btfKind && !prog.attachBtf) return;
   const loadedAgainst = prog.attachBtf?.name;
@@ -132,6 +135,7 @@ async function loadInput(out: Output, file: string, input: ReturnType<typeof rea
   }
   if (opts.section || opts.program) throw new UsageError(`${file} is not an ELF object: --section and --program do not apply`);
   if (opts.set?.length || opts.maps?.length) throw new UsageError(`${file} is not an ELF object: --set and --map apply to an object's variables and maps`);
+  if (opts.target !== undefined) throw new UsageError(`${file} is not an ELF object: --target applies to an object's freplace programs (their BTF is needed)`);
   let insns: Uint8Array;
   let origin: string;
   if (input.kind === "asm") {
@@ -186,7 +190,8 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
       );
       if (prog.attachBtf) {
         const { id, module, name } = prog.attachBtf;
-        out.detail(`'${prog.name}' loaded against BTF type ${name ? `'${name}' ` : ""}(attach_btf_id ${id} in ${module ? `module ${module}` : "vmlinux"})`);
+        if (prog.type === "ext") out.detail(`'${prog.name}' replaces function '${name}' of the --target program (attach_btf_id ${id} in that program's BTF)`);
+        else out.detail(`'${prog.name}' loaded against BTF type ${name ? `'${name}' ` : ""}(attach_btf_id ${id} in ${module ? `module ${module}` : "vmlinux"})`);
       }
       if (prog.log) out.event("verifier-log", { program: prog.name, log: prog.log }, prog.log.trimEnd());
     }
@@ -213,7 +218,8 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     const targets: AttachTarget[] = [];
     if (opts.attachProgram !== false) {
       for (const p of loaded.programs) {
-        const spec = withSectionHook(attachSpec ?? attachPointOf(out, p.prog, p.attach), p.section);
+        const replaces = p.prog.type === "ext" && !attachSpec ? p.prog.attachBtf?.name : undefined;
+        const spec = replaces ? ({ kind: "freplace", func: replaces } as const) : withSectionHook(attachSpec ?? attachPointOf(out, p.prog, p.attach), p.section);
         if (spec) checkBtfAttach(p.prog, spec);
         if (spec) targets.push({ prog: p.prog, spec });
       }
@@ -235,11 +241,11 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
       }
     }
     if (loaded.collection) {
-      const { printMap } = await import("./maps.ts");
+      const { printMapAtExit } = await import("./maps.ts");
       for (const [name, map] of loaded.collection.maps) {
         const hist = histSpecs.find((h) => h.map === name);
         if (hist) histMaps!.printHist(out, hist, map);
-        else printMap(out, name, map);
+        else printMapAtExit(out, name, map);
       }
     }
     return 0;

@@ -1,5 +1,6 @@
 // Printing maps: at exit and for `map dump`. Every entry, streamed as the kernel hands them out
 // (hex, and integers where the sizes allow); per-CPU maps one value per CPU, plus the sum.
+import { SyscallError } from "../errors.ts";
 import type { Collection } from "../kernel/collection.ts";
 import type { BpfMap, MapEntry } from "../kernel/map.ts";
 import type { Output } from "./output.ts";
@@ -26,7 +27,7 @@ export function perCpuSum(values: Uint8Array[]): bigint | undefined {
 }
 
 /** Maps whose values are fds or kernel objects cannot be read back as data. */
-const UNREADABLE = new Set(["prog_array", "perf_event_array", "array_of_maps", "hash_of_maps", "stack_trace", "ringbuf", "user_ringbuf", "sockmap", "sockhash", "devmap", "devmap_hash", "cpumap", "xskmap", "cgroup_array", "struct_ops", "queue", "stack", "bloom_filter", "sk_storage", "inode_storage", "task_storage", "cgrp_storage", "arena"]);
+const UNREADABLE = new Set(["prog_array", "perf_event_array", "reuseport_sockarray", "array_of_maps", "hash_of_maps", "stack_trace", "ringbuf", "user_ringbuf", "sockmap", "sockhash", "devmap", "devmap_hash", "cpumap", "xskmap", "cgroup_array", "struct_ops", "queue", "stack", "bloom_filter", "sk_storage", "inode_storage", "task_storage", "cgrp_storage", "arena"]);
 
 export function readable(map: BpfMap): boolean {
   return !UNREADABLE.has(map.typeName);
@@ -100,4 +101,18 @@ export function printMap(out: Output, name: string, map: BpfMap): void {
     { name, mapType: map.typeName, keySize: map.def.keySize, valueSize: map.def.valueSize, ...(perCpu ? { cpus: map.valueCopies() } : {}), count: total, entries: json },
     zero ? `  (${zero} of ${total} entries all-zero, not shown)` : undefined,
   );
+}
+
+/**
+ * The maps printed after a good load are a courtesy: a map the kernel will not read back to user
+ * space (a lookup refused: ENOSPC, EOPNOTSUPP, EPERM...) is said so on its line, and the load stays
+ * good. `map dump`, where the user asked for the entries, still fails with the kernel's answer.
+ */
+export function printMapAtExit(out: Output, name: string, map: BpfMap): void {
+  try {
+    printMap(out, name, map);
+  } catch (e) {
+    if (!(e instanceof SyscallError)) throw e;
+    out.event("map", { name, mapType: map.typeName, entries: null, error: e.message }, `map '${name}' (${map.typeName}): not readable from user space (${e.message})`);
+  }
 }

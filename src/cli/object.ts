@@ -15,6 +15,8 @@ export interface ObjectLoadOptions {
   logLevel?: number;
   set?: string[];
   maps?: string[];
+  /** --target PROG_ID|PIN_PATH:FUNC: what freplace programs replace. */
+  target?: string;
 }
 
 export async function loadObjectFile(out: Output, file: string, bytes: Uint8Array, opts: ObjectLoadOptions): Promise<Collection> {
@@ -36,7 +38,19 @@ export async function loadObjectFile(out: Output, file: string, bytes: Uint8Arra
     for (const s of opts.set ?? []) setVariable(obj, btf, s);
   }
   if (obj.version !== undefined) out.detail(`${file}: version section 0x${obj.version.toString(16)} (bpfload sends the running kernel's version instead)`);
-  const col = loadCollection(obj, { select: wanted, type: opts.type, license: opts.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel, keepGoing: true, elf: bytes });
+  let freplaceTarget: import("../kernel/attach/freplace.ts").FreplaceTarget | undefined;
+  if (opts.target !== undefined) {
+    if (!selected.some((p) => (opts.type ?? p.progType) === "ext")) throw new UsageError(`--target names what an freplace program replaces, and ${file} has none selected (sections freplace/FUNC)`);
+    const { FreplaceTarget } = await import("../kernel/attach/freplace.ts");
+    freplaceTarget = FreplaceTarget.open(opts.target);
+  }
+  let col: Collection;
+  try {
+    col = loadCollection(obj, { select: wanted, type: opts.type, license: opts.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel, keepGoing: true, elf: bytes, freplaceTarget });
+  } finally {
+    freplaceTarget?.close(); // a loaded freplace program holds the target itself
+  }
+  if (col.btf) out.detail(`${file}: BTF loaded into the kernel${col.btf.progInfo ? ", func_info/line_info sent with the programs" : " (for the maps: this kernel takes no func_info/line_info with BPF_PROG_LOAD)"}`);
   for (const note of col.notes) out.detail(note);
   return col;
 }

@@ -2,9 +2,10 @@
 // pcap file), without attaching anything: retval (and what it means for the type), the
 // kernel's per-run duration, data_out/ctx_out as hex, and a packet's decoded headers.
 import { UsageError } from "../errors.ts";
-import { loadProgram, type Program } from "../kernel/program.ts";
+import { loadProgram, Program } from "../kernel/program.ts";
 import { PACKET_TYPES, checkTestRun, testRun, type TestRunResult } from "../kernel/test-run.ts";
 import { readUserFile } from "../sys/files.ts";
+import { BPF_FS_MAGIC, statfsType } from "../sys/paths.ts";
 import type { ProgTypeName } from "../uapi.ts";
 import { inputFileError, readInput } from "./input.ts";
 import { parseProgType, resolveKernVersion } from "./load.ts";
@@ -32,9 +33,26 @@ function readBytesOption(value: string, option: string): Uint8Array {
   }
 }
 
+/** `id:N` or a path on the BPF filesystem: a program already loaded (pinned), run as it is. */
+function isLoadedProgram(file: string): boolean {
+  if (/^id:\d+$/.test(file)) return true;
+  const fs = statfsType(file);
+  return fs.ret >= 0 && fs.type === BPF_FS_MAGIC;
+}
+
 async function loadOne(out: Output, file: string, opts: RunOptions): Promise<{ prog: Program; close: () => void }> {
   const type = opts.type !== undefined ? parseProgType(opts.type) : undefined;
   const kernVersion = resolveKernVersion(opts.kernVersion);
+  if (isLoadedProgram(file)) {
+    // what an freplace program changes is seen here: the loaded program, not a fresh copy
+    if (opts.section || opts.program || opts.type) throw new UsageError(`${file} is a loaded program: --section, --program and --type do not apply`);
+    const { openProgRef, parseObjectRef, progInfoOf } = await import("../kernel/objects.ts");
+    const fd = openProgRef(parseObjectRef(file, "program"));
+    const info = progInfoOf(fd);
+    const prog = new Program(fd, info.name || file, info.type as ProgTypeName, kernVersion, "");
+    checkTestRun(prog.type, runInput(opts), kernVersion.code);
+    return { prog, close: () => prog.close() };
+  }
   const input = readInput(file);
   if (input.kind === "elf") {
     const { readObject } = await import("../elf/index.ts");
@@ -48,7 +66,8 @@ async function loadOne(out: Output, file: string, opts: RunOptions): Promise<{ p
     const progType = type ?? wanted.progType;
     if (progType) checkTestRun(progType, runInput(opts), kernVersion.code); // refuse before loading
     const { loadCollection } = await import("../kernel/collection.ts");
-    const col = loadCollection(obj, { select: (p) => p === wanted, type, kernVersion });
+    // with the object's BTF: callbacks and global functions need its func_info, sk_storage maps its types
+    const col = loadCollection(obj, { select: (p) => p === wanted, type, kernVersion, elf: input.bytes });
     return { prog: col.programs[0]!.program, close: () => col.close() };
   }
   if (!type) throw new UsageError(`cannot tell the program type of ${file}: give --type (e.g. socket_filter, xdp, sched_cls)`);

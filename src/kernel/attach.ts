@@ -1,6 +1,7 @@
 // One entry point from an attach spec to the attach function of its kind.
 import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
 import { ifindexOf } from "./attach/common.ts";
+import { attachFreplace } from "./attach/freplace.ts";
 import { attachIter } from "./attach/iter.ts";
 import { attachTracing } from "./attach/tracing.ts";
 import { attachKprobe, type KprobeAttachInfo } from "./kprobe.ts";
@@ -79,5 +80,7 @@ export function attach(prog: Program, spec: AttachSpec, opts: AttachOptions = {}
       return attachIter(prog, spec);
     case "tp_btf": case "fentry": case "fexit": case "fmod_ret": case "lsm":
       return attachTracing(prog, spec);
+    case "freplace":
+      return attachFreplace(prog, spec);
   }
 }

@@ -10,6 +10,7 @@ import type { MapSpec, ObjectSpec, ProgramSpec } from "../elf/index.ts";
 import { linkProgramPieces, type LinkedPiece } from "../elf/index.ts";
 import { NotSupportedError, ObjectError, SyscallError, UsageError } from "../errors.ts";
 import { BPF_F_RDONLY_PROG, BPF_MAP_TYPE_PROG_ARRAY, MAP_TYPES, type ProgTypeName } from "../uapi.ts";
+import type { FreplaceTarget } from "./attach/freplace.ts";
 import { loadObjectBtf, readObjectExt, type ObjectBtf } from "./btf-load.ts";
 import { featureSince, hasFeature, requireFeature } from "./features/probes.ts";
 import { explainExternLog, externPatch, prepareExterns, rewriteMissingHelpers } from "./externs-load.ts";
@@ -38,6 +39,8 @@ export interface CollectionOptions {
   elf?: Uint8Array;
   /** A map to use instead of creating one for `spec` (an existing or pinned map); the collection owns and closes it. */
   existingMap?: (spec: MapSpec) => BpfMap | undefined;
+  /** freplace programs: the loaded program whose function they replace (--target). */
+  freplaceTarget?: FreplaceTarget;
 }
 
 export class Collection {
@@ -104,9 +107,16 @@ export function mapNeedsBtf(spec: MapSpec, btf: Btf | undefined): { what: string
   return walk(spec.valueTypeId);
 }
 
+/**
+ * Map types whose values are fds or kernel objects: the kernel takes no BTF key/value types for them
+ * (ENOTSUPP), so libbpf never sends any. Neither does bpfload: the refused try cost a sockmap 20 ms
+ * (the kernel frees the map it had made behind an RCU grace period).
+ */
+const NO_BTF_KEY_VALUE = new Set(["perf_event_array", "cgroup_array", "stack_trace", "array_of_maps", "hash_of_maps", "devmap", "devmap_hash", "cpumap", "xskmap", "sockmap", "sockhash", "queue", "stack"]);
+
 /** The BTF part of a map's creation: key/value type ids of BTF maps, the DATASEC of data sections. */
 function mapBtf(spec: MapSpec, btf: ObjectBtf | undefined): Pick<MapDefinition, "btfFd" | "btfKeyTypeId" | "btfValueTypeId"> {
-  if (!btf) return {};
+  if (!btf || NO_BTF_KEY_VALUE.has(MAP_TYPES[spec.type] ?? "")) return {};
   if (spec.kind === "btf" && spec.valueTypeId) return { btfFd: btf.fd, btfKeyTypeId: spec.keyTypeId ?? 0, btfValueTypeId: spec.valueTypeId };
   if (spec.kind === "data") {
     const sec = btf.btf.datasec(spec.name);
@@ -224,6 +234,9 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
     const target = t && obj.functions.find((f) => f.sectionIndex === t.sectionIndex && f.sectionOffset === t.insnIndex * 8);
     required = `program '${spec.name}' passes the function '${target?.name ?? callback.r.symbol}' as a callback (bpf_loop, bpf_for_each_map_elem...), for which the kernel wants the object's BTF func_info`;
   }
+  const ext = type === "ext" ? extTarget(obj, spec, opts.freplaceTarget) : undefined;
+  // the kernel checks an freplace program's function type against the target's through func_info
+  if (ext) required ??= `freplace program '${spec.name}' is checked against '${ext.btfTarget}' of ${opts.freplaceTarget!.describe} through its BTF func_info`;
   const btf = programBtf(col, pieces, required);
   if (required && !btf) {
     const why = col.btf ? "this kernel takes no func_info with BPF_PROG_LOAD" : (col.btfMissing?.why ?? `${obj.file} has no BTF`);
@@ -241,11 +254,21 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
     progFlags: type === spec.progType ? spec.progFlags : undefined,
     // from the section: what tracing/lsm programs are loaded against (attach_btf_id)
     ...(spec.needsBtfTarget ? { btfTarget: spec.btfTarget } : {}),
+    ...ext,
     btf, note: (t) => col.notes.push(t),
     annotateLog: explainExternLog(col, btf?.lineInfo ? undefined : annotator(col, opts, obj, pieces)),
     fdArray: col.ksyms?.fdArray,
   });
   return { spec, program, insnCount: insns.length / 8 };
+}
+
+/** attach_prog_fd and attach_btf_id of an freplace program: the function from --target, else from the section (freplace/FUNC). */
+function extTarget(obj: ObjectSpec, spec: ProgramSpec, target: FreplaceTarget | undefined): { attachProgFd: number; attachBtfId: number; btfTarget: string } {
+  const func = target?.func ?? (spec.btfTarget || undefined);
+  const form = `--target PROG_ID:FUNC or --target PIN_PATH:FUNC`;
+  if (!target) throw new UsageError(`${obj.file}: program '${spec.name}' (section ${spec.section}) replaces a function of another loaded program (freplace): name that program with ${form}`);
+  if (!func) throw new UsageError(`${obj.file}: program '${spec.name}' (section ${spec.section}) does not say which function of ${target.describe} it replaces: give ${form} or name it in the section (freplace/FUNC)`);
+  return { attachProgFd: target.progFd, attachBtfId: target.funcId(func), btfTarget: func };
 }
 
 /**

@@ -173,7 +173,7 @@ export function resetLoadFeatures(): void {
 const NEEDS_BTF_TARGET: Partial<Record<ProgTypeName, string>> = {
   tracing: "name the kernel function, BTF tracepoint or iterator in the section (fentry/FUNC, tp_btf/NAME, iter/TARGET) or with --attach fentry:FUNC, tp_btf:NAME, iter:TARGET",
   lsm: "name the LSM hook in the section (lsm/HOOK) or with --attach lsm:HOOK",
-  ext: "freplace (ext) programs replace a function of another loaded program, which bpfload does not resolve yet: load it with libbpf",
+  ext: "freplace (ext) programs replace a function of another loaded program: load it from an object (section freplace/FUNC) with --target PROG_ID|PIN_PATH:FUNC",
   struct_ops: "struct_ops programs implement a member of a kernel struct, which bpfload does not load yet: load it with libbpf",
 };
 
@@ -288,9 +288,12 @@ const TRAMPOLINE_ATTACH_TYPES = new Set(["BPF_TRACE_FENTRY", "BPF_TRACE_FEXIT", 
  */
 function trampolineRefused(spec: ProgramSpecToLoad, euid: number): string | undefined {
   const attachType = spec.expectedAttachType !== undefined ? ATTACH_TYPES[spec.expectedAttachType] : undefined;
-  if (euid !== 0 || (spec.type !== "tracing" && spec.type !== "lsm") || !TRAMPOLINE_ATTACH_TYPES.has(attachType ?? "")) return undefined;
+  // freplace (ext) programs run through a trampoline too
+  const trampoline = spec.type === "ext" || ((spec.type === "tracing" || spec.type === "lsm") && TRAMPOLINE_ATTACH_TYPES.has(attachType ?? ""));
+  if (euid !== 0 || !trampoline) return undefined;
   if (hasFeature("rawTracepoints") !== true) return undefined;
-  return "this kernel loads other BPF programs for root but refuses fentry/fexit/fmod_ret/lsm ones, which run through BPF trampolines: kernel lockdown or a security module likely forbids them here; a tp_btf, raw_tracepoint or tracepoint program needs no trampoline";
+  const kinds = spec.type === "ext" ? "freplace" : "fentry/fexit/fmod_ret/lsm";
+  return `this kernel loads other BPF programs for root but refuses ${kinds} ones, which run through BPF trampolines: kernel lockdown or a security module likely forbids them here; a tp_btf, raw_tracepoint or tracepoint program needs no trampoline`;
 }
 
 /**

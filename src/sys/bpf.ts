@@ -500,6 +500,23 @@ export function bpfBtfGetInfo(fd: number): SysResult & { id: number; name: strin
   return { ...r, id: arena.view.getUint32(at("id"), true), name: arena.cstring(name), kernelBtf: arena.view.getUint32(at("kernel_btf"), true) !== 0 };
 }
 
+/** The raw BTF blob of a BTF fd (a loaded program's or map's BTF; freplace reads its target's). */
+export function bpfBtfGetData(fd: number): SysResult & { data: Uint8Array } {
+  const ask = (size: number) => {
+    const arena = new Arena([BPF_OBJ_GET_INFO_BY_FD_ATTR.size, BPF_BTF_INFO.size, Math.max(size, 8)]);
+    const [info, blob] = [arena.region(1), arena.region(2)];
+    const at = (f: string) => info.offset + field(BPF_BTF_INFO, f).offset;
+    arena.view.setBigUint64(at("btf"), BigInt(arena.address(blob)), true);
+    arena.view.setUint32(at("btf_size"), size, true);
+    const r = run(BPF_OBJ_GET_INFO_BY_FD, BPF_OBJ_GET_INFO_BY_FD_ATTR, arena, { bpf_fd: fd, info_len: BPF_BTF_INFO.size, info: arena.address(info) });
+    return { ...r, size: arena.view.getUint32(at("btf_size"), true), data: arena.slice(blob).slice(0, size) };
+  };
+  const first = ask(0); // the kernel says the size, then copies that much
+  if (first.ret < 0) return { ...first, data: new Uint8Array(0) };
+  const r = ask(first.size);
+  return { ret: r.ret, errno: r.errno, data: r.data };
+}
+
 /** A readable fd of one run of an iterator link (5.8+). */
 export function bpfIterCreate(linkFd: number): SysResult {
   return run(BPF_ITER_CREATE, BPF_ITER_CREATE_ATTR, new Arena([BPF_ITER_CREATE_ATTR.size]), { link_fd: linkFd, flags: 0 });

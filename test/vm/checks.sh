@@ -258,3 +258,74 @@ elif [ ! -e /proc/config.gz ]; then
 else
   vm_skip bpfload-kconfig-values "this check plays a kernel without /proc/config.gz"
 fi
+
+# --- BTF in the kernel's hands (issue 9): one object with BTF sent where the kernel takes it and dropped where
+# not (said once with --verbose), .rodata folded before 5.2, the C line in a rejection on every kernel (the
+# kernel's own from line_info, 5.0+; bpfload's from .BTF.ext before), tp_btf / iterators / fentry / fexit / lsm /
+# freplace through bpf_link where the kernel has them. bpftool is not in the guest: bpfload's own output and
+# BPF_PROG_TEST_RUN are the observations. ---
+if kernel_ge 5.0; then
+  check btf9-btf-sent -t 60 -e 'vm_btf.o: BTF loaded into the kernel, func_info/line_info sent with the programs' -- \
+    bpfload load fixtures/vm_btf.o --no-attach --verbose
+elif kernel_ge 4.18; then
+  # BPF_BTF_LOAD (4.18) takes the sanitized BTF for the maps; BPF_PROG_LOAD has no func_info before 5.0
+  check btf9-btf-sent -t 60 -e 'vm_btf.o: BTF loaded into the kernel \(for the maps: this kernel takes no func_info' -- \
+    bpfload load fixtures/vm_btf.o --no-attach --verbose
+else
+  check_sh btf9-btf-dropped "
+    bpfload load fixtures/vm_btf.o --no-attach --verbose > $VM_TMP/btf9.out 2>&1; rc=\$?; cat $VM_TMP/btf9.out
+    n=\$(grep -c 'without its BTF: this kernel has no BTF (BPF_BTF_LOAD, 4.18)' $VM_TMP/btf9.out)
+    echo \"exit \$rc, said \$n time(s)\"; [ \$rc = 0 ] && [ \"\$n\" = 1 ] && grep -q \"^loaded 'count'\" $VM_TMP/btf9.out"
+fi
+# The program adds the const volatile 'step' (--set 5) per fork: global data from 5.2, an immediate before.
+check_sh btf9-rodata-step "
+  bpfload load fixtures/vm_btf.o --set step=5 --duration 3 > $VM_TMP/btf9.out 2>&1 & pid=\$!
+  i=0; while [ \$i -lt 20 ]; do sh -c 'true & wait'; usleep 200000; i=\$((i+1)); done; wait \$pid; rc=\$?
+  cat $VM_TMP/btf9.out
+  v=\$(sed -n \"/^map 'forks'/,/^map /s/^  0 (00 00 00 00) => \\([0-9]*\\) .*/\\1/p\" $VM_TMP/btf9.out)
+  echo \"exit \$rc, forks counted: \$v\"; [ \$rc = 0 ] && [ -n \"\$v\" ] && [ \"\$v\" -gt 0 ] && [ \$((v % 5)) = 0 ]"
+if ! kernel_ge 5.2; then
+  check btf9-rodata-folded -t 60 -e "^loaded 'fold'" -- bpfload load fixtures/rodata_fold.o --no-attach
+fi
+# A rejection's log carries the C line on every kernel.
+# (the kernel's spelling: "; C text" before 6.3, "; C text @ file:line" after; bpfload's annotation: the latter)
+check btf9-rejection-c-line -t 60 -c 1 -e '^; return unchecked\[2\] == 7;' -- \
+  bpfload load fixtures/vm_btf.o --program bad --no-attach
+# tp_btf (5.5) and task iterators (5.8): vmlinux BTF targets, bpf_link attach.
+# Before 5.5 the kernel has no BTF of its own: the refusal names that.
+if kernel_ge 5.5; then
+  check btf9-tp-btf -t 90 -g 'busybox true' -e 'bpfload tp_btf exec' -- \
+    bpfload load fixtures/tracing.o --program on_exec --count 1 --duration 30
+else
+  check btf9-tp-btf -t 60 -c 1 -e 'no /sys/kernel/btf/vmlinux: .*\(5\.5\+\)' -- bpfload load fixtures/tracing.o --program on_exec --duration 0
+fi
+if kernel_ge 5.8; then
+  check btf9-iter-task -t 90 -n 3 -e '^task [0-9]+$' -- bpfload load fixtures/iter_count.o
+fi
+if kernel_ge 5.5; then
+  check btf9-fentry -t 90 -g 'usleep 50000' -e 'bpfload fentry do_nanosleep' -- \
+    bpfload load fixtures/tracing.o --program enter_nanosleep --count 1 --duration 30
+  check btf9-fexit -t 90 -g 'usleep 50000' -e 'bpfload fexit do_nanosleep ret=' -- \
+    bpfload load fixtures/tracing.o --program exit_nanosleep --count 1 --duration 30
+fi
+# the active LSMs are listed in securityfs, which the initramfs does not mount
+[ -e /sys/kernel/security/lsm ] || mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
+if grep -qw bpf /sys/kernel/security/lsm 2>/dev/null; then
+  check btf9-lsm -t 90 -g 'cat /proc/version' -e 'bpfload lsm file_open' -- \
+    bpfload load fixtures/tracing.o --program check_open --count 1 --duration 30
+elif kernel_ge 5.7; then
+  vm_skip btf9-lsm "BPF LSM not active: /sys/kernel/security/lsm is '$(cat /sys/kernel/security/lsm 2>/dev/null)' (bpf not in CONFIG_LSM or lsm=)"
+fi
+# freplace (5.6): XDP_DROP from the replacement while attached, XDP_PASS (the target's own) before and after.
+if kernel_ge 5.6; then
+  check_sh btf9-freplace "
+    P=/sys/fs/bpf/btf9_frep; head -c 64 /dev/zero > $VM_TMP/pkt
+    verdict() { bpfload run \$P/xdp_entry --data @$VM_TMP/pkt 2>&1 | head -n 1; }
+    bpfload load fixtures/freplace_target.o --pin \$P --no-attach > $VM_TMP/frep.out 2>&1 || { cat $VM_TMP/frep.out; exit 1; }
+    before=\$(verdict)
+    bpfload load fixtures/freplace.o --target \$P/xdp_entry:decide --duration 60 --verbose > $VM_TMP/frep.out 2>&1 & pid=\$!
+    i=0; while [ \$i -lt 100 ] && ! grep -q 'watching trace_pipe' $VM_TMP/frep.out; do usleep 200000; i=\$((i+1)); done
+    during=\$(verdict); kill -TERM \$pid; wait \$pid; rc=\$?; after=\$(verdict); rm -rf \$P
+    cat $VM_TMP/frep.out; echo \"before: \$before; during: \$during; after: \$after; exit \$rc\"
+    [ \"\$before\" = 'retval 2 (XDP_PASS)' ] && [ \"\$during\" = 'retval 1 (XDP_DROP)' ] && [ \"\$after\" = 'retval 2 (XDP_PASS)' ] && [ \$rc = 0 ]"
+fi

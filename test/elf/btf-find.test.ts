@@ -1,0 +1,46 @@
+// Btf.find compares names as bytes in the string section (decoding only a match). Oracle: a full
+// scan of decoded types, the first of that kind and name. On the fixtures' BTF and, where the
+// kernel has it, on vmlinux BTF, with names that are prefixes of others.
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { Btf, readObject } from "../../src/elf/index.ts";
+import { BTF_KIND_FUNC, BTF_KIND_STRUCT, BTF_KIND_TYPEDEF } from "../../src/elf/btf.ts";
+
+const FIX = new URL("../fixtures", import.meta.url).pathname;
+
+/** The first id of `kind` named `name` by decoding every type: what find must return. */
+function scan(btf: Btf, kind: number, name: string): number | undefined {
+  for (let id = 1; id < btf.typeCount; id++) if (btf.kindOf(id) === kind && btf.type(id).name === name) return id;
+  return undefined;
+}
+
+async function objectBtf(file: string): Promise<Btf> {
+  const bytes = new Uint8Array(readFileSync(`${FIX}/${file}`));
+  const obj = await readObject(bytes, file);
+  const s = obj.sections.find((x) => x.name === ".BTF")!;
+  return new Btf(bytes.subarray(s.offset, s.offset + s.size));
+}
+
+describe("Btf.find", () => {
+  test("every named type of btf_kinds.o and btf_load.o is found as the full scan finds it; absent names and kinds are not", async () => {
+    for (const file of ["btf_kinds.o", "btf_load.o"]) {
+      const btf = await objectBtf(file);
+      for (let id = 1; id < btf.typeCount; id++) {
+        const t = btf.type(id);
+        if (!t.name) continue;
+        expect([file, t.name, btf.find(t.kind, t.name)?.id]).toEqual([file, t.name, scan(btf, t.kind, t.name)]);
+        expect(btf.find(t.kind, `${t.name}_`)).toBeUndefined();
+        expect(btf.find(t.kind, t.name.slice(0, -1))?.name ?? t.name.slice(0, -1)).toBe(t.name.slice(0, -1));
+      }
+      expect(btf.find(BTF_KIND_FUNC, "no_such_function")).toBeUndefined();
+    }
+  });
+
+  test.skipIf(!existsSync("/sys/kernel/btf/vmlinux"))("vmlinux: prefixes of other names (do_sys_open / do_sys_openat2), typedefs, structs", () => {
+    const btf = new Btf(new Uint8Array(readFileSync("/sys/kernel/btf/vmlinux")));
+    for (const [kind, name] of [[BTF_KIND_FUNC, "do_sys_open"], [BTF_KIND_FUNC, "do_sys_openat2"], [BTF_KIND_FUNC, "do_nanosleep"], [BTF_KIND_TYPEDEF, "btf_trace_sched_switch"], [BTF_KIND_STRUCT, "task_struct"], [BTF_KIND_FUNC, "bpf_iter_task"], [BTF_KIND_FUNC, "do_sys_ope"]] as const) {
+      const want = scan(btf, kind, name);
+      expect([name, btf.find(kind, name)?.id]).toEqual([name, want]);
+    }
+  });
+});
