@@ -45,6 +45,8 @@ export interface LoadOptions {
   hist?: string[];
   /** --interval S: reprint histograms (and counters as rates) every S seconds while watching. */
   interval?: number;
+  /** --btf FILE: target BTF for CO-RE relocations (default: $BPFLOAD_BTF, else the kernel's). */
+  btf?: string;
 }
 
 export function parseProgType(text: string): ProgTypeName {

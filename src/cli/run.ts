@@ -20,6 +20,8 @@ export interface RunOptions {
   repeat?: number;
   pcap?: string;
   kernVersion?: string;
+  /** --btf FILE: target BTF for CO-RE relocations. */
+  btf?: string;
 }
 
 function readBytesOption(value: string, option: string): Uint8Array {

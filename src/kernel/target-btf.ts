@@ -5,6 +5,7 @@
 // BTFHub .tar.xz archive, unpacked through the system's xz (no npm package for one format we
 // meet once per run; the tar part is read here). Only the index pass is made: types are decoded
 // when a relocation asks for them.
+import type { CoreTargetBtf } from "../btf/core/index.ts";
 import { elfBtfSectionAt, parseTargetBtf, rawTargetBtf, TargetBtfError, targetFormat } from "../btf/target.ts";
 import { BtfError, type Btf } from "../elf/btf.ts";
 import { InputError, quote, SystemError } from "../errors.ts";
@@ -157,4 +158,9 @@ function unxz(file: string): Uint8Array {
     throw new InputError(file, `xz could not unpack it${why ? `: ${quote(why.replace(/^xz: /, ""), 120)}` : ` (exit ${r.exitCode ?? r.signalCode})`}`);
   }
   return r.stdout ?? new Uint8Array();
+}
+
+/** The engine's list of targets: vmlinux first, then the modules (read here, on this call). */
+export function coreTargets(t: TargetBtf): CoreTargetBtf[] {
+  return [{ name: "vmlinux", btf: t.vmlinux }, ...t.modules().map((m) => ({ name: m.name, btf: m.btf }))];
 }
