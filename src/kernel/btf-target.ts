@@ -54,22 +54,25 @@ export function vmlinuxBtf(): Btf {
 }
 
 /**
- * A BTF file of sysfs, which gives at most a page per read(2) but reports its size: read in fixed
- * 64 KiB steps into one buffer of that size (~15 ms for 5.5 MB, where growing chunks cost ~800 ms).
+ * A BTF file of sysfs, which gives at most a page per read(2) but reports its size: each page read
+ * straight into one buffer of that size (~10 ms for 5.5 MB, where 64 KiB steps cost ~35 ms: each
+ * read's arena is the step's size; growing chunks cost ~800 ms).
  */
 export function readBtfFile(path: string): Uint8Array {
   const fd = openFile(path);
   try {
     const size = statFd(fd, path).size;
     const out = new Uint8Array(size);
-    const buf = new Uint8Array(64 * 1024);
     let at = 0;
     for (;;) {
-      const n = readInto(fd, buf);
+      if (at === size) {
+        // a file that grew while read would be cut: look for one more byte
+        if (readInto(fd, new Uint8Array(1)) > 0) throw new FileError(path, 27 /* EFBIG: grew while read */, "read");
+        break;
+      }
+      const n = readInto(fd, out.subarray(at, Math.min(size, at + 4096)));
       if (n < 0) throw new FileError(path, -n, "read");
       if (n === 0) break;
-      if (at + n > size) throw new FileError(path, 27 /* EFBIG: grew while read */, "read");
-      out.set(buf.subarray(0, n), at);
       at += n;
     }
     return out.subarray(0, at);

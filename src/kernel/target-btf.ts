@@ -164,3 +164,22 @@ function unxz(file: string): Uint8Array {
 export function coreTargets(t: TargetBtf): CoreTargetBtf[] {
   return [{ name: "vmlinux", btf: t.vmlinux }, ...t.modules().map((m) => ({ name: m.name, btf: m.btf }))];
 }
+
+/**
+ * The CO-RE target of a load (CollectionOptions.targetBtf): the --btf file, else the running
+ * kernel's BTF. Opened on first use only (an object without CO-RE relocations never reads it,
+ * even with BPFLOAD_BTF set); modules are read only when vmlinux lacks a type.
+ */
+export function lazyCoreTarget(file: string | undefined): { readonly targets: CoreTargetBtf[]; modules: () => CoreTargetBtf[]; readonly source: string } {
+  let opened: TargetBtf | undefined;
+  const open = () => (opened ??= openTargetBtf(file));
+  return {
+    get targets() {
+      return [{ name: "vmlinux", btf: open().vmlinux }];
+    },
+    modules: () => open().modules().map((m) => ({ name: m.name, btf: m.btf })),
+    get source() {
+      return file ?? `${btfSource.dir}/vmlinux`;
+    },
+  };
+}
