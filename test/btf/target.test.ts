@@ -3,13 +3,15 @@
 // files with module BTF; and hostile target BTF, which must give one line, never a hang or a
 // trace. Oracles: bpftool's dump of the same file (its last type id), and the raw bytes
 // themselves. Reads files only (no root needed).
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { elfBtfSection, parseTargetBtf, rawTargetBtf, tarBtfMember, TargetBtfError, targetFormat } from "../../src/btf/target.ts";
 import { BpfloadError, InputError, SystemError } from "../../src/errors.ts";
 import { btfSource } from "../../src/kernel/btf-target.ts";
 import { btfFileOption, openBtfFile, openTargetBtf } from "../../src/kernel/target-btf.ts";
+
+setDefaultTimeout(60_000); // xz and tar under a loaded machine
 
 const VM = new URL("../../../shared/vm-kernels", import.meta.url).pathname;
 const FILES = ["btf-4.9.229", "btf-4.19.72", "btf-5.4.286"].map((f) => `${VM}/${f}`);
