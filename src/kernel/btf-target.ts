@@ -57,7 +57,7 @@ export function vmlinuxBtf(): Btf {
  * A BTF file of sysfs, which gives at most a page per read(2) but reports its size: read in fixed
  * 64 KiB steps into one buffer of that size (~15 ms for 5.5 MB, where growing chunks cost ~800 ms).
  */
-function readBtfFile(path: string): Uint8Array {
+export function readBtfFile(path: string): Uint8Array {
   const fd = openFile(path);
   try {
     const size = statFd(fd, path).size;
