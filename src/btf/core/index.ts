@@ -14,7 +14,7 @@ import { applyOne, type CoreRelocationResult, type CoreRelocator } from "./reloc
 import { coreKindName } from "./spec.ts";
 
 export {
-  applyOne, CORE_POISON_HELPER, CoreRelocator, libbpfPatchLine, patchInstruction, relocateProgram,
+  applyOne, CORE_POISON_HELPER, CoreRelocator, patchInstruction, relocateProgram,
   type CorePiece, type CoreRelocationResult, type CoreResolution, type CoreTargetBtf,
 } from "./relocate.ts";
 export { CoreError, coreKindName, describeSpec, essentialName, formatSpecLikeLibbpf, parseSpec } from "./spec.ts";

@@ -76,8 +76,8 @@ export interface CoreRelocationResult {
   why?: string;
   /** A fatal problem (malformed, ambiguous, unexpected instruction): the program cannot load. */
   error?: string;
-  /** How the instruction changed, in libbpf's words ("off 2384 -> 2456"). */
-  patch?: string;
+  /** How the instruction changed, as libbpf's debug log says it ("patched insn #3 (LDX/ST/STX) off 8 -> 2456"). */
+  patch?: string[];
 }
 
 /** Name index of one target BTF: essential name → ids (its own ids only for split BTF), built once. */
@@ -117,7 +117,16 @@ function indexOf(btf: Btf): NameIndex {
 export class CoreRelocator {
   private readonly cands = new Map<number, Candidate[]>();
 
-  constructor(readonly local: Btf, readonly targets: readonly CoreTargetBtf[]) {}
+  private moreModules: (() => readonly CoreTargetBtf[]) | undefined;
+  private modules: readonly CoreTargetBtf[] | undefined;
+
+  /**
+   * `targets`: the base first (vmlinux, or a --btf file), then split module BTFs; `modules` gives
+   * more of those, read only when the base has no candidate for some type (module BTF is many files).
+   */
+  constructor(readonly local: Btf, readonly targets: readonly CoreTargetBtf[], modules?: () => readonly CoreTargetBtf[]) {
+    this.moreModules = modules;
+  }
 
   private candidates(localId: number): Candidate[] {
     let c = this.cands.get(localId);
@@ -126,9 +135,9 @@ export class CoreRelocator {
     const want = essentialName(lt.name);
     c = [];
     // vmlinux first; modules only when it has no candidate (libbpf's bpf_core_find_cands)
-    const [main, ...modules] = this.targets;
-    for (const group of [main ? [main] : [], modules]) {
-      for (const target of group) {
+    const [main, ...given] = this.targets;
+    for (const group of [() => (main ? [main] : []), () => (this.modules ??= [...given, ...(this.moreModules?.() ?? [])])]) {
+      for (const target of group()) {
         for (const id of indexOf(target.btf).ids(want)) {
           if (kindsCompatible(lt, target.btf.type(id))) c.push({ target, id });
         }
@@ -285,27 +294,28 @@ const SIZE_BYTES: Record<number, number> = { 0x00: 4, 0x08: 2, 0x10: 1, 0x18: 8 
 const BYTES_SIZE: Record<number, number> = { 4: 0x00, 2: 0x08, 1: 0x10, 8: 0x18 };
 
 /** Writes libbpf's poison call over the instruction at `i` (and the second half of an ld_imm64). */
-function poison(view: DataView, i: number): void {
+function poison(view: DataView, i: number, label: number): string[] {
   const wide = view.getUint8(i * 8) === LD_IMM64 && (i + 1) * 8 < view.byteLength;
+  const lines: string[] = [];
   for (const at of wide ? [i + 1, i] : [i]) {
+    lines.push(`substituting insn #${label + at - i} w/ invalid insn`);
     view.setUint8(at * 8, 0x85); // BPF_JMP | BPF_CALL
     view.setUint8(at * 8 + 1, 0);
     view.setInt16(at * 8 + 2, 0, true);
     view.setInt32(at * 8 + 4, CORE_POISON_HELPER, true);
   }
+  return lines;
 }
 
 /**
- * bpf_core_patch_insn: writes the resolution into instruction `i` of `view`. Returns libbpf's
- * wording of the change; throws CoreError when the instruction is not what the compiler would emit
- * for this relocation.
+ * bpf_core_patch_insn: writes the resolution into instruction `i` of `view`. Returns the change in
+ * the words of libbpf's debug log, numbered `label` (libbpf numbers instructions per function);
+ * throws CoreError when the instruction is not what the compiler would emit for this relocation.
  */
-export function patchInstruction(view: DataView, i: number, r: CoreResolution): string {
-  if (i * 8 + 8 > view.byteLength) throw new CoreError(`instruction #${i} is past the end of its function`);
-  if (r.poison) {
-    poison(view, i);
-    return "w/ invalid insn";
-  }
+export function patchInstruction(view: DataView, i: number, r: CoreResolution, label = i): { lines: string[]; old?: bigint } {
+  if (i * 8 + 8 > view.byteLength) throw new CoreError(`instruction #${label} is past the end of its function`);
+  if (r.poison) return { lines: poison(view, i, label) };
+  const said = (what: string) => `patched insn #${label} ${what}`;
   const at = i * 8;
   const code = view.getUint8(at);
   const cls = code & 7;
@@ -316,7 +326,7 @@ export function patchInstruction(view: DataView, i: number, r: CoreResolution): 
       const imm = view.getInt32(at + 4, true);
       if (r.validate && u64(imm) !== r.origVal) throw new CoreError(`unexpected instruction #${i} (ALU/ALU64) value: got ${u64(imm)}, expected ${r.origVal} -> ${r.newVal}`);
       view.setInt32(at + 4, Number(BigInt.asIntN(32, r.newVal)), true);
-      return `(ALU/ALU64) imm ${u64(imm)} -> ${r.newVal}`;
+      return { lines: [said(`(ALU/ALU64) imm ${u64(imm)} -> ${r.newVal}`)], old: u64(imm) };
     }
     case BPF_LDX:
     case BPF_ST:
@@ -324,21 +334,18 @@ export function patchInstruction(view: DataView, i: number, r: CoreResolution): 
       const off = view.getInt16(at + 2, true);
       if (r.validate && u64(off) !== r.origVal) throw new CoreError(`unexpected instruction #${i} (LDX/ST/STX) value: got ${u64(off)}, expected ${r.origVal} -> ${r.newVal}`);
       if (r.newVal > 0x7fffn) throw new CoreError(`instruction #${i} (LDX/ST/STX): offset ${r.newVal} does not fit`);
-      if (r.failMemsz) {
-        poison(view, i);
-        return "w/ invalid insn (the field's size changed and it is not a pointer or an unsigned integer)";
-      }
+      if (r.failMemsz) return { lines: poison(view, i, label) };
       view.setInt16(at + 2, Number(r.newVal), true);
-      let said = `(LDX/ST/STX) off ${u64(off)} -> ${r.newVal}`;
+      const lines = [said(`(LDX/ST/STX) off ${u64(off)} -> ${r.newVal}`)];
       if (r.newSize !== r.origSize) {
         const bytes = SIZE_BYTES[code & 0x18]!;
         if (bytes !== r.origSize) throw new CoreError(`instruction #${i} (LDX/ST/STX) unexpected memory size: got ${bytes}, expected ${r.origSize}`);
         const size = BYTES_SIZE[r.newSize];
         if (size === undefined) throw new CoreError(`instruction #${i} (LDX/ST/STX) invalid new memory size ${r.newSize}`);
         view.setUint8(at, (code & 0xe0) | size | cls);
-        said += `; mem_sz ${r.origSize} -> ${r.newSize}`;
+        lines.push(said(`(LDX/ST/STX) mem_sz ${r.origSize} -> ${r.newSize}`));
       }
-      return said;
+      return { lines, old: u64(off) };
     }
     case BPF_LD: {
       const next = at + 8;
@@ -350,7 +357,7 @@ export function patchInstruction(view: DataView, i: number, r: CoreResolution): 
       if (r.validate && imm !== r.origVal) throw new CoreError(`unexpected instruction #${i} (LDIMM64) value: got ${imm}, expected ${r.origVal} -> ${r.newVal}`);
       view.setUint32(at + 4, Number(r.newVal & 0xffffffffn), true);
       view.setUint32(next + 4, Number(r.newVal >> 32n), true);
-      return `(LDIMM64) imm64 ${imm} -> ${r.newVal}`;
+      return { lines: [said(`(LDIMM64) imm64 ${imm} -> ${r.newVal}`)], old: imm };
     }
   }
   throw new CoreError(`instruction #${i} (code 0x${code.toString(16)}) cannot carry a CO-RE relocation`);
@@ -426,8 +433,10 @@ export function applyOne(relocator: CoreRelocator, rec: BtfCoreRelo, view: DataV
   }
   if (!view) return;
   try {
-    res.patch = patchInstruction(view, at, r);
-    if (!r.poison && res.patch.startsWith("w/ invalid insn")) {
+    const p = patchInstruction(view, at, r, res.insn);
+    res.patch = p.lines;
+    if (p.old !== undefined) res.oldValue = p.old; // what the instruction held (the compiler's choice for bitfields)
+    if (!r.poison && p.old === undefined) {
       res.poisoned = true;
       res.why = `${res.access} changed size (${r.origSize} -> ${r.newSize} bytes) and is not a pointer or an unsigned integer`;
     }
@@ -435,13 +444,4 @@ export function applyOne(relocator: CoreRelocator, rec: BtfCoreRelo, view: DataV
     if (!(e instanceof CoreError)) throw e;
     res.error = e.message;
   }
-}
-
-/** The result's line as libbpf's debug log words it ("patched insn #3 (LDX/ST/STX) off 8 -> 2456"). */
-export function libbpfPatchLine(r: CoreRelocationResult): string | undefined {
-  if (!r.patch) return undefined;
-  if (r.patch.startsWith("w/ invalid insn")) return `substituting insn #${r.insn} w/ invalid insn`;
-  const [head, mem] = r.patch.split("; ");
-  const kind = head!.slice(0, head!.indexOf(")") + 1);
-  return `patched insn #${r.insn} ${kind}${head!.slice(kind.length)}${mem ? ` / mem_sz ${mem.slice(7)}` : ""}`;
 }
