@@ -2,6 +2,7 @@
 import { Btf, readObject, type ObjectSpec, type ProgramSpec } from "../elf/index.ts";
 import { UsageError } from "../errors.ts";
 import { loadCollection, type Collection } from "../kernel/collection.ts";
+import { btfFileOption, lazyCoreTarget } from "../kernel/target-btf.ts";
 import type { KernelVersion } from "../kernel/version.ts";
 import type { ProgTypeName } from "../uapi.ts";
 import type { Output } from "./output.ts";
@@ -15,6 +16,8 @@ export interface ObjectLoadOptions {
   logLevel?: number;
   set?: string[];
   maps?: string[];
+  /** --btf FILE: target BTF for CO-RE (default: $BPFLOAD_BTF, else the kernel's; read only if needed). */
+  btf?: string;
 }
 
 export async function loadObjectFile(out: Output, file: string, bytes: Uint8Array, opts: ObjectLoadOptions): Promise<Collection> {
@@ -36,7 +39,10 @@ export async function loadObjectFile(out: Output, file: string, bytes: Uint8Arra
     for (const s of opts.set ?? []) setVariable(obj, btf, s);
   }
   if (obj.version !== undefined) out.detail(`${file}: version section 0x${obj.version.toString(16)} (bpfload sends the running kernel's version instead)`);
-  const col = loadCollection(obj, { select: wanted, type: opts.type, license: opts.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel, keepGoing: true, elf: bytes });
+  // the target BTF is read only for an object with CO-RE relocations, and then once, before any program
+  const targetBtf = lazyCoreTarget(btfFileOption(opts.btf));
+  if (obj.functions.some((f) => f.coreRelocations)) targetBtf.open();
+  const col = loadCollection(obj, { select: wanted, type: opts.type, license: opts.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel, keepGoing: true, elf: bytes, targetBtf });
   for (const note of col.notes) out.detail(note);
   return col;
 }

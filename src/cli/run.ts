@@ -50,7 +50,8 @@ async function loadOne(out: Output, file: string, opts: RunOptions): Promise<{ p
     const progType = type ?? wanted.progType;
     if (progType) checkTestRun(progType, runInput(opts), kernVersion.code); // refuse before loading
     const { loadCollection } = await import("../kernel/collection.ts");
-    const col = loadCollection(obj, { select: (p) => p === wanted, type, kernVersion });
+    const { btfFileOption, lazyCoreTarget } = await import("../kernel/target-btf.ts");
+    const col = loadCollection(obj, { select: (p) => p === wanted, type, kernVersion, targetBtf: lazyCoreTarget(btfFileOption(opts.btf)) });
     return { prog: col.programs[0]!.program, close: () => col.close() };
   }
   if (!type) throw new UsageError(`cannot tell the program type of ${file}: give --type (e.g. socket_filter, xdp, sched_cls)`);

@@ -8,10 +8,11 @@
 import type { CoreTargetBtf } from "../btf/core/index.ts";
 import { elfBtfSectionAt, parseTargetBtf, rawTargetBtf, TargetBtfError, targetFormat } from "../btf/target.ts";
 import { BtfError, type Btf } from "../elf/btf.ts";
-import { InputError, quote, SystemError } from "../errors.ts";
+import { errnoName, exitCodeForErrno, InputError, quote, SystemError } from "../errors.ts";
 import { closeFd, FileError, INPUT_LIMIT, NotRegularFileError, openNonblocking, readInto, readUserFile, statFd } from "../sys/files.ts";
 import { listDir } from "../sys/paths.ts";
 import { btfSource, readBtfFile, vmlinuxBtf } from "./btf-target.ts";
+import type { CoreTarget } from "./core-target.ts";
 
 /** The env variable that gives the default of --btf (for CI on kernels without BTF). */
 export const BTF_ENV = "BPFLOAD_BTF";
@@ -108,9 +109,18 @@ export function openBtfFile(file: string): Btf {
     return btf;
   } catch (e) {
     if (e instanceof TargetBtfError) throw new InputError(file, `not usable as --btf: ${e.problem}`);
+    if (e instanceof FileError && exitCodeForErrno(e.errno) === 2) throw new InputError(file, `--btf: ${PATH_WHY[errnoName(e.errno)] ?? `cannot ${e.op}`} (${errnoName(e.errno)})`);
     throw e;
   }
 }
+
+/** A --btf path that is wrong (exit 2), said as the input files' messages say it. */
+const PATH_WHY: Record<string, string> = {
+  ENOENT: "no such file",
+  ENOTDIR: "a part of the path is not a directory",
+  ENAMETOOLONG: "the path is too long",
+  ELOOP: "too many levels of symbolic links (a loop?)",
+};
 
 /** Largest unpacked BTFHub archive accepted (vmlinux BTF is 3-8 MB; the limit stops an xz bomb). */
 const UNPACKED_LIMIT = INPUT_LIMIT;
@@ -170,10 +180,14 @@ export function coreTargets(t: TargetBtf): CoreTargetBtf[] {
  * kernel's BTF. Opened on first use only (an object without CO-RE relocations never reads it,
  * even with BPFLOAD_BTF set); modules are read only when vmlinux lacks a type.
  */
-export function lazyCoreTarget(file: string | undefined): { readonly targets: CoreTargetBtf[]; modules: () => CoreTargetBtf[]; readonly source: string } {
+export function lazyCoreTarget(file: string | undefined): CoreTarget & { open(): void } {
   let opened: TargetBtf | undefined;
   const open = () => (opened ??= openTargetBtf(file));
   return {
+    /** Opens it now: its error, if any, is said once and not once per program. */
+    open() {
+      open();
+    },
     get targets() {
       return [{ name: "vmlinux", btf: open().vmlinux }];
     },
