@@ -107,9 +107,20 @@ function targetList(given: string[]): Target[] {
       out.push(one(g));
       continue;
     }
-    const names = listDir(g).filter((n) => !n.startsWith(".")).sort();
-    if (!names.length) throw new InputError(g, "an empty directory: give BTF files (BTFHub's KERNEL.btf or .btf.tar.xz)");
-    for (const n of names) out.push(one(`${g.replace(/\/+$/, "")}/${n}`));
+    const files = filesUnder(g.replace(/\/+$/, ""), 0);
+    if (!files.length) throw new InputError(g, "a directory without files: give BTF files (BTFHub's KERNEL.btf or .btf.tar.xz)");
+    for (const f of files) out.push(one(f));
+  }
+  return out;
+}
+
+/** The files of a directory tree, sorted (BTFHub's archive nests DISTRO/VERSION/ARCH/); dot files left out. */
+function filesUnder(dir: string, depth: number): string[] {
+  const out: string[] = [];
+  for (const n of listDir(dir).filter((x) => !x.startsWith(".")).sort()) {
+    const path = `${dir}/${n}`;
+    if (!isDir(path)) out.push(path);
+    else if (depth < 4) out.push(...filesUnder(path, depth + 1));
   }
   return out;
 }

@@ -108,11 +108,13 @@ describe.skipIf(!haveFiles || !bpftool)("btf relocs against kernels without BTF 
   test("a directory of BTF files (and a file that is not BTF): a table of where it runs, exit 1 for the unreadable one", async () => {
     const dir = `${tmp}/btfhub`;
     Bun.spawnSync(["mkdir", "-p", dir]);
-    for (const f of Object.keys(FILES)) symlinkSync(`${VM}/${f}`, `${dir}/${f}`);
+    Bun.spawnSync(["mkdir", "-p", `${dir}/debian/10`]); // BTFHub nests DISTRO/VERSION/ARCH
+    const place = (f: string) => (f.includes("4.19") ? `${dir}/debian/10/${f}` : `${dir}/${f}`);
+    for (const f of Object.keys(FILES)) symlinkSync(`${VM}/${f}`, place(f));
     const good = await relocs([OBJ, "--btf", dir]);
     expect(good.code).toBe(0);
     const table = good.stdout.slice(good.stdout.indexOf("target "));
-    for (const f of Object.keys(FILES)) expect(table).toMatch(new RegExp(`${dir}/${f} +ok +guarded`));
+    for (const f of Object.keys(FILES)) expect(table).toMatch(new RegExp(`${place(f)} +ok +guarded`));
     expect(good.stdout).toContain("runs: core_exec on 3 of 3, core_guarded on 3 of 3");
     expect(good.stdout).not.toContain("#0 "); // relocation lines only with --verbose
     writeFileSync(`${dir}/notes.txt`, "not BTF\n");
