@@ -649,8 +649,8 @@ export interface CoreRelocations {
 }
 
 /**
- * The CO-RE relocation records (`core_relo` part) of a .BTF.ext section, per code section: bpfload
- * does not perform CO-RE relocations yet, it only needs to say that a program has them.
+ * The CO-RE relocation records (`core_relo` part) of a .BTF.ext section, per code section: the
+ * reader counts them per function; the loader applies them (src/btf/core) from readBtfExt's records.
  */
 export function readCoreRelocations(ext: Uint8Array, btf: () => Btf): CoreRelocations[] {
   return readBtfExt(ext, btf).coreRelo.map((s) => ({ section: s.section, insnOffsets: s.records.map((r) => r.insnOff) }));
