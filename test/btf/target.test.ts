@@ -3,7 +3,7 @@
 // files with module BTF; and hostile target BTF, which must give one line, never a hang or a
 // trace. Oracles: bpftool's dump of the same file (its last type id), and the raw bytes
 // themselves. Reads files only (no root needed).
-import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { elfBtfSection, parseTargetBtf, rawTargetBtf, tarBtfMember, TargetBtfError, targetFormat } from "../../src/btf/target.ts";
@@ -27,7 +27,7 @@ function bpftoolTypeCount(file: string): number {
 }
 
 const tmp = mkdtempSync(`${tmpdir()}/bpfload-target-btf-`);
-process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** A header with these section lengths and offsets (types at 0, strings after), then the bytes. */
 function btfBlob(typeLen: number, strLen: number, body: Uint8Array = new Uint8Array(0), magic = 0xeb9f): Uint8Array {

@@ -4,7 +4,7 @@
 // and `bpftool btf dump file F format raw` for type ids and every member's bits_offset. Hostile
 // targets (loops, self-containing structs, wrong magic, truncation) end in one line, never a hang.
 // Reads files only: no root needed.
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { writeBtf, type BtfTypeRecord } from "../../src/btf/write.ts";
@@ -23,7 +23,7 @@ const VMLINUX = "/sys/kernel/btf/vmlinux";
 const OBJ = `${REPO}/test/fixtures/core_tracing.o`;
 
 const tmp = mkdtempSync(`${tmpdir()}/bpfload-btf-relocs-`);
-process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** bpftool's first `STRUCT 'task_struct'` with members: its id and each member's byte offset. */
 function bpftoolTaskStruct(file: string): { id: number; offsets: Map<string, number> } {
