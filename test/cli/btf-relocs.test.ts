@@ -5,9 +5,11 @@
 // targets (loops, self-containing structs, wrong magic, truncation) end in one line, never a hang.
 // Reads files only: no root needed.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { writeBtf, type BtfTypeRecord } from "../../src/btf/write.ts";
+import { Btf } from "../../src/elf/btf.ts";
+import { readObject } from "../../src/elf/index.ts";
 import { MAIN, REPO, runCli } from "../support.ts";
 
 const VM = `${REPO}/../shared/vm-kernels`;
@@ -185,6 +187,25 @@ describe("btf relocs with hostile target BTF: one clear line, never a hang or a 
       expect(lines[lines.length - 1]).toStartWith(`bpfload: ${file}: `);
       expect(lines[lines.length - 1]).toContain(text);
     }
+  });
+
+  test.skipIf(!haveFiles)("an object whose own BTF loops: the object is named, not the target (exit 2)", async () => {
+    const bytes = new Uint8Array(readFileSync(OBJ));
+    const obj = await readObject(bytes, OBJ);
+    const sec = obj.sections.find((x) => x.name === ".BTF")!;
+    const btf = new Btf(bytes.subarray(sec.offset, sec.offset + sec.size));
+    const ptr = btf.type(btf.find(4, "task_struct")!.members!.find((m) => m.name === "real_parent")!.type); // PTR to task_struct
+    const v = new DataView(bytes.buffer, bytes.byteOffset + sec.offset);
+    v.setUint32(ptr.sectionOffset + 4, 8 << 24, true); // now a TYPEDEF ...
+    v.setUint32(ptr.sectionOffset + 8, ptr.id, true); // ... of itself
+    const file = `${tmp}/looped.o`;
+    writeFileSync(file, bytes);
+    const r = await relocs([file, "--btf", `${VM}/btf-4.9.229`]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.trim()).toStartWith(`bpfload: ${file} (section '.BTF', offset `); // the reader checks it whole
+    expect(r.stderr).toContain("loop");
+    expect(r.stderr).not.toContain("btf-4.9.229");
   });
 
   test("usage: an unknown action, no object, an unknown program: exit 2", async () => {
