@@ -23,6 +23,14 @@ function list(v: unknown): string[] {
   return (Array.isArray(v) ? v : [v]).filter((x) => x !== true).map(String);
 }
 
+/** An option given at most once (a repeatable one of another command, e.g. --btf). */
+function one(name: string, v: unknown): string | undefined {
+  const all = list(v);
+  if (v === true) throw new UsageError(`--${name} needs a value`);
+  if (all.length > 1) throw new UsageError(`--${name} is given ${all.length} times: give it once`);
+  return all[0];
+}
+
 function needed(name: string, v: unknown): string | undefined {
   if (v === true) throw new UsageError(`--${name} needs a value`);
   return str(v);
@@ -74,7 +82,7 @@ function rawValues(cli: CAC, argv: string[]): Opts {
 }
 
 /** Options that may be given several times (`--hist a --hist b`): all their values, in order. */
-const REPEATABLE = new Set(["hist", "set", "map"]);
+const REPEATABLE = new Set(["hist", "set", "map", "btf"]);
 
 /** Every spelling of an option that takes a value (`--count`, `-o`), in any command. */
 function valueFlags(cli: CAC): Set<string> {
@@ -140,7 +148,7 @@ function output(o: Opts): Output {
 }
 
 /** Every command, in the order build registers them (a test checks the two agree). */
-export const COMMAND_NAMES = ["load", "run", "hello", "cleanup", "disasm", "extract", "asm", "map", "prog", "probe"];
+export const COMMAND_NAMES = ["load", "run", "hello", "cleanup", "disasm", "extract", "asm", "map", "prog", "btf", "probe"];
 
 /**
  * The cac command table. With `only`, just that command (and the global options): cac runs mri once
@@ -174,6 +182,7 @@ export function build(version: string, run: (p: Promise<number>, o: Opts) => voi
     .option("--load-only", "Only load the program and report, do not attach (also: --no-attach)")
     .option("--set <name=value>", "Set a global variable (const volatile in .rodata, or .data/.bss) before loading; repeatable")
     .option("--map <name:max_entries=N>", "Size a map before creating it: NAME:max_entries=N[,value_size=M]; repeatable")
+    .option("--btf <file>", "Target BTF for CO-RE relocations on a kernel without /sys/kernel/btf/vmlinux: a BTFHub .btf or .btf.tar.xz, or a vmlinux with .BTF (default: $BPFLOAD_BTF, else the kernel's)")
     .option("--decode <map=type>", "Decode the records of a ringbuf/perf_event_array map as this BTF struct (default: the one struct named event or *_event, else hex)")
     .option("--target <prog:func>", "freplace programs: the loaded program and its global function they replace, PROG_ID:FUNC or PIN_PATH:FUNC (FUNC may come from the section freplace/FUNC)")
     .example("bpfload load test_bpf --attach kprobe:sys_clone")
@@ -206,6 +215,7 @@ export function build(version: string, run: (p: Promise<number>, o: Opts) => voi
           hist: o.hist === undefined ? undefined : (Array.isArray(o.hist) ? o.hist : [o.hist]).map(String),
           interval: seconds("interval", o.interval),
           target: str(o.target),
+          btf: one("btf", o.btf),
         }),
         o,
       );
@@ -221,12 +231,13 @@ export function build(version: string, run: (p: Promise<number>, o: Opts) => voi
     .option("--repeat <n>", "Run this many times; the duration is the kernel's average per run")
     .option("--pcap <file>", "Run on each packet of a pcap capture and print a verdict per packet")
     .option("--kern-version <version>", "kern_version to send; default: detected")
+    .option("--btf <file>", "Target BTF for CO-RE relocations (default: $BPFLOAD_BTF, else the kernel's)")
     .example("bpfload run filter.o --data @packet.bin")
     .example("bpfload run xdp.o --program xdp_verdict --pcap trace.pcap")
     .example("bpfload run xdp.o --data 'ff ff ff ff ff ff ...' --repeat 1000000")
     .action(async (file: string, o: Opts) => {
       const { runRun } = await import("./run.ts");
-      run(runRun(output(o), file, { program: str(o.program), section: str(o.section), type: str(o.type), data: needed("data", o.data), ctx: needed("ctx", o.ctx), repeat: int("repeat", o.repeat, 1, U32), pcap: needed("pcap", o.pcap), kernVersion: str(o.kernVersion) }), o);
+      run(runRun(output(o), file, { program: str(o.program), section: str(o.section), type: str(o.type), data: needed("data", o.data), ctx: needed("ctx", o.ctx), repeat: int("repeat", o.repeat, 1, U32), pcap: needed("pcap", o.pcap), kernVersion: str(o.kernVersion), btf: one("btf", o.btf) }), o);
     });
 
   if (wanted("hello")) cli
@@ -303,6 +314,18 @@ export function build(version: string, run: (p: Promise<number>, o: Opts) => voi
     .action(async (action: string, args: string[], o: Opts) => {
       const { runProg } = await import("./prog.ts");
       run(Promise.resolve().then(() => runProg(output(o), action, args.map(String))), o);
+    });
+
+  if (wanted("btf")) cli
+    .command("btf <action> [...args]", "CO-RE offline: relocs OBJ [--btf FILE|DIR ...]: each relocation resolved on the target BTF (or why not) and a verdict per program; several targets: which kernels it runs on")
+    .option("--btf <file>", "Target BTF file or directory of them (BTFHub .btf, .btf.tar.xz, a vmlinux with .BTF); repeatable; default: $BPFLOAD_BTF, else the kernel's")
+    .option("--program <name>", "Only this program of the object")
+    .example("bpfload btf relocs prog.o                       # against this kernel's BTF")
+    .example("bpfload btf relocs prog.o --btf 4.19.0-27-amd64.btf --btf 5.10.0-30-amd64.btf.tar.xz")
+    .example("bpfload btf relocs prog.o --btf ./btfhub-archive/debian/10/x86_64/ --json")
+    .action(async (action: string, args: string[], o: Opts) => {
+      const { runBtf } = await import("./btf.ts");
+      run(runBtf(output(o), action, args.map(String), { btf: list(o.btf), program: str(o.program) }), o);
     });
 
   if (wanted("probe")) cli

@@ -47,6 +47,8 @@ export interface LoadOptions {
   interval?: number;
   /** --target PROG_ID|PIN_PATH:FUNC: the function freplace programs replace. */
   target?: string;
+  /** --btf FILE: target BTF for CO-RE relocations (default: $BPFLOAD_BTF, else the kernel's). */
+  btf?: string;
 }
 
 export function parseProgType(text: string): ProgTypeName {

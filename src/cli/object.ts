@@ -2,6 +2,7 @@
 import { Btf, readObject, type ObjectSpec, type ProgramSpec } from "../elf/index.ts";
 import { UsageError } from "../errors.ts";
 import { loadCollection, type Collection } from "../kernel/collection.ts";
+import { btfFileOption, lazyCoreTarget } from "../kernel/target-btf.ts";
 import type { KernelVersion } from "../kernel/version.ts";
 import type { ProgTypeName } from "../uapi.ts";
 import type { Output } from "./output.ts";
@@ -17,6 +18,8 @@ export interface ObjectLoadOptions {
   maps?: string[];
   /** --target PROG_ID|PIN_PATH:FUNC: what freplace programs replace. */
   target?: string;
+  /** --btf FILE: target BTF for CO-RE (default: $BPFLOAD_BTF, else the kernel's; read only if needed). */
+  btf?: string;
 }
 
 export async function loadObjectFile(out: Output, file: string, bytes: Uint8Array, opts: ObjectLoadOptions): Promise<Collection> {
@@ -44,9 +47,12 @@ export async function loadObjectFile(out: Output, file: string, bytes: Uint8Arra
     const { FreplaceTarget } = await import("../kernel/attach/freplace.ts");
     freplaceTarget = FreplaceTarget.open(opts.target);
   }
+  // the target BTF is read only for an object with CO-RE relocations, and then once, before any program
+  const targetBtf = lazyCoreTarget(btfFileOption(opts.btf));
   let col: Collection;
   try {
-    col = loadCollection(obj, { select: wanted, type: opts.type, license: opts.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel, keepGoing: true, elf: bytes, freplaceTarget });
+    if (obj.functions.some((f) => f.coreRelocations)) targetBtf.open();
+    col = loadCollection(obj, { select: wanted, type: opts.type, license: opts.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel, keepGoing: true, elf: bytes, freplaceTarget, targetBtf });
   } finally {
     freplaceTarget?.close(); // a loaded freplace program holds the target itself
   }

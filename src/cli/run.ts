@@ -21,6 +21,8 @@ export interface RunOptions {
   repeat?: number;
   pcap?: string;
   kernVersion?: string;
+  /** --btf FILE: target BTF for CO-RE relocations. */
+  btf?: string;
 }
 
 function readBytesOption(value: string, option: string): Uint8Array {
@@ -66,8 +68,9 @@ async function loadOne(out: Output, file: string, opts: RunOptions): Promise<{ p
     const progType = type ?? wanted.progType;
     if (progType) checkTestRun(progType, runInput(opts), kernVersion.code); // refuse before loading
     const { loadCollection } = await import("../kernel/collection.ts");
+    const { btfFileOption, lazyCoreTarget } = await import("../kernel/target-btf.ts");
     // with the object's BTF: callbacks and global functions need its func_info, sk_storage maps its types
-    const col = loadCollection(obj, { select: (p) => p === wanted, type, kernVersion, elf: input.bytes });
+    const col = loadCollection(obj, { select: (p) => p === wanted, type, kernVersion, elf: input.bytes, targetBtf: lazyCoreTarget(btfFileOption(opts.btf)) });
     return { prog: col.programs[0]!.program, close: () => col.close() };
   }
   if (!type) throw new UsageError(`cannot tell the program type of ${file}: give --type (e.g. socket_filter, xdp, sched_cls)`);

@@ -368,6 +368,15 @@ export class Btf {
     return t;
   }
 
+  /** Name of a type without decoding the rest of it ("" for void and anonymous types). */
+  nameOf(id: number): string {
+    if (id === 0) return "";
+    if (id < this.firstId) return this.base!.nameOf(id);
+    const pos = this.offsets[id - this.firstId];
+    if (pos === undefined || id >= this.typeCount) throw new BtfError(`BTF type id ${id} does not exist`, 0);
+    return this.name(this.view.getUint32(pos, true), pos);
+  }
+
   /** Does this id exist (void included)? */
   has(id: number): boolean {
     return Number.isInteger(id) && id >= 0 && id < this.typeCount;
@@ -656,8 +665,8 @@ export interface CoreRelocations {
 }
 
 /**
- * The CO-RE relocation records (`core_relo` part) of a .BTF.ext section, per code section: bpfload
- * does not perform CO-RE relocations yet, it only needs to say that a program has them.
+ * The CO-RE relocation records (`core_relo` part) of a .BTF.ext section, per code section: the
+ * reader counts them per function; the loader applies them (src/btf/core) from readBtfExt's records.
  */
 export function readCoreRelocations(ext: Uint8Array, btf: () => Btf): CoreRelocations[] {
   return readBtfExt(ext, btf).coreRelo.map((s) => ({ section: s.section, insnOffsets: s.records.map((r) => r.insnOff) }));

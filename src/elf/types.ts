@@ -62,9 +62,8 @@ export interface FunctionSpec {
   /** STB_GLOBAL/STB_WEAK symbol (false for static functions). */
   global: boolean;
   /**
-   * Number of CO-RE relocations (.BTF.ext core_relo records) inside this function. bpfload does not
-   * perform CO-RE: a program with any (or calling a function with any) needs libbpf-style
-   * relocation against the kernel's BTF and will likely misbehave or be rejected if loaded as is.
+   * Number of CO-RE relocations (.BTF.ext core_relo records) inside this function: a program with
+   * any (or calling a function with any) is relocated against the target BTF when loaded (src/btf/core).
    */
   coreRelocations?: number;
 }

@@ -54,7 +54,7 @@ export function vmlinuxBtf(): Btf {
 }
 
 /** A BTF file of sysfs, which gives at most a page per read(2) but reports its size: read straight into one buffer of that size. */
-function readBtfFile(path: string): Uint8Array {
+export function readBtfFile(path: string): Uint8Array {
   const fd = openFile(path);
   try {
     return readSized(fd, statFd(fd, path).size, path);

@@ -1,17 +1,19 @@
 // Loading an object: its BTF into the kernel (when it has and takes it), maps (data sections filled
 // in, .rodata frozen, map-in-map values set), then each selected program linked against them and
 // loaded with its func_info/line_info, then prog-array values and 4.9-samples tail-call targets.
+import { CoreRelocator, explainPoisonedLoad, relocateProgram, type CoreRelocationResult } from "../btf/core/index.ts";
 import { annotateVerifierLog } from "../elf/annotate-log.ts";
 import { encodeFuncInfo, encodeLineInfo, programExtInfo } from "../elf/btf-ext-link.ts";
-import { BTF_KIND_ARRAY, BTF_KIND_CONST, BTF_KIND_RESTRICT, BTF_KIND_STRUCT, BTF_KIND_TYPE_TAG, BTF_KIND_TYPEDEF, BTF_KIND_UNION, BTF_KIND_VOLATILE, type Btf } from "../elf/btf.ts";
+import { BTF_KIND_ARRAY, BTF_KIND_CONST, BTF_KIND_RESTRICT, BTF_KIND_STRUCT, BTF_KIND_TYPE_TAG, BTF_KIND_TYPEDEF, BTF_KIND_UNION, BTF_KIND_VOLATILE, Btf, BtfError, readBtfExt, type BtfExt } from "../elf/btf.ts";
 import type { ExternSpec } from "../elf/externs.ts";
 import { FoldError, foldRodata, type RodataSite } from "../elf/fold-rodata.ts";
 import type { MapSpec, ObjectSpec, ProgramSpec } from "../elf/index.ts";
 import { linkProgramPieces, type LinkedPiece } from "../elf/index.ts";
-import { NotSupportedError, ObjectError, SyscallError, UsageError } from "../errors.ts";
+import { NotSupportedError, ObjectError, SyscallError, UsageError, VerifierError } from "../errors.ts";
 import { BPF_F_RDONLY_PROG, BPF_MAP_TYPE_PROG_ARRAY, MAP_TYPES, type ProgTypeName } from "../uapi.ts";
 import type { FreplaceTarget } from "./attach/freplace.ts";
 import { loadObjectBtf, readObjectExt, type ObjectBtf } from "./btf-load.ts";
+import { kernelCoreTarget, type CoreTarget } from "./core-target.ts";
 import { featureSince, hasFeature, requireFeature } from "./features/probes.ts";
 import { explainExternLog, externPatch, prepareExterns, rewriteMissingHelpers } from "./externs-load.ts";
 import type { KsymResolver } from "./ksyms.ts";
@@ -41,6 +43,8 @@ export interface CollectionOptions {
   existingMap?: (spec: MapSpec) => BpfMap | undefined;
   /** freplace programs: the loaded program whose function they replace (--target). */
   freplaceTarget?: FreplaceTarget;
+  /** BTF to resolve CO-RE relocations against (--btf FILE); default: the running kernel's (vmlinux + modules). */
+  targetBtf?: CoreTarget;
 }
 
 export class Collection {
@@ -58,6 +62,9 @@ export class Collection {
   externs = new Map<string, ExternSpec>();
   kconfig?: Uint8Array;
   ksyms?: KsymResolver;
+  /** CO-RE: one relocator per object (libbpf keeps its candidate cache per object too), and each program's results. */
+  core?: { relocator: CoreRelocator; ext: BtfExt; source: string };
+  readonly coreResults = new Map<string, CoreRelocationResult[]>();
 
   close(): void {
     for (const p of this.programs) p.program.close();
@@ -225,6 +232,8 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
     },
     extern: (name, call) => externPatch(obj, spec, col, name, call, fold),
   });
+  // CO-RE first: the relocated instructions are the compiler's, before any folding
+  const core = pieces.some((p) => p.fn.coreRelocations) ? applyCore(obj, spec, insns, pieces, col, opts) : undefined;
   if (fold) foldGlobalData(obj, spec, insns, pieces, col);
   rewriteMissingHelpers(spec, insns, col); // bpf_probe_read_kernel & co. before 5.5 (externs-load.ts)
   const callback = pieces.flatMap((p) => p.fn.relocations.map((r) => ({ fn: p.fn, r }))).find((x) => x.r.kind === "func");
@@ -242,13 +251,9 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
     const why = col.btf ? "this kernel takes no func_info with BPF_PROG_LOAD" : (col.btfMissing?.why ?? `${obj.file} has no BTF`);
     throw new NotSupportedError("BTF func_info (BTF functions)", col.btfMissing?.needsKernel ?? featureSince("btfFunc"), `${required}: ${why}`);
   }
-  const core = pieces.find((p) => p.fn.coreRelocations);
-  if (core) {
-    throw new ObjectError(obj.file, `program '${spec.name}' needs CO-RE relocations (in '${core.fn.name}'), which bpfload does not apply: build it without BPF_CORE_READ/preserve_access_index, or load it with libbpf`, { section: spec.section });
-  }
   // libbpf's SEC_ATTACHABLE_OPT: before 4.17 the program type alone was enough
   const dropAttachType = spec.expectedAttachTypeOptional && hasFeature("expectedAttachType") === false;
-  const program = loadProgram({
+  const program = explainingPoison(core, () => loadProgram({
     name: spec.name, type, insns, license: opts.license ?? obj.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel,
     expectedAttachType: type === spec.progType && !dropAttachType ? spec.expectedAttachType : undefined,
     progFlags: type === spec.progType ? spec.progFlags : undefined,
@@ -258,7 +263,7 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
     btf, note: (t) => col.notes.push(t),
     annotateLog: explainExternLog(col, btf?.lineInfo ? undefined : annotator(col, opts, obj, pieces)),
     fdArray: col.ksyms?.fdArray,
-  });
+  }));
   return { spec, program, insnCount: insns.length / 8 };
 }
 
@@ -269,6 +274,61 @@ function extTarget(obj: ObjectSpec, spec: ProgramSpec, target: FreplaceTarget | 
   if (!target) throw new UsageError(`${obj.file}: program '${spec.name}' (section ${spec.section}) replaces a function of another loaded program (freplace): name that program with ${form}`);
   if (!func) throw new UsageError(`${obj.file}: program '${spec.name}' (section ${spec.section}) does not say which function of ${target.describe} it replaces: give ${form} or name it in the section (freplace/FUNC)`);
   return { attachProgFd: target.progFd, attachBtfId: target.funcId(func), btfTarget: func };
+}
+
+/** The object's own BTF and .BTF.ext for CO-RE (already parsed when its BTF went to the kernel). */
+function objectCoreBtf(obj: ObjectSpec, col: Collection, opts: CollectionOptions): { btf: Btf; ext: BtfExt } {
+  if (col.btf?.ext) return { btf: col.btf.btf, ext: col.btf.ext };
+  const bytesOf = (name: string) => {
+    const s = obj.sections.find((x) => x.name === name && x.type === 1 /* SHT_PROGBITS */);
+    return s && opts.elf ? opts.elf.subarray(s.offset, s.offset + s.size) : undefined;
+  };
+  const raw = bytesOf(".BTF");
+  const extBytes = bytesOf(".BTF.ext");
+  if (!raw || !extBytes) throw new ObjectError(obj.file, "has CO-RE relocations but its .BTF/.BTF.ext could not be read");
+  try {
+    const btf = new Btf(raw).validate();
+    return { btf, ext: readBtfExt(extBytes, () => btf) };
+  } catch (e) {
+    if (e instanceof BtfError) throw new ObjectError(obj.file, `its BTF is invalid: ${e.message}`, { section: ".BTF", offset: e.offset });
+    throw e;
+  }
+}
+
+/**
+ * Applies the CO-RE relocations of the linked program in place (against opts.targetBtf or the
+ * running kernel's BTF); a malformed or ambiguous one stops the load, an unresolved one poisons its
+ * instruction (explained if the verifier reaches it). Each one applied is a note for --verbose.
+ */
+function applyCore(obj: ObjectSpec, spec: ProgramSpec, insns: Uint8Array, pieces: LinkedPiece[], col: Collection, opts: CollectionOptions): CoreRelocationResult[] {
+  if (!col.core) {
+    const local = objectCoreBtf(obj, col, opts);
+    const target = opts.targetBtf ?? kernelCoreTarget();
+    col.core = { relocator: new CoreRelocator(local.btf, target.targets, target.modules), ext: local.ext, source: target.source };
+  }
+  const results = relocateProgram(col.core.relocator, insns, pieces, col.core.ext.coreRelo);
+  col.coreResults.set(spec.name, results);
+  for (const r of results) {
+    if (r.error) {
+      throw new ObjectError(obj.file, `program '${spec.name}': CO-RE relocation ${r.index} (${r.kindName} ${r.access || r.spec}, in '${r.function}' insn ${r.insn}) against ${col.core.source}: ${r.error}`, { section: r.section });
+    }
+    const to = r.target ? `[${r.target.typeId}] ${r.target.access}${r.target.btf !== "vmlinux" ? ` (module ${r.target.btf})` : ""}` : "not found";
+    const change = r.poisoned ? `poisoned (${r.why})` : `${r.oldValue} -> ${r.newValue}`;
+    col.notes.push(`program '${spec.name}': CO-RE relocation ${r.index} ${r.kindName} ${r.access} (${r.spec}) at insn ${r.linkedInsn}: ${to} in ${col.core.source}: ${change}`);
+  }
+  return results;
+}
+
+/** A verifier rejection at a poisoned CO-RE instruction, said as the relocation that could not be resolved. */
+function explainingPoison<T>(core: CoreRelocationResult[] | undefined, load: () => T): T {
+  try {
+    return load();
+  } catch (e) {
+    if (!core || !(e instanceof VerifierError)) throw e;
+    const why = explainPoisonedLoad(e.log, core);
+    if (!why) throw e;
+    throw new VerifierError(e.what, e.errno, e.log, why);
+  }
 }
 
 /**

@@ -329,3 +329,32 @@ if kernel_ge 5.6; then
     cat $VM_TMP/frep.out; echo \"before: \$before; during: \$during; after: \$after; exit \$rc\"
     [ \"\$before\" = 'retval 2 (XDP_PASS)' ] && [ \"\$during\" = 'retval 1 (XDP_DROP)' ] && [ \"\$after\" = 'retval 2 (XDP_PASS)' ] && [ \$rc = 0 ]"
 fi
+
+# --- CO-RE on kernels without BTF (corecli) ---
+# fixtures/core_tracing.o reads task->pid and task->real_parent->tgid through CO-RE relocations (bpf_probe_read,
+# 4.9's helper) and prints them on every exec. 4.9 and 4.19 have no /sys/kernel/btf/vmlinux: with --btf and the
+# file pahole made for that kernel (/vm/btf, from ../shared/vm-kernels) the values printed are those the exec'ing
+# shell gives for itself ($$, $PPID); without --btf the load is refused naming it. 5.4 and later: the kernel's BTF.
+core_run() {
+  rm -f $VM_TMP/core.want $VM_TMP/core.out
+  bpfload load fixtures/core_tracing.o --program core_exec --duration 60 "$@" >$VM_TMP/core.out 2>&1 &
+  _cbp=$!
+  _ci=0; while [ $_ci -lt 400 ] && ! grep -q "attached 'core_exec'" $VM_TMP/core.out 2>/dev/null && kill -0 $_cbp 2>/dev/null; do usleep 100000; _ci=$((_ci+1)); done
+  for _cn in 1 2 3; do sh -c "echo \"bpfload core pid=\$\$ ppid=\$PPID\\\$\" >> $VM_TMP/core.want; exec true"; done
+  usleep 500000; kill -TERM $_cbp 2>/dev/null; wait $_cbp; _crc=$?
+  grep -E "core pid=|attached|bpfload:" $VM_TMP/core.out | head -n 4; echo "wanted:"; cat $VM_TMP/core.want
+  _chits=$(grep -c -E -f $VM_TMP/core.want $VM_TMP/core.out)
+  echo "exit $_crc, $_chits lines as wanted"
+  [ "$_crc" = 0 ] && [ "$_chits" -ge 3 ] && [ "$(sort -u $VM_TMP/core.want | wc -l)" = 3 ]
+}
+CORE_BTF=/vm/btf/btf-$VM_KERNEL_VERSION
+if kernel_ge 5.4; then
+  check bpfload-core-kernel-btf -t 120 -- core_run
+elif [ -r "$CORE_BTF" ]; then
+  check bpfload-core-no-btf -t 60 -c 1 -e '^bpfload: no BTF for this kernel: use --btf FILE' -- \
+    bpfload load fixtures/core_tracing.o --program core_exec --no-attach
+  check bpfload-core-btf-file -t 120 -- core_run --btf "$CORE_BTF"
+  check bpfload-core-btf-env -t 60 -e 'loaded only' -- env BPFLOAD_BTF="$CORE_BTF" bpfload load fixtures/core_tracing.o --program core_exec --no-attach
+else
+  vm_skip bpfload-core-btf-file "no BTF file $CORE_BTF for this kernel (../shared/vm-kernels/btf-$VM_KERNEL_VERSION)"
+fi

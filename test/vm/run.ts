@@ -397,6 +397,9 @@ async function buildInitramfs(): Promise<string> {
   if (existsSync(fixtures)) {
     for (const f of new Bun.Glob("*.o").scanSync(fixtures)) c.file(`vm/fixtures/${f}`, readFileSync(join(fixtures, f)));
   }
+  // The bare kernels' raw BTF (btf-VERSION, made by pahole -J as BTFHub's are) under /vm/btf: CO-RE with --btf.
+  const kdir = kernelsDir(ROOT);
+  if (existsSync(kdir)) for (const f of new Bun.Glob("btf-*").scanSync(kdir)) c.file(`vm/btf/${f}`, readFileSync(join(kdir, f)));
   // Facts the checks cannot easily compute with busybox alone.
   const bbEntry = (await readElfDeps(join(busyboxDir, "bin/busybox"))).entryOffset;
   const env = {

@@ -1,0 +1,191 @@
+// `bpfload btf relocs OBJ [--btf FILE|DIR ...] [--program NAME] [--json]`: the offline CO-RE
+// report. Nothing is loaded: each relocation with its local access, what it resolved to on the
+// target BTF (field offset and size, type id, value) or why not, and a verdict per program; with
+// several targets (files, or a directory of BTFHub files) a table of the kernels the object runs on.
+import { relocationReport, objectCore, type ObjectCore, type ProgramReport, type RelocReport, type Verdict } from "../btf/target-relocs.ts";
+import { BtfError } from "../elf/btf.ts";
+import { readObject } from "../elf/index.ts";
+import type { ObjectSpec } from "../elf/types.ts";
+import { BpfloadError, InputError, ObjectError, quote, UsageError } from "../errors.ts";
+import { btfFileOption, coreTargets, openTargetBtf, type TargetBtf } from "../kernel/target-btf.ts";
+import { statFd, openNonblocking, closeFd } from "../sys/files.ts";
+import { listDir } from "../sys/paths.ts";
+import { inputFileError, readInput } from "./input.ts";
+import type { Output } from "./output.ts";
+
+const USAGE = "bpfload btf relocs OBJ [--btf FILE|DIR ...] [--program NAME] [--json]";
+
+export interface BtfCommandOptions {
+  /** --btf values (files or directories); none: BPFLOAD_BTF, else the running kernel's BTF. */
+  btf: string[];
+  program?: string;
+}
+
+export async function runBtf(out: Output, action: string, args: string[], opts: BtfCommandOptions): Promise<number> {
+  if (action !== "relocs") throw new UsageError(`unknown btf action ${quote(action)}: ${USAGE}`);
+  if (args.length !== 1) throw new UsageError(`btf relocs takes one object file: ${USAGE}`);
+  return relocs(out, args[0]!, opts);
+}
+
+/** A target to report on: opened lazily (one at a time), or why it could not be opened. */
+interface Target {
+  name: string;
+  open: () => TargetBtf;
+}
+
+async function relocs(out: Output, file: string, opts: BtfCommandOptions): Promise<number> {
+  const input = readInput(file);
+  if (input.kind !== "elf") throw new InputError(file, "not an ELF object: CO-RE relocations live in an object's .BTF.ext");
+  const obj = await readObject(input.bytes, file);
+  let core: ObjectCore;
+  try {
+    core = objectCore(obj, input.bytes);
+  } catch (e) {
+    if (e instanceof BtfError) throw new ObjectError(file, `bad BTF: ${e.message}`, { offset: e.offset });
+    throw e;
+  }
+  const programs = obj.programs.filter((p) => opts.program === undefined || p.name === opts.program);
+  if (!programs.length) {
+    throw new UsageError(opts.program !== undefined ? `${file} has no program '${opts.program}': it has ${obj.programs.map((p) => p.name).join(", ")}` : `${file} holds no eBPF program`);
+  }
+  const targets = targetList(opts.btf);
+  const many = targets.length > 1 || opts.btf.some(isDir);
+  const rows: { target: string; reports?: ProgramReport[]; error?: string }[] = [];
+  for (const t of targets) {
+    let reports: ProgramReport[];
+    try {
+      const target = t.open();
+      reports = report(obj, core, programs, target);
+    } catch (e) {
+      if (!many || !(e instanceof BpfloadError)) throw e;
+      rows.push({ target: t.name, error: e.message });
+      out.result(e.message.startsWith(t.name) ? e.message : `${t.name}: ${e.message}`, { type: "target", target: t.name, error: e.message });
+      continue;
+    }
+    rows.push({ target: t.name, reports });
+    printReports(out, file, t.name, reports, many);
+  }
+  if (many) printTable(out, programs.map((p) => p.name), rows);
+  // exit 1 when a program would be refused on a target (or a target could not be read): for CI
+  const bad = rows.some((r) => r.error !== undefined || r.reports!.some((p) => p.verdict === "fails"));
+  return bad ? 1 : 0;
+}
+
+/** Resolves, naming the target file when its BTF turns out malformed deep inside a type. */
+function report(obj: ObjectSpec, core: ObjectCore, programs: ObjectSpec["programs"], target: TargetBtf): ProgramReport[] {
+  try {
+    return relocationReport(obj, core, programs, coreTargets(target));
+  } catch (e) {
+    if (e instanceof BtfError) throw new InputError(target.source, `bad BTF: ${e.message} (at byte ${e.offset})`);
+    throw e;
+  }
+}
+
+function isDir(path: string): boolean {
+  try {
+    const fd = openNonblocking(path);
+    try {
+      return statFd(fd, path).type === "directory";
+    } finally {
+      closeFd(fd);
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** --btf FILE|DIR ... (a directory: each of its files), else BPFLOAD_BTF, else the running kernel. */
+function targetList(given: string[]): Target[] {
+  const one = (path: string): Target => ({ name: path, open: () => opened(path) });
+  if (!given.length) {
+    const env = btfFileOption(undefined);
+    return [env !== undefined ? one(env) : { name: "/sys/kernel/btf/vmlinux", open: () => openTargetBtf() }];
+  }
+  const out: Target[] = [];
+  for (const g of given) {
+    if (!isDir(g)) {
+      out.push(one(g));
+      continue;
+    }
+    const files = filesUnder(g.replace(/\/+$/, ""), 0);
+    if (!files.length) throw new InputError(g, "a directory without files: give BTF files (BTFHub's KERNEL.btf or .btf.tar.xz)");
+    for (const f of files) out.push(one(f));
+  }
+  return out;
+}
+
+/** The files of a directory tree, sorted (BTFHub's archive nests DISTRO/VERSION/ARCH/); dot files left out. */
+function filesUnder(dir: string, depth: number): string[] {
+  const out: string[] = [];
+  for (const n of listDir(dir).filter((x) => !x.startsWith(".")).sort()) {
+    const path = `${dir}/${n}`;
+    if (!isDir(path)) out.push(path);
+    else if (depth < 4) out.push(...filesUnder(path, depth + 1));
+  }
+  return out;
+}
+
+function opened(path: string): TargetBtf {
+  try {
+    return openTargetBtf(path);
+  } catch (e) {
+    throw inputFileError(path, e);
+  }
+}
+
+const VERDICT_TEXT: Record<Verdict, string> = {
+  ok: "every relocation resolved: loads",
+  guarded: "loads only if the poisoned instructions are never reached (guarded by bpf_core_field_exists or the like)",
+  fails: "refused: a relocation cannot be applied",
+  none: "no CO-RE relocations",
+};
+
+function printReports(out: Output, file: string, target: string, reports: ProgramReport[], many: boolean): void {
+  if (!many) out.info(`${file}: CO-RE relocations against ${target}`);
+  for (const p of reports) {
+    for (const r of p.relocations) {
+      if (many && !out.json && !out.verbose) continue; // the verdicts and the table say it; --verbose shows each
+      const text = `  #${r.index} ${p.program} insn ${r.insn} ${r.kindName} ${r.access || `type ${r.localTypeId}`} (${r.spec}): ${resolution(r)}`;
+      out.result(text, { type: "relocation", target, ...relocJson(p, r) });
+    }
+    const head = `${many ? `${target}: ` : ""}program ${p.program} (${p.section}): ${p.relocations.length} relocation${p.relocations.length === 1 ? "" : "s"}: ${VERDICT_TEXT[p.verdict]}`;
+    out.result([head, ...p.why.map((w) => `    ${w}`)].join("\n"), { type: "program", target, program: p.program, section: p.section, relocations: p.relocations.length, verdict: p.verdict, why: p.why });
+  }
+}
+
+function resolution(r: RelocReport): string {
+  if (r.error !== undefined) return `error: ${r.error}`;
+  if (r.poisoned) return `not resolved: ${r.why}; instruction poisoned`;
+  const t = r.target;
+  const where = t ? `[${t.typeId}] ${t.access}${t.btf !== "vmlinux" ? ` (module ${t.btf})` : ""}` : "not on the target";
+  const field = r.field ? (r.field.bits ? `, bits ${r.field.bitOffset}+${r.field.bits} in ${r.field.size} bytes` : `, offset ${r.field.offset} size ${r.field.size}`) : "";
+  return `${where}${field}: ${r.oldValue} -> ${r.newValue}`;
+}
+
+function relocJson(p: ProgramReport, r: RelocReport): Record<string, unknown> {
+  return {
+    program: p.program, index: r.index, section: r.section, function: r.function, insn: r.insn, kind: r.kindName, local: r.access, access: r.spec,
+    localTypeId: r.localTypeId, resolved: r.error === undefined && !r.poisoned, targetType: r.target, field: r.field,
+    oldValue: r.oldValue === undefined ? undefined : String(r.oldValue), newValue: r.newValue === undefined ? undefined : String(r.newValue),
+    poisoned: r.poisoned, why: r.why, error: r.error,
+  };
+}
+
+/** Which kernels (targets) each program runs on. */
+function printTable(out: Output, programs: string[], rows: { target: string; reports?: ProgramReport[]; error?: string }[]): void {
+  const width = Math.max(6, ...rows.map((r) => r.target.length));
+  const cols = programs.map((p) => Math.max(p.length, 10));
+  const cell = (s: string, w: number) => s.padEnd(w);
+  const lines = [`${cell("target", width)}  ${programs.map((p, i) => cell(p, cols[i]!)).join("  ")}`];
+  for (const r of rows) {
+    const cells = r.error !== undefined ? programs.map((_, i) => cell("unreadable", cols[i]!)) : r.reports!.map((p, i) => cell(p.verdict, cols[i]!));
+    lines.push(`${cell(r.target, width)}  ${cells.join("  ")}`.trimEnd());
+  }
+  const runs = (name: string) => rows.filter((r) => r.reports?.find((p) => p.program === name && p.verdict !== "fails")).length;
+  const summary = programs.map((p) => `${p} on ${runs(p)} of ${rows.length}`).join(", ");
+  out.result(`${lines.join("\n")}\nruns: ${summary} (ok: all resolved; guarded: loads if the poisoned instructions are never reached; fails: refused)`, {
+    type: "summary",
+    targets: rows.length,
+    programs: programs.map((p) => ({ program: p, runsOn: rows.filter((r) => r.reports?.find((x) => x.program === p && x.verdict !== "fails")).map((r) => r.target) })),
+  });
+}

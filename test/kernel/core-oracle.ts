@@ -1,0 +1,78 @@
+// libbpf as the oracle for CO-RE: `bpftool -d prog loadall OBJ PIN` prints, before any program is
+// loaded, each relocation's result ("prog 'p': relo #3: patched insn #7 (LDX/ST/STX) off 8 -> 2456");
+// bpfload's engine, run on the same object against the same kernel BTF, must print the same lines.
+// The relocation lines come before verification, so a slow verifier walk is cut short by a timeout.
+import { readFileSync, rmSync } from "node:fs";
+import { CoreRelocator, resolveRecords, type CoreRelocationResult } from "../../src/btf/core/index.ts";
+import { Btf, readBtfExt } from "../../src/elf/btf.ts";
+import { readObject } from "../../src/elf/index.ts";
+import { kernelCoreTarget } from "../../src/kernel/core-target.ts";
+
+const PATCH = /^libbpf: prog '([^']+)': relo #(\d+): ((?:patched|substituting) insn .*)$/;
+const FAILED = /^libbpf: prog '([^']+)': relo #(\d+): failed to relocate/;
+
+export interface RelocationLines {
+  /** "prog#relo" → libbpf's patch lines, in order */
+  lines: Map<string, string[]>;
+  /** relocations libbpf refused ("prog#relo") */
+  failed: Set<string>;
+}
+
+/** What libbpf did: run bpftool under the kernel lock the caller holds; cleans its pin dir. */
+export function libbpfRelocations(obj: string, timeoutSec = 20): RelocationLines {
+  const pin = `/sys/fs/bpf/bpfload_core_oracle_${process.pid}`;
+  const r = Bun.spawnSync(["timeout", String(timeoutSec), "bpftool", "-d", "prog", "loadall", obj, pin], { stdout: "pipe", stderr: "pipe" });
+  rmSync(pin, { recursive: true, force: true });
+  const out: RelocationLines = { lines: new Map(), failed: new Set() };
+  for (const l of r.stderr.toString().split("\n")) {
+    const m = l.match(PATCH);
+    if (m) {
+      const key = `${m[1]}#${m[2]}`;
+      out.lines.set(key, [...(out.lines.get(key) ?? []), m[3]!]);
+      continue;
+    }
+    const f = l.match(FAILED);
+    if (f) out.failed.add(`${f[1]}#${f[2]}`);
+  }
+  return out;
+}
+
+/** What bpfload's engine does with the same object against the running kernel's BTF. */
+export async function bpfloadRelocations(obj: string): Promise<{ lines: RelocationLines; results: CoreRelocationResult[] }> {
+  const bytes = new Uint8Array(readFileSync(obj));
+  const spec = await readObject(bytes, obj);
+  const sec = (n: string) => {
+    const s = spec.sections.find((x) => x.name === n);
+    return s ? bytes.subarray(s.offset, s.offset + s.size) : undefined;
+  };
+  const raw = sec(".BTF");
+  const extBytes = sec(".BTF.ext");
+  const out: RelocationLines = { lines: new Map(), failed: new Set() };
+  if (!raw || !extBytes) return { lines: out, results: [] };
+  const btf = new Btf(raw);
+  const ext = readBtfExt(extBytes, () => btf);
+  const target = kernelCoreTarget();
+  const results = resolveRecords(new CoreRelocator(btf, target.targets, target.modules), ext.coreRelo, spec.functions);
+  for (const r of results) {
+    const key = `${r.function}#${r.index}`;
+    if (r.error) out.failed.add(key);
+    else if (r.patch) out.lines.set(key, r.patch);
+  }
+  return { lines: out, results };
+}
+
+/** Relocation by relocation: the keys where the two disagree (only those libbpf got to). */
+export function compareRelocations(theirs: RelocationLines, ours: RelocationLines): { agree: number; disagree: string[] } {
+  let agree = 0;
+  const disagree: string[] = [];
+  for (const [key, lines] of theirs.lines) {
+    const mine = ours.lines.get(key);
+    if (mine && mine.join("\n") === lines.join("\n")) agree++;
+    else disagree.push(`${key}: libbpf ${JSON.stringify(lines)} bpfload ${mine ? JSON.stringify(mine) : ours.failed.has(key) ? "failed" : "nothing"}`);
+  }
+  for (const key of theirs.failed) {
+    if (ours.failed.has(key)) agree++;
+    else disagree.push(`${key}: libbpf failed, bpfload ${JSON.stringify(ours.lines.get(key) ?? "nothing")}`);
+  }
+  return { agree, disagree };
+}
