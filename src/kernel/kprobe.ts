@@ -1,17 +1,19 @@
 // kprobes and kretprobes, two ways: the perf kprobe PMU (4.17+; nothing left behind by a crash)
 // and tracefs kprobe_events (every kernel from 4.9; needed for kretprobe maxactive).
-import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
+import { formatAttachSpec, isGlob, type AttachSpec } from "../attach-spec.ts";
 import { SyscallError, SystemError, errnoName } from "../errors.ts";
 import { hintFor } from "../hints.ts";
 import { tryReadText } from "../sys/files.ts";
 import { perfEventOpen } from "../sys/perf.ts";
 import { kernelVersionCode } from "../uapi.ts";
+import { attachKprobeGlob } from "./attach/kprobe-multi.ts";
 import { requireFeature } from "./features/probes.ts";
-import { attachToPerfFd, type PerfEventLink } from "./perf-link.ts";
+import { describeCandidates, kprobeCandidates, parseFilterFunctions, parseKallsyms } from "./kprobe-doctor.ts";
+import { attachToPerfFd, type Link, type PerfEventLink } from "./perf-link.ts";
 import { chooseProbeApi, type ProbeApi } from "./probe-pmu.ts";
 import { kernelVersion, type Program } from "./program.ts";
 import { TracefsCommand } from "./tracefs-command.ts";
-import { TracefsWriteError, hasControl } from "./tracefs.ts";
+import { TracefsWriteError, hasControl, tracefs } from "./tracefs.ts";
 import { attachProbeEvent, createProbeEvent } from "./tracefs-probe.ts";
 
 /**
@@ -30,11 +32,21 @@ export function candidateSymbols(func: string, arch: string, kernel: number): st
   return kernel >= wrappersFrom ? [wrapped, ...plain] : [...plain, wrapped];
 }
 
-/** Is `name` a function in /proc/kallsyms? (undefined when kallsyms cannot be read) */
-function inKallsyms(name: string): boolean | undefined {
+/**
+ * The kprobe doctor's answer for a function that could not be probed: the names this kernel has
+ * for it (kallsyms, available_filter_functions), or undefined when kallsyms cannot be read.
+ */
+export function doctorFor(func: string): string | undefined {
   const syms = tryReadText("/proc/kallsyms");
   if (syms === undefined) return undefined;
-  return syms.includes(` ${name}\n`) || syms.includes(` ${name}\t`);
+  let filter: string | undefined;
+  try {
+    filter = tryReadText(`${tracefs()}/available_filter_functions`);
+  } catch {
+    filter = undefined; // no tracefs: kallsyms alone
+  }
+  const candidates = kprobeCandidates(func, parseKallsyms(syms), filter === undefined ? undefined : parseFilterFunctions(filter), process.arch);
+  return describeCandidates(func, candidates);
 }
 
 export interface KprobeAttachInfo {
@@ -52,10 +64,19 @@ export interface KprobeOptions {
   onInfo?: (i: KprobeAttachInfo) => void;
 }
 
-type KSpec = AttachSpec & { kind: "kprobe" | "kretprobe" };
+type KSpec = AttachSpec & { kind: "kprobe" | "kretprobe" | "ksyscall" | "kretsyscall" };
 
-export function attachKprobe(prog: Program, spec: KSpec, opts: KprobeOptions = {}): PerfEventLink {
-  const target = formatAttachSpec(spec);
+/** libbpf's ksyscall/NAME: a kprobe on the syscall's symbol, `sys_NAME` resolved as the seed's sys_clone is. */
+function asKprobe(spec: KSpec): AttachSpec & { kind: "kprobe" | "kretprobe" } {
+  if (spec.kind === "ksyscall") return { kind: "kprobe", func: `sys_${spec.name}`, offset: 0 };
+  if (spec.kind === "kretsyscall") return { kind: "kretprobe", func: `sys_${spec.name}` };
+  return spec as AttachSpec & { kind: "kprobe" | "kretprobe" };
+}
+
+export function attachKprobe(prog: Program, given: KSpec, opts: KprobeOptions = {}): PerfEventLink | Link {
+  const target = formatAttachSpec(given);
+  const spec = asKprobe(given);
+  if (isGlob(spec.func)) return attachKprobeGlob(prog, spec, (one) => attachKprobe(prog, one, opts));
   if (opts.maxactive !== undefined) requireFeature("kretprobeMaxactive", "kretprobe maxactive", "leave out --maxactive");
   const { api, pmu } = chooseProbeApi("kprobe", opts.api, opts.maxactive !== undefined);
   if (api === "tracefs" && !hasControl("kprobe_events")) {
@@ -95,10 +116,10 @@ export function attachKprobe(prog: Program, spec: KSpec, opts: KprobeOptions = {
       }
     }
   }
-  const known = candidates.some((s) => inKallsyms(s));
   const call = api === "pmu" ? "perf_event_open(kprobe PMU)" : "kprobe_events";
-  const hint = known === false
-    ? `unknown kernel function '${spec.func}': it is not in /proc/kallsyms`
-    : (hintFor("kprobe_events", errnoName(lastErrno), { euid: process.geteuid?.() ?? 0 }) ?? "the kernel refused the probe");
+  // ENOENT/EINVAL: no such probe point (a name this kernel does not have, or cannot probe): the
+  // doctor says which names it has instead
+  const doctor = lastErrno === 2 || lastErrno === 22 ? doctorFor(spec.func) : undefined;
+  const hint = doctor ?? hintFor("kprobe_events", errnoName(lastErrno), { euid: process.geteuid?.() ?? 0 }) ?? "the kernel refused the probe";
   throw new SyscallError(`attach '${prog.name}' to ${target}`, call, lastErrno, `${hint}${lastDetail}`);
 }
