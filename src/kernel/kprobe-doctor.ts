@@ -139,7 +139,7 @@ export function describeCandidates(func: string, candidates: KprobeCandidate[]):
     if (c.why === "syscall") notes.push("syscall");
     if (c.why === "similar") notes.push("similar name");
     if (c.traceable === false) notes.push("not in available_filter_functions");
-    if (c.places.length > 1) notes.push(`${c.places.length} copies: ${c.places.map(where).join(", ")}; a probe by name takes the first`);
+    if (c.places.length > 1) notes.push(`${c.places.length} copies: ${c.places.map(where).join(", ")}: ambiguous by name (the kernel probes the first, or from 6.7 refuses it: EADDRNOTAVAIL)`);
     return notes.length ? `${c.name} (${notes.join("; ")})` : c.name;
   });
   if (!others.length) return `'${func}' is in /proc/kallsyms`;

@@ -117,9 +117,9 @@ export function attachKprobe(prog: Program, given: KSpec, opts: KprobeOptions = 
     }
   }
   const call = api === "pmu" ? "perf_event_open(kprobe PMU)" : "kprobe_events";
-  // ENOENT/EINVAL: no such probe point (a name this kernel does not have, or cannot probe): the
-  // doctor says which names it has instead
-  const doctor = lastErrno === 2 || lastErrno === 22 ? doctorFor(spec.func) : undefined;
+  // ENOENT/EINVAL: no such probe point (a name this kernel does not have, or cannot probe);
+  // EADDRNOTAVAIL (6.7+): the name is not unique. The doctor says which names the kernel has.
+  const doctor = lastErrno === 2 || lastErrno === 22 || lastErrno === 99 ? doctorFor(spec.func) : undefined;
   const hint = doctor ?? hintFor("kprobe_events", errnoName(lastErrno), { euid: process.geteuid?.() ?? 0 }) ?? "the kernel refused the probe";
   throw new SyscallError(`attach '${prog.name}' to ${target}`, call, lastErrno, `${hint}${lastDetail}`);
 }
