@@ -59,7 +59,7 @@ export function btfLoadTarget(s: AttachSpec & { kind: BtfAttachKind }): { attach
 }
 
 export const ATTACH_SYNTAX =
-  "kprobe:FUNC[+OFFSET], kprobe:GLOB, kretprobe:FUNC, ksyscall:NAME, kretsyscall:NAME, kprobe.multi:GLOB, kretprobe.multi:GLOB, uprobe.multi:PATH:GLOB, uretprobe.multi:PATH:GLOB, usdt:PATH:PROVIDER:NAME, tracepoint:CATEGORY:NAME, raw_tracepoint:NAME, uprobe:PATH:SYMBOL[+OFFSET], uprobe:PATH:0xFILEOFFSET, uretprobe:PATH:SYMBOL, perf_event[:cpu-clock], socket[:IFACE], xdp:IFACE[:generic|native], tc:IFACE:ingress|egress, cgroup:PATH[:ATTACH_TYPE], flow_dissector, sk_msg:MAP, sk_skb:MAP[:stream_verdict|stream_parser|verdict], tp_btf:NAME, fentry:FUNC, fexit:FUNC, fmod_ret:FUNC, lsm:HOOK, iter:TARGET";
+  "kprobe:FUNC[+OFFSET], kretprobe:FUNC, tracepoint:CATEGORY:NAME, raw_tracepoint:NAME, uprobe:PATH:SYMBOL[+OFFSET], uprobe:PATH:0xFILEOFFSET, uretprobe:PATH:SYMBOL, perf_event[:cpu-clock], socket[:IFACE], xdp:IFACE[:generic|native], tc:IFACE:ingress|egress, cgroup:PATH[:ATTACH_TYPE], flow_dissector, sk_msg:MAP, sk_skb:MAP[:stream_verdict|stream_parser|verdict], tp_btf:NAME, fentry:FUNC, fexit:FUNC, fmod_ret:FUNC, lsm:HOOK, iter:TARGET, ksyscall:NAME, kprobe.multi:GLOB, uprobe.multi:PATH:GLOB, usdt:PATH:PROVIDER:NAME";
 
 const SYMBOL = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 /** A function-name glob as libbpf takes them: `*` and `?` (at least one) among symbol characters. */
