@@ -2,7 +2,7 @@
 // cookies; no kprobes, so ksyscall/kprobe.multi are tested in the VM rig). USDT: the committed
 // sys/sdt.h target prints what it passed, the program prints what it read through the spec bpfload
 // wrote: the two must agree. uprobe.multi: readelf's function symbols say how many sites fire.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { canUseKernel, MAIN, REPO, runCli, tracefsDir } from "../support.ts";
 
@@ -10,6 +10,7 @@ const FIX = `${REPO}/test/fixtures`;
 const TARGET = `${FIX}/usdt/usdt_target`;
 const hasUprobeMulti = canUseKernel && existsSync("/sys/kernel/btf/vmlinux") && readFileSync("/sys/kernel/btf/vmlinux").includes("bpf_uprobe_multi_link");
 const x64 = process.arch === "x64"; // the committed targets are x86_64 binaries
+setDefaultTimeout(15000); // a run that never sees its lines ends at --duration 5
 
 /**
  * Runs bpfload until it says "attached", then `trigger` (the target, run once), then waits for it
@@ -44,7 +45,7 @@ describe.skipIf(!canUseKernel || !x64)("USDT on the running kernel", () => {
   for (const build of ["usdt_target", "usdt_target_O0"]) {
     test(`${build}: the arguments read through the spec are those the program passed (registers, stack, constants)`, async () => {
       const path = `${FIX}/usdt/${build}`;
-      const r = await attachThenRun(["load", `${FIX}/usdt_probe.o`, "--attach", `usdt:${path}:bpfload:args`, "--count", "4", "--duration", "10"], [path, "-9000000000", "-77", "2"]);
+      const r = await attachThenRun(["load", `${FIX}/usdt_probe.o`, "--attach", `usdt:${path}:bpfload:args`, "--count", "4", "--duration", "5"], [path, "-9000000000", "-77", "2"]);
       expect(r.stderr).toContain(`attached 'on_usdt' to usdt:${path}:bpfload:args (1 site)`);
       // what the target printed, twice (a, then a+1)
       expect(r.fired).toBe("fired a=-9000000000 b=-77 first=-27000000000 c=7 d=200\nfired a=-8999999999 b=-77 first=-27000000000 c=7 d=200\n");
@@ -58,14 +59,14 @@ describe.skipIf(!canUseKernel || !x64)("USDT on the running kernel", () => {
   test("a probe with a semaphore: counted up while attached (the guarded site fires), through ref_ctr_offset", async () => {
     // without a probe, the semaphore is 0 and the site is skipped
     expect(Bun.spawnSync([TARGET, "5", "6", "1"]).stdout.toString()).not.toContain("guarded");
-    const r = await attachThenRun(["load", `${FIX}/usdt_probe.o`, "--attach", `usdt:${TARGET}:bpfload:guarded`, "--count", "2", "--duration", "10"], [TARGET, "31", "6", "1"]);
+    const r = await attachThenRun(["load", `${FIX}/usdt_probe.o`, "--attach", `usdt:${TARGET}:bpfload:guarded`, "--count", "2", "--duration", "5"], [TARGET, "31", "6", "1"]);
     expect(r.fired).toContain("guarded a=31");
     expect(traced(r.stdout)).toBe("usdt n=1 a=31 b=-1 | usdt first=-1 c=-1 d=-1");
     expect(r.code).toBe(0);
   });
 
   test("spec ids by bpf cookie here (5.15+), said with --verbose; the ip map stays empty", async () => {
-    const r = await attachThenRun(["load", `${FIX}/usdt_probe.o`, "--attach", `usdt:${TARGET}:bpfload:args`, "--count", "2", "--duration", "10", "--verbose"], [TARGET, "1", "2", "1"]);
+    const r = await attachThenRun(["load", `${FIX}/usdt_probe.o`, "--attach", `usdt:${TARGET}:bpfload:args`, "--count", "2", "--duration", "5", "--verbose"], [TARGET, "1", "2", "1"]);
     expect(r.stderr).toContain("spec ids by bpf cookie");
     expect(r.stderr).toContain("map '__bpf_usdt_ip_to_spec_id' (hash, 0 entries");
     expect(r.code).toBe(0);
@@ -92,7 +93,7 @@ describe.skipIf(!canUseKernel || !x64)("USDT on the running kernel", () => {
       console.warn(`[skip] usdt.bpf.h program: ${check.stderr.trim()}`);
       return done();
     }
-    const r = await attachThenRun(["load", obj, "--attach", `usdt:${TARGET}:bpfload:args`, "--count", "2", "--duration", "10"], [TARGET, "-5", "-6", "1"]);
+    const r = await attachThenRun(["load", obj, "--attach", `usdt:${TARGET}:bpfload:args`, "--count", "2", "--duration", "5"], [TARGET, "-5", "-6", "1"]);
     expect(traced(r.stdout)).toBe("usdt.bpf.h n=5 a=-5 b=-6 | usdt.bpf.h first=-15 c=7 d=200");
     expect(r.code).toBe(0);
     done();
