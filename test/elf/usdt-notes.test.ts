@@ -31,7 +31,7 @@ function readelfNotes(path: string) {
   const text = Bun.spawnSync([readelf!, "-n", path]).stdout.toString();
   const out = [];
   const re = /Provider: (\S+)\s+Name: (\S+)\s+Location: (0x[0-9a-f]+), Base: (0x[0-9a-f]+), Semaphore: (0x[0-9a-f]+)\s+Arguments: ?([^\n]*)/g;
-  for (const m of text.matchAll(re)) out.push({ provider: m[1], name: m[2], pc: BigInt(m[3]!), base: BigInt(m[4]!), semaphore: BigInt(m[5]!), args: m[6]!.trim() });
+  for (const m of text.matchAll(re)) out.push({ provider: m[1]!, name: m[2]!, pc: BigInt(m[3]!), base: BigInt(m[4]!), semaphore: BigInt(m[5]!), args: m[6]!.trim() });
   return out;
 }
 

@@ -30,7 +30,7 @@ export function matchKernelFunctions(pattern: string, filterText: string | undef
   return { names, from };
 }
 
-function kernelFunctions(pattern: string): { names: string[]; from: string } {
+function liveKernelFunctions(pattern: string): { names: string[]; from: string } {
   let filter: string | undefined;
   try {
     filter = tryReadText(`${tracefs()}/available_filter_functions`);
@@ -40,6 +40,14 @@ function kernelFunctions(pattern: string): { names: string[]; from: string } {
   return matchKernelFunctions(pattern, filter, filter === undefined ? tryReadText("/proc/kallsyms") : undefined);
 }
 
+/** What the glob code asks the kernel, swapped by the tests for a fake (test/kernel/kprobe-multi.test.ts). */
+export const kprobeMultiSeam = {
+  functions: liveKernelFunctions,
+  link: (progFd: number, names: string[], retprobe: boolean) => bpfLinkCreateKprobeMulti(progFd, attachTypeValue("BPF_TRACE_KPROBE_MULTI"), names, { retprobe }),
+};
+
+const kernelFunctions = (pattern: string) => kprobeMultiSeam.functions(pattern);
+
 type MultiSpec = AttachSpec & { kind: "kprobe.multi" | "kretprobe.multi" };
 
 function noMatch(pattern: string, from: string): InputError {
@@ -48,7 +56,7 @@ function noMatch(pattern: string, from: string): InputError {
 
 /** Tries the one link; returns it, or the errno the kernel refused it with. */
 function linkMulti(prog: Program, names: string[], retprobe: boolean, target: string): BpfLink | number {
-  const r = bpfLinkCreateKprobeMulti(prog.fd, attachTypeValue("BPF_TRACE_KPROBE_MULTI"), names, { retprobe });
+  const r = kprobeMultiSeam.link(prog.fd, names, retprobe);
   return r.ret >= 0 ? new BpfLink(target, r.ret) : r.errno;
 }
 
