@@ -86,6 +86,8 @@ export function attachKprobe(prog: Program, given: KSpec, opts: KprobeOptions = 
   }
   const offset = spec.kind === "kprobe" ? spec.offset : 0;
   const candidates = candidateSymbols(spec.func, process.arch, kernelVersion().code);
+  // a ksyscall's target says which symbol it is on this kernel
+  const shown = (symbol: string) => (given.kind === "ksyscall" || given.kind === "kretsyscall" ? `${target} (${symbol})` : target);
   let lastErrno = 22;
   let lastDetail = "";
   for (const symbol of candidates) {
@@ -100,7 +102,7 @@ export function attachKprobe(prog: Program, given: KSpec, opts: KprobeOptions = 
       });
       if (open.ret >= 0) {
         opts.onInfo?.({ symbol, event: "pmu", api });
-        return attachToPerfFd(prog, open.ret, target, {});
+        return attachToPerfFd(prog, open.ret, shown(symbol), {});
       }
       lastErrno = open.errno;
     } else {
@@ -108,7 +110,7 @@ export function attachKprobe(prog: Program, given: KSpec, opts: KprobeOptions = 
         const probe = spec.kind === "kprobe" ? "p" : `r${opts.maxactive ?? ""}`;
         const created = createProbeEvent(spec.func, (event) => TracefsCommand.kprobe(probe, event, symbol, offset));
         opts.onInfo?.({ symbol, event: created.event, api });
-        return attachProbeEvent(prog, created, target);
+        return attachProbeEvent(prog, created, shown(symbol));
       } catch (e) {
         if (!(e instanceof TracefsWriteError)) throw e;
         lastErrno = e.errno;
