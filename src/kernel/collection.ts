@@ -6,7 +6,7 @@ import { encodeFuncInfo, encodeLineInfo, programExtInfo } from "../elf/btf-ext-l
 import { BTF_KIND_ARRAY, BTF_KIND_CONST, BTF_KIND_RESTRICT, BTF_KIND_STRUCT, BTF_KIND_TYPE_TAG, BTF_KIND_TYPEDEF, BTF_KIND_UNION, BTF_KIND_VOLATILE, type Btf } from "../elf/btf.ts";
 import { FoldError, foldRodata, type RodataSite } from "../elf/fold-rodata.ts";
 import type { MapSpec, ObjectSpec, ProgramSpec } from "../elf/index.ts";
-import { linkProgramPieces, type LinkedPiece } from "../elf/index.ts";
+import { linkProgramPieces, sectionToProgram, type LinkedPiece } from "../elf/index.ts";
 import { NotSupportedError, ObjectError, SyscallError, UsageError } from "../errors.ts";
 import { BPF_F_RDONLY_PROG, BPF_MAP_TYPE_PROG_ARRAY, MAP_TYPES, type ProgTypeName } from "../uapi.ts";
 import { loadObjectBtf, readObjectExt, type ObjectBtf } from "./btf-load.ts";
@@ -217,6 +217,11 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
   }
   // libbpf's SEC_ATTACHABLE_OPT: before 4.17 the program type alone was enough
   const dropAttachType = spec.expectedAttachTypeOptional && hasFeature("expectedAttachType") === false;
+  // a required one on such a kernel: its BPF_PROG_LOAD attr ends before the field (E2BIG): say what is needed
+  if (spec.expectedAttachType !== undefined && !spec.expectedAttachTypeOptional && type === spec.progType && hasFeature("expectedAttachType") === false) {
+    const sp = sectionToProgram(spec.section);
+    throw new NotSupportedError(`section '${spec.section}' (expected attach type ${sp?.expectedAttachTypeName ?? spec.expectedAttachType})`, sp?.since ?? featureSince("expectedAttachType"), `program '${spec.name}'`);
+  }
   const program = loadProgram({
     name: spec.name, type, insns, license: opts.license ?? obj.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel,
     expectedAttachType: type === spec.progType && !dropAttachType ? spec.expectedAttachType : undefined,

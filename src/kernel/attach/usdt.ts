@@ -25,6 +25,8 @@ type USpec = AttachSpec & { kind: "usdt" };
 const SPECS_MAP = "__bpf_usdt_specs";
 const IP_MAP = "__bpf_usdt_ip_to_spec_id";
 const ET_EXEC = 2;
+/** usdt.bpf.h's BPF_USDT_MAX_SPEC_CNT, assumed where the kernel cannot tell the map's size (before 4.13). */
+const USDT_DEFAULT_SPECS = 256;
 
 /** The sites of PROVIDER:NAME in the target; refuses a target without them, naming the probes it has. */
 export function usdtSites(spec: USpec): { sites: UsdtSite[]; elfType: number; machine: string } {
@@ -50,9 +52,10 @@ export function usdtSites(spec: USpec): { sites: UsdtSite[]; elfType: number; ma
 /** Spec ids handed out per spec map (one object's programs share it), by argument string. */
 const specIds = new Map<number, Map<string, number>>();
 
-function mapValueSize(fd: number): { valueSize: number; maxEntries: number } {
+/** The spec map's value size and entries; undefined where the kernel cannot tell (map info is 4.13+). */
+function mapValueSize(fd: number): { valueSize: number; maxEntries: number } | undefined {
   const r = bpfMapGetInfo(fd);
-  if (r.ret < 0) throw new SyscallError(`read map ${SPECS_MAP}`, "BPF_OBJ_GET_INFO_BY_FD", r.errno);
+  if (r.ret < 0) return undefined;
   return { valueSize: r.info.getUint32(field(BPF_MAP_INFO, "value_size").offset, true), maxEntries: r.info.getUint32(field(BPF_MAP_INFO, "max_entries").offset, true) };
 }
 
@@ -98,7 +101,7 @@ export function attachUsdt(prog: Program, spec: USpec, opts: { api?: ProbeApi; m
   if (specsFd === undefined || ipFd === undefined) {
     throw new UsageError(`attach '${prog.name}' to ${target}: a USDT program reads its arguments through libbpf's usdt.bpf.h maps (${SPECS_MAP}, ${IP_MAP}), and this program has none: load an object built with <bpf/usdt.bpf.h>`);
   }
-  const { valueSize, maxEntries } = mapValueSize(specsFd);
+  const { valueSize, maxEntries } = mapValueSize(specsFd) ?? { valueSize: USDT_SPEC_SIZE, maxEntries: USDT_DEFAULT_SPECS };
   if (valueSize !== USDT_SPEC_SIZE) throw new InputError(target, `${SPECS_MAP} has ${valueSize}-byte values; bpfload writes libbpf 1.x's ${USDT_SPEC_SIZE}-byte struct __bpf_usdt_spec`);
   const { sites, elfType, machine } = usdtSites(spec);
   const { api, pmu } = chooseProbeApi("uprobe", opts.api);
