@@ -25,14 +25,28 @@ export interface KprobeCandidate {
   traceable?: boolean;
 }
 
-/** Function symbols (t/T/w/W) of /proc/kallsyms text, in file order. */
+/** Function symbols (t/T/w/W) of /proc/kallsyms text, in file order (scanned by hand: 120k+ lines on 6.x). */
 export function parseKallsyms(text: string): KallsymsEntry[] {
   const out: KallsymsEntry[] = [];
-  for (const line of text.split("\n")) {
+  for (let p = 0; p < text.length; ) {
+    let end = text.indexOf("\n", p);
+    if (end < 0) end = text.length;
     // "ffffffff81234560 t vfs_read.isra.0\t[ext4]" (the module after a tab)
-    const m = line.match(/^([0-9a-f]+) ([tTwW]) (\S+)(?:\s+\[(\S+)\])?/);
-    if (!m) continue;
-    out.push(m[4] ? { address: m[1]!, name: m[3]!, module: m[4] } : { address: m[1]!, name: m[3]! });
+    const sp = text.indexOf(" ", p);
+    const type = sp > p && sp + 3 < end ? text.charCodeAt(sp + 1) : 0;
+    if ((type === 0x74 || type === 0x54 || type === 0x77 || type === 0x57) && text.charCodeAt(sp + 2) === 0x20) {
+      let nameEnd = sp + 3;
+      while (nameEnd < end && text.charCodeAt(nameEnd) > 0x20) nameEnd++;
+      const e: KallsymsEntry = { address: text.slice(p, sp), name: text.slice(sp + 3, nameEnd) };
+      let open = nameEnd;
+      while (open < end && (text.charCodeAt(open) === 0x20 || text.charCodeAt(open) === 0x09)) open++;
+      if (text.charCodeAt(open) === 0x5b) {
+        const close = text.indexOf("]", open);
+        if (close > open && close < end) e.module = text.slice(open + 1, close);
+      }
+      if (e.name) out.push(e);
+    }
+    p = end + 1;
   }
   return out;
 }
@@ -64,19 +78,26 @@ function isCloneOf(name: string, func: string): boolean {
   return /^(\.(isra|constprop|part|llvm)\.\d+)+$/.test(name.slice(func.length));
 }
 
-/** Levenshtein distance, stopping once it exceeds `max` (most names are far). */
+const rows = [new Uint16Array(256), new Uint16Array(256)];
+
+/** Levenshtein distance, stopping once it exceeds `max` (most names are far); two rows reused. */
 function editDistance(a: string, b: string, max: number): number {
   if (Math.abs(a.length - b.length) > max) return max + 1;
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  if (b.length >= 255 || a.length >= 255) return max + 1;
+  let prev = rows[0]!;
+  let cur = rows[1]!;
+  for (let j = 0; j <= b.length; j++) prev[j] = j;
   for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
+    cur[0] = i;
     let best = i;
+    const ca = a.charCodeAt(i - 1);
     for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      best = Math.min(best, cur[j]!);
+      const v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (ca === b.charCodeAt(j - 1) ? 0 : 1));
+      cur[j] = v;
+      if (v < best) best = v;
     }
     if (best > max) return max + 1;
-    prev = cur;
+    [prev, cur] = [cur, prev];
   }
   return prev[b.length]!;
 }
@@ -86,8 +107,8 @@ const MAX_SIMILAR = 5;
 /**
  * The names to offer for FUNC, best first: the name itself (when it is there but was refused, its
  * duplicates matter), the syscall's names for this arch, compiler clones, and — only when none of
- * those exist — up to 5 close spellings. Traceable names (in available_filter_functions) come
- * before the others of the same kind.
+ * those exist — up to 5 close spellings. Traceable clones and spellings (in
+ * available_filter_functions) come before the others.
  */
 export function kprobeCandidates(func: string, kallsyms: KallsymsEntry[], filterFunctions: Set<string> | undefined, arch: string): KprobeCandidate[] {
   const byName = new Map<string, KallsymsEntry[]>();
@@ -119,11 +140,13 @@ export function kprobeCandidates(func: string, kallsyms: KallsymsEntry[], filter
       .slice(0, MAX_SIMILAR);
     for (const { n } of similar) add(n, "similar");
   }
-  // stable: within a kind, traceable names first
+  // stable: among clones and close spellings, traceable names first (a syscall's names keep this
+  // arch's order: x86's wrappers are not in available_filter_functions, and kprobes need no ftrace)
   const kindRank = { exact: 0, syscall: 1, clone: 2, similar: 3 };
+  const traceRank = (c: KprobeCandidate) => (c.why === "clone" || c.why === "similar") && c.traceable ? 0 : 1;
   return out
     .map((c, i) => ({ c, i }))
-    .sort((a, b) => kindRank[a.c.why] - kindRank[b.c.why] || Number(b.c.traceable ?? false) - Number(a.c.traceable ?? false) || a.i - b.i)
+    .sort((a, b) => kindRank[a.c.why] - kindRank[b.c.why] || traceRank(a.c) - traceRank(b.c) || a.i - b.i)
     .map((x) => x.c);
 }
 

@@ -3,17 +3,16 @@
 import { formatAttachSpec, isGlob, type AttachSpec } from "../attach-spec.ts";
 import { SyscallError, SystemError, errnoName } from "../errors.ts";
 import { hintFor } from "../hints.ts";
-import { tryReadText } from "../sys/files.ts";
 import { perfEventOpen } from "../sys/perf.ts";
 import { kernelVersionCode } from "../uapi.ts";
-import { attachKprobeGlob } from "./attach/kprobe-multi.ts";
+import { attachKprobeGlob, readFilterFunctions, readKernelText } from "./attach/kprobe-multi.ts";
 import { requireFeature } from "./features/probes.ts";
 import { describeCandidates, kprobeCandidates, parseFilterFunctions, parseKallsyms } from "./kprobe-doctor.ts";
 import { attachToPerfFd, type Link, type PerfEventLink } from "./perf-link.ts";
 import { chooseProbeApi, type ProbeApi } from "./probe-pmu.ts";
 import { kernelVersion, type Program } from "./program.ts";
 import { TracefsCommand } from "./tracefs-command.ts";
-import { TracefsWriteError, hasControl, tracefs } from "./tracefs.ts";
+import { TracefsWriteError, hasControl } from "./tracefs.ts";
 import { attachProbeEvent, createProbeEvent } from "./tracefs-probe.ts";
 
 /**
@@ -37,14 +36,9 @@ export function candidateSymbols(func: string, arch: string, kernel: number): st
  * for it (kallsyms, available_filter_functions), or undefined when kallsyms cannot be read.
  */
 export function doctorFor(func: string): string | undefined {
-  const syms = tryReadText("/proc/kallsyms");
+  const syms = readKernelText("/proc/kallsyms");
   if (syms === undefined) return undefined;
-  let filter: string | undefined;
-  try {
-    filter = tryReadText(`${tracefs()}/available_filter_functions`);
-  } catch {
-    filter = undefined; // no tracefs: kallsyms alone
-  }
+  const filter = readFilterFunctions();
   const candidates = kprobeCandidates(func, parseKallsyms(syms), filter === undefined ? undefined : parseFilterFunctions(filter), process.arch);
   return describeCandidates(func, candidates);
 }
@@ -76,7 +70,8 @@ function asKprobe(spec: KSpec): AttachSpec & { kind: "kprobe" | "kretprobe" } {
 export function attachKprobe(prog: Program, given: KSpec, opts: KprobeOptions = {}): PerfEventLink | Link {
   const target = formatAttachSpec(given);
   const spec = asKprobe(given);
-  if (isGlob(spec.func)) return attachKprobeGlob(prog, spec, (one) => attachKprobe(prog, one, opts));
+  // the functions of a glob are named by the glob's link, not one by one
+  if (isGlob(spec.func)) return attachKprobeGlob(prog, spec, (one) => attachKprobe(prog, one, { ...opts, onInfo: undefined }));
   if (opts.maxactive !== undefined) requireFeature("kretprobeMaxactive", "kretprobe maxactive", "leave out --maxactive");
   const { api, pmu } = chooseProbeApi("kprobe", opts.api, opts.maxactive !== undefined);
   if (api === "tracefs" && !hasControl("kprobe_events")) {

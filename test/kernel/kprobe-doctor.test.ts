@@ -53,7 +53,14 @@ describe("the candidates for a function that could not be probed", () => {
     expect(text).toMatch(/do_sys_openat2 \(2 copies: vmlinux 0xffffffff816d2470, \[shadow\] 0xffffffffc0a01230: ambiguous by name/);
   });
 
-  test("traceable names (available_filter_functions) first among their kind, the others marked", () => {
+  test("a syscall's names keep this arch's order, traceable or not (5.4's __x64_ wrappers are not in available_filter_functions)", () => {
+    const filter = parseFilterFunctions("__ia32_sys_clone\n__do_sys_clone\n");
+    expect(names("sys_clone", host, "x64", filter)).toEqual(["__x64_sys_clone", "__ia32_sys_clone"]);
+  });
+
+  test("traceable clones (available_filter_functions) first, the others marked", () => {
+    const clones = parseKallsyms("ffffffff81000000 t f.isra.0\nffffffff81000100 t f.constprop.0\n");
+    expect(names("f", clones, "x64", parseFilterFunctions("f.constprop.0\n"))).toEqual(["f.constprop.0", "f.isra.0"]);
     const filter = parseFilterFunctions("kzalloc_noprof.constprop.0\nshow_regs.part.0 [somemod]\n");
     const c = kprobeCandidates("show_regs", host, filter, "x64");
     expect(c.map((x) => [x.name, x.traceable])).toEqual([["show_regs", false], ["show_regs.part.0", true]]);

@@ -46,7 +46,7 @@ describe("kprobe:GLOB", () => {
     fakeKernel(["vfs_read", "vfs_readv", "vfs_write"], 95 /* EOPNOTSUPP */);
     const closed: string[] = [];
     const l = attachKprobeGlob(prog, { kind: "kprobe", func: "vfs_*", offset: 0 }, fakeProbe(closed));
-    expect(l.target).toBe("kprobe:vfs_* (3 kprobes)");
+    expect(l.target).toBe("kprobe:vfs_* (3 kprobes: vfs_read, vfs_readv, vfs_write)");
     expect(l.hits()).toBe(3n);
     l.close();
     expect(closed).toEqual(["vfs_read", "vfs_readv", "vfs_write"]);

@@ -224,7 +224,7 @@ check attach-ksyscall-symbol -t 60 -e "attached 'on_getppid_ret' to kretsyscall:
 check attach-kretsyscall -t 60 -n 2 -g 'sh -c true' -e 'bpfload kretsyscall getppid *$' -- bpfload load fixtures/probe_kinds.o --program on_getppid_ret --duration 3
 # kprobe:GLOB with the seed (loaded as a plain kprobe, which a kprobe.multi link does not take): one kprobe per
 # matching function (sys_getppid on 4.9; __x64_sys_getppid and __ia32_sys_getppid later), all of them firing.
-check attach-kprobe-glob -t 60 -e "attached 'seed' to kprobe:\\*sys_getppid \\([1-9][0-9]* kprobes\\)" -- bpfload load seed.bin --attach 'kprobe:*sys_getppid' --duration 0
+check attach-kprobe-glob -t 60 -e "attached 'seed' to kprobe:\\*sys_getppid \\([1-9][0-9]* kprobes?: [_a-zA-Z0-9]*sys_getppid" -- bpfload load seed.bin --attach 'kprobe:*sys_getppid' --duration 0
 check attach-kprobe-glob-fires -t 60 -n 2 -g 'sh -c true' -e "$HELLO" -- bpfload load seed.bin --attach 'kprobe:*sys_getppid' --duration 3
 # kprobe.multi: 5.18+ built with CONFIG_FPROBE; Debian's 6.1 has no CONFIG_FPROBE, so every kernel here refuses
 # the link (before 5.18 too), each with its reason, exit 1.
@@ -253,10 +253,11 @@ else
   check attach-usdt-pie-refused -t 60 -c 1 -e 'no bpf cookies \(5\.15\+\)' -- \
     bpfload load fixtures/usdt_probe_ip.o --attach usdt:/vm/fixtures/usdt/usdt_target:bpfload:args --duration 0
 fi
+if kernel_ge 5.15; then USDT_OBJ=usdt_probe.o; else USDT_OBJ=usdt_probe_ip.o; fi
 if [ "$VM_ARCH" = x64 ]; then
   if kernel_ge 4.20; then
     check attach-usdt-semaphore -t 60 -n 1 -g 'fixtures/usdt/usdt_target_nopie 31 6 1' -e 'usdt n=1 a=31 ' -- \
-      bpfload load fixtures/usdt_probe_ip.o --attach usdt:/vm/fixtures/usdt/usdt_target_nopie:bpfload:guarded --duration 3
+      bpfload load fixtures/$USDT_OBJ --attach usdt:/vm/fixtures/usdt/usdt_target_nopie:bpfload:guarded --duration 3
   else
     check attach-usdt-semaphore -t 60 -c 1 -e 'semaphore, which only the uprobe PMU of 4\.20\+ can count' -- \
       bpfload load fixtures/usdt_probe_ip.o --attach usdt:/vm/fixtures/usdt/usdt_target_nopie:bpfload:guarded --duration 0
