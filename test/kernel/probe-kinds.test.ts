@@ -102,30 +102,47 @@ describe.skipIf(!canUseKernel || !x64)("USDT on the running kernel", () => {
 
 describe.skipIf(!canUseKernel || !x64 || !hasUprobeMulti)("uprobe.multi on the running kernel (6.6+)", () => {
   /** Functions of the target readelf lists (FUNC, defined), one per address: the sites a glob of `*` gets. */
-  function readelfFunctions(path: string): string[] {
+  function readelfFunctions(path: string): Map<string, bigint> {
     const text = Bun.spawnSync(["readelf", "-Ws", path]).stdout.toString();
-    const byAddr = new Map<string, string>();
+    const byName = new Map<string, bigint>();
     for (const l of text.split("\n")) {
       const f = l.trim().split(/\s+/);
-      if (f[3] === "FUNC" && f[6] !== "UND" && !byAddr.has(f[1]!)) byAddr.set(f[1]!, f[7]!.replace(/@.*$/, ""));
+      if (f[3] !== "FUNC" || f[6] === "UND") continue;
+      const addr = BigInt(`0x${f[1]}`);
+      if (![...byName.values()].includes(addr)) byName.set(f[7]!.replace(/@.*$/, ""), addr);
     }
-    return [...byAddr.values()].sort();
+    return byName;
   }
 
+  /** The ip=… values the programs printed, as their offset in a page (a PIE's base is page aligned). */
+  const pageOffsets = (stdout: string, kind: string) =>
+    stdout.split("\n").filter((l) => l.includes(`bpfload ${kind} ip=`)).map((l) => BigInt(`0x${l.split("ip=")[1]!.trim()}`) & 0xfffn);
+
   test.skipIf(!Bun.which("readelf"))("one link on every function of a glob: each runs once, as many lines as readelf has functions", async () => {
-    const want = readelfFunctions(TARGET);
+    const funcs = readelfFunctions(TARGET);
+    const want = [...funcs.keys()].sort();
     expect(want).toContain("fire");
     const r = await attachThenRun(["load", `${FIX}/probe_kinds.o`, "--program", "on_uprobe_multi", "--attach", `uprobe.multi:${TARGET}:*`, "--duration", "3", "--count", String(want.length), "--verbose"], [TARGET, "1", "2", "1"]);
     expect(r.stderr).toContain(`(${want.length} functions)`);
     const listed = r.stderr.match(/uprobe_multi link on \d+ functions: (.*)/)![1]!.split(", ").map((x) => x.replace(/@.*$/, "")).sort();
     expect(listed).toEqual(want);
-    expect(r.stdout.split("\n").filter((l) => l.includes("bpfload uprobe.multi")).length).toBe(want.length);
+    // every function's entry ran once: the ips are the functions' addresses (in their page)
+    expect(pageOffsets(r.stdout, "uprobe.multi").sort()).toEqual([...funcs.values()].map((a) => a & 0xfffn).sort());
     expect(r.stderr).toContain(`detached (count); ${want.length} trace lines`);
   });
 
-  test("uretprobe.multi on fire: one line per call", async () => {
+  test.skipIf(!Bun.which("objdump"))("uretprobe.multi on fire: one line per call, at a return address right after a call of fire (objdump)", async () => {
+    const dis = Bun.spawnSync(["objdump", "-d", TARGET]).stdout.toString().split("\n");
+    // the address of the instruction after each `call ... <fire>`
+    const returns = new Set<bigint>();
+    dis.forEach((l, i) => {
+      if (/call\s+[0-9a-f]+ <fire>/.test(l)) returns.add(BigInt(`0x${dis[i + 1]!.trim().split(":")[0]}`) & 0xfffn);
+    });
+    expect(returns.size).toBeGreaterThan(0);
     const r = await attachThenRun(["load", `${FIX}/probe_kinds.o`, "--program", "on_uretprobe_multi", "--attach", `uretprobe.multi:${TARGET}:fi?e`, "--duration", "3", "--count", "3"], [TARGET, "1", "2", "3"]);
-    expect(r.stdout.split("\n").filter((l) => l.includes("bpfload uretprobe.multi")).length).toBe(3);
+    const ips = pageOffsets(r.stdout, "uretprobe.multi");
+    expect(ips.length).toBe(3);
+    for (const ip of ips) expect(returns.has(ip)).toBe(true);
     expect(r.code).toBe(0);
   });
 
