@@ -153,6 +153,12 @@ describe.skipIf(!canUseKernel || !x64 || !hasUprobeMulti)("uprobe.multi on the r
     expect(r.code).toBe(0);
   });
 
+  test("raw instructions with --attach uprobe.multi: loaded for the link (expected attach type), the seed's line per call", async () => {
+    const r = await attachThenRun(["load", `${REPO}/test/vm/seed.bin`, "--attach", `uprobe.multi:${TARGET}:fire`, "--duration", "5"], [TARGET, "1", "2", "2"], /Hello World!/, 2);
+    expect(r.stderr).toContain(`attached 'seed' to uprobe.multi:${TARGET}:fire (1 function)`);
+    expect(r.code).toBe(0);
+  });
+
   test("a glob that matches nothing is refused before loading", async () => {
     const r = await runCli(["load", `${FIX}/probe_kinds.o`, "--program", "on_uprobe_multi", "--attach", `uprobe.multi:${TARGET}:zz*`]);
     expect(r.stderr).toBe(`bpfload: ${TARGET}: no function symbol matches 'zz*' (in .symtab or .dynsym)\n`);

@@ -84,5 +84,5 @@ export function attachUprobeMulti(prog: Program, spec: MultiSpec, onInfo?: (i: {
     throw new SyscallError(`attach '${prog.name}' to ${target}`, "BPF_LINK_CREATE(uprobe_multi)", r.errno, MULTI_HINT[name] ?? hintFor("uprobe", name, { euid: process.geteuid?.() ?? 0 }));
   }
   onInfo?.({ event: `uprobe_multi link on ${found.length} functions: ${found.map((f) => `${f.name}@0x${f.fileOffset.toString(16)}`).join(", ")}` });
-  return new BpfLink(`${target} (${found.length} functions)`, r.ret);
+  return new BpfLink(`${target} (${found.length} function${found.length === 1 ? "" : "s"})`, r.ret);
 }
