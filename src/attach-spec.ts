@@ -7,6 +7,14 @@ import type { AttachTypeName, ProgTypeName } from "./uapi.ts";
 export type AttachSpec =
   | { kind: "kprobe"; func: string; offset: number }
   | { kind: "kretprobe"; func: string; maxactive?: number }
+  /** A syscall by its name without prefix (`execve`): the kernel's symbol for it is found at attach (libbpf's ksyscall). */
+  | { kind: "ksyscall" | "kretsyscall"; name: string }
+  /** One BPF_TRACE_KPROBE_MULTI link on every function matching a glob (5.18+). */
+  | { kind: "kprobe.multi" | "kretprobe.multi"; pattern: string }
+  /** One BPF_TRACE_UPROBE_MULTI link on every function of PATH matching a glob (6.6+). */
+  | { kind: "uprobe.multi" | "uretprobe.multi"; path: string; pattern: string }
+  /** A USDT probe of a binary (its .note.stapsdt notes): a uprobe at each site, arguments in libbpf's spec map. */
+  | { kind: "usdt"; path: string; provider: string; name: string }
   | { kind: "tracepoint"; category: string; name: string }
   | { kind: "raw_tracepoint"; name: string }
   /** `symbol` undefined: `offset` is a raw file offset; otherwise an offset from the symbol. */
@@ -53,9 +61,20 @@ export function btfLoadTarget(s: AttachSpec & { kind: BtfAttachKind }): { attach
 }
 
 export const ATTACH_SYNTAX =
-  "kprobe:FUNC[+OFFSET], kretprobe:FUNC, tracepoint:CATEGORY:NAME, raw_tracepoint:NAME, uprobe:PATH:SYMBOL[+OFFSET], uprobe:PATH:0xFILEOFFSET, uretprobe:PATH:SYMBOL, perf_event[:cpu-clock], socket[:IFACE], xdp:IFACE[:generic|native], tc:IFACE:ingress|egress, cgroup:PATH[:ATTACH_TYPE], flow_dissector, sk_msg:MAP, sk_skb:MAP[:stream_verdict|stream_parser|verdict], tp_btf:NAME, fentry:FUNC, fexit:FUNC, fmod_ret:FUNC, lsm:HOOK, iter:TARGET";
+  "kprobe:FUNC[+OFFSET], kretprobe:FUNC, tracepoint:CATEGORY:NAME, raw_tracepoint:NAME, uprobe:PATH:SYMBOL[+OFFSET], uprobe:PATH:0xFILEOFFSET, uretprobe:PATH:SYMBOL, perf_event[:cpu-clock], socket[:IFACE], xdp:IFACE[:generic|native], tc:IFACE:ingress|egress, cgroup:PATH[:ATTACH_TYPE], flow_dissector, sk_msg:MAP, sk_skb:MAP[:stream_verdict|stream_parser|verdict], tp_btf:NAME, fentry:FUNC, fexit:FUNC, fmod_ret:FUNC, lsm:HOOK, iter:TARGET, ksyscall:NAME, kprobe.multi:GLOB, uprobe.multi:PATH:GLOB, usdt:PATH:PROVIDER:NAME";
 
 const SYMBOL = /^[A-Za-z_][A-Za-z0-9_.]*$/;
+/** A function-name glob as libbpf takes them: `*` and `?` (at least one) among symbol characters. */
+const GLOB = /^[A-Za-z0-9_.*?]+$/;
+/** Does this function name hold a glob wildcard? */
+export const isGlob = (name: string): boolean => /[*?]/.test(name);
+/** A glob (`*` any run, `?` one character; no classes, as libbpf's glob_match) as an anchored RegExp. */
+export function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^${body}$`);
+}
+/** USDT provider and probe names: C identifiers (sys/sdt.h pastes them into symbol names). */
+const USDT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const TP_PART = /^[A-Za-z0-9_]+$/;
 
 /** struct kprobe's offset is an unsigned int. */
@@ -95,14 +114,51 @@ export function parseAttachSpec(spec: string): AttachSpec {
     case "kprobe":
     case "p": {
       const [func = "", off] = rest.split("+");
+      if (isGlob(func)) {
+        if (!GLOB.test(func)) throw bad("invalid kernel function glob (letters, digits, _ . * ?)");
+        if (off !== undefined) throw bad("a glob takes no offset");
+        return { kind: "kprobe", func, offset: 0 };
+      }
       if (!SYMBOL.test(func)) throw bad("missing or invalid kernel function name");
       return { kind: "kprobe", func, offset: off === undefined ? 0 : parseOffset(off, spec, KPROBE_OFFSET, "a kprobe offset (u32)") };
     }
     case "kretprobe":
     case "r": {
       if (rest.includes("+")) throw bad("a kretprobe takes no offset");
-      if (!SYMBOL.test(rest)) throw bad("missing or invalid kernel function name");
+      if (!(isGlob(rest) ? GLOB : SYMBOL).test(rest)) throw bad("missing or invalid kernel function name");
       return { kind: "kretprobe", func: rest };
+    }
+    case "ksyscall":
+    case "kretsyscall": {
+      // libbpf's ksyscall/NAME: the syscall's name, without sys_ or an arch prefix
+      if (!/^[a-z0-9_]+$/.test(rest)) throw bad(`give the syscall's name (${kind}:execve)`);
+      return { kind, name: rest };
+    }
+    case "kprobe.multi":
+    case "kretprobe.multi": {
+      if (!GLOB.test(rest)) throw bad(`give a kernel function name or glob (${kind}:vfs_*)`);
+      return { kind, pattern: rest };
+    }
+    case "uprobe.multi":
+    case "uretprobe.multi": {
+      const colon = rest.lastIndexOf(":");
+      const path = rest.slice(0, colon);
+      const pattern = rest.slice(colon + 1);
+      if (colon <= 0 || !path.startsWith("/")) throw bad(`give an absolute path and a function glob (${kind}:/usr/lib/libc.so.6:malloc*)`);
+      if (PATH_CONTROL.test(path)) throw bad(`the path ${quote(path)} holds a control character (no file is named so on purpose)`);
+      if (!GLOB.test(pattern)) throw bad(`invalid function glob ${quote(pattern)}`);
+      return { kind, path, pattern };
+    }
+    case "usdt": {
+      // usdt:PATH:PROVIDER:NAME; the path may hold colons, provider and name may not
+      const parts = rest.split(":");
+      const name = parts.pop() ?? "";
+      const provider = parts.pop() ?? "";
+      const path = parts.join(":");
+      if (!path.startsWith("/")) throw bad("give an absolute path, the provider and the probe name (usdt:/usr/bin/python3:python:function__entry)");
+      if (PATH_CONTROL.test(path)) throw bad(`the path ${quote(path)} holds a control character (no file is named so on purpose)`);
+      if (!USDT_NAME.test(provider) || !USDT_NAME.test(name)) throw bad("the provider and the probe name are C identifiers (usdt:PATH:PROVIDER:NAME)");
+      return { kind, path, provider, name };
     }
     case "tracepoint":
     case "tp": {
@@ -190,6 +246,17 @@ export function formatAttachSpec(s: AttachSpec): string {
       return `kprobe:${s.func}${s.offset ? `+${s.offset}` : ""}`;
     case "kretprobe":
       return `kretprobe:${s.func}`;
+    case "ksyscall":
+    case "kretsyscall":
+      return `${s.kind}:${s.name}`;
+    case "kprobe.multi":
+    case "kretprobe.multi":
+      return `${s.kind}:${s.pattern}`;
+    case "uprobe.multi":
+    case "uretprobe.multi":
+      return `${s.kind}:${s.path}:${s.pattern}`;
+    case "usdt":
+      return `usdt:${s.path}:${s.provider}:${s.name}`;
     case "tracepoint":
       return `tracepoint:${s.category}:${s.name}`;
     case "raw_tracepoint":
@@ -225,6 +292,13 @@ export function progTypeFor(s: AttachSpec): ProgTypeName {
   switch (s.kind) {
     case "kprobe":
     case "kretprobe":
+    case "ksyscall":
+    case "kretsyscall":
+    case "kprobe.multi":
+    case "kretprobe.multi":
+    case "uprobe.multi":
+    case "uretprobe.multi":
+    case "usdt":
     case "uprobe":
     case "uretprobe":
       return "kprobe";

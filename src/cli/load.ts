@@ -112,6 +112,9 @@ function checkBtfAttach(prog: Program, spec: AttachSpec): void {
 
 /** A raw program for a BTF attach point (--attach fentry:FUNC, ...) is loaded against its target. */
 function btfLoadFields(spec: AttachSpec | undefined): { expectedAttachType?: number; btfTarget?: string } {
+  // the multi links take only a program loaded for them
+  if (spec?.kind === "kprobe.multi" || spec?.kind === "kretprobe.multi") return { expectedAttachType: attachTypeValue("BPF_TRACE_KPROBE_MULTI") };
+  if (spec?.kind === "uprobe.multi" || spec?.kind === "uretprobe.multi") return { expectedAttachType: attachTypeValue("BPF_TRACE_UPROBE_MULTI") };
   if (!spec || !isBtfAttachKind(spec.kind)) return {};
   const t = btfLoadTarget(spec as AttachSpec & { kind: BtfAttachKind });
   return { expectedAttachType: attachTypeValue(t.attachType), btfTarget: t.btfTarget };

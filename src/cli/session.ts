@@ -8,6 +8,8 @@ import type { Program } from "../kernel/program.ts";
 import { startRunCounter, statusLine } from "../kernel/stats.ts";
 import { TracePipe, TracePipeBusy } from "../kernel/trace-pipe.ts";
 import { checkUprobe } from "../kernel/uprobe.ts";
+import { usdtSites } from "../kernel/attach/usdt.ts";
+import { uprobeMultiTargets } from "../kernel/attach/uprobe-multi.ts";
 import type { EventReader } from "../kernel/events/types.ts";
 import { watch, type WatchResult } from "../kernel/watch.ts";
 import type { RecordPrinter } from "./records.ts";
@@ -42,6 +44,8 @@ export interface SessionOptions {
 export function prepareSession(specs: (AttachSpec | undefined)[], opts: { watch: boolean; attach?: AttachOptions }): TracePipe | undefined {
   for (const spec of specs) {
     if (spec?.kind === "uprobe" || spec?.kind === "uretprobe") checkUprobe(spec, opts.attach?.probeApi);
+    if (spec?.kind === "usdt") usdtSites(spec);
+    if (spec?.kind === "uprobe.multi" || spec?.kind === "uretprobe.multi") uprobeMultiTargets(spec);
     if (spec) checkHookTarget(spec);
   }
   if (!opts.watch) return undefined;

@@ -16,6 +16,9 @@ import { attachTc } from "./attach/tc.ts";
 import { attachXdp, type NetApi } from "./attach/xdp.ts";
 import { sweepNetRecords } from "./attach/sweep-net.ts";
 import { attachSockmap } from "./attach/sockmap.ts";
+import { attachKprobeMulti } from "./attach/kprobe-multi.ts";
+import { attachUprobeMulti } from "./attach/uprobe-multi.ts";
+import { attachUsdt } from "./attach/usdt.ts";
 
 export interface AttachOptions {
   /** Force the kprobe/uprobe mechanism (default: the PMU where the kernel has it). */
@@ -53,10 +56,20 @@ export function attach(prog: Program, spec: AttachSpec, opts: AttachOptions = {}
   switch (spec.kind) {
     case "kprobe":
     case "kretprobe":
+    case "ksyscall":
+    case "kretsyscall":
       return attachKprobe(prog, spec, { api: opts.probeApi, maxactive: opts.maxactive, onInfo: opts.onProbe as (i: KprobeAttachInfo) => void });
     case "uprobe":
     case "uretprobe":
       return attachUprobe(prog, spec, { api: opts.probeApi, onInfo: opts.onProbe });
+    case "kprobe.multi":
+    case "kretprobe.multi":
+      return attachKprobeMulti(prog, spec);
+    case "uprobe.multi":
+    case "uretprobe.multi":
+      return attachUprobeMulti(prog, spec, opts.onProbe);
+    case "usdt":
+      return attachUsdt(prog, spec, { api: opts.probeApi, mapFd: opts.mapFd, onInfo: opts.onProbe });
     case "tracepoint":
       return attachTracepoint(prog, spec);
     case "raw_tracepoint":

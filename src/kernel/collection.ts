@@ -8,7 +8,7 @@ import { BTF_KIND_ARRAY, BTF_KIND_CONST, BTF_KIND_RESTRICT, BTF_KIND_STRUCT, BTF
 import type { ExternSpec } from "../elf/externs.ts";
 import { FoldError, foldRodata, type RodataSite } from "../elf/fold-rodata.ts";
 import type { MapSpec, ObjectSpec, ProgramSpec } from "../elf/index.ts";
-import { linkProgramPieces, type LinkedPiece } from "../elf/index.ts";
+import { linkProgramPieces, sectionToProgram, type LinkedPiece } from "../elf/index.ts";
 import { NotSupportedError, ObjectError, SyscallError, UsageError, VerifierError } from "../errors.ts";
 import { BPF_F_RDONLY_PROG, BPF_MAP_TYPE_PROG_ARRAY, MAP_TYPES, type ProgTypeName } from "../uapi.ts";
 import type { FreplaceTarget } from "./attach/freplace.ts";
@@ -253,6 +253,11 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
   }
   // libbpf's SEC_ATTACHABLE_OPT: before 4.17 the program type alone was enough
   const dropAttachType = spec.expectedAttachTypeOptional && hasFeature("expectedAttachType") === false;
+  // a required one on such a kernel: its BPF_PROG_LOAD attr ends before the field (E2BIG): say what is needed
+  if (spec.expectedAttachType !== undefined && !spec.expectedAttachTypeOptional && type === spec.progType && hasFeature("expectedAttachType") === false) {
+    const sp = sectionToProgram(spec.section);
+    throw new NotSupportedError(`section '${spec.section}' (expected attach type ${sp?.expectedAttachTypeName ?? spec.expectedAttachType})`, sp?.since ?? featureSince("expectedAttachType"), `program '${spec.name}'`);
+  }
   const program = explainingPoison(core, () => loadProgram({
     name: spec.name, type, insns, license: opts.license ?? obj.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel,
     expectedAttachType: type === spec.progType && !dropAttachType ? spec.expectedAttachType : undefined,

@@ -1,13 +1,14 @@
 // kprobes and kretprobes, two ways: the perf kprobe PMU (4.17+; nothing left behind by a crash)
 // and tracefs kprobe_events (every kernel from 4.9; needed for kretprobe maxactive).
-import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
+import { formatAttachSpec, isGlob, type AttachSpec } from "../attach-spec.ts";
 import { SyscallError, SystemError, errnoName } from "../errors.ts";
 import { hintFor } from "../hints.ts";
-import { tryReadText } from "../sys/files.ts";
 import { perfEventOpen } from "../sys/perf.ts";
 import { kernelVersionCode } from "../uapi.ts";
+import { attachKprobeGlob, readFilterFunctions, readKernelText } from "./attach/kprobe-multi.ts";
 import { requireFeature } from "./features/probes.ts";
-import { attachToPerfFd, type PerfEventLink } from "./perf-link.ts";
+import { describeCandidates, kprobeCandidates, parseFilterFunctions, parseKallsyms } from "./kprobe-doctor.ts";
+import { attachToPerfFd, type Link, type PerfEventLink } from "./perf-link.ts";
 import { chooseProbeApi, type ProbeApi } from "./probe-pmu.ts";
 import { kernelVersion, type Program } from "./program.ts";
 import { TracefsCommand } from "./tracefs-command.ts";
@@ -30,11 +31,16 @@ export function candidateSymbols(func: string, arch: string, kernel: number): st
   return kernel >= wrappersFrom ? [wrapped, ...plain] : [...plain, wrapped];
 }
 
-/** Is `name` a function in /proc/kallsyms? (undefined when kallsyms cannot be read) */
-function inKallsyms(name: string): boolean | undefined {
-  const syms = tryReadText("/proc/kallsyms");
+/**
+ * The kprobe doctor's answer for a function that could not be probed: the names this kernel has
+ * for it (kallsyms, available_filter_functions), or undefined when kallsyms cannot be read.
+ */
+export function doctorFor(func: string): string | undefined {
+  const syms = readKernelText("/proc/kallsyms");
   if (syms === undefined) return undefined;
-  return syms.includes(` ${name}\n`) || syms.includes(` ${name}\t`);
+  const filter = readFilterFunctions();
+  const candidates = kprobeCandidates(func, parseKallsyms(syms), filter === undefined ? undefined : parseFilterFunctions(filter), process.arch);
+  return describeCandidates(func, candidates);
 }
 
 export interface KprobeAttachInfo {
@@ -52,10 +58,20 @@ export interface KprobeOptions {
   onInfo?: (i: KprobeAttachInfo) => void;
 }
 
-type KSpec = AttachSpec & { kind: "kprobe" | "kretprobe" };
+type KSpec = AttachSpec & { kind: "kprobe" | "kretprobe" | "ksyscall" | "kretsyscall" };
 
-export function attachKprobe(prog: Program, spec: KSpec, opts: KprobeOptions = {}): PerfEventLink {
-  const target = formatAttachSpec(spec);
+/** libbpf's ksyscall/NAME: a kprobe on the syscall's symbol, `sys_NAME` resolved as the seed's sys_clone is. */
+function asKprobe(spec: KSpec): AttachSpec & { kind: "kprobe" | "kretprobe" } {
+  if (spec.kind === "ksyscall") return { kind: "kprobe", func: `sys_${spec.name}`, offset: 0 };
+  if (spec.kind === "kretsyscall") return { kind: "kretprobe", func: `sys_${spec.name}` };
+  return spec as AttachSpec & { kind: "kprobe" | "kretprobe" };
+}
+
+export function attachKprobe(prog: Program, given: KSpec, opts: KprobeOptions = {}): PerfEventLink | Link {
+  const target = formatAttachSpec(given);
+  const spec = asKprobe(given);
+  // the functions of a glob are named by the glob's link, not one by one
+  if (isGlob(spec.func)) return attachKprobeGlob(prog, spec, (one) => attachKprobe(prog, one, { ...opts, onInfo: undefined }));
   if (opts.maxactive !== undefined) requireFeature("kretprobeMaxactive", "kretprobe maxactive", "leave out --maxactive");
   const { api, pmu } = chooseProbeApi("kprobe", opts.api, opts.maxactive !== undefined);
   if (api === "tracefs" && !hasControl("kprobe_events")) {
@@ -65,6 +81,8 @@ export function attachKprobe(prog: Program, spec: KSpec, opts: KprobeOptions = {
   }
   const offset = spec.kind === "kprobe" ? spec.offset : 0;
   const candidates = candidateSymbols(spec.func, process.arch, kernelVersion().code);
+  // a ksyscall's target says which symbol it is on this kernel
+  const shown = (symbol: string) => (given.kind === "ksyscall" || given.kind === "kretsyscall" ? `${target} (${symbol})` : target);
   let lastErrno = 22;
   let lastDetail = "";
   for (const symbol of candidates) {
@@ -79,7 +97,7 @@ export function attachKprobe(prog: Program, spec: KSpec, opts: KprobeOptions = {
       });
       if (open.ret >= 0) {
         opts.onInfo?.({ symbol, event: "pmu", api });
-        return attachToPerfFd(prog, open.ret, target, {});
+        return attachToPerfFd(prog, open.ret, shown(symbol), {});
       }
       lastErrno = open.errno;
     } else {
@@ -87,7 +105,7 @@ export function attachKprobe(prog: Program, spec: KSpec, opts: KprobeOptions = {
         const probe = spec.kind === "kprobe" ? "p" : `r${opts.maxactive ?? ""}`;
         const created = createProbeEvent(spec.func, (event) => TracefsCommand.kprobe(probe, event, symbol, offset));
         opts.onInfo?.({ symbol, event: created.event, api });
-        return attachProbeEvent(prog, created, target);
+        return attachProbeEvent(prog, created, shown(symbol));
       } catch (e) {
         if (!(e instanceof TracefsWriteError)) throw e;
         lastErrno = e.errno;
@@ -95,10 +113,10 @@ export function attachKprobe(prog: Program, spec: KSpec, opts: KprobeOptions = {
       }
     }
   }
-  const known = candidates.some((s) => inKallsyms(s));
   const call = api === "pmu" ? "perf_event_open(kprobe PMU)" : "kprobe_events";
-  const hint = known === false
-    ? `unknown kernel function '${spec.func}': it is not in /proc/kallsyms`
-    : (hintFor("kprobe_events", errnoName(lastErrno), { euid: process.geteuid?.() ?? 0 }) ?? "the kernel refused the probe");
+  // ENOENT/EINVAL: no such probe point (a name this kernel does not have, or cannot probe);
+  // EADDRNOTAVAIL (6.7+): the name is not unique. The doctor says which names the kernel has.
+  const doctor = lastErrno === 2 || lastErrno === 22 || lastErrno === 99 ? doctorFor(spec.func) : undefined;
+  const hint = doctor ?? hintFor("kprobe_events", errnoName(lastErrno), { euid: process.geteuid?.() ?? 0 }) ?? "the kernel refused the probe";
   throw new SyscallError(`attach '${prog.name}' to ${target}`, call, lastErrno, `${hint}${lastDetail}`);
 }

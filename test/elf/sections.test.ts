@@ -27,8 +27,8 @@ const cases: [string, Partial<NonNullable<ReturnType<typeof sectionToProgram>>> 
   ["uretprobe//usr/lib/libc.so.6:free", { progType: "kprobe", attach: "uretprobe:/usr/lib/libc.so.6:free" }],
   ["uprobe", { progType: "kprobe" }],
   ["uprobe/nocolon", { progType: "kprobe" }],
-  ["ksyscall/clone", { progType: "kprobe" }],
-  ["usdt/x:y:z", { progType: "kprobe" }],
+  ["ksyscall/clone", { progType: "kprobe", attach: "ksyscall:clone" }],
+  ["usdt/x:y:z", { progType: "kprobe", attach: "usdt:x:y:z" }],
   // tracepoints
   ["tracepoint/syscalls/sys_enter_open", { progType: "tracepoint", attach: "tracepoint:syscalls:sys_enter_open" }],
   ["tp/sched/sched_switch", { progType: "tracepoint", attach: "tracepoint:sched:sched_switch" }],

@@ -7,11 +7,13 @@ import { type Property, quote, type Rng, shrinkString, Violation } from "./lib.t
 
 // ------------------------------------------------------------------ attach specs
 
-const KINDS = ["kprobe", "p", "kretprobe", "r", "tracepoint", "tp", "raw_tracepoint", "raw_tp", "uprobe", "uretprobe", "perf_event", "socket", "Kprobe", "kprobe ", "", "uprobes", "xdp"];
+const KINDS = ["kprobe", "p", "kretprobe", "r", "tracepoint", "tp", "raw_tracepoint", "raw_tp", "uprobe", "uretprobe", "perf_event", "socket", "Kprobe", "kprobe ", "", "uprobes", "xdp",
+  "ksyscall", "kretsyscall", "kprobe.multi", "kretprobe.multi", "uprobe.multi", "uretprobe.multi", "usdt"];
 const PIECES = [
   "sys_clone", "do_sys_open", "a", "_", "f.isra.0", "9start", "main", "readline", "syscalls", "sys_enter_getpid", "sched_switch",
   "/bin/true", "/bin/bash", "/usr/lib/x86_64-linux-gnu/libc.so.6", "/", "//", "/tmp/a b", "/x\ny", "/x\0y", "/a:b", "relative/path",
   "cpu-clock", "lo", "eth0", "veth-1.2@x", "0x10", "0X1f", "16", "0", "-1", "0x", "99999999999999999999", "1e3", "+", "+0x8", ":", "::",
+  "vfs_*", "*", "?", "a*b?", "python", "function__entry",
   "/", " ", "\t", "\n", "\r", "\0", "\u001b", "\u00a0", "é", "🙂", "$(reboot)", ";", "'", "\"", ">", "p:evil /bin/sh:0",
 ];
 

@@ -358,3 +358,55 @@ elif [ -r "$CORE_BTF" ]; then
 else
   vm_skip bpfload-core-btf-file "no BTF file $CORE_BTF for this kernel (../shared/vm-kernels/btf-$VM_KERNEL_VERSION)"
 fi
+# --- attach kinds of CO-RE programs: ksyscall, kprobe globs and kprobe.multi, the kprobe doctor, usdt ---
+# probe_kinds.o prints one line per kind; busybox's ash calls getppid() as it starts, so `sh -c true` fires the
+# ksyscall programs. The syscall's symbol is this kernel's: sys_getppid before 4.17, the arch wrapper after.
+if ! kernel_ge 4.17; then SYS_GETPPID=sys_getppid; elif [ "$VM_ARCH" = arm64 ]; then SYS_GETPPID=__arm64_sys_getppid; else SYS_GETPPID=__x64_sys_getppid; fi
+check attach-ksyscall -t 60 -n 2 -g 'sh -c true' -e 'bpfload ksyscall getppid *$' -- bpfload load fixtures/probe_kinds.o --program on_getppid --duration 3
+check attach-ksyscall-symbol -t 60 -e "attached 'on_getppid_ret' to kretsyscall:getppid \\($SYS_GETPPID\\)" -- \
+  bpfload load fixtures/probe_kinds.o --program on_getppid_ret --duration 0
+check attach-kretsyscall -t 60 -n 2 -g 'sh -c true' -e 'bpfload kretsyscall getppid *$' -- bpfload load fixtures/probe_kinds.o --program on_getppid_ret --duration 3
+# kprobe:GLOB with the seed (loaded as a plain kprobe, which a kprobe.multi link does not take): one kprobe per
+# matching function (sys_getppid on 4.9; __x64_sys_getppid and __ia32_sys_getppid later), all of them firing.
+check attach-kprobe-glob -t 60 -e "attached 'seed' to kprobe:\\*sys_getppid \\([1-9][0-9]* kprobes?: [_a-zA-Z0-9]*sys_getppid" -- bpfload load seed.bin --attach 'kprobe:*sys_getppid' --duration 0
+check attach-kprobe-glob-fires -t 60 -n 2 -g 'sh -c true' -e "$HELLO" -- bpfload load seed.bin --attach 'kprobe:*sys_getppid' --duration 3
+# kprobe.multi: 5.18+ built with CONFIG_FPROBE; Debian's 6.1 has no CONFIG_FPROBE, so every kernel here refuses
+# the link (before 5.18 too), each with its reason, exit 1.
+check attach-kprobe-multi-refused -t 60 -c 1 -e 'kprobe.multi' -- bpfload load fixtures/probe_kinds.o --program on_nanosleep_multi --duration 0
+# The kprobe doctor: a misspelt function gets this kernel's close names; a syscall written with another arch's
+# prefix gets this kernel's name for it; through tracefs (5.4+) the kernel's own reason from error_log too.
+check attach-kprobe-doctor -t 60 -x -e 'candidates on this kernel: .*do_sys_open' -- bpfload load seed.bin --attach kprobe:do_sys_opn --duration 0
+if kernel_ge 4.17; then WRONG_SYS=__arm64_sys_getppid; [ "$VM_ARCH" = arm64 ] && WRONG_SYS=__x64_sys_getppid; else WRONG_SYS=__x64_sys_getppid; fi
+check attach-kprobe-doctor-syscall -t 60 -x -e "candidates on this kernel: $SYS_GETPPID \\(syscall" -- bpfload load seed.bin --attach kprobe:$WRONG_SYS --duration 0
+if kernel_ge 5.4; then
+  check attach-kprobe-doctor-error-log -t 60 -x -e 'do_sys_open.*trace_kprobe: error: ' -- bpfload load seed.bin --attach kprobe:do_sys_opn --probe-api tracefs --duration 0
+fi
+# USDT (x86_64 targets built with sys/sdt.h): the values the program reads through the spec bpfload wrote are those
+# the target passed (it prints them too). With bpf cookies (5.15+) the spec id comes by cookie and a PIE target works;
+# before, by address in __bpf_usdt_ip_to_spec_id, for a non-PIE target only (the PIE one is refused, saying why).
+# A site with a semaphore needs the uprobe PMU's ref_ctr_offset (4.20+).
+USDT_LINES='usdt (n=5 a=11 b=-22|first=33 c=7 d=200) *$'
+if [ "$VM_ARCH" != x64 ]; then
+  vm_skip attach-usdt "the USDT targets are x86_64 binaries"
+elif kernel_ge 5.15; then
+  check attach-usdt -t 60 -n 2 -g 'fixtures/usdt/usdt_target 11 -22 1' -e "$USDT_LINES" -- \
+    bpfload load fixtures/usdt_probe.o --attach usdt:/vm/fixtures/usdt/usdt_target:bpfload:args --duration 3
+else
+  check attach-usdt -t 60 -n 2 -g 'fixtures/usdt/usdt_target_nopie 11 -22 1' -e "$USDT_LINES" -- \
+    bpfload load fixtures/usdt_probe_ip.o --attach usdt:/vm/fixtures/usdt/usdt_target_nopie:bpfload:args --duration 3
+  check attach-usdt-pie-refused -t 60 -c 1 -e 'no bpf cookies \(5\.15\+\)' -- \
+    bpfload load fixtures/usdt_probe_ip.o --attach usdt:/vm/fixtures/usdt/usdt_target:bpfload:args --duration 0
+fi
+if kernel_ge 5.15; then USDT_OBJ=usdt_probe.o; else USDT_OBJ=usdt_probe_ip.o; fi
+if [ "$VM_ARCH" = x64 ]; then
+  if kernel_ge 4.20; then
+    check attach-usdt-semaphore -t 60 -n 1 -g 'fixtures/usdt/usdt_target_nopie 31 6 1' -e 'usdt n=1 a=31 ' -- \
+      bpfload load fixtures/$USDT_OBJ --attach usdt:/vm/fixtures/usdt/usdt_target_nopie:bpfload:guarded --duration 3
+  else
+    check attach-usdt-semaphore -t 60 -c 1 -e 'semaphore, which only the uprobe PMU of 4\.20\+ can count' -- \
+      bpfload load fixtures/usdt_probe_ip.o --attach usdt:/vm/fixtures/usdt/usdt_target_nopie:bpfload:guarded --duration 0
+  fi
+fi
+check_sh attach-cleanup "
+  k=\$(cat $T/kprobe_events) u=\$(cat $T/uprobe_events)
+  [ -z \"\$k\$u\" ] || { echo 'kprobe_events:'; echo \"\$k\"; echo 'uprobe_events:'; echo \"\$u\"; exit 1; }"

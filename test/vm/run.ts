@@ -396,6 +396,8 @@ async function buildInitramfs(): Promise<string> {
   const fixtures = join(ROOT, "test/fixtures");
   if (existsSync(fixtures)) {
     for (const f of new Bun.Glob("*.o").scanSync(fixtures)) c.file(`vm/fixtures/${f}`, readFileSync(join(fixtures, f)));
+    // USDT targets (x86_64 sys/sdt.h programs) and objects of test/fixtures/usdt/ under /vm/fixtures/usdt
+    for (const f of new Bun.Glob("usdt/*").scanSync(fixtures)) if (!f.endsWith(".c")) c.file(`vm/fixtures/${f}`, readFileSync(join(fixtures, f)), 0o755);
   }
   // The bare kernels' raw BTF (btf-VERSION, made by pahole -J as BTFHub's are) under /vm/btf: CO-RE with --btf.
   const kdir = kernelsDir(ROOT);
