@@ -96,7 +96,7 @@ describe("CO-RE field relocations", () => {
     expect(imm(one(r, rec(s, "0:0", EXISTS), [ALU_MOV, 1, 0, 1]).out)).toBe(0);
     const prog = insns([LD_IMM64, 1, 0, 4], [0, 0, 0, 0], [0x95, 0, 0, 0]);
     const [res] = relocateProgram(r, prog, [{ fn: { name: "f", section: "s", sectionOffset: 0, insns: prog }, start: 0 }], [{ section: "s", records: [rec(s, "0:0", BYTE_OFF)] }]);
-    expect(res!.patch).toEqual(["substituting insn #1 w/ invalid insn", "substituting insn #0 w/ invalid insn"]);
+    expect(res!.patch).toEqual(["substituting insn #0 w/ invalid insn", "substituting insn #1 w/ invalid insn"]);
     expect([imm(prog, 0), imm(prog, 1)]).toEqual([CORE_POISON_HELPER, CORE_POISON_HELPER]);
     expect(res!.why).toBe("struct task.missing is not in the target's struct task (1 candidate)");
   });

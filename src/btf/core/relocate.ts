@@ -80,26 +80,44 @@ export interface CoreRelocationResult {
   patch?: string[];
 }
 
-/** Name index of one target BTF: essential name → ids (its own ids only for split BTF), built once. */
+/**
+ * Name lookup in one target BTF (its own ids only, for split BTF) without decoding its names
+ * (70k+ in vmlinux): types by name offset, built once; a name is found by a native byte search of
+ * the string section(s), each occurrence kept if some type's name starts there and its
+ * essential name (without ___flavor) is the one wanted.
+ */
 class NameIndex {
-  private byName: Map<string, number[]> | undefined;
+  private byOffset: Map<number, number[]> | undefined;
   constructor(private readonly btf: Btf) {}
 
   ids(name: string): number[] {
-    if (!this.byName) {
-      const m = new Map<string, number[]>();
-      const btf = this.btf;
+    const btf = this.btf;
+    if (!this.byOffset) {
+      const m = new Map<number, number[]>();
       for (let id = btf.firstId; id < btf.typeCount; id++) {
-        const n = btf.nameOf(id);
-        if (!n) continue;
-        const key = essentialName(n);
-        const l = m.get(key);
+        const off = btf.nameOffsetOf(id);
+        if (off === 0) continue;
+        const l = m.get(off);
         if (l) l.push(id);
-        else m.set(key, [id]);
+        else m.set(off, [id]);
       }
-      this.byName = m;
+      this.byOffset = m;
     }
-    return this.byName.get(name) ?? [];
+    if (!name) return [];
+    const pattern = Buffer.from(name);
+    const out: number[] = [];
+    // a split BTF's types may be named by its base's strings too
+    for (let b: Btf | undefined = btf; b; b = b.base) {
+      const strings = Buffer.from(b.bytes.buffer, b.bytes.byteOffset + b.strStart, b.strLen);
+      for (let at = strings.indexOf(pattern); at >= 0; at = strings.indexOf(pattern, at + 1)) {
+        const ids = this.byOffset.get(b.strBase + at);
+        if (!ids) continue;
+        const next = strings[at + pattern.length];
+        if (next !== 0 && essentialName(btf.nameOf(ids[0]!)) !== name) continue;
+        out.push(...ids);
+      }
+    }
+    return out.sort((x, y) => x - y);
   }
 }
 
@@ -297,7 +315,7 @@ const BYTES_SIZE: Record<number, number> = { 4: 0x00, 2: 0x08, 1: 0x10, 8: 0x18 
 function poison(view: DataView, i: number, label: number): string[] {
   const wide = view.getUint8(i * 8) === LD_IMM64 && (i + 1) * 8 < view.byteLength;
   const lines: string[] = [];
-  for (const at of wide ? [i + 1, i] : [i]) {
+  for (const at of wide ? [i, i + 1] : [i]) {
     lines.push(`substituting insn #${label + at - i} w/ invalid insn`);
     view.setUint8(at * 8, 0x85); // BPF_JMP | BPF_CALL
     view.setUint8(at * 8 + 1, 0);
