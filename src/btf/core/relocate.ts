@@ -47,6 +47,8 @@ export interface CoreResolution {
   /** Candidates by name, and how many of them matched. */
   candidates: number;
   matched: number;
+  /** The candidates by name, "[114] struct task_struct" (" in MODULE" for a module's). */
+  candidateNames: string[];
 }
 
 /** A relocation applied (or not) to one instruction: the report line per record. */
@@ -169,7 +171,7 @@ export class CoreRelocator {
   /** Resolves one record (no instruction touched). Throws CoreError for malformed or ambiguous ones. */
   resolve(rec: BtfCoreRelo): CoreResolution {
     const local = parseSpec(this.local, rec.typeId, rec.accessStr, rec.kind);
-    const base: CoreResolution = { kind: rec.kind, local, origVal: 0n, newVal: 0n, poison: false, validate: true, origSize: 0, newSize: 0, failMemsz: false, candidates: 0, matched: 0 };
+    const base: CoreResolution = { kind: rec.kind, local, origVal: 0n, newVal: 0n, poison: false, validate: true, origSize: 0, newSize: 0, failMemsz: false, candidates: 0, matched: 0, candidateNames: [] };
     if (rec.kind === CORE_TYPE_ID_LOCAL) {
       // ids may change while objects are linked: never validated
       return { ...base, origVal: BigInt(rec.typeId), newVal: BigInt(rec.typeId), validate: false };
@@ -195,6 +197,7 @@ export class CoreRelocator {
     if (kept.length) this.cands.set(rec.typeId, kept);
     const out = best ?? calc(local, undefined);
     out.candidates = all.length;
+    out.candidateNames = all.map((c) => `[${c.id}] ${describeType(c.target.btf.type(c.id))}${c.target.name !== "vmlinux" ? ` in ${c.target.name}` : ""}`);
     out.matched = kept.length;
     return out;
   }
@@ -290,7 +293,7 @@ function calc(local: Spec, target: Spec | undefined): CoreResolution {
   const n = value(target, local.kind);
   const r: CoreResolution = {
     kind: local.kind, local, target, origVal: o.val, newVal: n.val, poison: !!n.poison, validate: o.validate,
-    origSize: o.size, newSize: n.size, failMemsz: false, candidates: 0, matched: 0,
+    origSize: o.size, newSize: n.size, failMemsz: false, candidates: 0, matched: 0, candidateNames: [],
   };
   if (isFieldKind(local.kind) && !r.poison && r.origSize !== r.newSize) {
     // only pointers and unsigned integers read the same at another width (zero extension)
@@ -447,7 +450,10 @@ export function applyOne(relocator: CoreRelocator, rec: BtfCoreRelo, view: DataV
   res.newValue = r.newVal;
   if (r.poison) {
     res.poisoned = true;
-    res.why = r.candidates === 0 ? `no ${describeType(r.local.btf.type(r.local.rootTypeId))} in the target BTF` : `${res.access} is not in the target's ${describeType(r.local.btf.type(r.local.rootTypeId))} (${r.candidates} candidate${r.candidates === 1 ? "" : "s"})`;
+    const root = r.local.btf.type(r.local.rootTypeId);
+    const kindName = describeType(root).split(" ")[0];
+    const names = r.candidateNames.slice(0, 3).join(", ") + (r.candidateNames.length > 3 ? `, and ${r.candidateNames.length - 3} more` : "");
+    res.why = r.candidates === 0 ? `the target BTF has no ${kindName} ${essentialName(root.name)}` : `the target's ${names} ${r.candidates === 1 ? "has" : "have"} no ${res.access.slice(describeType(root).length) || "such member"}`;
   }
   if (!view) return;
   try {
