@@ -83,43 +83,46 @@ export interface CoreRelocationResult {
 }
 
 /**
- * Name lookup in one target BTF (its own ids only, for split BTF) without decoding its names
- * (70k+ in vmlinux): types by name offset, built once; a name is found by a native byte search of
- * the string section(s), each occurrence kept if some type's name starts there and its
- * essential name (without ___flavor) is the one wanted.
+ * Name lookup in one target BTF (its own ids only, for split BTF) that decodes none of its 70k+
+ * names and keeps no table of them: each wanted name is found by a native byte search of the
+ * string section(s), then one pass over the types' name offsets collects the ids named there (so
+ * ask for every name an object needs at once). Names with a ___flavor suffix are decoded to check.
  */
 class NameIndex {
-  private byOffset: Map<number, number[]> | undefined;
+  private readonly found = new Map<string, number[]>();
   constructor(private readonly btf: Btf) {}
 
   ids(name: string): number[] {
+    this.lookup([name]);
+    return this.found.get(name)!;
+  }
+
+  lookup(names: Iterable<string>): void {
     const btf = this.btf;
-    if (!this.byOffset) {
-      const m = new Map<number, number[]>();
-      for (let id = btf.firstId; id < btf.typeCount; id++) {
-        const off = btf.nameOffsetOf(id);
-        if (off === 0) continue;
-        const l = m.get(off);
-        if (l) l.push(id);
-        else m.set(off, [id]);
-      }
-      this.byOffset = m;
-    }
-    if (!name) return [];
-    const pattern = Buffer.from(name);
-    const out: number[] = [];
-    // a split BTF's types may be named by its base's strings too
-    for (let b: Btf | undefined = btf; b; b = b.base) {
-      const strings = Buffer.from(b.bytes.buffer, b.bytes.byteOffset + b.strStart, b.strLen);
-      for (let at = strings.indexOf(pattern); at >= 0; at = strings.indexOf(pattern, at + 1)) {
-        const ids = this.byOffset.get(b.strBase + at);
-        if (!ids) continue;
-        const next = strings[at + pattern.length];
-        if (next !== 0 && essentialName(btf.nameOf(ids[0]!)) !== name) continue;
-        out.push(...ids);
+    const want = new Map<number, string[]>(); // string offset -> essential names it may be
+    const fresh: string[] = [];
+    for (const name of names) {
+      if (this.found.has(name)) continue;
+      this.found.set(name, []);
+      if (!name) continue;
+      fresh.push(name);
+      const pattern = Buffer.from(name);
+      // a split BTF's types may be named by its base's strings too
+      for (let b: Btf | undefined = btf; b; b = b.base) {
+        const strings = Buffer.from(b.bytes.buffer, b.bytes.byteOffset + b.strStart, b.strLen);
+        for (let at = strings.indexOf(pattern); at >= 0; at = strings.indexOf(pattern, at + 1)) {
+          const next = strings[at + pattern.length];
+          if (next !== 0 && !(next === 0x5f && essentialName(btf.name(b.strBase + at)) === name)) continue;
+          const off = b.strBase + at;
+          want.set(off, [...(want.get(off) ?? []), name]);
+        }
       }
     }
-    return out.sort((x, y) => x - y);
+    if (!want.size) return;
+    for (let id = btf.firstId; id < btf.typeCount; id++) {
+      const hit = want.get(btf.nameOffsetOf(id));
+      if (hit) for (const name of hit) this.found.get(name)!.push(id);
+    }
   }
 }
 
@@ -146,6 +149,21 @@ export class CoreRelocator {
    */
   constructor(readonly local: Btf, readonly targets: readonly CoreTargetBtf[], modules?: () => readonly CoreTargetBtf[]) {
     this.moreModules = modules;
+  }
+
+  /**
+   * Looks up at once the names every record needs (one pass over each target's types instead of
+   * one per name); optional: candidates are looked up one by one otherwise.
+   */
+  prefetch(records: readonly BtfExtSection<BtfCoreRelo>[]): void {
+    const names = new Set<string>();
+    for (const s of records) {
+      for (const r of s.records) {
+        if (r.kind !== CORE_TYPE_ID_LOCAL && this.local.has(r.typeId) && r.typeId !== 0) names.add(essentialName(this.local.nameOf(r.typeId)));
+      }
+    }
+    const main = this.targets[0];
+    if (main) indexOf(main.btf).lookup(names);
   }
 
   private candidates(localId: number): Candidate[] {
@@ -403,6 +421,7 @@ function describeResult(index: number, section: string, fn: string, insn: number
 export function relocateProgram(relocator: CoreRelocator, insns: Uint8Array, pieces: readonly CorePiece[], records: readonly BtfExtSection<BtfCoreRelo>[]): CoreRelocationResult[] {
   const view = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
   const out: CoreRelocationResult[] = [];
+  relocator.prefetch(records);
   for (const p of pieces) {
     const from = p.fn.sectionOffset;
     const to = from + p.fn.insns.length;
