@@ -121,6 +121,25 @@ export function readInto(fd: number, buf: Uint8Array, offset?: number): number {
   }
 }
 
+/**
+ * Up to `size` bytes from the current position, read straight into one buffer (a sysfs file such as
+ * /sys/kernel/btf/vmlinux gives a page per read(2): one arena per call would allocate per page).
+ * Returns the bytes read, or -errno.
+ */
+export function readUpTo(fd: number, size: number): Uint8Array | number {
+  const arena = new Arena([size]);
+  let at = 0;
+  while (at < size) {
+    const r = syscall(NR.read, fd, arena.base + at, size - at);
+    if (r.ret < 0 && r.errno === EINTR) continue;
+    if (r.ret < 0) return -r.errno;
+    if (r.ret === 0) break;
+    at += r.ret;
+  }
+  arena.keepAlive();
+  return arena.bytes.subarray(0, at);
+}
+
 /** Size of an open file (lseek to the end). */
 export function fileSize(fd: number): number {
   const r = syscall(NR.lseek, fd, 0, 2 /* SEEK_END */);
