@@ -368,6 +368,15 @@ export class Btf {
     return t;
   }
 
+  /** Offset of a type's name in the string section(s), without decoding anything (0: anonymous). */
+  nameOffsetOf(id: number): number {
+    if (id === 0) return 0;
+    if (id < this.firstId) return this.base!.nameOffsetOf(id);
+    const pos = this.offsets[id - this.firstId];
+    if (pos === undefined || id >= this.typeCount) throw new BtfError(`BTF type id ${id} does not exist`, 0);
+    return this.view.getUint32(pos, true);
+  }
+
   /** Name of a type without decoding the rest of it ("" for void and anonymous types). */
   nameOf(id: number): string {
     if (id === 0) return "";

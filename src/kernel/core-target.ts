@@ -3,7 +3,7 @@
 // type, as libbpf does). A kernel without BTF gets a clear error naming --btf.
 import type { CoreTargetBtf } from "../btf/core/index.ts";
 import { Btf, BtfError } from "../elf/btf.ts";
-import { UsageError } from "../errors.ts";
+import { SystemError, UsageError } from "../errors.ts";
 import { exists, FileError } from "../sys/files.ts";
 import { listDir } from "../sys/paths.ts";
 import { btfSource, readBtfFile, vmlinuxBtf } from "./btf-target.ts";
@@ -21,7 +21,13 @@ export function kernelCoreTarget(): CoreTarget {
   const dir = btfSource.dir;
   const path = `${dir}/vmlinux`;
   if (!exists(path)) throw new UsageError(`no BTF for this kernel (${path} is missing): use --btf FILE (the kernel's BTF, e.g. from BTFHub or pahole -J)`);
-  const vmlinux = vmlinuxBtf();
+  let vmlinux: Btf;
+  try {
+    vmlinux = vmlinuxBtf();
+  } catch (e) {
+    if (e instanceof BtfError) throw new SystemError(`${path} is not valid BTF (${e.message} at byte ${e.offset}): use --btf FILE`);
+    throw e;
+  }
   return {
     source: path,
     targets: [{ name: "vmlinux", btf: vmlinux }],

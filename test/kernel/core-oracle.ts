@@ -5,7 +5,7 @@
 import { readFileSync, rmSync } from "node:fs";
 import { CoreRelocator, resolveRecords, type CoreRelocationResult } from "../../src/btf/core/index.ts";
 import { Btf, readBtfExt } from "../../src/elf/btf.ts";
-import { readObject } from "../../src/elf/index.ts";
+import { STT_FUNC, validateElf } from "../../src/elf/raw.ts";
 import { kernelCoreTarget } from "../../src/kernel/core-target.ts";
 
 const PATCH = /^libbpf: prog '([^']+)': relo #(\d+): ((?:patched|substituting) insn .*)$/;
@@ -19,9 +19,11 @@ export interface RelocationLines {
 }
 
 /** What libbpf did: run bpftool under the kernel lock the caller holds; cleans its pin dir. */
-export function libbpfRelocations(obj: string, timeoutSec = 20): RelocationLines {
+export function libbpfRelocations(obj: string, timeoutSec = 20, lock?: string): RelocationLines {
   const pin = `/sys/fs/bpf/bpfload_core_oracle_${process.pid}`;
-  const r = Bun.spawnSync(["timeout", String(timeoutSec), "bpftool", "-d", "prog", "loadall", obj, pin], { stdout: "pipe", stderr: "pipe" });
+  const cmd = ["timeout", String(timeoutSec), "bpftool", "-d", "prog", "loadall", obj, pin];
+  // with `lock`: taken for the bpftool run and its cleanup only (other engineers' runs interleave)
+  const r = Bun.spawnSync(lock ? ["flock", lock, "sh", "-c", `"$@"; rc=$?; rm -rf '${pin}'; exit $rc`, "sh", ...cmd] : cmd, { stdout: "pipe", stderr: "pipe" });
   rmSync(pin, { recursive: true, force: true });
   const out: RelocationLines = { lines: new Map(), failed: new Set() };
   for (const l of r.stderr.toString().split("\n")) {
@@ -37,14 +39,24 @@ export function libbpfRelocations(obj: string, timeoutSec = 20): RelocationLines
   return out;
 }
 
-/** What bpfload's engine does with the same object against the running kernel's BTF. */
+/**
+ * What bpfload's engine does with the same object against the running kernel's BTF. The functions
+ * come from the raw ELF (STT_FUNC symbols), so objects the reader refuses for other reasons
+ * (externs, kfuncs) are compared too.
+ */
 export async function bpfloadRelocations(obj: string): Promise<{ lines: RelocationLines; results: CoreRelocationResult[] }> {
   const bytes = new Uint8Array(readFileSync(obj));
-  const spec = await readObject(bytes, obj);
+  const elf = validateElf(bytes, obj);
   const sec = (n: string) => {
-    const s = spec.sections.find((x) => x.name === n);
+    const s = elf.sections.find((x) => x.name === n);
     return s ? bytes.subarray(s.offset, s.offset + s.size) : undefined;
   };
+  const functions = elf.symbols
+    .filter((y) => y.type === STT_FUNC && y.size > 0 && elf.sections[y.shndx])
+    .map((y) => {
+      const s = elf.sections[y.shndx]!;
+      return { name: y.name, section: s.name, sectionOffset: y.value, insns: bytes.slice(s.offset + y.value, s.offset + y.value + y.size) };
+    });
   const raw = sec(".BTF");
   const extBytes = sec(".BTF.ext");
   const out: RelocationLines = { lines: new Map(), failed: new Set() };
@@ -52,7 +64,7 @@ export async function bpfloadRelocations(obj: string): Promise<{ lines: Relocati
   const btf = new Btf(raw);
   const ext = readBtfExt(extBytes, () => btf);
   const target = kernelCoreTarget();
-  const results = resolveRecords(new CoreRelocator(btf, target.targets, target.modules), ext.coreRelo, spec.functions);
+  const results = resolveRecords(new CoreRelocator(btf, target.targets, target.modules), ext.coreRelo, functions);
   for (const r of results) {
     const key = `${r.function}#${r.index}`;
     if (r.error) out.failed.add(key);

@@ -4,12 +4,13 @@
 // without BTF is told to use --btf, and CollectionOptions.targetBtf replaces the kernel's BTF.
 // Run with the shared kernel lock (flock /tmp/bpfload-kernel.lock).
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { Btf, BTF_KIND_ENUM, BTF_KIND_STRUCT, memberBitOffset } from "../../src/elf/btf.ts";
 import { readObject } from "../../src/elf/index.ts";
 import { btfSource } from "../../src/kernel/btf-target.ts";
 import { loadCollection } from "../../src/kernel/collection.ts";
+import { kernelCoreTarget } from "../../src/kernel/core-target.ts";
 import { canUseKernel, MAIN, REPO } from "../support.ts";
 import { bpfloadRelocations, compareRelocations, libbpfRelocations } from "./core-oracle.ts";
 
@@ -116,7 +117,8 @@ describe.skipIf(!!skip)("CO-RE objects on the running kernel", () => {
       const e = col.failures[0]!.error;
       expect(col.failures[0]!.spec.name).toBe("core_unguarded");
       expect(e.message).toContain("load program 'core_unguarded': BPF_PROG_LOAD: EINVAL");
-      expect(e.message).toContain("relocation 4 (struct task_struct.no_such_field) could not be resolved on this kernel: struct task_struct.no_such_field is not in the target's struct task_struct");
+      expect(e.message).toContain("relocation 4 (struct task_struct.no_such_field) could not be resolved on this kernel: the target's [");
+      expect(e.message).toContain("] struct task_struct has no .no_such_field;");
       expect((e as { exitCode?: number }).exitCode).toBe(1);
     } finally {
       col.close();
@@ -158,5 +160,44 @@ describe.skipIf(!!skip)("CO-RE objects on the running kernel", () => {
     } finally {
       col.close();
     }
+  });
+});
+
+describe("the kernel's BTF as a CO-RE target, hostile files", () => {
+  const withDir = (files: Record<string, Uint8Array>, f: () => void) => {
+    const dir = mkdtempSync(`${tmpdir()}/bpfload-core-btf-`);
+    for (const [name, bytes] of Object.entries(files)) writeFileSync(`${dir}/${name}`, bytes);
+    const saved = btfSource.dir;
+    btfSource.dir = dir;
+    try {
+      f();
+    } finally {
+      btfSource.dir = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const good = existsSync("/sys/kernel/btf/vmlinux") ? new Uint8Array(readFileSync("/sys/kernel/btf/vmlinux")) : undefined;
+
+  for (const [what, bytes] of [
+    ["wrong magic", new Uint8Array(64).fill(7)],
+    ["a truncated header", new Uint8Array([0x9f, 0xeb, 1, 0])],
+    ["types cut in the middle", good?.subarray(0, 100_000)],
+  ] as const) {
+    test.skipIf(!bytes)(`vmlinux with ${what}: one clear error naming --btf, never a crash or hang`, () => {
+      withDir({ vmlinux: bytes! }, () => {
+        expect(() => kernelCoreTarget()).toThrow(/^\/.*\/vmlinux is not valid BTF \(.*\): use --btf FILE$/);
+      });
+    });
+  }
+
+  test.skipIf(!good)("a 24-byte module BTF (and a garbage one) are skipped, the others still searched", () => {
+    const header = new Uint8Array(24);
+    new DataView(header.buffer).setUint16(0, 0xeb9f, true);
+    header[2] = 1;
+    new DataView(header.buffer).setUint32(4, 24, true);
+    withDir({ vmlinux: good!, tiny: header, junk: new Uint8Array(10) }, () => {
+      const t = kernelCoreTarget();
+      expect(t.modules!().map((m) => m.name)).toEqual(["tiny"]); // a valid, empty split BTF
+    });
   });
 });

@@ -34,6 +34,7 @@ export interface CoreFunction {
  * the compiler emitted) and named by function and instruction index. Nothing is modified.
  */
 export function resolveRecords(relocator: CoreRelocator, records: readonly BtfExtSection<BtfCoreRelo>[], functions: readonly CoreFunction[] = []): CoreRelocationResult[] {
+  relocator.prefetch(records);
   const copies = new Map<CoreFunction, DataView>();
   const out: CoreRelocationResult[] = [];
   for (const s of records) {

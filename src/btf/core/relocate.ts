@@ -47,6 +47,8 @@ export interface CoreResolution {
   /** Candidates by name, and how many of them matched. */
   candidates: number;
   matched: number;
+  /** The candidates by name, "[114] struct task_struct" (" in MODULE" for a module's). */
+  candidateNames: string[];
 }
 
 /** A relocation applied (or not) to one instruction: the report line per record. */
@@ -80,26 +82,47 @@ export interface CoreRelocationResult {
   patch?: string[];
 }
 
-/** Name index of one target BTF: essential name → ids (its own ids only for split BTF), built once. */
+/**
+ * Name lookup in one target BTF (its own ids only, for split BTF) that decodes none of its 70k+
+ * names and keeps no table of them: each wanted name is found by a native byte search of the
+ * string section(s), then one pass over the types' name offsets collects the ids named there (so
+ * ask for every name an object needs at once). Names with a ___flavor suffix are decoded to check.
+ */
 class NameIndex {
-  private byName: Map<string, number[]> | undefined;
+  private readonly found = new Map<string, number[]>();
   constructor(private readonly btf: Btf) {}
 
   ids(name: string): number[] {
-    if (!this.byName) {
-      const m = new Map<string, number[]>();
-      const btf = this.btf;
-      for (let id = btf.firstId; id < btf.typeCount; id++) {
-        const n = btf.nameOf(id);
-        if (!n) continue;
-        const key = essentialName(n);
-        const l = m.get(key);
-        if (l) l.push(id);
-        else m.set(key, [id]);
+    this.lookup([name]);
+    return this.found.get(name)!;
+  }
+
+  lookup(names: Iterable<string>): void {
+    const btf = this.btf;
+    const want = new Map<number, string[]>(); // string offset -> essential names it may be
+    const fresh: string[] = [];
+    for (const name of names) {
+      if (this.found.has(name)) continue;
+      this.found.set(name, []);
+      if (!name) continue;
+      fresh.push(name);
+      const pattern = Buffer.from(name);
+      // a split BTF's types may be named by its base's strings too
+      for (let b: Btf | undefined = btf; b; b = b.base) {
+        const strings = Buffer.from(b.bytes.buffer, b.bytes.byteOffset + b.strStart, b.strLen);
+        for (let at = strings.indexOf(pattern); at >= 0; at = strings.indexOf(pattern, at + 1)) {
+          const next = strings[at + pattern.length];
+          if (next !== 0 && !(next === 0x5f && essentialName(btf.name(b.strBase + at)) === name)) continue;
+          const off = b.strBase + at;
+          want.set(off, [...(want.get(off) ?? []), name]);
+        }
       }
-      this.byName = m;
     }
-    return this.byName.get(name) ?? [];
+    if (!want.size) return;
+    for (let id = btf.firstId; id < btf.typeCount; id++) {
+      const hit = want.get(btf.nameOffsetOf(id));
+      if (hit) for (const name of hit) this.found.get(name)!.push(id);
+    }
   }
 }
 
@@ -128,6 +151,21 @@ export class CoreRelocator {
     this.moreModules = modules;
   }
 
+  /**
+   * Looks up at once the names every record needs (one pass over each target's types instead of
+   * one per name); optional: candidates are looked up one by one otherwise.
+   */
+  prefetch(records: readonly BtfExtSection<BtfCoreRelo>[]): void {
+    const names = new Set<string>();
+    for (const s of records) {
+      for (const r of s.records) {
+        if (r.kind !== CORE_TYPE_ID_LOCAL && this.local.has(r.typeId) && r.typeId !== 0) names.add(essentialName(this.local.nameOf(r.typeId)));
+      }
+    }
+    const main = this.targets[0];
+    if (main) indexOf(main.btf).lookup(names);
+  }
+
   private candidates(localId: number): Candidate[] {
     let c = this.cands.get(localId);
     if (c) return c;
@@ -151,7 +189,7 @@ export class CoreRelocator {
   /** Resolves one record (no instruction touched). Throws CoreError for malformed or ambiguous ones. */
   resolve(rec: BtfCoreRelo): CoreResolution {
     const local = parseSpec(this.local, rec.typeId, rec.accessStr, rec.kind);
-    const base: CoreResolution = { kind: rec.kind, local, origVal: 0n, newVal: 0n, poison: false, validate: true, origSize: 0, newSize: 0, failMemsz: false, candidates: 0, matched: 0 };
+    const base: CoreResolution = { kind: rec.kind, local, origVal: 0n, newVal: 0n, poison: false, validate: true, origSize: 0, newSize: 0, failMemsz: false, candidates: 0, matched: 0, candidateNames: [] };
     if (rec.kind === CORE_TYPE_ID_LOCAL) {
       // ids may change while objects are linked: never validated
       return { ...base, origVal: BigInt(rec.typeId), newVal: BigInt(rec.typeId), validate: false };
@@ -177,6 +215,7 @@ export class CoreRelocator {
     if (kept.length) this.cands.set(rec.typeId, kept);
     const out = best ?? calc(local, undefined);
     out.candidates = all.length;
+    out.candidateNames = all.map((c) => `[${c.id}] ${describeType(c.target.btf.type(c.id))}${c.target.name !== "vmlinux" ? ` in ${c.target.name}` : ""}`);
     out.matched = kept.length;
     return out;
   }
@@ -272,7 +311,7 @@ function calc(local: Spec, target: Spec | undefined): CoreResolution {
   const n = value(target, local.kind);
   const r: CoreResolution = {
     kind: local.kind, local, target, origVal: o.val, newVal: n.val, poison: !!n.poison, validate: o.validate,
-    origSize: o.size, newSize: n.size, failMemsz: false, candidates: 0, matched: 0,
+    origSize: o.size, newSize: n.size, failMemsz: false, candidates: 0, matched: 0, candidateNames: [],
   };
   if (isFieldKind(local.kind) && !r.poison && r.origSize !== r.newSize) {
     // only pointers and unsigned integers read the same at another width (zero extension)
@@ -297,7 +336,7 @@ const BYTES_SIZE: Record<number, number> = { 4: 0x00, 2: 0x08, 1: 0x10, 8: 0x18 
 function poison(view: DataView, i: number, label: number): string[] {
   const wide = view.getUint8(i * 8) === LD_IMM64 && (i + 1) * 8 < view.byteLength;
   const lines: string[] = [];
-  for (const at of wide ? [i + 1, i] : [i]) {
+  for (const at of wide ? [i, i + 1] : [i]) {
     lines.push(`substituting insn #${label + at - i} w/ invalid insn`);
     view.setUint8(at * 8, 0x85); // BPF_JMP | BPF_CALL
     view.setUint8(at * 8 + 1, 0);
@@ -382,6 +421,7 @@ function describeResult(index: number, section: string, fn: string, insn: number
 export function relocateProgram(relocator: CoreRelocator, insns: Uint8Array, pieces: readonly CorePiece[], records: readonly BtfExtSection<BtfCoreRelo>[]): CoreRelocationResult[] {
   const view = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
   const out: CoreRelocationResult[] = [];
+  relocator.prefetch(records);
   for (const p of pieces) {
     const from = p.fn.sectionOffset;
     const to = from + p.fn.insns.length;
@@ -429,7 +469,10 @@ export function applyOne(relocator: CoreRelocator, rec: BtfCoreRelo, view: DataV
   res.newValue = r.newVal;
   if (r.poison) {
     res.poisoned = true;
-    res.why = r.candidates === 0 ? `no ${describeType(r.local.btf.type(r.local.rootTypeId))} in the target BTF` : `${res.access} is not in the target's ${describeType(r.local.btf.type(r.local.rootTypeId))} (${r.candidates} candidate${r.candidates === 1 ? "" : "s"})`;
+    const root = r.local.btf.type(r.local.rootTypeId);
+    const kindName = describeType(root).split(" ")[0];
+    const names = r.candidateNames.slice(0, 3).join(", ") + (r.candidateNames.length > 3 ? `, and ${r.candidateNames.length - 3} more` : "");
+    res.why = r.candidates === 0 ? `the target BTF has no ${kindName} ${essentialName(root.name)}` : `the target's ${names} ${r.candidates === 1 ? "has" : "have"} no ${res.access.slice(describeType(root).length) || "such member"}`;
   }
   if (!view) return;
   try {
