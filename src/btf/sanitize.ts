@@ -36,15 +36,20 @@ export const ALL_BTF_FEATURES: BtfKernelFeatures = { func: true, funcGlobal: tru
 export interface DataLayout {
   sectionSize(section: string): number | undefined;
   symbolOffset(section: string, symbol: string): number | undefined;
+  /** A global function of restricted visibility (`__hidden`: STV_HIDDEN or STV_INTERNAL). */
+  hiddenFunction?(name: string): boolean;
 }
 
 /** A DataLayout from an object's section and symbol tables (ObjectSpec's shape). */
 export function dataLayoutOf(obj: {
   sections: { index: number; name: string; size: number }[];
-  symbols: { name: string; value: number; shndx: number; type: number }[];
+  symbols: { name: string; value: number; shndx: number; type: number; bind?: number; visibility?: number }[];
 }): DataLayout {
   const byName = new Map(obj.sections.map((s) => [s.name, s]));
+  const STT_FUNC = 2, STV_INTERNAL = 1, STV_HIDDEN = 2;
+  const hidden = new Set(obj.symbols.filter((y) => y.type === STT_FUNC && y.shndx !== 0 && (y.visibility === STV_HIDDEN || y.visibility === STV_INTERNAL)).map((y) => y.name));
   return {
+    hiddenFunction: (name) => hidden.has(name),
     sectionSize: (name) => byName.get(name)?.size,
     symbolOffset: (section, symbol) => {
       const s = byName.get(section);
@@ -94,7 +99,7 @@ function copy(t: BtfTypeRecord): BtfTypeRecord {
  * - no VAR/DATASEC: VAR → INT of 1 byte; DATASEC → STRUCT of the same size, one member per variable
  *   (its name, the VAR's id as type, the offset in bits), '.' and '?' in its name turned to '_';
  * - no FUNC: FUNC_PROTO → ENUM (its parameters as enumerators), FUNC → TYPEDEF of it;
- * - no global FUNC: global linkage → static;
+ * - no global FUNC: global linkage → static (and always for a `__hidden` global function, as libbpf does);
  * - no FLOAT: FLOAT → anonymous STRUCT of the same size;
  * - no DECL_TAG: DECL_TAG → anonymous INT of 1 byte;
  * - no TYPE_TAG: TYPE_TAG → anonymous CONST of the same type;
@@ -135,7 +140,9 @@ export function sanitizeBtf(btf: Btf, features: BtfKernelFeatures, layout?: Data
         if (!features.func) {
           t.kind = BTF_KIND_TYPEDEF;
           t.vlen = 0;
-        } else if (!features.funcGlobal && t.vlen === BTF_FUNC_GLOBAL) {
+        } else if (t.vlen === BTF_FUNC_GLOBAL && (!features.funcGlobal || layout?.hiddenFunction?.(t.name))) {
+          // a __hidden global (libbpf's usdt.bpf.h bpf_usdt_arg) is verified as a static function,
+          // in its caller's context, as libbpf marks it: as a global one its pointer args are unknown
           t.vlen = BTF_FUNC_STATIC;
         }
         break;

@@ -308,9 +308,10 @@ export function validateElf(bytes: Uint8Array, file: string): RawElf {
         fail(`symbol ${i} (${quote(name!)}): section index ${shndx} out of range (${shnum} sections)`, where);
       }
       const type = info & 0xf;
+      const visibility = b.u8(p + 5) & 3;
       symbols.push({
         index: i, name: type === STT_SECTION && name === "" ? sections[shndx]?.name ?? "" : (name as string),
-        value: b.u64clamp(p + 8), size: b.u64clamp(p + 16), type, bind: info >> 4, shndx,
+        value: b.u64clamp(p + 8), size: b.u64clamp(p + 16), type, bind: info >> 4, visibility, shndx,
       });
     }
   }

@@ -256,7 +256,7 @@ export async function readObject(bytes: Uint8Array, file: string): Promise<Objec
   const out: ObjectSpec = {
     file, programs, maps, functions, ...(externs?.size ? { externs: [...externs.values()] } : {}),
     sections: sections.map((s): SectionSpec => ({ index: s.index, name: s.name, type: s.type, flags: s.flags, offset: s.offset, size: s.size })),
-    symbols: symbols.map((s): SymbolSpec => ({ index: s.index, name: s.name, value: s.value, size: s.size, type: s.type, bind: s.bind, shndx: s.shndx })),
+    symbols: symbols.map((s): SymbolSpec => ({ index: s.index, name: s.name, value: s.value, size: s.size, type: s.type, bind: s.bind, visibility: s.visibility, shndx: s.shndx })),
   };
   const lic = sections.find((s) => s.name === "license");
   if (lic && lic.type === SHT_PROGBITS) {

@@ -157,6 +157,8 @@ export interface SymbolSpec {
   type: number;
   /** STB_* */
   bind: number;
+  /** STV_* (st_other & 3): 2 = STV_HIDDEN, what `__hidden` gives */
+  visibility: number;
   /** section index (0 = undefined, >= 0xff00 special) */
   shndx: number;
 }

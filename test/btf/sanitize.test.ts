@@ -146,3 +146,22 @@ describe("the ELF fix-ups on btf_kinds.o", async () => {
     bpftoolAccepts(old);
   });
 });
+
+describe("__hidden global functions", () => {
+  // libbpf verifies a global function of restricted visibility as a static one (in its caller's
+  // context): usdt.bpf.h's bpf_usdt_arg(ctx, n, long *res) stores through res, which a global
+  // function's own verification sees as mem_or_null.
+  const linkageOf = async (file: string, fn: string) => {
+    const bytes = fixture(file);
+    const obj = await readObject(bytes, file);
+    const s = obj.sections.find((x) => x.name === ".BTF")!;
+    const btf = new Btf(bytes.subarray(s.offset, s.offset + s.size));
+    const out = new Btf(sanitizeBtf(btf, ALL_BTF_FEATURES, dataLayoutOf(obj)));
+    const id = [...Array(out.typeCount).keys()].slice(1).find((i) => out.type(i).kind === BTF_KIND_FUNC && out.type(i).name === fn)!;
+    return { before: btf.type(id).vlen, after: out.type(id).vlen }; // a FUNC's linkage is its vlen
+  };
+  test("a __hidden one becomes static, a plain global one stays global", async () => {
+    expect(await linkageOf("usdt/usdt_lib", "bpf_usdt_arg")).toEqual({ before: BTF_FUNC_GLOBAL, after: 0 });
+    expect(await linkageOf("calls", "global_square")).toEqual({ before: BTF_FUNC_GLOBAL, after: BTF_FUNC_GLOBAL });
+  });
+});
