@@ -10,6 +10,7 @@
 import type { EventReader, EventRecord, LostRecords } from "./events/types.ts";
 import { parseTraceLine, type TraceLine } from "../trace-line.ts";
 import { TracePipe } from "./trace-pipe.ts";
+import { FdPoller } from "../sys/poll.ts";
 
 export type StopReason = "duration" | "count" | "signal" | "aborted";
 
@@ -48,6 +49,8 @@ export interface WatchResult {
 }
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+/** The longest an idle watch with event readers sleeps in ppoll before timers and signals run. */
+const WAIT_MS = 10;
 /** setTimeout takes 32-bit milliseconds: a longer delay fires after 1 ms (TimeoutOverflowWarning). */
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
@@ -104,20 +107,32 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
           opts.onLine(raw, parseTraceLine(raw));
         }
         let got = 0;
-        for (const reader of opts.readers ?? []) {
-          if (opts.abort?.aborted || (opts.count !== undefined && lines + records >= opts.count)) break;
-          got += reader.poll(
-            (r) => {
-              // a poll hands over what is there: past --count the rest is read but not shown
-              if (opts.count !== undefined && lines + records >= opts.count) return;
-              records++;
-              opts.onRecord?.(r);
-            },
-            (l) => {
-              lost += l.count;
-              opts.onLost?.(l);
-            },
-          );
+        // The rings are polled again while they bring records, up to 2 ms (trace_pipe is read
+        // once a tick: a syscall; the rings are shared memory): a flat-out producer refills a
+        // small ring faster than a tick comes round.
+        const until = performance.now() + 2;
+        for (let more = true; more && performance.now() < until; ) {
+          more = false;
+          for (const reader of opts.readers ?? []) {
+            if (opts.abort?.aborted || (opts.count !== undefined && lines + records >= opts.count)) {
+              more = false;
+              break;
+            }
+            const n = reader.poll(
+              (r) => {
+                // a poll hands over what is there: past --count the rest is read but not shown
+                if (opts.count !== undefined && lines + records >= opts.count) return;
+                records++;
+                opts.onRecord?.(r);
+              },
+              (l) => {
+                lost += l.count;
+                opts.onLost?.(l);
+              },
+            );
+            got += n;
+            if (n > 0) more = true;
+          }
         }
         if (opts.count !== undefined && lines + records >= opts.count) stop("count");
         return got;
@@ -128,20 +143,34 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
         handlers.set(sig, h);
         process.on(sig, h);
       }
-      let ticks = 0;
+      let lastHitsAt = 0;
+      // While records flow (and for 200 ms after the last), poll again straight after the I/O
+      // callbacks: the lowest latency, so a small ring does not overflow (setTimeout(0) waits
+      // about 1 ms). This spins a core while events flow. Idle, a watch with event readers
+      // sleeps in ppoll on the rings' fds, so the first record wakes it at once (as libbpf's
+      // epoll_wait does; a timer of 50 ms let a perf buffer overflow at the start of a burst), for
+      // at most WAIT_MS so timers, signals and trace_pipe get their turn; without readers the
+      // timer runs at pollMs (trace_pipe's per-CPU buffers hold seconds of lines).
+      const poller = opts.readers?.length ? new FdPoller(opts.readers.flatMap((r) => r.pollFds)) : undefined;
       const tick = () => {
         if (done) return;
         const busy = pump() > 0;
-        if (opts.onHits && opts.hits && ++ticks % 10 === 0) {
+        if (opts.onHits && opts.hits && Date.now() - lastHitsAt >= 500) {
+          lastHitsAt = Date.now();
           const h = opts.hits();
           if (h !== undefined && h !== lastHits) opts.onHits((lastHits = h));
         }
-        // While records flow (and for 200 ms after the last), poll again straight after the I/O
-        // callbacks: setTimeout(0) waits about 1 ms and the idle 50 ms would let a small ring
-        // overflow. This spins a core while events flow; idle, the timer runs at pollMs.
+        if (done) return;
+        // (setImmediate, not a loop: the output this tick queued is written first, a microtask)
         if (busy) lastRecordAt = Date.now();
-        if (!done && Date.now() - lastRecordAt < 200) immediate = setImmediate(tick);
-        else if (!done) timers[0] = setTimeout(tick, pollMs);
+        if (Date.now() - lastRecordAt < 200) immediate = setImmediate(tick);
+        else if (poller) immediate = setImmediate(waitThenTick);
+        else timers[0] = setTimeout(tick, pollMs);
+      };
+      const waitThenTick = () => {
+        if (done) return;
+        poller!.wait(WAIT_MS);
+        tick();
       };
       if (opts.duration !== undefined && Number.isFinite(opts.duration)) {
         cancelDuration = setLongTimeout(() => stop("duration"), opts.duration * 1000);

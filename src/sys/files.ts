@@ -121,6 +121,20 @@ export function readInto(fd: number, buf: Uint8Array, offset?: number): number {
   }
 }
 
+/**
+ * read(2) straight into `buf`, which must be a view of an explicit `new ArrayBuffer` its owner
+ * keeps (such buffers never move: arena.ts): no arena per call. For a reader that polls a pipe
+ * thousands of times a second (trace_pipe), where readInto's fresh 64 KiB arena per call was most
+ * of the cost. Returns the count, 0 at the end, or -errno.
+ */
+export function readIntoStable(fd: number, buf: Uint8Array): number {
+  for (;;) {
+    const r = syscall(NR.read, fd, addressOf(buf), buf.length);
+    if (r.ret < 0 && r.errno === EINTR) continue;
+    return r.ret < 0 ? -r.errno : r.ret;
+  }
+}
+
 /** Size of an open file (lseek to the end). */
 export function fileSize(fd: number): number {
   const r = syscall(NR.lseek, fd, 0, 2 /* SEEK_END */);
