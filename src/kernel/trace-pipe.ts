@@ -47,7 +47,8 @@ function openPipe(path: string): number {
 }
 
 export class TracePipe {
-  private readonly fd: number;
+  /** The pipe's fd (non-blocking): poll(2) says when lines are there. */
+  readonly fd: number;
   private partial = "";
   /** Read into directly (an explicit ArrayBuffer: it never moves), kept as long as the pipe. */
   private readonly buf = new Uint8Array(new ArrayBuffer(64 * 1024));
