@@ -6,7 +6,7 @@
 // stdout non-blocking when it is a pipe, so a plain writeSync() may write only part (65,536 bytes)
 // and lose the rest; FdWriter continues short writes and waits for a full pipe's reader.
 import { errnoText, escapeControls, SystemError } from "../errors.ts";
-import { FileError, growPipe, writeAll } from "../sys/files.ts";
+import { FileError, growPipe, isTerminal, writeAll } from "../sys/files.ts";
 import type { TraceLine } from "../trace-line.ts";
 
 const EPIPE = 32;
@@ -125,7 +125,7 @@ export class Output {
   constructor(opts: OutputOptions) {
     this.json = !!opts.json;
     this.verbose = !!opts.verbose;
-    this.liveStatus = !this.json && !!process.stderr.isTTY;
+    this.liveStatus = !this.json && isTerminal(2);
   }
 
   private stdout(text: string): void {

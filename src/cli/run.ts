@@ -1,13 +1,16 @@
 // `bpfload run FILE`: BPF_PROG_TEST_RUN of one program on given bytes (or each packet of a
 // pcap file), without attaching anything: retval (and what it means for the type), the
 // kernel's per-run duration, data_out/ctx_out as hex, and a packet's decoded headers.
+//
+// Start-up: only what every run needs is imported here; loading an object (load.ts, program.ts,
+// the ELF reader) or opening a loaded program (objects.ts) is imported when that is the input,
+// so `run PIN` costs little more than Bun's start (bpftool prog run's case).
 import { UsageError } from "../errors.ts";
-import { loadProgram, type Program } from "../kernel/program.ts";
-import { PACKET_TYPES, checkTestRun, testRun, type TestRunResult } from "../kernel/test-run.ts";
-import { readUserFile } from "../sys/files.ts";
+import type { KernelVersion } from "../kernel/version.ts";
+import { PACKET_TYPES, checkTestRun, testRun, type RunnableProgram, type TestRunResult } from "../kernel/test-run.ts";
+import { closeFd, readUserFile } from "../sys/files.ts";
 import type { ProgTypeName } from "../uapi.ts";
 import { inputFileError, readInput } from "./input.ts";
-import { parseProgType, resolveKernVersion } from "./load.ts";
 import type { Output } from "./output.ts";
 import { decodePacket, formatPacket, hex, parseHex, readPcap, verdictName } from "./packet.ts";
 
@@ -32,7 +35,37 @@ function readBytesOption(value: string, option: string): Uint8Array {
   }
 }
 
-async function loadOne(out: Output, file: string, opts: RunOptions): Promise<{ prog: Program; close: () => void }> {
+/** A program the kernel has already (as `bpftool prog run` takes): id:N, name:NAME or a pin under /sys/fs/bpf. */
+function isLoadedProgRef(file: string): boolean {
+  return /^(id:\d+|name:.+|\/sys\/fs\/bpf\/.+)$/.test(file);
+}
+
+/** The running kernel's version, or --kern-version's (parsed as load does). */
+async function kernVersionFor(option: string | undefined): Promise<KernelVersion> {
+  if (option !== undefined) return (await import("./load.ts")).resolveKernVersion(option);
+  return (await import("../kernel/version.ts")).detectKernelVersion();
+}
+
+async function openLoaded(file: string, opts: RunOptions): Promise<{ prog: RunnableProgram; close: () => void }> {
+  if (opts.section || opts.program || opts.type) throw new UsageError(`${file} is a loaded program: --section, --program and --type do not apply`);
+  const { openProgRef, parseObjectRef, progInfoOf } = await import("../kernel/objects.ts");
+  const kernVersion = await kernVersionFor(opts.kernVersion);
+  const fd = openProgRef(parseObjectRef(file, "program"));
+  try {
+    const info = progInfoOf(fd);
+    const prog: RunnableProgram = { fd, name: info.name || file, type: info.type as ProgTypeName, kernVersion };
+    checkTestRun(prog.type, runInput(opts), kernVersion.code);
+    return { prog, close: () => closeFd(fd) };
+  } catch (e) {
+    closeFd(fd);
+    throw e;
+  }
+}
+
+async function loadOne(out: Output, file: string, opts: RunOptions): Promise<{ prog: RunnableProgram; close: () => void }> {
+  if (isLoadedProgRef(file)) return openLoaded(file, opts);
+  const { parseProgType, resolveKernVersion } = await import("./load.ts");
+  const { loadProgram } = await import("../kernel/program.ts");
   const type = opts.type !== undefined ? parseProgType(opts.type) : undefined;
   const kernVersion = resolveKernVersion(opts.kernVersion);
   const input = readInput(file);

@@ -56,7 +56,10 @@ export function checkTestRun(type: ProgTypeName, opts: TestRunOptions, kernelCod
   }
 }
 
-export function testRun(prog: Program, opts: TestRunOptions = {}): TestRunResult {
+/** What a test run needs of a program: one loaded here, or one the kernel had (a pin, an id). */
+export type RunnableProgram = Pick<Program, "fd" | "name" | "type" | "kernVersion">;
+
+export function testRun(prog: RunnableProgram, opts: TestRunOptions = {}): TestRunResult {
   checkTestRun(prog.type, opts, prog.kernVersion.code);
   const data = opts.data;
   // Room for what the program may add (bpf_xdp_adjust_head/tail, skb_change_tail): retried once
@@ -74,7 +77,7 @@ export function testRun(prog: Program, opts: TestRunOptions = {}): TestRunResult
   }
 }
 
-function refusal(prog: Program, opts: TestRunOptions, errno: number): Error {
+function refusal(prog: RunnableProgram, opts: TestRunOptions, errno: number): Error {
   const what = `test run of '${prog.name}' (${prog.type})`;
   if (errno === ENOTSUPP || errno === 95 /* EOPNOTSUPP */) {
     return new NotSupportedError(`BPF_PROG_TEST_RUN for ${prog.type}`, since(TEST_RUN_SINCE[prog.type] ?? PROG_TYPE_SINCE[prog.type] ?? FEATURE_SINCE.BPF_PROG_TEST_RUN), "this kernel has no test runner for the type");
