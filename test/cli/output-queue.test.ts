@@ -40,3 +40,26 @@ test("a line queued just before process.exit (a signal's exit path) is written",
   expect(r.exitCode).toBe(3);
   expect(r.stdout.toString()).toBe("last line\n");
 });
+
+test("an Output asks isatty through an ioctl: process.stderr (Bun's Node stream, 3-10 ms to build) is never touched", () => {
+  const script = `${dir}/tty.ts`;
+  writeFileSync(
+    script,
+    `let touched = false;
+const real = Object.getOwnPropertyDescriptor(process, "stderr")!;
+Object.defineProperty(process, "stderr", { configurable: true, get() { touched = true; return real.get ? real.get.call(process) : real.value; } });
+const { Output } = await import(${JSON.stringify(new URL("../../src/cli/output.ts", import.meta.url).pathname)});
+const out = new Output({});
+out.info("to stderr");
+require("node:fs").writeSync(1, JSON.stringify({ touched, live: out.liveStatus }));
+`,
+  );
+  const piped = Bun.spawnSync([process.execPath, script], { stderr: "pipe" });
+  expect(JSON.parse(piped.stdout.toString())).toEqual({ touched: false, live: false });
+  expect(piped.stderr.toString()).toBe("to stderr\n");
+  // on a terminal (script(1) gives one) the live status is on
+  if (Bun.which("script")) {
+    const tty = Bun.spawnSync(["script", "-qc", `${process.execPath} ${script}`, "/dev/null"]);
+    expect(tty.stdout.toString()).toContain('"live":true');
+  }
+});
