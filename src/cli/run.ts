@@ -138,7 +138,11 @@ export async function runRun(out: Output, file: string, opts: RunOptions): Promi
     const packet = PACKET_TYPES.has(prog.type);
     const json: Record<string, unknown> = { type: "run", program: prog.name, progType: prog.type, retval: r.retval | 0, verdict: verdictName(prog.type, r.retval), duration: r.duration, repeat: r.repeat };
     const lines = [verdictText(prog.type, r), `duration ${r.duration} ns per run (${r.repeat} run${r.repeat === 1 ? "" : "s"}, as the kernel measured)`];
-    if (r.dataOut.length || input.data) {
+    if (prog.type === "flow_dissector") {
+      // the kernel hands back the dissector's struct bpf_flow_keys, not the packet
+      lines.push(`flow_keys ${r.dataOut.length} bytes: ${hex(r.dataOut)}`);
+      json.flowKeys = hex(r.dataOut);
+    } else if (r.dataOut.length || input.data) {
       lines.push(`data_out ${r.dataOut.length} bytes${input.data && hex(r.dataOut) === hex(input.data) ? " (unchanged)" : ""}: ${hex(r.dataOut)}`);
       json.dataOut = hex(r.dataOut);
       if (packet) {
