@@ -28,6 +28,10 @@ export type AttachSpec =
   | { kind: "cgroup"; path: string; attachType?: string }
   /** The flow dissector of bpfload's network namespace. */
   | { kind: "flow_dissector" }
+  /** Socket lookup in a network namespace: a netns file path (/proc/PID/ns/net, /run/netns/NAME); undefined: bpfload's own. */
+  | { kind: "sk_lookup"; netns?: string }
+  /** A netfilter hook (6.4+ link): family, hook and priority (the hook's order; lower runs first). */
+  | { kind: "netfilter"; family: "ipv4" | "ipv6"; hook: NetfilterHook; priority: number }
   /** A sockmap/sockhash: a map of the object by name, or a pinned one by path. */
   | { kind: "sk_msg"; map: string }
   | { kind: "sk_skb"; map: string; hook: "stream_verdict" | "stream_parser" | "verdict" }
@@ -35,6 +39,11 @@ export type AttachSpec =
   | { kind: BtfAttachKind; name: string }
   /** freplace: the function of another program that the program was loaded against (--target). */
   | { kind: "freplace"; func: string };
+
+export const NETFILTER_HOOKS = ["prerouting", "local_in", "forward", "local_out", "postrouting"] as const;
+export type NetfilterHook = (typeof NETFILTER_HOOKS)[number];
+/** The kernel refuses NF_IP_PRI_FIRST and NF_IP_PRI_LAST (INT_MIN, INT_MAX) for BPF links. */
+const NF_PRIORITY: IntRange = { min: -(2n ** 31n) + 1n, max: 2n ** 31n - 2n };
 
 /** Attach kinds whose program is loaded against a kernel BTF type and attached through a bpf_link. */
 export const BTF_ATTACH_KINDS = ["tp_btf", "fentry", "fexit", "fmod_ret", "lsm", "iter"] as const;
@@ -60,6 +69,8 @@ export function btfLoadTarget(s: AttachSpec & { kind: BtfAttachKind }): { attach
   return { attachType: t.attachType, btfTarget: t.prefix + s.name };
 }
 
+// (sk_lookup[:NETNS] and netfilter:FAMILY:HOOK[:PRIORITY] are left out of this list, which every
+// error quotes and which must stay one readable line: their own errors say their syntax.)
 export const ATTACH_SYNTAX =
   "kprobe:FUNC[+OFFSET], kretprobe:FUNC, tracepoint:CATEGORY:NAME, raw_tracepoint:NAME, uprobe:PATH:SYMBOL[+OFFSET], uprobe:PATH:0xFILEOFFSET, uretprobe:PATH:SYMBOL, perf_event[:cpu-clock], socket[:IFACE], xdp:IFACE[:generic|native], tc:IFACE:ingress|egress, cgroup:PATH[:ATTACH_TYPE], flow_dissector, sk_msg:MAP, sk_skb:MAP[:stream_verdict|stream_parser|verdict], tp_btf:NAME, fentry:FUNC, fexit:FUNC, fmod_ret:FUNC, lsm:HOOK, iter:TARGET, ksyscall:NAME, kprobe.multi:GLOB, uprobe.multi:PATH:GLOB, usdt:PATH:PROVIDER:NAME";
 
@@ -217,6 +228,28 @@ export function parseAttachSpec(spec: string): AttachSpec {
       if (rest) throw bad("flow_dissector attaches to bpfload's own network namespace and takes no argument");
       return { kind: "flow_dissector" };
     }
+    case "sk_lookup": {
+      // NETNS: a namespace file (absolute path) or a name `ip netns` made (/run/netns/NAME)
+      if (!rest) return { kind: "sk_lookup" };
+      if (rest.startsWith("/")) {
+        if (PATH_CONTROL.test(rest)) throw bad(`the path ${quote(rest)} holds a control character`);
+        return { kind: "sk_lookup", netns: rest };
+      }
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(rest) || rest === "." || rest === "..") throw bad("give a network namespace: a path (/proc/PID/ns/net) or a name of `ip netns` (sk_lookup:blue)");
+      return { kind: "sk_lookup", netns: `/run/netns/${rest}` };
+    }
+    case "netfilter": {
+      const [family = "", hook = "", prio, ...more] = rest.split(":");
+      if (family !== "ipv4" && family !== "ipv6") throw bad("give the family and the hook: netfilter:ipv4:local_in[:PRIORITY] (family ipv4 or ipv6)");
+      if (!(NETFILTER_HOOKS as readonly string[]).includes(hook) || more.length) throw bad(`the netfilter hook is one of ${NETFILTER_HOOKS.join(", ")} (netfilter:${family}:local_in)`);
+      let priority = 0;
+      if (prio !== undefined) {
+        if (!/^-?\d+$/.test(prio)) throw bad(`the priority ${quote(prio)} is not an integer`);
+        priority = Number(prio);
+        if (!(priority >= Number(NF_PRIORITY.min) && priority <= Number(NF_PRIORITY.max))) throw bad(`the priority is ${formatRange(NF_PRIORITY)} (the first and last are the kernel's own)`);
+      }
+      return { kind: "netfilter", family, hook: hook as NetfilterHook, priority };
+    }
     case "sk_msg":
     case "sk_skb": {
       // MAP: a map name of the object, or a pin path (which may hold colons: the hook is the last part)
@@ -276,6 +309,10 @@ export function formatAttachSpec(s: AttachSpec): string {
       return `cgroup:${s.path}${s.attachType ? `:${s.attachType}` : ""}`;
     case "flow_dissector":
       return "flow_dissector";
+    case "sk_lookup":
+      return s.netns === undefined ? "sk_lookup" : `sk_lookup:${s.netns.startsWith("/run/netns/") && !s.netns.slice(11).includes("/") ? s.netns.slice(11) : s.netns}`;
+    case "netfilter":
+      return `netfilter:${s.family}:${s.hook}${s.priority ? `:${s.priority}` : ""}`;
     case "sk_msg":
       return `sk_msg:${s.map}`;
     case "sk_skb":

@@ -39,6 +39,7 @@ export const FEATURE_SINCE = {
   "XDP bpf_link": [5, 9],
   "netfilter bpf_link": [6, 4],
   "tcx links": [6, 6],
+  "sk_lookup programs and netns links": [5, 9],
 } satisfies Record<string, V>;
 
 export const PROG_TYPE_SINCE: Partial<Record<ProgTypeName, V>> = {

@@ -166,7 +166,7 @@ export function build(version: string, run: (p: Promise<number>, o: Opts) => voi
     .option("--section <name>", "ELF section of the program (default: the only program)")
     .option("--program <name>", "Program by function name, in an object with several")
     .option("--type <type>", "Program type: kprobe, tracepoint, socket_filter, ... (default: from --attach or the section name)")
-    .option("--attach <spec>", "kprobe:FUNC[+OFF], kretprobe:FUNC, tracepoint:CAT:NAME, raw_tracepoint:NAME, uprobe:PATH:SYMBOL[+OFF] or uprobe:PATH:0xOFFSET, uretprobe:PATH:SYMBOL, perf_event, socket:IFACE, xdp:IFACE[:generic|native], tc:IFACE:ingress|egress, cgroup:PATH[:TYPE], flow_dissector, tp_btf:NAME, fentry:FUNC, fexit:FUNC, fmod_ret:FUNC, lsm:HOOK, iter:TARGET")
+    .option("--attach <spec>", "kprobe:FUNC[+OFF], kretprobe:FUNC, tracepoint:CAT:NAME, raw_tracepoint:NAME, uprobe:PATH:SYMBOL[+OFF] or uprobe:PATH:0xOFFSET, uretprobe:PATH:SYMBOL, perf_event, socket:IFACE, xdp:IFACE[:generic|native], tc:IFACE:ingress|egress, cgroup:PATH[:TYPE], flow_dissector, sk_lookup[:NETNS], netfilter:ipv4|ipv6:HOOK[:PRIO], tp_btf:NAME, fentry:FUNC, fexit:FUNC, fmod_ret:FUNC, lsm:HOOK, iter:TARGET")
     .option("--probe-api <api>", "kprobes/uprobes through 'pmu' (perf PMU, 4.17+) or 'tracefs' (kprobe_events); default: pmu where available")
     .option("--maxactive <n>", "kretprobe instances (tracefs, 4.12+)")
     .option("--freq <hz>", "perf_event programs: samples per second on each CPU (default 49)")

@@ -308,7 +308,7 @@ function pinAll(out: Output, pin: typeof import("../kernel/pin.ts"), plan: impor
   }
 }
 
-const ATTACH_KINDS = "kprobes, uprobes, tracepoints, raw tracepoints, perf events, socket filters, xdp, tc, cgroup and flow_dissector hooks, tp_btf, fentry/fexit/fmod_ret, lsm and iterators";
+const ATTACH_KINDS = "kprobes, uprobes, tracepoints, raw tracepoints, perf events, socket filters, xdp, tc, cgroup, flow_dissector, sk_lookup and netfilter hooks, tp_btf, fentry/fexit/fmod_ret, lsm and iterators";
 
 /** A cgroup attach point takes its hook (ingress, egress, ...) from the section when it does not say. */
 function withSectionHook(spec: AttachSpec | undefined, section: string | undefined): AttachSpec | undefined {

@@ -21,6 +21,15 @@ export class WriteError extends SystemError {
   }
 }
 
+/** Text queued by FdWriter.queue waits at most this much before it is written. */
+const QUEUE_LIMIT = 256 * 1024;
+const writers: FdWriter[] = [];
+
+/** Writes what every writer has queued (before any direct write, so order holds across streams). */
+function flushQueued(): void {
+  for (const w of writers) w.flush();
+}
+
 /** One of the process's standard streams, written completely or not at all (after a failure). */
 export class FdWriter {
   /** Aborted when the reader went away (EPIPE: `| head`) or the stream failed: stop quietly. */
@@ -29,11 +38,44 @@ export class FdWriter {
   failure: WriteError | undefined;
   private readonly encoder = new TextEncoder();
   private grown = false;
+  private queued = "";
+  private flushScheduled = false;
 
-  constructor(readonly fd: number, readonly name: string) {}
+  constructor(readonly fd: number, readonly name: string) {
+    writers.push(this);
+  }
+
+  /**
+   * Writes `text` soon: at the end of the current task (a microtask), before any direct write to
+   * either stream, or once 256 KiB are queued. A watch tick's records and trace lines then go out
+   * in one write() instead of one each (a ring buffer's hundreds of thousands a second).
+   */
+  queue(text: string): void {
+    if (this.gone.signal.aborted) return;
+    this.queued += text;
+    if (this.queued.length >= QUEUE_LIMIT) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** Writes what queue() holds now. */
+  flush(): void {
+    this.flushScheduled = false;
+    if (!this.queued) return;
+    const text = this.queued;
+    this.queued = "";
+    this.writeNow(text);
+  }
 
   /** Writes all of `text`; false when the stream is gone (then nothing more is written). */
   write(text: string | Uint8Array): boolean {
+    flushQueued();
+    return this.writeNow(text);
+  }
+
+  private writeNow(text: string | Uint8Array): boolean {
     if (this.gone.signal.aborted) return false;
     const bytes = typeof text === "string" ? this.encoder.encode(text) : text;
     if (bytes.length > BIG_WRITE && !this.grown) {
@@ -55,6 +97,8 @@ export class FdWriter {
 
 export const stdoutWriter = new FdWriter(1, "stdout");
 export const stderrWriter = new FdWriter(2, "stderr");
+// An exit through a signal handler (cleanup.ts: process.exit) comes before the microtask.
+process.on("exit", flushQueued);
 
 /** The first write failure of stdout or stderr (not EPIPE), if any. */
 export function writeFailure(): WriteError | undefined {
@@ -86,6 +130,11 @@ export class Output {
 
   private stdout(text: string): void {
     stdoutWriter.write(text);
+  }
+
+  /** Results and trace lines: queued, written in one go at the end of the task (see FdWriter.queue). */
+  private stdoutQueued(text: string): void {
+    stdoutWriter.queue(text);
   }
 
   private stderr(text: string): void {
@@ -128,10 +177,10 @@ export class Output {
   /** Primary output of a command (stdout in plain mode). */
   result(text: string, json: Record<string, unknown>): void {
     if (this.json) {
-      this.stdout(`${JSON.stringify(json, bigintToNumber)}\n`);
+      this.stdoutQueued(`${JSON.stringify(json, bigintToNumber)}\n`);
     } else {
       this.clearStatus();
-      this.stdout(`${text}\n`);
+      this.stdoutQueued(`${text}\n`);
     }
   }
 

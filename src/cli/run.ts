@@ -1,14 +1,17 @@
 // `bpfload run FILE`: BPF_PROG_TEST_RUN of one program on given bytes (or each packet of a
 // pcap file), without attaching anything: retval (and what it means for the type), the
 // kernel's per-run duration, data_out/ctx_out as hex, and a packet's decoded headers.
+//
+// Start-up: only what every run needs is imported here; loading an object (load.ts, program.ts,
+// the ELF reader) or opening a loaded program (objects.ts) is imported when that is the input,
+// so `run PIN` costs little more than Bun's start (bpftool prog run's case).
 import { UsageError } from "../errors.ts";
-import { loadProgram, Program } from "../kernel/program.ts";
-import { PACKET_TYPES, checkTestRun, testRun, type TestRunResult } from "../kernel/test-run.ts";
-import { readUserFile } from "../sys/files.ts";
+import type { KernelVersion } from "../kernel/version.ts";
+import { PACKET_TYPES, checkTestRun, testRun, type RunnableProgram, type TestRunResult } from "../kernel/test-run.ts";
+import { closeFd, readUserFile } from "../sys/files.ts";
 import { BPF_FS_MAGIC, statfsType } from "../sys/paths.ts";
 import type { ProgTypeName } from "../uapi.ts";
 import { inputFileError, readInput } from "./input.ts";
-import { parseProgType, resolveKernVersion } from "./load.ts";
 import type { Output } from "./output.ts";
 import { decodePacket, formatPacket, hex, parseHex, readPcap, verdictName } from "./packet.ts";
 
@@ -35,26 +38,41 @@ function readBytesOption(value: string, option: string): Uint8Array {
   }
 }
 
-/** `id:N` or a path on the BPF filesystem: a program already loaded (pinned), run as it is. */
-function isLoadedProgram(file: string): boolean {
-  if (/^id:\d+$/.test(file)) return true;
+/** A program the kernel has already (as `bpftool prog run` takes): id:N, name:NAME or a pin on a BPF filesystem. */
+function isLoadedProgRef(file: string): boolean {
+  if (/^(id:\d+|name:.+)$/.test(file)) return true;
   const fs = statfsType(file);
   return fs.ret >= 0 && fs.type === BPF_FS_MAGIC;
 }
 
-async function loadOne(out: Output, file: string, opts: RunOptions): Promise<{ prog: Program; close: () => void }> {
+/** The running kernel's version, or --kern-version's (parsed as load does). */
+async function kernVersionFor(option: string | undefined): Promise<KernelVersion> {
+  if (option !== undefined) return (await import("./load.ts")).resolveKernVersion(option);
+  return (await import("../kernel/version.ts")).detectKernelVersion();
+}
+
+async function openLoaded(file: string, opts: RunOptions): Promise<{ prog: RunnableProgram; close: () => void }> {
+  if (opts.section || opts.program || opts.type) throw new UsageError(`${file} is a loaded program: --section, --program and --type do not apply`);
+  const { openProgRef, parseObjectRef, progInfoOf } = await import("../kernel/objects.ts");
+  const kernVersion = await kernVersionFor(opts.kernVersion);
+  const fd = openProgRef(parseObjectRef(file, "program"));
+  try {
+    const info = progInfoOf(fd);
+    const prog: RunnableProgram = { fd, name: info.name || file, type: info.type as ProgTypeName, kernVersion };
+    checkTestRun(prog.type, runInput(opts), kernVersion.code);
+    return { prog, close: () => closeFd(fd) };
+  } catch (e) {
+    closeFd(fd);
+    throw e;
+  }
+}
+
+async function loadOne(out: Output, file: string, opts: RunOptions): Promise<{ prog: RunnableProgram; close: () => void }> {
+  if (isLoadedProgRef(file)) return openLoaded(file, opts);
+  const { parseProgType, resolveKernVersion } = await import("./load.ts");
+  const { loadProgram } = await import("../kernel/program.ts");
   const type = opts.type !== undefined ? parseProgType(opts.type) : undefined;
   const kernVersion = resolveKernVersion(opts.kernVersion);
-  if (isLoadedProgram(file)) {
-    // what an freplace program changes is seen here: the loaded program, not a fresh copy
-    if (opts.section || opts.program || opts.type) throw new UsageError(`${file} is a loaded program: --section, --program and --type do not apply`);
-    const { openProgRef, parseObjectRef, progInfoOf } = await import("../kernel/objects.ts");
-    const fd = openProgRef(parseObjectRef(file, "program"));
-    const info = progInfoOf(fd);
-    const prog = new Program(fd, info.name || file, info.type as ProgTypeName, kernVersion, "");
-    checkTestRun(prog.type, runInput(opts), kernVersion.code);
-    return { prog, close: () => prog.close() };
-  }
   const input = readInput(file);
   if (input.kind === "elf") {
     const { readObject } = await import("../elf/index.ts");
@@ -127,7 +145,11 @@ export async function runRun(out: Output, file: string, opts: RunOptions): Promi
     const packet = PACKET_TYPES.has(prog.type);
     const json: Record<string, unknown> = { type: "run", program: prog.name, progType: prog.type, retval: r.retval | 0, verdict: verdictName(prog.type, r.retval), duration: r.duration, repeat: r.repeat };
     const lines = [verdictText(prog.type, r), `duration ${r.duration} ns per run (${r.repeat} run${r.repeat === 1 ? "" : "s"}, as the kernel measured)`];
-    if (r.dataOut.length || input.data) {
+    if (prog.type === "flow_dissector") {
+      // the kernel hands back the dissector's struct bpf_flow_keys, not the packet
+      lines.push(`flow_keys ${r.dataOut.length} bytes: ${hex(r.dataOut)}`);
+      json.flowKeys = hex(r.dataOut);
+    } else if (r.dataOut.length || input.data) {
       lines.push(`data_out ${r.dataOut.length} bytes${input.data && hex(r.dataOut) === hex(input.data) ? " (unchanged)" : ""}: ${hex(r.dataOut)}`);
       json.dataOut = hex(r.dataOut);
       if (packet) {

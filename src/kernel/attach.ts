@@ -12,6 +12,8 @@ import type { Program } from "./program.ts";
 import { attachTracepoint } from "./tracepoint.ts";
 import { attachUprobe } from "./uprobe.ts";
 import { attachCgroup, attachFlowDissector } from "./attach/cgroup.ts";
+import { attachNetfilter } from "./attach/netfilter.ts";
+import { attachSkLookup } from "./attach/netns.ts";
 import { attachTc } from "./attach/tc.ts";
 import { attachXdp, type NetApi } from "./attach/xdp.ts";
 import { sweepNetRecords } from "./attach/sweep-net.ts";
@@ -86,6 +88,10 @@ export function attach(prog: Program, spec: AttachSpec, opts: AttachOptions = {}
       return attachCgroup(prog, spec, opts.netApi);
     case "flow_dissector":
       return attachFlowDissector(prog, spec, opts.netApi);
+    case "sk_lookup":
+      return attachSkLookup(prog, spec);
+    case "netfilter":
+      return attachNetfilter(prog, spec);
     case "sk_msg":
     case "sk_skb":
       return attachSockmap(prog, spec, opts.mapFd);

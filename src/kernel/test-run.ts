@@ -14,6 +14,18 @@ export const PACKET_TYPES: ReadonlySet<ProgTypeName> = new Set<ProgTypeName>(["s
 const TEST_RUN_SINCE: Partial<Record<ProgTypeName, [number, number]>> = {
   socket_filter: [4, 12], sched_cls: [4, 12], sched_act: [4, 12], xdp: [4, 12], lwt_in: [4, 12], lwt_out: [4, 12], lwt_xmit: [4, 12],
   cgroup_skb: [4, 12], lwt_seg6local: [4, 18], flow_dissector: [4, 20], tracing: [5, 5], raw_tracepoint: [5, 10], sk_lookup: [5, 9], syscall: [5, 14], struct_ops: [5, 6],
+  netfilter: [6, 5],
+};
+
+/**
+ * Types whose test run takes a context and no packet: the kernel refuses data_in for them
+ * (EINVAL), and for syscall and sk_lookup a context is required. syscall programs get their
+ * context back in ctx_in (no ctx_out, no repeat: the kernel runs them once).
+ */
+const CTX_ONLY: Partial<Record<ProgTypeName, string>> = {
+  syscall: "the program's own context struct (its argument), e.g. --ctx 0100000002000000",
+  sk_lookup: "a struct bpf_sk_lookup (family, protocol, remote and local address and port)",
+  raw_tracepoint: "the tracepoint's arguments, u64 each",
 };
 
 export interface TestRunOptions {
@@ -48,6 +60,10 @@ export function checkTestRun(type: ProgTypeName, opts: TestRunOptions, kernelCod
   if (type === "raw_tracepoint" && opts.ctx && newerThan(FEATURE_SINCE["BPF_PROG_TEST_RUN ctx_in for raw_tracepoint"], kernelCode)) {
     throw new NotSupportedError("ctx_in for raw_tracepoint", since(FEATURE_SINCE["BPF_PROG_TEST_RUN ctx_in for raw_tracepoint"]));
   }
+  const ctxOnly = CTX_ONLY[type];
+  if (ctxOnly && opts.data) throw new UsageError(`a ${type} program takes no packet (the kernel refuses data_in for it): give --ctx with ${ctxOnly}`);
+  if ((type === "syscall" || type === "sk_lookup") && !opts.ctx) throw new UsageError(`a test run of a ${type} program needs --ctx: ${ctxOnly}`);
+  if (type === "syscall" && opts.repeat !== undefined && opts.repeat > 1) throw new UsageError("the kernel runs a syscall program once per test run: --repeat does not apply");
   if (PACKET_TYPES.has(type) && (!opts.data || opts.data.length < 14)) {
     throw new UsageError(`a ${type} program runs on a packet: give --data with at least an Ethernet header (14 bytes), or --pcap`);
   }
@@ -56,13 +72,17 @@ export function checkTestRun(type: ProgTypeName, opts: TestRunOptions, kernelCod
   }
 }
 
-export function testRun(prog: Program, opts: TestRunOptions = {}): TestRunResult {
+/** What a test run needs of a program: one loaded here, or one the kernel had (a pin, an id). */
+export type RunnableProgram = Pick<Program, "fd" | "name" | "type" | "kernVersion">;
+
+export function testRun(prog: RunnableProgram, opts: TestRunOptions = {}): TestRunResult {
   checkTestRun(prog.type, opts, prog.kernVersion.code);
   const data = opts.data;
   // Room for what the program may add (bpf_xdp_adjust_head/tail, skb_change_tail): retried once
   // with the size the kernel says it needed.
   let dataOutSize = data?.length ? data.length + 512 : 0;
-  const ctxOutSize = opts.ctx?.length ?? 0;
+  // a syscall program's context comes back in ctx_in: the kernel refuses a ctx_out for it
+  const ctxOutSize = prog.type === "syscall" ? 0 : (opts.ctx?.length ?? 0);
   for (let attempt = 0; ; attempt++) {
     const r = bpfProgTestRun({ progFd: prog.fd, data, dataOutSize, ctx: opts.ctx, ctxOutSize, repeat: opts.repeat });
     if (r.ret < 0 && r.errno === ENOSPC && attempt === 0 && r.dataSizeOut > dataOutSize) {
@@ -70,11 +90,12 @@ export function testRun(prog: Program, opts: TestRunOptions = {}): TestRunResult
       continue;
     }
     if (r.ret < 0) throw refusal(prog, opts, r.errno);
-    return { retval: r.retval, duration: r.duration, repeat: opts.repeat || 1, dataOut: r.dataOut, ctxOut: ctxOutSize ? r.ctxOut : undefined };
+    const ctxOut = prog.type === "syscall" && opts.ctx?.length ? r.ctxInAfter : ctxOutSize ? r.ctxOut : undefined;
+    return { retval: r.retval, duration: r.duration, repeat: opts.repeat || 1, dataOut: r.dataOut, ctxOut };
   }
 }
 
-function refusal(prog: Program, opts: TestRunOptions, errno: number): Error {
+function refusal(prog: RunnableProgram, opts: TestRunOptions, errno: number): Error {
   const what = `test run of '${prog.name}' (${prog.type})`;
   if (errno === ENOTSUPP || errno === 95 /* EOPNOTSUPP */) {
     return new NotSupportedError(`BPF_PROG_TEST_RUN for ${prog.type}`, since(TEST_RUN_SINCE[prog.type] ?? PROG_TYPE_SINCE[prog.type] ?? FEATURE_SINCE.BPF_PROG_TEST_RUN), "this kernel has no test runner for the type");

@@ -9,7 +9,7 @@
 // and each gets part of the lines; bpfload does not scan /proc for that case on every run (it
 // costs milliseconds per run, on the one-shot path): hello says so when its line does not arrive.
 import { SystemError, errnoName } from "../errors.ts";
-import { closeFd, FileError, openNonblocking, readInto, tryReadText } from "../sys/files.ts";
+import { closeFd, FileError, openNonblocking, readIntoStable, tryReadText } from "../sys/files.ts";
 import { listDir, readLink } from "../sys/paths.ts";
 import { tracefs } from "./tracefs.ts";
 
@@ -47,9 +47,11 @@ function openPipe(path: string): number {
 }
 
 export class TracePipe {
-  private readonly fd: number;
+  /** The pipe's fd (non-blocking): poll(2) says when lines are there. */
+  readonly fd: number;
   private partial = "";
-  private readonly buf = new Uint8Array(64 * 1024);
+  /** Read into directly (an explicit ArrayBuffer: it never moves), kept as long as the pipe. */
+  private readonly buf = new Uint8Array(new ArrayBuffer(64 * 1024));
   private readonly decoder = new TextDecoder();
   private closed = false;
 
@@ -61,7 +63,7 @@ export class TracePipe {
   drain(): string[] {
     let text = this.partial;
     for (;;) {
-      const n = readInto(this.fd, this.buf);
+      const n = readIntoStable(this.fd, this.buf);
       if (n === -11 /* EAGAIN: nothing more for now */ || n === 0) break;
       if (n < 0) throw new Error(`read trace_pipe: errno ${-n}`);
       text += this.decoder.decode(this.buf.subarray(0, n), { stream: true });

@@ -1,15 +1,16 @@
 // Streams trace_pipe until a stop condition: Ctrl-C, SIGTERM, SIGHUP, a duration, or a line count.
-// No busy loop: the pipe is drained on a short timer, and signals resolve the wait.
+// No busy loop while idle (ppoll, below), and signals resolve the wait.
 //
-// Event readers (ringbuf, perf_event_array) are polled on the same timer, right after the pipe,
-// so records and trace lines come out in the order they arrived, to within one tick. Not epoll:
-// a blocking epoll_wait through bun:ffi would stop the JS thread (no signal handlers, no timers
-// until it returns), and epoll_wait with a 0 timeout costs a syscall to learn what reading the
-// rings' positions in shared memory tells for free. While records flow the next tick comes at
-// once (no 50 ms sleep between full rings); idle, the timer runs at pollMs.
+// Event readers (ringbuf, perf_event_array) are polled in the same tick, right after the pipe,
+// so records and trace lines come out in the order they arrived, to within one tick. Idle, the
+// tick sleeps in ppoll(2) on trace_pipe and the rings' fds with a short timeout (pollMs): a
+// blocking call through bun:ffi stops the JS thread (no signal handlers, no timers until it
+// returns), so it never sleeps longer than that. While lines or records flow the next tick comes
+// at once.
 import type { EventReader, EventRecord, LostRecords } from "./events/types.ts";
 import { parseTraceLine, type TraceLine } from "../trace-line.ts";
 import { TracePipe } from "./trace-pipe.ts";
+import { FdPoller } from "../sys/poll.ts";
 
 export type StopReason = "duration" | "count" | "signal" | "aborted";
 
@@ -30,6 +31,7 @@ export interface WatchOptions {
   onHits?: (hits: bigint) => void;
   /** Called once the pipe is open and signals are hooked: the place to trigger the probe. */
   onReady?: () => void;
+  /** The longest an idle tick sleeps in ppoll (default WAIT_MS): timers and signals wait that long at most. */
   pollMs?: number;
   /** Stops the watch (e.g. stdout's reader went away). */
   abort?: AbortSignal;
@@ -48,6 +50,9 @@ export interface WatchResult {
 }
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+const WARM_UP_LINE = "           <...>-4242    [001] d..31  1234.567890: bpf_trace_printk: warm up";
+/** The longest an idle watch sleeps in ppoll by default before timers and signals run. */
+const WAIT_MS = 10;
 /** setTimeout takes 32-bit milliseconds: a longer delay fires after 1 ms (TimeoutOverflowWarning). */
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
@@ -72,16 +77,13 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
   let records = 0;
   let lost = 0;
   let lastHits: bigint | undefined;
-  const pollMs = opts.pollMs ?? 50;
+  const pollMs = opts.pollMs ?? WAIT_MS;
   try {
     return await new Promise<WatchResult>((resolve) => {
-      const timers: ReturnType<typeof setTimeout>[] = [];
       let immediate: ReturnType<typeof setImmediate> | undefined;
-      let lastRecordAt = -Infinity;
       let cancelDuration = () => {};
       const handlers = new Map<string, () => void>();
       const finish = (reason: StopReason, signal?: string) => {
-        for (const t of timers) clearTimeout(t);
         if (immediate) clearImmediate(immediate);
         cancelDuration();
         for (const [sig, h] of handlers) process.off(sig, h);
@@ -95,29 +97,44 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
         done = true;
         finish(reason, signal);
       };
+      let lastLineAt = -Infinity;
       const pump = () => {
+        let got = 0;
         for (const raw of pipe.drain()) {
           if (opts.abort?.aborted) break;
           if (raw.trim() === "") continue; // a message ending in \n leaves an empty line behind
           if (opts.count !== undefined && lines >= opts.count) break;
           lines++;
+          got++;
           opts.onLine(raw, parseTraceLine(raw));
         }
-        let got = 0;
-        for (const reader of opts.readers ?? []) {
-          if (opts.abort?.aborted || (opts.count !== undefined && lines + records >= opts.count)) break;
-          got += reader.poll(
-            (r) => {
-              // a poll hands over what is there: past --count the rest is read but not shown
-              if (opts.count !== undefined && lines + records >= opts.count) return;
-              records++;
-              opts.onRecord?.(r);
-            },
-            (l) => {
-              lost += l.count;
-              opts.onLost?.(l);
-            },
-          );
+        if (got) lastLineAt = Date.now();
+        // The rings are polled again while they bring records, up to 2 ms (trace_pipe is read
+        // once a tick: a syscall; the rings are shared memory): a flat-out producer refills a
+        // small ring faster than a tick comes round.
+        const until = performance.now() + 2;
+        for (let more = opts.readers !== undefined; more && performance.now() < until; ) {
+          more = false;
+          for (const reader of opts.readers ?? []) {
+            if (opts.abort?.aborted || (opts.count !== undefined && lines + records >= opts.count)) {
+              more = false;
+              break;
+            }
+            const n = reader.poll(
+              (r) => {
+                // a poll hands over what is there: past --count the rest is read but not shown
+                if (opts.count !== undefined && lines + records >= opts.count) return;
+                records++;
+                opts.onRecord?.(r);
+              },
+              (l) => {
+                lost += l.count;
+                opts.onLost?.(l);
+              },
+            );
+            got += n;
+            if (n > 0) more = true;
+          }
         }
         if (opts.count !== undefined && lines + records >= opts.count) stop("count");
         return got;
@@ -128,24 +145,38 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
         handlers.set(sig, h);
         process.on(sig, h);
       }
-      let ticks = 0;
+      let lastHitsAt = 0;
+      // A tick that found lines or records comes round again at once (setImmediate: the
+      // output it queued is written first, a microtask). One that found none sleeps in ppoll on
+      // trace_pipe and the rings' fds, so the next record wakes it at once (as libbpf's
+      // epoll_wait does; a 50 ms idle timer let a perf buffer overflow at the start of a burst,
+      // and spinning 200 ms after each record kept a core busy for a trickle), for at most
+      // pollMs so timers and signals get their turn. trace_pipe's poll wakes only once its
+      // buffer is buffer_percent full (measured: 3-8 ms at 55k lines/s on 6.18), and a trace
+      // buffer can be 7 KB a CPU: while lines flow (200 ms after the last) the sleep is 1 ms.
+      const poller = new FdPoller([pipe.fd, ...(opts.readers ?? []).flatMap((r) => r.pollFds)]);
       const tick = () => {
         if (done) return;
         const busy = pump() > 0;
-        if (opts.onHits && opts.hits && ++ticks % 10 === 0) {
+        if (opts.onHits && opts.hits && Date.now() - lastHitsAt >= 500) {
+          lastHitsAt = Date.now();
           const h = opts.hits();
           if (h !== undefined && h !== lastHits) opts.onHits((lastHits = h));
         }
-        // While records flow (and for 200 ms after the last), poll again straight after the I/O
-        // callbacks: setTimeout(0) waits about 1 ms and the idle 50 ms would let a small ring
-        // overflow. This spins a core while events flow; idle, the timer runs at pollMs.
-        if (busy) lastRecordAt = Date.now();
-        if (!done && Date.now() - lastRecordAt < 200) immediate = setImmediate(tick);
-        else if (!done) timers[0] = setTimeout(tick, pollMs);
+        if (done) return;
+        immediate = setImmediate(busy ? tick : waitThenTick);
+      };
+      const waitThenTick = () => {
+        if (done) return;
+        poller.wait(Date.now() - lastLineAt < 200 ? Math.min(1, pollMs) : pollMs);
+        tick();
       };
       if (opts.duration !== undefined && Number.isFinite(opts.duration)) {
         cancelDuration = setLongTimeout(() => stop("duration"), opts.duration * 1000);
       }
+      // The line parser compiled before the first burst: its first calls ran cold for ~4 ms,
+      // and a small trace buffer (7 KB a CPU) overflowed a page meanwhile (measured).
+      for (let i = 0; i < 64; i++) parseTraceLine(WARM_UP_LINE);
       opts.onReady?.();
       tick();
     });

@@ -317,6 +317,8 @@ export interface ProgTestRunResult extends SysResult {
   dataSizeOut: number;
   ctxOut: Uint8Array;
   ctxSizeOut: number;
+  /** ctx_in as the run left it: a syscall program's context is written back there (5.14), not to ctx_out. */
+  ctxInAfter: Uint8Array;
 }
 
 export function bpfProgTestRun(a: ProgTestRunArgs): ProgTestRunResult {
@@ -355,6 +357,7 @@ export function bpfProgTestRun(a: ProgTestRunArgs): ProgTestRunResult {
     dataSizeOut,
     ctxOut: arena.slice(cout).slice(0, Math.min(ctxSizeOut, ctxOutSize)),
     ctxSizeOut,
+    ctxInAfter: arena.slice(cin).slice(),
   };
 }
 

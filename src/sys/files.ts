@@ -3,7 +3,7 @@
 // touch on that path are small kernel files (tracefs, /proc, sysfs) and the program itself.
 import { BpfloadError, errnoName, errnoText, exitCodeForErrno } from "../errors.ts";
 import { cstringBytes } from "./arena.ts";
-import { Arena } from "./arena.ts";
+import { Arena, syscallWith } from "./arena.ts";
 import { NR } from "./arch.ts";
 import { addressOf, syscall } from "./libc.ts";
 
@@ -117,6 +117,20 @@ export function readInto(fd: number, buf: Uint8Array, offset?: number): number {
     const r = offset === undefined ? syscall(NR.read, fd, arena.base, buf.length) : syscall(NR.pread64, fd, arena.base, buf.length, offset);
     if (r.ret < 0 && r.errno === EINTR) continue;
     if (r.ret > 0) buf.set(arena.bytes.subarray(0, r.ret));
+    return r.ret < 0 ? -r.errno : r.ret;
+  }
+}
+
+/**
+ * read(2) straight into `buf`, which must be a view of an explicit `new ArrayBuffer` its owner
+ * keeps (such buffers never move: arena.ts): no arena per call. For a reader that polls a pipe
+ * thousands of times a second (trace_pipe), where readInto's fresh 64 KiB arena per call was most
+ * of the cost. Returns the count, 0 at the end, or -errno.
+ */
+export function readIntoStable(fd: number, buf: Uint8Array): number {
+  for (;;) {
+    const r = syscall(NR.read, fd, addressOf(buf), buf.length);
+    if (r.ret < 0 && r.errno === EINTR) continue;
     return r.ret < 0 ? -r.errno : r.ret;
   }
 }
@@ -285,18 +299,6 @@ export function growPipe(fd: number, size: number): void {
   if (now > 0 && now < size) syscall(NR.fcntl, fd, F_SETPIPE_SZ, size);
 }
 
-const TCGETS = 0x5401; // the same on x86_64 and arm64 (asm-generic)
-
-/**
- * Is `fd` a terminal (isatty(3): TCGETS answers)? Asked here rather than of process.stderr.isTTY,
- * whose first use builds Node's stream machinery (node:stream, fs.WriteStream): measured as the
- * largest single cost of a short run's start-up.
- */
-export function isTerminal(fd: number): boolean {
-  const termios = new Arena([64]); // struct termios is 36 bytes
-  return syscall(NR.ioctl, fd, TCGETS, termios.base).ret === 0;
-}
-
 /**
  * The `size` bytes of an open file (its size from fstat) read straight into one buffer, and an
  * EFBIG FileError if it holds more. For sysfs files that give at most a page per read(2)
@@ -317,4 +319,14 @@ export function readSized(fd: number, size: number, path: string): Uint8Array {
   const more = new Uint8Array(1);
   if (readInto(fd, more) > 0) throw new FileError(path, EFBIG, "read"); // grew while read
   return out;
+}
+
+const TCGETS = 0x5401; // the same on x86_64 and arm64
+/**
+ * isatty(3): the TCGETS ioctl succeeds only on a terminal. Asked instead of process.stderr.isTTY,
+ * which builds Bun's whole Node stream for the fd (3-10 ms of every command's start, measured).
+ */
+export function isTerminal(fd: number): boolean {
+  const arena = new Arena([64]); // struct termios (60 bytes)
+  return syscallWith(arena, NR.ioctl, fd, TCGETS, arena.base).ret === 0;
 }

@@ -11,7 +11,7 @@ import { loadCollection, type Collection } from "../../src/kernel/collection.ts"
 import { decodeRecord, findEventType, openEventReaders, type EventRecord } from "../../src/kernel/events/index.ts";
 import type { BpfMap } from "../../src/kernel/map.ts";
 import { objectBtf } from "../../src/cli/records.ts";
-import { canUseKernel, kernelSkipReason, REPO, runCli } from "../support.ts";
+import { canUseKernel, kernelSkipReason, REPO } from "../support.ts";
 
 const FIX = `${REPO}/test/fixtures`;
 const bpftool = Bun.which("bpftool");
@@ -98,10 +98,19 @@ describe.skipIf(!!skip)("event readers", () => {
 describe.skipIf(!!skip)("losses are counted and printed", () => {
   for (const name of ["ringbuf", "perf_array"]) {
     test(`${name}: a tight getppid loop outruns the reader; the exit line and a 'lost' line say how many`, async () => {
-      // the loop starts once bpfload is watching (1.5 s covers start-up under the lock)
-      const loop = Bun.spawn([python!, "-c", "import os,time\ntime.sleep(1.5)\nfor _ in range(300000): os.getppid()"]);
-      const r = await runCli(["load", `${FIX}/${name}.o`, "--duration", "3", "--json"], { timeoutMs: 20000 });
-      await loop.exited;
+      // The reader keeps up with a plain loop now (it sleeps in ppoll and wakes per record), so
+      // it is made slower than the producer for certain: stopped (SIGSTOP) while the loop runs,
+      // once bpfload is watching (1.5 s covers start-up under the lock). A few calls after
+      // SIGCONT let perf write its LOST record (the kernel does when the ring has room again).
+      const p = Bun.spawn([process.execPath, `${REPO}/src/main.ts`, "load", `${FIX}/${name}.o`, "--duration", "4", "--json"], { stdout: "pipe", stderr: "pipe", timeout: 20000 });
+      const outText = new Response(p.stdout).text();
+      await Bun.sleep(1500);
+      process.kill(p.pid, "SIGSTOP");
+      trigger(300000);
+      process.kill(p.pid, "SIGCONT");
+      await Bun.sleep(300);
+      trigger(1000);
+      const r = { code: await p.exited, stdout: await outText };
       expect(r.code).toBe(0);
       const objs = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
       const lost = objs.filter((o) => o.type === "lost").reduce((s, o) => s + o.count, 0);

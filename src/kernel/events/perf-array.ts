@@ -49,6 +49,11 @@ export class PerfArrayReader implements EventReader {
   /** CPUs that could not take an event (offline): said once by the caller if it wants. */
   readonly skippedCpus: number[] = [];
 
+  /** The per-CPU events' fds: readable once the kernel woke them (wakeup_events 1: every record). */
+  get pollFds(): number[] {
+    return this.rings.map((r) => r.fd);
+  }
+
   constructor(map: BpfMap, opts: PerfArrayOptions = {}) {
     this.map = map.def.name;
     const pages = opts.pages ?? 64;

@@ -27,6 +27,8 @@ export interface EventReader extends AsyncIterable<EventRecord> {
   /** Records delivered and lost so far. */
   readonly received: number;
   readonly lost: number;
+  /** File descriptors that poll(2) readable when records are there (the watch sleeps on them). */
+  readonly pollFds: number[];
   close(): void;
 }
 

@@ -1,6 +1,6 @@
 // The seam between the feature probes and the live kernel: every probe asks through this small
 // interface, so unit tests can hand it recorded kernel answers instead (test/kernel/features.test.ts).
-import { bpfBtfLoad, bpfLinkCreateProbe, bpfMapCreate, type MapCreateArgs, type ProgLoadArgs, type ProgLoadResult } from "../../sys/bpf.ts";
+import { bpfBtfLoad, bpfLinkCreate, bpfLinkCreateProbe, bpfMapCreate, type LinkCreateArgs, type MapCreateArgs, type ProgLoadArgs, type ProgLoadResult } from "../../sys/bpf.ts";
 import type { SysResult } from "../../sys/libc.ts";
 import { close } from "../../sys/perf.ts";
 import { exists, tryReadText } from "../../sys/files.ts";
@@ -16,6 +16,8 @@ export interface ProbeKernel {
   btfLoad(blob: Uint8Array): SysResult & { log: string };
   /** errno of BPF_LINK_CREATE with prog_fd -1: EBADF when the command exists. */
   linkCreateErrno(): number;
+  /** BPF_LINK_CREATE of a probe's program (a link made is closed at once): 0 when made, else the errno. */
+  linkCreate(a: LinkCreateArgs): number;
   close(fd: number): void;
   /** Does sysfs list this perf PMU (/sys/bus/event_source/devices/KIND)? */
   hasPmu(kind: "kprobe" | "uprobe"): boolean;
@@ -51,6 +53,11 @@ export const liveKernel: ProbeKernel = {
   },
   btfLoad: (blob) => bpfBtfLoad(blob, 4096),
   linkCreateErrno: () => bpfLinkCreateProbe(),
+  linkCreate: (a) => {
+    const r = bpfLinkCreate(a);
+    if (r.ret >= 0) close(r.ret);
+    return r.ret >= 0 ? 0 : r.errno;
+  },
   close: (fd) => close(fd),
   hasPmu: (kind) => !!probePmu(kind),
   hasTracefsFile: (name) => !!tracefsOrUndefined() && hasControl(name),

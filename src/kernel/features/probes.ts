@@ -9,8 +9,6 @@ import { NotSupportedError } from "../../errors.ts";
 import { FEATURE_SINCE, newerThan, since, type FeatureKey } from "../../since.ts";
 import { BPF_MAP_TYPE_ARRAY, BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_PROG_TYPE_SOCKET_FILTER } from "../../uapi.ts";
 import { liveKernel, type ProbeKernel } from "./kernel.ts";
-import { bpfLinkCreate, bpfProgLoad } from "../../sys/bpf.ts";
-import { close } from "../../sys/perf.ts";
 
 const EBADF = 9;
 const BPF_PROG_TYPE_CGROUP_SOCK_ADDR = 18;
@@ -54,6 +52,7 @@ export const FEATURE_IDS = [
   "programNames", "globalData", "bpfToBpfCalls", "kretprobeMaxactive", "kprobePmu", "uprobePmu", "rawTracepoints",
   "bpfLink", "btf", "btfFunc", "btfFuncGlobal", "btfDatasec", "btfFloat", "btfDeclTag", "btfTypeTag", "btfEnum64",
   "expectedAttachType", "logTrueSize", "bigVerifierLog", "memcgAccounting", "syscallTracepoints", "probeReadKernel",
+  "xdpLink", "tcxLink", "netfilterLink", "skLookup",
 ] as const;
 export type FeatureId = (typeof FEATURE_IDS)[number];
 
@@ -68,7 +67,49 @@ export interface FeatureProbe {
   how: string;
 }
 
+// Network hook probes (issue 11): the program type's smallest program, then the link the feature is.
+const BPF_PROG_TYPE_XDP = 6;
+const BPF_PROG_TYPE_SCHED_CLS_ = 3;
+const BPF_PROG_TYPE_SK_LOOKUP = 30;
+const BPF_PROG_TYPE_NETFILTER_ = 32;
+const ATTACH = { xdp: 37, tcxIngress: 46, netfilter: 45, skLookup: 36 } as const;
+const XDP_FLAGS_SKB_MODE = 2;
+
+/** Loads a probe program, hands its fd to `link`, closes it: link's answer, or false when it did not load. */
+function withProgram(k: ProbeKernel, progType: number, insns: Uint8Array, expectedAttachType: number | undefined, link: (fd: number) => boolean): boolean {
+  const r = k.progLoad({ progType, insns, license: "GPL", kernVersion: k.versionCode(), logLevel: 0, logSize: 0, expectedAttachType });
+  if (r.ret < 0) return false;
+  try {
+    return link(r.ret);
+  } finally {
+    k.close(r.ret);
+  }
+}
+
 export const FEATURES: Record<FeatureId, FeatureProbe> = {
+  xdpLink: {
+    since: "XDP bpf_link",
+    // No error tells a kernel without XDP links from a refused link (EINVAL both), so the probe makes
+    // one: generic mode on lo (ifindex 1 in every namespace) for an XDP_PASS program, closed at once:
+    // nothing changes for the packets. EBUSY/EEXIST: lo has someone's XDP program, links exist.
+    how: "an XDP_PASS program linked to lo in generic mode (and closed): made, or EBUSY, where XDP links exist; EINVAL before",
+    probe: (k) => withProgram(k, BPF_PROG_TYPE_XDP, program(MOV_R0(2), EXIT), undefined, (fd) => [0, 16, 17].includes(k.linkCreate({ progFd: fd, target: 1, attachType: ATTACH.xdp, flags: XDP_FLAGS_SKB_MODE }))),
+  },
+  tcxLink: {
+    since: "tcx links",
+    how: "BPF_LINK_CREATE BPF_TCX_INGRESS for a sched_cls program on ifindex 0: ENODEV with tcx, EINVAL before",
+    probe: (k) => withProgram(k, BPF_PROG_TYPE_SCHED_CLS_, program(MOV_R0(0), EXIT), undefined, (fd) => k.linkCreate({ progFd: fd, target: 0, attachType: ATTACH.tcxIngress }) === 19),
+  },
+  netfilterLink: {
+    since: "netfilter bpf_link",
+    how: "a netfilter program (the type came with its link), linked with pf 0: EAFNOSUPPORT where netfilter links exist",
+    probe: (k) => withProgram(k, BPF_PROG_TYPE_NETFILTER_, program(MOV_R0(1), EXIT), ATTACH.netfilter, (fd) => k.linkCreate({ progFd: fd, target: 0, attachType: ATTACH.netfilter, netfilter: { pf: 0, hooknum: 0, priority: 0 } }) === 97),
+  },
+  skLookup: {
+    since: "sk_lookup programs and netns links",
+    how: "r0=1 (SK_PASS); exit as sk_lookup with expected_attach_type BPF_SK_LOOKUP (the type came with its netns link)",
+    probe: (k) => loads(k, BPF_PROG_TYPE_SK_LOOKUP, program(MOV_R0(1), EXIT), { expectedAttachType: ATTACH.skLookup }),
+  },
   programNames: {
     since: "program and map names",
     how: "r0=0; exit as a socket filter with prog_name set (older kernels: E2BIG past their attr, or EINVAL)",
@@ -282,63 +323,14 @@ export function probeFeatures(k: ProbeKernel = liveKernel): Record<FeatureId, Fe
 }
 
 
-// Network hooks (issue 11): probed on the live kernel only. Not in FEATURE_IDS yet, because
-// test/kernel/features.test.ts replays a rig recording for every id there, and the rig's 4.9/4.19/5.4
-// recordings predate these probes: to fold in when the rig records them.
-
-const BPF_PROG_TYPE_SCHED_CLS = 3;
-const BPF_PROG_TYPE_NETFILTER = 32;
-const BPF_TCX_INGRESS = 46;
-const BPF_NETFILTER = 45;
-const ENODEV = 19;
-const EAFNOSUPPORT = 97;
-
-/** Loads `progType` returning 0 and runs `tryLink` with its fd: the link's errno, or undefined when it did not load. */
-function linkErrno(progType: number, tryLink: (progFd: number) => { ret: number; errno: number }, expectedAttachType?: number): number | undefined {
-  const p = bpfProgLoad({ progType, insns: program(MOV_R0(0), EXIT), license: "GPL", kernVersion: 0, logLevel: 0, logSize: 0, expectedAttachType });
-  if (p.ret < 0) return undefined;
-  try {
-    const r = tryLink(p.ret);
-    if (r.ret >= 0) close(r.ret);
-    return r.errno;
-  } finally {
-    close(p.ret);
-  }
-}
-
+// The network hooks' requirements by the names the attach code uses: the FEATURE_IDS probes above
+// (cgroup links came with BPF_LINK_CREATE itself, 5.7: the bpfLink probe answers).
 export const HOOK_FEATURES = {
-  /** BPF_LINK_CREATE BPF_TCX_INGRESS on ifindex 0: ENODEV from 6.6's tcx, EINVAL before (no such attach type). */
-  tcx: {
-    since: "tcx links" as FeatureKey,
-    how: "BPF_LINK_CREATE BPF_TCX_INGRESS for a sched_cls program on ifindex 0: ENODEV with tcx, EINVAL before",
-    probe: () => {
-      return linkErrno(BPF_PROG_TYPE_SCHED_CLS, (fd) => bpfLinkCreate({ progFd: fd, target: 0, attachType: BPF_TCX_INGRESS })) === ENODEV;
-    },
-  },
-  /** netfilter links with pf 0 (no such family): EAFNOSUPPORT from 6.4, EINVAL before. */
-  netfilter: {
-    since: "netfilter bpf_link" as FeatureKey,
-    how: "BPF_LINK_CREATE BPF_NETFILTER with pf 0: EAFNOSUPPORT where netfilter links exist",
-    probe: () => {
-      return linkErrno(BPF_PROG_TYPE_NETFILTER, (fd) => bpfLinkCreate({ progFd: fd, target: 0, attachType: BPF_NETFILTER, netfilter: { pf: 0, hooknum: 0, priority: 0 } }), BPF_NETFILTER) === EAFNOSUPPORT;
-    },
-  },
-  /**
-   * XDP links (5.9): no harmless probe tells them apart (a bad ifindex and a kernel without them
-   * both give EINVAL), so the attach itself decides and falls back to netlink on EINVAL.
-   */
-  xdpLink: {
-    since: "XDP bpf_link" as FeatureKey,
-    how: "none: the attach tries BPF_LINK_CREATE and falls back to netlink on EINVAL",
-    probe: undefined,
-  },
-  /** cgroup links came with BPF_LINK_CREATE itself (5.7): the bpfLink probe answers. */
-  cgroupLink: {
-    since: "bpf_link" as FeatureKey,
-    how: "the bpfLink probe (BPF_LINK_CREATE arrived with cgroup links)",
-    probe: () => hasFeature("bpfLink"),
-  },
-} satisfies Record<string, { since: FeatureKey; how: string; probe?: () => boolean | undefined }>;
+  tcx: { since: "tcx links" as FeatureKey, probe: () => hasFeature("tcxLink") },
+  netfilter: { since: "netfilter bpf_link" as FeatureKey, probe: () => hasFeature("netfilterLink") },
+  xdpLink: { since: "XDP bpf_link" as FeatureKey, probe: () => hasFeature("xdpLink") },
+  cgroupLink: { since: "bpf_link" as FeatureKey, probe: () => hasFeature("bpfLink") },
+} satisfies Record<string, { since: FeatureKey; probe?: () => boolean | undefined }>;
 
 const hookCache = new Map<string, boolean | undefined>();
 

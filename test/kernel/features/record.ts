@@ -30,6 +30,11 @@ function recording(calls: RecordedCall[]): ProbeKernel {
       calls.push({ call: "linkCreateErrno", ok: false, errno });
       return errno;
     },
+    linkCreate: (a) => {
+      const errno = liveKernel.linkCreate(a);
+      calls.push({ call: "linkCreate", kind: String(a.attachType), ok: errno === 0, errno });
+      return errno;
+    },
     close: (fd) => liveKernel.close(fd),
     hasPmu: (kind) => {
       const ok = liveKernel.hasPmu(kind);

@@ -1,4 +1,6 @@
-// What real kernels answered to every feature probe, recorded with record.ts (one run each, 2026-12-01):
+// What real kernels answered to every feature probe, recorded with record.ts (one run each, 2026-12-01;
+// the network hook probes xdpLink, tcxLink, netfilterLink and skLookup recorded the same evening, in the
+// same guests and on the same host, and added to each kernel):
 // each feature's calls through the ProbeKernel seam, in order, and the probe's answer then. Recorded on
 // real kernels, not derived from their sources. A probe that changes what it asks needs a new recording:
 // run record.ts (compiled with `bun build --compile` for the guests) and paste its FEATREC objects here.
@@ -41,6 +43,10 @@ export const RECORDED: Recording[] = [
       memcgAccounting: {"answer": false, "calls": [{"call": "progLoad", "progType": 1, "ok": false, "errno": 22, "logTrueSize": 0}]},
       syscallTracepoints: {"answer": false, "configured": true, "calls": [{"call": "syscallTracepointRefusal", "ok": false, "errno": 0, "log": "BPF programs on syscalls:* tracepoints is not supported by this kernel (requires Linux >= 4.14): attach to raw_syscalls:sys_enter or use a kprobe (bcc issue 748)"}, {"call": "hasTracefsFile", "kind": "events/syscalls", "ok": true, "errno": 0}]},
       probeReadKernel: {"answer": false, "calls": [{"call": "progLoad", "progType": 5, "ok": false, "errno": 22, "logTrueSize": 0}]},
+      xdpLink: {"answer": false, "calls": [{"call": "progLoad", "progType": 6, "ok": true, "errno": 0, "logTrueSize": 0}, {"call": "linkCreate", "kind": "37", "ok": false, "errno": 22}]},
+      tcxLink: {"answer": false, "calls": [{"call": "progLoad", "progType": 3, "ok": true, "errno": 0, "logTrueSize": 0}, {"call": "linkCreate", "kind": "46", "ok": false, "errno": 22}]},
+      netfilterLink: {"answer": false, "calls": [{"call": "progLoad", "progType": 32, "ok": false, "errno": 7, "logTrueSize": 0}]},
+      skLookup: {"answer": false, "calls": [{"call": "progLoad", "progType": 30, "ok": false, "errno": 7, "logTrueSize": 0}]},
     },
   },
   {
@@ -70,6 +76,10 @@ export const RECORDED: Recording[] = [
       memcgAccounting: {"answer": false, "calls": [{"call": "progLoad", "progType": 1, "ok": false, "errno": 22, "logTrueSize": 0}]},
       syscallTracepoints: {"answer": true, "configured": true, "calls": [{"call": "syscallTracepointRefusal", "ok": true, "errno": 0}, {"call": "hasTracefsFile", "kind": "events/syscalls", "ok": true, "errno": 0}]},
       probeReadKernel: {"answer": false, "calls": [{"call": "progLoad", "progType": 5, "ok": false, "errno": 22, "logTrueSize": 0}]},
+      xdpLink: {"answer": false, "calls": [{"call": "progLoad", "progType": 6, "ok": true, "errno": 0, "logTrueSize": 0}, {"call": "linkCreate", "kind": "37", "ok": false, "errno": 22}]},
+      tcxLink: {"answer": false, "calls": [{"call": "progLoad", "progType": 3, "ok": true, "errno": 0, "logTrueSize": 0}, {"call": "linkCreate", "kind": "46", "ok": false, "errno": 22}]},
+      netfilterLink: {"answer": false, "calls": [{"call": "progLoad", "progType": 32, "ok": false, "errno": 22, "logTrueSize": 0}]},
+      skLookup: {"answer": false, "calls": [{"call": "progLoad", "progType": 30, "ok": false, "errno": 22, "logTrueSize": 0}]},
     },
   },
   {
@@ -99,6 +109,10 @@ export const RECORDED: Recording[] = [
       memcgAccounting: {"answer": false, "calls": [{"call": "progLoad", "progType": 1, "ok": false, "errno": 22, "logTrueSize": 0}]},
       syscallTracepoints: {"answer": true, "configured": true, "calls": [{"call": "syscallTracepointRefusal", "ok": true, "errno": 0}, {"call": "hasTracefsFile", "kind": "events/syscalls", "ok": true, "errno": 0}]},
       probeReadKernel: {"answer": false, "calls": [{"call": "progLoad", "progType": 5, "ok": false, "errno": 22, "logTrueSize": 0}]},
+      xdpLink: {"answer": false, "calls": [{"call": "progLoad", "progType": 6, "ok": true, "errno": 0, "logTrueSize": 0}, {"call": "linkCreate", "kind": "37", "ok": false, "errno": 22}]},
+      tcxLink: {"answer": false, "calls": [{"call": "progLoad", "progType": 3, "ok": true, "errno": 0, "logTrueSize": 0}, {"call": "linkCreate", "kind": "46", "ok": false, "errno": 22}]},
+      netfilterLink: {"answer": false, "calls": [{"call": "progLoad", "progType": 32, "ok": false, "errno": 22, "logTrueSize": 0}]},
+      skLookup: {"answer": false, "calls": [{"call": "progLoad", "progType": 30, "ok": false, "errno": 22, "logTrueSize": 0}]},
     },
   },
   {
@@ -128,6 +142,10 @@ export const RECORDED: Recording[] = [
       memcgAccounting: {"answer": true, "calls": [{"call": "progLoad", "progType": 1, "ok": true, "errno": 0, "logTrueSize": 0}]},
       syscallTracepoints: {"answer": true, "configured": true, "calls": [{"call": "syscallTracepointRefusal", "ok": true, "errno": 0}, {"call": "hasTracefsFile", "kind": "events/syscalls", "ok": true, "errno": 0}]},
       probeReadKernel: {"answer": true, "calls": [{"call": "progLoad", "progType": 5, "ok": true, "errno": 0, "logTrueSize": 0}]},
+      xdpLink: {"answer": true, "calls": [{"call": "progLoad", "progType": 6, "ok": true, "errno": 0, "logTrueSize": 0}, {"call": "linkCreate", "kind": "37", "ok": true, "errno": 0}]},
+      tcxLink: {"answer": true, "calls": [{"call": "progLoad", "progType": 3, "ok": true, "errno": 0, "logTrueSize": 0}, {"call": "linkCreate", "kind": "46", "ok": false, "errno": 19}]},
+      netfilterLink: {"answer": true, "calls": [{"call": "progLoad", "progType": 32, "ok": true, "errno": 0, "logTrueSize": 0}, {"call": "linkCreate", "kind": "45", "ok": false, "errno": 97}]},
+      skLookup: {"answer": true, "calls": [{"call": "progLoad", "progType": 30, "ok": true, "errno": 0, "logTrueSize": 0}]},
     },
   },
 ];

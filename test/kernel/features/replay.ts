@@ -4,7 +4,7 @@
 import type { ProbeKernel } from "../../../src/kernel/features/kernel.ts";
 
 export interface RecordedCall {
-  call: "progLoad" | "mapCreate" | "btfLoad" | "linkCreateErrno" | "hasPmu" | "hasTracefsFile" | "readTracefsFile" | "syscallTracepointRefusal";
+  call: "progLoad" | "mapCreate" | "btfLoad" | "linkCreateErrno" | "linkCreate" | "hasPmu" | "hasTracefsFile" | "readTracefsFile" | "syscallTracepointRefusal";
   /** progLoad: the program type asked for; hasPmu/hasTracefsFile: what was asked about. */
   progType?: number;
   kind?: string;
@@ -40,6 +40,8 @@ export function replayKernel(calls: RecordedCall[], versionCode: number): ProbeK
       return { ret: fd(c), errno: c.errno, log: c.log ?? "" };
     },
     linkCreateErrno: () => take("linkCreateErrno").errno,
+    // kind: the attach type asked for
+    linkCreate: (a) => take("linkCreate", { kind: String(a.attachType) }).errno,
     close: () => {},
     hasPmu: (kind) => take("hasPmu", { kind }).ok,
     hasTracefsFile: (name) => take("hasTracefsFile", { kind: name }).ok,
