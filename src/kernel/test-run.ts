@@ -62,7 +62,9 @@ export function checkTestRun(type: ProgTypeName, opts: TestRunOptions, kernelCod
   }
   const ctxOnly = CTX_ONLY[type];
   if (ctxOnly && opts.data) throw new UsageError(`a ${type} program takes no packet (the kernel refuses data_in for it): give --ctx with ${ctxOnly}`);
-  if ((type === "syscall" || type === "sk_lookup") && !opts.ctx) throw new UsageError(`a test run of a ${type} program needs --ctx: ${ctxOnly}`);
+  // a syscall program that never reads its context runs without one (the kernel wants ctx_size_in
+  // >= the largest offset the program reads); sk_lookup always needs its struct
+  if (type === "sk_lookup" && !opts.ctx) throw new UsageError(`a test run of a ${type} program needs --ctx: ${ctxOnly}`);
   if (type === "syscall" && opts.repeat !== undefined && opts.repeat > 1) throw new UsageError("the kernel runs a syscall program once per test run: --repeat does not apply");
   if (PACKET_TYPES.has(type) && (!opts.data || opts.data.length < 14)) {
     throw new UsageError(`a ${type} program runs on a packet: give --data with at least an Ethernet header (14 bytes), or --pcap`);
@@ -102,7 +104,9 @@ function refusal(prog: RunnableProgram, opts: TestRunOptions, errno: number): Er
   }
   const hint =
     errno === EINVAL
-      ? opts.ctx
+      ? !opts.ctx && CTX_ONLY[prog.type]
+        ? `the program reads its context, which was not given: give --ctx with ${CTX_ONLY[prog.type]}`
+        : opts.ctx
         ? "the kernel refused the input: --ctx must be the program's context struct (e.g. struct __sk_buff, 192 bytes on 6.x, with only the fields the kernel lets a test set), or leave it out"
         : "the kernel refused the input: a packet must be at least 14 bytes (Ethernet header); some types take no data at all"
       : errno === 1 || errno === 13

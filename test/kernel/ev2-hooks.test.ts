@@ -162,5 +162,8 @@ describe.skipIf(!!skip)("test runs of context-only and dissector programs", () =
     expect([b.code, b.stderr]).toEqual([2, expect.stringContaining("needs --ctx: a struct bpf_sk_lookup")]);
     const c = await runCli(["run", OBJ, "--program", "add_ctx", "--ctx", "0300000004000000", "--repeat", "5"]);
     expect([c.code, c.stderr]).toEqual([2, expect.stringContaining("once per test run")]);
+    // a syscall program may run without a context (externs.o's do); one that reads it is told to give --ctx
+    const d = await runCli(["run", OBJ, "--program", "add_ctx"]);
+    expect([d.code, d.stderr]).toEqual([1, expect.stringContaining("EINVAL (invalid argument): the program reads its context, which was not given: give --ctx")]);
   });
 });
