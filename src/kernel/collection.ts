@@ -13,7 +13,7 @@ import { NotSupportedError, ObjectError, SyscallError, UsageError, VerifierError
 import { BPF_F_RDONLY_PROG, BPF_MAP_TYPE_PROG_ARRAY, MAP_TYPES, type ProgTypeName } from "../uapi.ts";
 import type { FreplaceTarget } from "./attach/freplace.ts";
 import { loadObjectBtf, readObjectExt, type ObjectBtf } from "./btf-load.ts";
-import { kernelCoreTarget, type CoreTarget } from "./core-target.ts";
+import { lazyCoreTarget, type CoreTarget } from "./target-btf.ts";
 import { featureSince, hasFeature, requireFeature } from "./features/probes.ts";
 import { explainExternLog, externPatch, prepareExterns, rewriteMissingHelpers } from "./externs-load.ts";
 import type { KsymResolver } from "./ksyms.ts";
@@ -308,7 +308,7 @@ function objectCoreBtf(obj: ObjectSpec, col: Collection, opts: CollectionOptions
 function applyCore(obj: ObjectSpec, spec: ProgramSpec, insns: Uint8Array, pieces: LinkedPiece[], col: Collection, opts: CollectionOptions): CoreRelocationResult[] {
   if (!col.core) {
     const local = objectCoreBtf(obj, col, opts);
-    const target = opts.targetBtf ?? kernelCoreTarget();
+    const target = opts.targetBtf ?? lazyCoreTarget(undefined);
     col.core = { relocator: new CoreRelocator(local.btf, target.targets, target.modules), ext: local.ext, source: target.source };
   }
   const results = relocateProgram(col.core.relocator, insns, pieces, col.core.ext.coreRelo);

@@ -12,7 +12,14 @@ import { errnoName, exitCodeForErrno, InputError, quote, SystemError } from "../
 import { closeFd, FileError, INPUT_LIMIT, NotRegularFileError, openNonblocking, readInto, readUserFile, statFd } from "../sys/files.ts";
 import { listDir } from "../sys/paths.ts";
 import { btfSource, readBtfFile, vmlinuxBtf } from "./btf-target.ts";
-import type { CoreTarget } from "./core-target.ts";
+
+/** A target for CoreRelocator: the base BTF first, and the modules read when needed. */
+export interface CoreTarget {
+  targets: CoreTargetBtf[];
+  modules?: () => CoreTargetBtf[];
+  /** Where it came from, for --verbose ("/sys/kernel/btf/vmlinux", "--btf FILE"). */
+  source: string;
+}
 
 /** The env variable that gives the default of --btf (for CI on kernels without BTF). */
 export const BTF_ENV = "BPFLOAD_BTF";

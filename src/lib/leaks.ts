@@ -55,3 +55,17 @@ export function watchLeak(owner: object, what: string, close: () => void): () =>
 export function closedError(what: string): SystemError {
   return new SystemError(`${what} is closed`);
 }
+
+/**
+ * A resource freed by `close()`: `using` and `await using` call it at the end of the scope. Every
+ * subclass makes a second close harmless.
+ */
+export abstract class Closeable implements Disposable, AsyncDisposable {
+  abstract close(): void;
+  [Symbol.dispose](): void {
+    this.close();
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+}

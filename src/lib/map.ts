@@ -10,7 +10,7 @@ import { MapElemCalls } from "../sys/map-elem.ts";
 import { bpfMapLookupBatch } from "../sys/map-batch.ts";
 import { MAP_TYPES } from "../uapi.ts";
 import { btfCodec, sizeCodec, type Codec, type Value } from "./codec.ts";
-import { closedError, watchLeak } from "./leaks.ts";
+import { Closeable, closedError, watchLeak } from "./leaks.ts";
 
 export type { Value } from "./codec.ts";
 
@@ -55,7 +55,7 @@ export interface MapTypes {
  *     counts.set(0, 5n);
  *     for await (const [k, v] of counts.entries()) console.log(k, v);
  */
-export class BpfMap implements Disposable, AsyncDisposable {
+export class BpfMap extends Closeable {
   readonly #inner: KernelMap;
   readonly #release: () => void;
   readonly #key: Codec;
@@ -67,6 +67,7 @@ export class BpfMap implements Disposable, AsyncDisposable {
 
   /** Adopts a kernel-level map (its fd is owned from here on). */
   constructor(inner: KernelMap, types: MapTypes = {}) {
+    super();
     this.#inner = inner;
     const { btf } = types;
     this.#key = btf && types.keyTypeId ? btfCodec(btf, types.keyTypeId) : sizeCodec(inner.def.keySize);
@@ -282,12 +283,6 @@ export class BpfMap implements Disposable, AsyncDisposable {
   close(): void {
     this.#release();
     this.#inner.close();
-  }
-  [Symbol.dispose](): void {
-    this.close();
-  }
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
   }
 
   #check(): void {

@@ -1,5 +1,6 @@
 // The object model: an object file read into an editable description (programs, maps, global
 // variables), then loaded into a Collection of disposable programs and maps.
+import { Closeable } from "./leaks.ts";
 import { Btf } from "../elf/btf.ts";
 import { readObject as parseObject } from "../elf/reader.ts";
 import { findVariable, resizeMap, setVariable } from "../elf/object-options.ts";
@@ -253,7 +254,7 @@ export interface LoadOptions {
  * (or the end of its `using` block); a program or map taken out of it stays usable while the
  * collection is open, and is closed with it. Closing twice is harmless.
  */
-export class Collection implements Disposable, AsyncDisposable {
+export class Collection extends Closeable {
   readonly programs = new Map<string, Program>();
   readonly maps = new Map<string, BpfMap>();
   /** What was decided on the object's behalf (BTF dropped, sizes rounded). */
@@ -262,6 +263,7 @@ export class Collection implements Disposable, AsyncDisposable {
 
   /** Adopts a kernel-level collection (its fds are owned from here on); `load` makes these. */
   constructor(inner: KernelCollection, spec: CollectionSpec) {
+    super();
     this.#inner = inner;
     this.notes = inner.notes;
     for (const [name, m] of inner.maps) {
@@ -277,12 +279,6 @@ export class Collection implements Disposable, AsyncDisposable {
     for (const p of this.programs.values()) p.close();
     for (const m of this.maps.values()) m.close();
     this.#inner.close();
-  }
-  [Symbol.dispose](): void {
-    this.close();
-  }
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
   }
 }
 

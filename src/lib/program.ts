@@ -8,7 +8,7 @@ import { pinFd } from "../kernel/pin.ts";
 import { loadProgram as loadKernelProgram, Program as KernelProgram, type ProgramSpecToLoad, type VerifierStats } from "../kernel/program.ts";
 import { testRun as kernelTestRun, type TestRunOptions, type TestRunResult } from "../kernel/test-run.ts";
 import type { ProgTypeName } from "../uapi.ts";
-import { closedError, watchLeak } from "./leaks.ts";
+import { Closeable, closedError, watchLeak } from "./leaks.ts";
 
 export type { AttachOptions, TestRunOptions, TestRunResult, VerifierStats };
 
@@ -22,7 +22,7 @@ export type { AttachOptions, TestRunOptions, TestRunResult, VerifierStats };
  *     using link = prog.attach();            // the section's attach point
  *     const r = prog.testRun({ data });      // packet programs: BPF_PROG_TEST_RUN (4.12+)
  */
-export class Program implements Disposable, AsyncDisposable {
+export class Program extends Closeable {
   readonly #inner: KernelProgram;
   readonly #release: () => void;
   /** The object's description of it (section, attach point), when it came from an object. */
@@ -30,6 +30,7 @@ export class Program implements Disposable, AsyncDisposable {
 
   /** Adopts a kernel-level program (its fd is owned from here on). */
   constructor(inner: KernelProgram, spec?: ProgramSpec) {
+    super();
     this.#inner = inner;
     this.spec = spec;
     this.#release = watchLeak(this, `program '${inner.name}'`, () => inner.close());
@@ -86,12 +87,6 @@ export class Program implements Disposable, AsyncDisposable {
     this.#release();
     this.#inner.close();
   }
-  [Symbol.dispose](): void {
-    this.close();
-  }
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-  }
 
   #check(): void {
     if (this.#inner.fd < 0) throw closedError(`program '${this.name}'`);
@@ -113,12 +108,13 @@ export function loadProgram(spec: ProgramSpecToLoad): Program {
  * probe events bpfload created for it (tracefs) are removed on close, and on process exit if it
  * is never closed. Closing twice is harmless.
  */
-export class Link implements Disposable, AsyncDisposable {
+export class Link extends Closeable {
   readonly #inner: KernelLink;
   readonly #release: () => void;
   #closed = false;
 
   constructor(inner: KernelLink) {
+    super();
     this.#inner = inner;
     this.#release = watchLeak(this, `link ${inner.target}`, () => inner.close());
   }
@@ -139,12 +135,6 @@ export class Link implements Disposable, AsyncDisposable {
     this.#closed = true;
     this.#release();
     this.#inner.close();
-  }
-  [Symbol.dispose](): void {
-    this.close();
-  }
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
   }
 }
 

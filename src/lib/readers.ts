@@ -7,7 +7,7 @@ import { openEventReader, type EventReader as KernelEventReader, type LostRecord
 import { TracePipe } from "../kernel/trace-pipe.ts";
 import { parseTraceLine, type TraceLine } from "../trace-line.ts";
 import { btfCodec, type Value } from "./codec.ts";
-import { watchLeak } from "./leaks.ts";
+import { Closeable, watchLeak } from "./leaks.ts";
 import type { BpfMap } from "./map.ts";
 
 /** How a reader's async iteration polls and when it stops. */
@@ -49,12 +49,13 @@ export interface TraceEvent extends Partial<TraceLine> {
  *     using trace = openTrace();
  *     for await (const line of trace) if (line.message?.startsWith("exec")) break;
  */
-export class TraceReader implements Reader<TraceEvent> {
+export class TraceReader extends Closeable implements Reader<TraceEvent> {
   readonly #pipe: TracePipe;
   readonly #release: () => void;
   #closed = false;
 
   constructor(readonly opts: ReadOptions & { path?: string } = {}) {
+    super();
     const pipe = new TracePipe(opts.path);
     this.#pipe = pipe;
     this.#release = watchLeak(this, "trace_pipe reader", () => pipe.close());
@@ -80,12 +81,6 @@ export class TraceReader implements Reader<TraceEvent> {
     this.#closed = true;
     this.#release();
     this.#pipe.close();
-  }
-  [Symbol.dispose](): void {
-    this.close();
-  }
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
   }
 }
 
@@ -121,7 +116,7 @@ export interface EventOptions extends ReadOptions {
  *     using events = openEvents(coll.maps.get("events")!, { btf: spec.btf });
  *     for await (const r of events) console.log(r.value);
  */
-export class EventReader implements Reader<EventRecord> {
+export class EventReader extends Closeable implements Reader<EventRecord> {
   readonly #inner: KernelEventReader;
   readonly #release: () => void;
   readonly #decode?: (b: Uint8Array) => Value;
@@ -130,6 +125,7 @@ export class EventReader implements Reader<EventRecord> {
   lost = 0;
 
   constructor(map: BpfMap, readonly opts: EventOptions = {}) {
+    super();
     if (map.type !== "ringbuf" && map.type !== "perf_event_array") throw new UsageError(`map '${map.name}' is a ${map.type} map: events come through a ringbuf or perf_event_array map`);
     const inner = openEventReader(map.raw, opts.pages ? { pages: opts.pages } : {});
     this.#inner = inner;
@@ -163,12 +159,6 @@ export class EventReader implements Reader<EventRecord> {
     this.#closed = true;
     this.#release();
     this.#inner.close();
-  }
-  [Symbol.dispose](): void {
-    this.close();
-  }
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
   }
 }
 

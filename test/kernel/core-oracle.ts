@@ -6,7 +6,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { CoreRelocator, resolveRecords, type CoreRelocationResult } from "../../src/btf/core/index.ts";
 import { Btf, readBtfExt } from "../../src/elf/btf.ts";
 import { STT_FUNC, validateElf } from "../../src/elf/raw.ts";
-import { kernelCoreTarget } from "../../src/kernel/core-target.ts";
+import { lazyCoreTarget } from "../../src/kernel/target-btf.ts";
 
 const PATCH = /^libbpf: prog '([^']+)': relo #(\d+): ((?:patched|substituting) insn .*)$/;
 const FAILED = /^libbpf: prog '([^']+)': relo #(\d+): failed to relocate/;
@@ -63,7 +63,7 @@ export async function bpfloadRelocations(obj: string): Promise<{ lines: Relocati
   if (!raw || !extBytes) return { lines: out, results: [] };
   const btf = new Btf(raw);
   const ext = readBtfExt(extBytes, () => btf);
-  const target = kernelCoreTarget();
+  const target = lazyCoreTarget(undefined);
   const results = resolveRecords(new CoreRelocator(btf, target.targets, target.modules), ext.coreRelo, functions);
   for (const r of results) {
     const key = `${r.function}#${r.index}`;

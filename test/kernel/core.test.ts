@@ -10,7 +10,7 @@ import { Btf, BTF_KIND_ENUM, BTF_KIND_STRUCT, memberBitOffset } from "../../src/
 import { readObject } from "../../src/elf/index.ts";
 import { btfSource } from "../../src/kernel/btf-target.ts";
 import { loadCollection } from "../../src/kernel/collection.ts";
-import { kernelCoreTarget } from "../../src/kernel/core-target.ts";
+import { lazyCoreTarget, noKernelBtfMessage } from "../../src/kernel/target-btf.ts";
 import { canUseKernel, MAIN, REPO } from "../support.ts";
 import { bpfloadRelocations, compareRelocations, libbpfRelocations } from "./core-oracle.ts";
 
@@ -131,7 +131,7 @@ describe.skipIf(!!skip)("CO-RE objects on the running kernel", () => {
     expect(r.stderr.toString()).toMatch(/^bpfload: load program 'core_unguarded': BPF_PROG_LOAD: EINVAL \(.*\): relocation 4 \(struct task_struct.no_such_field\) could not be resolved on this kernel/m);
   });
 
-  test("no kernel BTF and no targetBtf: 'use --btf FILE' (exit 2)", async () => {
+  test("no kernel BTF and no targetBtf: 'use --btf FILE' (exit 1: the kernel lacks it)", async () => {
     const empty = mkdtempSync(`${tmpdir()}/bpfload-nobtf-`);
     const saved = btfSource.dir;
     btfSource.dir = empty;
@@ -142,8 +142,9 @@ describe.skipIf(!!skip)("CO-RE objects on the running kernel", () => {
       } catch (e) {
         err = e;
       }
-      expect(String((err as Error)?.message)).toBe(`no BTF for this kernel (${empty}/vmlinux is missing): use --btf FILE (the kernel's BTF, e.g. from BTFHub or pahole -J)`);
-      expect((err as { exitCode?: number }).exitCode).toBe(2);
+      expect(String((err as Error)?.message)).toBe(noKernelBtfMessage(empty));
+      expect(String((err as Error)?.message)).toStartWith("no BTF for this kernel: use --btf FILE");
+      expect((err as { exitCode?: number }).exitCode).toBe(1);
     } finally {
       btfSource.dir = saved;
       rmSync(empty, { recursive: true, force: true });
@@ -185,19 +186,21 @@ describe("the kernel's BTF as a CO-RE target, hostile files", () => {
   ] as const) {
     test.skipIf(!bytes)(`vmlinux with ${what}: one clear error naming --btf, never a crash or hang`, () => {
       withDir({ vmlinux: bytes! }, () => {
-        expect(() => kernelCoreTarget()).toThrow(/^\/.*\/vmlinux is not valid BTF \(.*\): use --btf FILE$/);
+        expect(() => lazyCoreTarget(undefined).open()).toThrow(/^\/.*\/vmlinux: .*: this kernel's BTF cannot be read; give a BTF file for it with --btf FILE$/);
       });
     });
   }
 
-  test.skipIf(!good)("a 24-byte module BTF (and a garbage one) are skipped, the others still searched", () => {
+  test.skipIf(!good)("a 24-byte module BTF is a module without types; a garbage one stops the search, named (as in libbpf)", () => {
     const header = new Uint8Array(24);
     new DataView(header.buffer).setUint16(0, 0xeb9f, true);
     header[2] = 1;
     new DataView(header.buffer).setUint32(4, 24, true);
+    withDir({ vmlinux: good!, tiny: header }, () => {
+      expect(lazyCoreTarget(undefined).modules!().map((m) => m.name)).toEqual(["tiny"]); // a valid, empty split BTF
+    });
     withDir({ vmlinux: good!, tiny: header, junk: new Uint8Array(10) }, () => {
-      const t = kernelCoreTarget();
-      expect(t.modules!().map((m) => m.name)).toEqual(["tiny"]); // a valid, empty split BTF
+      expect(() => lazyCoreTarget(undefined).modules!()).toThrow(/\/junk: .*--btf FILE$/);
     });
   });
 });
