@@ -98,6 +98,12 @@ const TABLE: Row[] = [
   },
   { call: "PERF_EVENT_IOC_SET_BPF", errno: "EINVAL", text: () => "the program type does not match the event (kprobe programs for kprobes, tracepoint programs for tracepoints)" },
   { call: "BPF_RAW_TRACEPOINT_OPEN", errno: "EINVAL", text: () => "a raw tracepoint takes a raw_tracepoint program (--type raw_tracepoint)" },
+  {
+    // fentry/fexit/fmod_ret/lsm/freplace go through a BPF trampoline on the target function
+    call: "BPF_RAW_TRACEPOINT_OPEN",
+    errno: "ENOTSUPP",
+    text: () => `this kernel cannot place a BPF trampoline on that function${process.arch === "arm64" ? " (Debian's 6.1 arm64 kernel refuses every fentry/fexit/lsm attach this way: arm64 got ftrace direct calls later)" : " (fentry/fexit/lsm need the kernel's BPF trampoline: x86_64 from 5.5)"}; a kprobe or tp_btf program can observe the same place`,
+  },
   { call: "PERF_EVENT_IOC_SET_BPF", errno: "EEXIST", text: () => "a BPF program is already attached to this event" },
   { call: "perf_event_open", errno: "ENOENT", text: () => "the event does not exist (was the probe removed meanwhile?)" },
   { call: "perf_event_open", errno: "ENODEV", text: () => "this kernel lacks the perf event type (no CONFIG_PERF_EVENTS, or no kprobe/uprobe PMU before 4.17)" },
