@@ -83,6 +83,11 @@ describe("externs.o, read", async () => {
     expect([...d]).toEqual([2, 0, 0, 0, 8, 0, 0, 0, 0x2c, 0x12, 6, 0, 0, 1, 0, 98, 111, 120, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     expect(() => kconfigData(list, sources({ CONFIG_BPF_JIT: "y" }))).toThrow(/extern 'CONFIG_BPF_SYSCALL' \(__kconfig\) is not in this kernel's config: declare it __weak/);
     expect(() => kconfigData(list, { ...sources({}), config: undefined, configProblem: "no /proc/config.gz" })).toThrow(/'CONFIG_BPF_\w+' \(__kconfig\) needs the kernel config: no \/proc\/config.gz/);
+    // a LINUX_ name bpfload does not know: 0 when weak (libbpf's rule; selftests' test_core_extern), else refused
+    const version = by.get("LINUX_KERNEL_VERSION")!;
+    const unknown = (weak: boolean): ExternSpec => ({ ...version, name: "LINUX_UNKNOWN_VIRTUAL_EXTERN", weak });
+    expect([...kconfigData([unknown(true)], sources({})).subarray(8, 12)]).toEqual([0, 0, 0, 0]);
+    expect(() => kconfigData([unknown(false)], sources({}))).toThrow(/'LINUX_UNKNOWN_VIRTUAL_EXTERN' \(__kconfig\): unknown LINUX_ value/);
   });
 
   test("linked: kconfig reads become BPF_PSEUDO_MAP_VALUE at their offset, ksyms 64-bit immediates", () => {
