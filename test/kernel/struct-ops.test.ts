@@ -126,5 +126,11 @@ describe.skipIf(!!skipSelftests)("the selftests' struct_ops objects", () => {
       expect(`${n}: ${r.code} ${r.stderr.split("\n").find((l) => l.startsWith("bpfload:")) ?? ""}`).toBe(`${n}: 0 `);
       expect(r.stderr).toContain("as a struct_ops program");
     }
+    // registering one the kernel refuses (no cong_avoid nor cong_control): one line, exit 1, nothing left
+    const r = await runCli(["load", `${work}/tcp_ca_incompl_cong_ops.o`, "--duration", "0"], { timeoutMs: 60000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("bpfload: register struct_ops:incompl_cong_ops (tcp_congestion_ops): BPF_MAP_UPDATE_ELEM: EINVAL");
+    expect(await available()).not.toContain("bpf_incompl_ops");
+    expect(json(["struct_ops", "list"])).toEqual([]);
   }, 180000);
 });
