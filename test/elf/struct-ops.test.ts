@@ -10,7 +10,7 @@ import { readObject } from "../../src/elf/index.ts";
 import { layoutStructOps, StructOpsError, structOpsValue, type StructOpsSpec } from "../../src/elf/struct-ops.ts";
 import { REPO } from "../support.ts";
 
-const OBJ = `${REPO}/test/fixtures/struct_ops_ca.o`;
+const OBJ = `${REPO}/test/fixtures/struct_ops/struct_ops_ca.o`;
 const VMLINUX = "/sys/kernel/btf/vmlinux";
 const bpftool = Bun.which("bpftool");
 const readelf = Bun.which("llvm-readelf");

@@ -34,7 +34,7 @@ async function eventually(ok: () => Promise<boolean> | boolean, ms = 5000): Prom
 describe.skipIf(!!skip)("struct_ops on the running kernel", () => {
   test("struct_ops_ca.o registers two TCP congestion controls while it runs, none after", async () => {
     expect(await available()).not.toContain("bpfload_mini");
-    const proc = Bun.spawn([process.execPath, `${REPO}/src/main.ts`, "load", `${FIX}/struct_ops_ca.o`, "--duration", "4"], { stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn([process.execPath, `${REPO}/src/main.ts`, "load", `${FIX}/struct_ops/struct_ops_ca.o`, "--duration", "4"], { stdout: "pipe", stderr: "pipe" });
     try {
       expect(await eventually(async () => (await available()).includes("bpfload_mini_l"))).toBe(true);
       const during = await available();
@@ -72,7 +72,7 @@ describe.skipIf(!!skip)("struct_ops on the running kernel", () => {
   }, 30000);
 
   test("with --no-attach the maps are created and the programs loaded, nothing registered (as bpftool prog loadall)", async () => {
-    const r = await runCli(["load", `${FIX}/struct_ops_ca.o`, "--no-attach"]);
+    const r = await runCli(["load", `${FIX}/struct_ops/struct_ops_ca.o`, "--no-attach"]);
     expect(r.stderr).not.toContain("bpfload:");
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("loaded 'mini_cong_avoid' as a struct_ops program");
@@ -82,7 +82,7 @@ describe.skipIf(!!skip)("struct_ops on the running kernel", () => {
   });
 
   test("a SIGINT unregisters it too", async () => {
-    const proc = Bun.spawn([process.execPath, `${REPO}/src/main.ts`, "load", `${FIX}/struct_ops_ca.o`], { stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn([process.execPath, `${REPO}/src/main.ts`, "load", `${FIX}/struct_ops/struct_ops_ca.o`], { stdout: "pipe", stderr: "pipe" });
     expect(await eventually(async () => (await available()).includes("bpfload_mini_l"))).toBe(true);
     proc.kill("SIGINT");
     expect(await proc.exited).toBe(0);
