@@ -38,6 +38,19 @@ describe("struct_ops variables of an object", () => {
     }
     expect(new TextDecoder().decode(structOps[0]!.data).includes("bpfload_mini\0")).toBe(true);
   });
+
+  test("a relocation to something else than a program, or off a function member, is an ObjectError naming the section", async () => {
+    const bytes = new Uint8Array(readFileSync(OBJ));
+    const o = await readObject(bytes, "x.o");
+    const rel = o.sections.find((x) => x.name === ".rel.struct_ops")!;
+    const license = o.symbols.find((x) => x.name === "_license")!.index;
+    const toLicense = bytes.slice();
+    new DataView(toLicense.buffer).setUint32(rel.offset + 12, license, true);
+    await expect(readObject(toLicense, "x.o")).rejects.toThrow(/points at '_license', which is not a program of a struct_ops\/ section/);
+    const offMember = bytes.slice();
+    new DataView(offMember.buffer).setBigUint64(rel.offset, 4n, true); // inside the first member, not on a function pointer
+    await expect(readObject(offMember, "x.o")).rejects.toThrow(/\.struct_ops.*is not on a function pointer member of struct tcp_congestion_ops/);
+  });
 });
 
 /** bpftool's raw dump of one struct: size and members (name, type id, bit offset) in order. */
