@@ -38,7 +38,9 @@ export type AttachSpec =
   // BTF-based: the target is resolved at load (attach_btf_id), the attach is a bpf_link
   | { kind: BtfAttachKind; name: string }
   /** freplace: the function of another program that the program was loaded against (--target). */
-  | { kind: "freplace"; func: string };
+  | { kind: "freplace"; func: string }
+  /** A struct_ops variable of the object (SEC(".struct_ops")), registered with the kernel: not an --attach of its own. */
+  | { kind: "struct_ops"; map: string };
 
 export const NETFILTER_HOOKS = ["prerouting", "local_in", "forward", "local_out", "postrouting"] as const;
 export type NetfilterHook = (typeof NETFILTER_HOOKS)[number];
@@ -319,6 +321,8 @@ export function formatAttachSpec(s: AttachSpec): string {
       return `sk_skb:${s.map}:${s.hook}`;
     case "freplace":
       return `freplace:${s.func}`;
+    case "struct_ops":
+      return `struct_ops:${s.map}`;
     default:
       return `${s.kind}:${s.name}`;
   }

@@ -228,6 +228,11 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
         if (spec) checkBtfAttach(p.prog, spec);
         if (spec) targets.push({ prog: p.prog, spec });
       }
+      // struct_ops variables are registered, each as one target (named by its first loaded program)
+      for (const so of loaded.collection?.structOps ?? []) {
+        const prog = loaded.programs.find((p) => so.programs.includes(p.prog.name))?.prog;
+        if (prog) targets.push({ prog, spec: { kind: "struct_ops", map: so.name } });
+      }
     }
     if (opts.attachProgram === false) {
       out.info("loaded only (--no-attach)");
@@ -237,7 +242,7 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
       const events = await startEventReaders(out, file, loaded, opts);
       try {
         const mapFd = (name: string) => loaded.collection?.maps.get(name)?.fd;
-        const result = await attachAndWatch(out, targets, { duration: opts.duration, count: opts.count, attach: { ...attachOpts, mapFd }, pipe, readers: events?.readers, records: events?.printer, onReady: () => printer?.start() });
+        const result = await attachAndWatch(out, targets, { duration: opts.duration, count: opts.count, attach: { ...attachOpts, mapFd, structOps: (name) => loaded.collection?.structOps.find((so) => so.name === name) }, pipe, readers: events?.readers, records: events?.printer, onReady: () => printer?.start() });
         const recs = result.records !== undefined ? `, ${result.records} records, ${result.lost ?? 0} lost` : "";
         out.event("exit", { reason: result.reason, signal: result.signal, lines: result.lines, records: result.records, lost: result.lost }, result.reason === "iterator" ? "detached (the iterator ran to its end)" : `detached (${result.signal ?? result.reason}); ${result.lines} trace lines${recs}`);
       } finally {

@@ -54,6 +54,11 @@ export class BtfBuilder {
     return this.add(name, BTF_KIND_FUNC, linkage, proto);
   }
 
+  /** A struct: members at bit offsets (no bitfields). */
+  struct(name: string, size: number, members: { name: string; type: number; bitOffset: number }[]): number {
+    return this.add(name, 4 /* BTF_KIND_STRUCT */, members.length, size, members.flatMap((m) => [this.name(m.name), m.type, m.bitOffset]));
+  }
+
   variable(name: string, type: number, linkage = BTF_VAR_STATIC): number {
     return this.add(name, BTF_KIND_VAR, 0, type, [linkage]);
   }

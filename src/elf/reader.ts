@@ -13,6 +13,7 @@ import {
   type RawSection, type RawSymbol,
 } from "./raw.ts";
 import { sectionToProgram } from "./sections.ts";
+import { isStructOpsSection, readStructOps, type StructOpsSpec } from "./struct-ops.ts";
 import type {
   CodeTarget, FunctionSpec, MapSpec, ObjectSpec, ProgramSpec, RelocationSpec, SectionSpec, SymbolSpec,
 } from "./types.ts";
@@ -240,6 +241,19 @@ export async function readObject(bytes: Uint8Array, file: string): Promise<Objec
     }
   }
 
+  // --- struct_ops variables (.struct_ops, .struct_ops.link): maps whose members are programs
+  const structOps: StructOpsSpec[] = [];
+  for (const s of sections) {
+    if (!isStructOpsSection(s.name)) continue;
+    if (btfSection && !btf) btf = parseBtf(bytes, btfSection, fail);
+    const rels = raw.rels.find((rs) => rs.target === s.index)?.relocations;
+    const programAt = (shndx: number, value: number) => {
+      const fn = (functionsBySection.get(shndx) ?? []).find((f) => f.sectionOffset === value);
+      return fn && !isTextSection(fn.section) ? fn.name : undefined;
+    };
+    structOps.push(...readStructOps(b, s, rels, symbols, btf, programAt, fail));
+  }
+
   // --- programs
   let programs: ProgramSpec[] = [];
   for (const fn of functions) {
@@ -254,7 +268,7 @@ export async function readObject(bytes: Uint8Array, file: string): Promise<Objec
 
   // --- license and version
   const out: ObjectSpec = {
-    file, programs, maps, functions, ...(externs?.size ? { externs: [...externs.values()] } : {}),
+    file, programs, maps, functions, ...(externs?.size ? { externs: [...externs.values()] } : {}), ...(structOps.length ? { structOps } : {}),
     sections: sections.map((s): SectionSpec => ({ index: s.index, name: s.name, type: s.type, flags: s.flags, offset: s.offset, size: s.size })),
     symbols: symbols.map((s): SymbolSpec => ({ index: s.index, name: s.name, value: s.value, size: s.size, type: s.type, bind: s.bind, visibility: s.visibility, shndx: s.shndx })),
   };

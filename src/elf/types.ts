@@ -3,6 +3,7 @@
 
 import type { ProgTypeName } from "../uapi.ts";
 import type { ExternSpec } from "./externs.ts";
+import type { StructOpsSpec } from "./struct-ops.ts";
 
 /** What a pending relocation inside a function refers to. */
 export type RelocationKind =
@@ -179,4 +180,6 @@ export interface ObjectSpec {
   symbols: SymbolSpec[];
   /** __kconfig/__ksym externs and kfuncs the code refers to (elf/externs.ts), when there are any. */
   externs?: ExternSpec[];
+  /** struct_ops variables (.struct_ops, .struct_ops.link): one struct_ops map each (elf/struct-ops.ts). */
+  structOps?: StructOpsSpec[];
 }

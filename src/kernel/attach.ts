@@ -1,5 +1,6 @@
 // One entry point from an attach spec to the attach function of its kind.
 import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
+import { UsageError } from "../errors.ts";
 import { ifindexOf } from "./attach/common.ts";
 import { attachFreplace } from "./attach/freplace.ts";
 import { attachIter } from "./attach/iter.ts";
@@ -21,6 +22,7 @@ import { attachSockmap } from "./attach/sockmap.ts";
 import { attachKprobeMulti } from "./attach/kprobe-multi.ts";
 import { attachUprobeMulti } from "./attach/uprobe-multi.ts";
 import { attachUsdt } from "./attach/usdt.ts";
+import type { LoadedStructOps } from "./struct-ops.ts";
 
 export interface AttachOptions {
   /** Force the kprobe/uprobe mechanism (default: the PMU where the kernel has it). */
@@ -35,6 +37,8 @@ export interface AttachOptions {
   netApi?: NetApi;
   /** sk_msg/sk_skb: the fd of the object's map of that name. */
   mapFd?: (name: string) => number | undefined;
+  /** struct_ops: the object's struct_ops map of that name. */
+  structOps?: (name: string) => LoadedStructOps | undefined;
 }
 
 export const DEFAULT_FREQ = 49;
@@ -101,5 +105,10 @@ export function attach(prog: Program, spec: AttachSpec, opts: AttachOptions = {}
       return attachTracing(prog, spec);
     case "freplace":
       return attachFreplace(prog, spec);
+    case "struct_ops": {
+      const so = opts.structOps?.(spec.map);
+      if (!so) throw new UsageError(`attach '${prog.name}' to struct_ops:${spec.map}: the object has no struct_ops variable '${spec.map}'`);
+      return so.register();
+    }
   }
 }

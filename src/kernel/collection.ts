@@ -19,6 +19,8 @@ import { explainExternLog, externPatch, prepareExterns, rewriteMissingHelpers } 
 import type { KsymResolver } from "./ksyms.ts";
 import { createMap, type BpfMap, type MapDefinition } from "./map.ts";
 import { loadProgram, type Program, type ProgramBtf } from "./program.ts";
+import { createStructOpsMaps, type LoadedStructOps } from "./struct-ops.ts";
+import type { StructOpsProgramTarget } from "../elf/struct-ops.ts";
 import type { KernelVersion } from "./version.ts";
 
 export interface LoadedProgram {
@@ -65,6 +67,9 @@ export class Collection {
   /** CO-RE: one relocator per object (libbpf keeps its candidate cache per object too), and each program's results. */
   core?: { relocator: CoreRelocator; ext: BtfExt; source: string };
   readonly coreResults = new Map<string, CoreRelocationResult[]>();
+  /** struct_ops maps (registered at attach: LoadedStructOps.register) and what each of their programs is loaded against. */
+  structOps: LoadedStructOps[] = [];
+  structOpsTargets = new Map<string, StructOpsProgramTarget>();
 
   close(): void {
     for (const p of this.programs) p.program.close();
@@ -197,6 +202,12 @@ export function loadCollection(obj: ObjectSpec, opts: CollectionOptions = {}): C
       }
     }
     createMaps(obj, col, opts.existingMap);
+    if (obj.structOps) {
+      const fdOf = (name: string) => col.programs.find((p) => p.spec.name === name)?.program.fd;
+      const so = createStructOpsMaps(obj, col.btf, col.btfMissing?.why, fdOf, (m) => col.maps.set(m.def.name, m));
+      col.structOps = so.maps;
+      col.structOpsTargets = so.targets;
+    }
     prepareExterns(obj, col, opts); // the .kconfig map and the ksym/kfunc resolver (externs-load.ts)
     fillInitialValues(obj, col, (name) => col.maps.get(name)?.fd, "map");
     for (const spec of selected) {
@@ -258,6 +269,11 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
     const sp = sectionToProgram(spec.section);
     throw new NotSupportedError(`section '${spec.section}' (expected attach type ${sp?.expectedAttachTypeName ?? spec.expectedAttachType})`, sp?.since ?? featureSince("expectedAttachType"), `program '${spec.name}'`);
   }
+  // struct_ops: loaded against the kernel struct its variable implements, the member's index as attach type
+  const structOps = type === "struct_ops" ? col.structOpsTargets.get(spec.name) : undefined;
+  if (type === "struct_ops" && !structOps) {
+    throw new UsageError(`${obj.file}: struct_ops program '${spec.name}' (section ${spec.section}) is the member of no SEC(".struct_ops") variable of the object: there is nothing to load it against`);
+  }
   const program = explainingPoison(core, () => loadProgram({
     name: spec.name, type, insns, license: opts.license ?? obj.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel,
     expectedAttachType: type === spec.progType && !dropAttachType ? spec.expectedAttachType : undefined,
@@ -265,6 +281,7 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
     // from the section: what tracing/lsm programs are loaded against (attach_btf_id)
     ...(spec.needsBtfTarget ? { btfTarget: spec.btfTarget } : {}),
     ...ext,
+    ...(structOps ? { attachBtfId: structOps.attachBtfId, expectedAttachType: structOps.memberIndex, btfTarget: structOps.what } : {}),
     btf, note: (t) => col.notes.push(t),
     annotateLog: explainExternLog(col, btf?.lineInfo ? undefined : annotator(col, opts, obj, pieces)),
     fdArray: col.ksyms?.fdArray,

@@ -27,6 +27,8 @@ export interface MapDefinition {
   btfFd?: number;
   btfKeyTypeId?: number;
   btfValueTypeId?: number;
+  /** struct_ops maps: the kernel's value type (bpf_struct_ops_<type>) in vmlinux BTF. */
+  btfVmlinuxValueTypeId?: number;
 }
 
 export interface MapEntry {
@@ -182,7 +184,7 @@ export function createMap(spec: MapDefinition): BpfMap {
   const name = objectNamesSupported() ? kernelObjectName(def.name.replace(/^\./, "")) : undefined;
   const r = bpfMapCreate({
     mapType: def.type, keySize: def.keySize, valueSize: def.valueSize, maxEntries: def.maxEntries, flags: def.flags, innerMapFd: def.innerMapFd, name,
-    btfFd: def.btfFd, btfKeyTypeId: def.btfKeyTypeId, btfValueTypeId: def.btfValueTypeId,
+    btfFd: def.btfFd, btfKeyTypeId: def.btfKeyTypeId, btfValueTypeId: def.btfValueTypeId, btfVmlinuxValueTypeId: def.btfVmlinuxValueTypeId,
   });
   if (r.ret < 0) {
     const type = MAP_TYPES[def.type] ?? `type ${def.type}`;

@@ -174,7 +174,7 @@ const NEEDS_BTF_TARGET: Partial<Record<ProgTypeName, string>> = {
   tracing: "name the kernel function, BTF tracepoint or iterator in the section (fentry/FUNC, tp_btf/NAME, iter/TARGET) or with --attach fentry:FUNC, tp_btf:NAME, iter:TARGET",
   lsm: "name the LSM hook in the section (lsm/HOOK) or with --attach lsm:HOOK",
   ext: "freplace (ext) programs replace a function of another loaded program: load it from an object (section freplace/FUNC) with --target PROG_ID|PIN_PATH:FUNC",
-  struct_ops: "struct_ops programs implement a member of a kernel struct, which bpfload does not load yet: load it with libbpf",
+  struct_ops: "struct_ops programs implement a member of a kernel struct: load them from an object whose SEC(\".struct_ops\") variable points a member at them",
 };
 
 /** attach_btf_id (and a module's BTF fd) for a program that needs one; undefined for the others. */

@@ -124,6 +124,8 @@ export interface MapCreateArgs {
   btfFd?: number;
   btfKeyTypeId?: number;
   btfValueTypeId?: number;
+  /** struct_ops maps: the kernel's bpf_struct_ops_<type> (btfFd must be a BTF, the object's). */
+  btfVmlinuxValueTypeId?: number;
 }
 
 export function bpfMapCreate(a: MapCreateArgs): SysResult {
@@ -139,6 +141,7 @@ export function bpfMapCreate(a: MapCreateArgs): SysResult {
     btf_fd: a.btfFd !== undefined && a.btfFd >= 0 ? a.btfFd : undefined,
     btf_key_type_id: a.btfFd !== undefined && a.btfFd >= 0 ? a.btfKeyTypeId ?? 0 : undefined,
     btf_value_type_id: a.btfFd !== undefined && a.btfFd >= 0 ? a.btfValueTypeId ?? 0 : undefined,
+    btf_vmlinux_value_type_id: a.btfVmlinuxValueTypeId || undefined,
   });
 }
 

@@ -153,6 +153,7 @@ export const BPF_MAP_CREATE_ATTR = layout("bpf_attr(BPF_MAP_CREATE)", [
   ["btf_fd", "u32"],
   ["btf_key_type_id", "u32"],
   ["btf_value_type_id", "u32"],
+  ["btf_vmlinux_value_type_id", "u32"], // struct_ops maps (5.6+)
 ]);
 
 export const BPF_MAP_ELEM_ATTR = layout("bpf_attr(BPF_MAP_*_ELEM)", [
