@@ -75,3 +75,16 @@ describe("Btf.idsWithNameOffset", () => {
     }
   });
 });
+
+describe("Btf index pass", () => {
+  test("a blob at an odd byte offset (read as copied words) gives the same types as an aligned one", async () => {
+    for (const file of ["btf_kinds.o", "core_task.o"]) {
+      const aligned = await objectBtf(file);
+      const shifted = new Uint8Array(aligned.bytes.length + 1);
+      shifted.set(aligned.bytes, 1);
+      const odd = new Btf(shifted.subarray(1));
+      expect(odd.typeCount).toBe(aligned.typeCount);
+      for (let id = 1; id < aligned.typeCount; id++) expect(odd.type(id)).toEqual(aligned.type(id));
+    }
+  });
+});
