@@ -194,6 +194,8 @@ export class Btf {
   readonly strBase: number;
   private readonly view: DataView;
   private readonly offsets: Uint32Array;
+  /** Name offset of each own type (index: id - firstId). */
+  private readonly nameOffsets: Uint32Array;
   private readonly decoded: (BtfType | undefined)[] = [];
   private readonly names = new Map<number, string>();
   private all: (BtfType | undefined)[] | undefined;
@@ -232,27 +234,43 @@ export class Btf {
     this.firstId = this.base ? this.base.typeCount : 1;
 
     // The index: one pass, record lengths and kinds checked; the worst case is 12 bytes per type.
+    // Each record's name offset is kept too: a name is then found by a native search of them
+    // (nameOffsets), not by a JS loop over 100k+ types. Plain locals in the loop: vmlinux's pass
+    // runs once per process, mostly before the JIT has warmed up (~2x slower with fields/methods).
     const end = typesStart + typeLen;
-    let offsets = new Uint32Array(Math.max(16, Math.ceil(typeLen / 12) + 1));
+    const capacity = Math.max(16, Math.ceil(typeLen / 12) + 1);
+    const offsets = new Uint32Array(capacity);
+    const nameOffsets = new Uint32Array(capacity);
+    const firstId = this.firstId;
+    const strBase = this.strBase;
+    const ownNames = (off: number) => off >= strBase && off - strBase < strLen;
+    // The records as 32-bit words (both supported machines are little-endian, as BTF_MAGIC says the
+    // data is): an indexed read stays cheap before the JIT has warmed up, DataView calls do not
+    // (vmlinux's pass: ~15% less). Records are 4-byte multiples; an unaligned blob is copied.
+    const at = bytes.byteOffset + typesStart;
+    const words = at % 4 === 0 ? new Uint32Array(bytes.buffer, at, typeLen >>> 2) : new Uint32Array(bytes.slice(typesStart, typesStart + (typeLen & ~3)).buffer);
     let n = 0;
     let pos = typesStart;
     while (pos < end) {
       if (pos + 12 > end) throw new BtfError("truncated BTF type record", pos);
-      const nameOff = view.getUint32(pos, true);
-      const info = view.getUint32(pos + 4, true);
+      const w = (pos - typesStart) >>> 2;
+      const nameOff = words[w]!;
+      const info = words[w + 1]!;
       const kind = (info >>> 24) & 0x1f;
       const vlen = info & 0xffff;
       const extra = extraSize(kind, vlen);
-      if (extra < 0) throw new BtfError(`unknown BTF kind ${kind} (type ${this.firstId + n})`, pos);
-      if ((info & 0x60ff0000) !== 0) throw new BtfError(`BTF type ${this.firstId + n} has unused info bits set (0x${(info >>> 0).toString(16)})`, pos + 4);
-      if (nameOff !== 0 && !this.nameInRange(nameOff)) throw new BtfError(`BTF name offset ${nameOff} outside the string section (type ${this.firstId + n})`, pos);
-      if (pos + 12 + extra > end) throw new BtfError(`truncated BTF ${btfKindName(kind)} record (type ${this.firstId + n}, vlen ${vlen})`, pos);
-      if (this.firstId + n > MAX_TYPE_ID) throw new BtfError(`more than ${MAX_TYPE_ID} BTF types`, pos);
-      offsets[n++] = pos;
+      if (extra < 0) throw new BtfError(`unknown BTF kind ${kind} (type ${firstId + n})`, pos);
+      if ((info & 0x60ff0000) !== 0) throw new BtfError(`BTF type ${firstId + n} has unused info bits set (0x${(info >>> 0).toString(16)})`, pos + 4);
+      if (nameOff !== 0 && !ownNames(nameOff) && !this.nameInRange(nameOff)) throw new BtfError(`BTF name offset ${nameOff} outside the string section (type ${firstId + n})`, pos);
+      if (pos + 12 + extra > end) throw new BtfError(`truncated BTF ${btfKindName(kind)} record (type ${firstId + n}, vlen ${vlen})`, pos);
+      if (firstId + n > MAX_TYPE_ID) throw new BtfError(`more than ${MAX_TYPE_ID} BTF types`, pos);
+      offsets[n] = pos;
+      nameOffsets[n++] = nameOff;
       pos += 12 + extra;
     }
     this.offsets = offsets.subarray(0, n);
-    this.typeCount = this.firstId + n;
+    this.nameOffsets = nameOffsets.subarray(0, n);
+    this.typeCount = firstId + n;
   }
 
   private nameInRange(off: number): boolean {
@@ -375,6 +393,13 @@ export class Btf {
     const pos = this.offsets[id - this.firstId];
     if (pos === undefined || id >= this.typeCount) throw new BtfError(`BTF type id ${id} does not exist`, 0);
     return this.view.getUint32(pos, true);
+  }
+
+  /** Own ids (not the base's) of the types whose name is at string offset `off`, by a native search. */
+  idsWithNameOffset(off: number): number[] {
+    const ids: number[] = [];
+    for (let i = this.nameOffsets.indexOf(off); i >= 0; i = this.nameOffsets.indexOf(off, i + 1)) ids.push(this.firstId + i);
+    return ids;
   }
 
   /** Name of a type without decoding the rest of it ("" for void and anonymous types). */

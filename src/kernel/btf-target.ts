@@ -6,6 +6,7 @@ import { Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from "../elf/btf.ts";
 import { SystemError, UsageError } from "../errors.ts";
 import { bpfBtfGetFdById, bpfBtfGetInfo, bpfBtfGetNextId } from "../sys/bpf.ts";
 import { closeFd, exists, openFile, readSized, statFd } from "../sys/files.ts";
+import { mapFileReadOnly } from "../sys/map-file.ts";
 import { listDir } from "../sys/paths.ts";
 import { close } from "../sys/perf.ts";
 import type { AttachTypeName } from "../uapi.ts";
@@ -48,16 +49,18 @@ export function vmlinuxBtf(): Btf {
   if (!exists(path)) {
     throw new SystemError(`no ${path}: tp_btf/fentry/fexit/fmod_ret/lsm/iter programs need a kernel with CONFIG_DEBUG_INFO_BTF (5.5+)`);
   }
-  const btf = new Btf(readBtfFile(path));
+  const btf = new Btf(readBtfFile(path, { map: dir === BTF_DIR })); // the kernel's file only: a regular file could shrink under a mapping (SIGBUS)
   vmlinuxCache = { dir, btf };
   return btf;
 }
 
 /** A BTF file of sysfs, which gives at most a page per read(2) but reports its size: read straight into one buffer of that size. */
-export function readBtfFile(path: string): Uint8Array {
+export function readBtfFile(path: string, opts: { map?: boolean } = {}): Uint8Array {
   const fd = openFile(path);
   try {
-    return readSized(fd, statFd(fd, path).size, path);
+    const size = statFd(fd, path).size;
+    // `map`: for data kept for the process (vmlinux, cached): the kernel's pages, read-only (6.16+)
+    return (opts.map ? mapFileReadOnly(fd, size) : undefined) ?? readSized(fd, size, path);
   } finally {
     closeFd(fd);
   }

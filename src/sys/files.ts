@@ -157,19 +157,26 @@ export function readFile(path: string, limit = 512 * 1024 * 1024): Uint8Array {
 }
 
 function readAll(fd: number, path: string, limit: number, tooBig: () => Error): Uint8Array {
+  // Each read fills what is left of the current chunk (procfs gives a page per read: /proc/kallsyms
+  // is ~2,000 reads; a fresh chunk and arena per read, up to 8 MiB each, made it take a second).
   const chunks: Uint8Array[] = [];
   let total = 0;
-  let chunk = 64 * 1024;
+  let buf = new Uint8Array(new ArrayBuffer(64 * 1024)); // a stable buffer: read straight into it
+  let used = 0;
   for (;;) {
-    const buf = new Uint8Array(chunk);
-    const n = readInto(fd, buf);
+    if (used === buf.length) {
+      chunks.push(buf);
+      buf = new Uint8Array(new ArrayBuffer(Math.min(buf.length * 2, 8 * 1024 * 1024)));
+      used = 0;
+    }
+    const n = readIntoStable(fd, buf.subarray(used));
     if (n < 0) throw new FileError(path, -n, "read");
     if (n === 0) break;
-    chunks.push(buf.subarray(0, n));
+    used += n;
     total += n;
     if (total > limit) throw tooBig();
-    chunk = Math.min(chunk * 2, 8 * 1024 * 1024);
   }
+  if (used > 0 || !chunks.length) chunks.push(buf.subarray(0, used));
   if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(total);
   let p = 0;

@@ -44,3 +44,47 @@ describe("Btf.find", () => {
     }
   });
 });
+
+describe("Btf.idsWithNameOffset", () => {
+  // Oracle: every own id whose decoded record names that string offset, in id order.
+  const byScan = (btf: Btf, off: number) => {
+    const ids: number[] = [];
+    for (let id = btf.firstId; id < btf.typeCount; id++) if (btf.nameOffsetOf(id) === off) ids.push(id);
+    return ids;
+  };
+  test("the ids named at each offset of the fixtures' BTF (anonymous ones at 0 too) are those a full scan finds", async () => {
+    for (const file of ["btf_kinds.o", "btf_load.o", "core_task.o"]) {
+      const btf = await objectBtf(file);
+      const offsets = new Set<number>([0, 1, 0xffffff]);
+      for (let id = 1; id < btf.typeCount; id++) offsets.add(btf.nameOffsetOf(id));
+      for (const off of offsets) expect(btf.idsWithNameOffset(off)).toEqual(byScan(btf, off));
+    }
+  });
+  test.skipIf(!existsSync("/sys/kernel/btf/vmlinux"))("on vmlinux BTF and a module's split BTF (own ids only)", () => {
+    const vmlinux = new Btf(new Uint8Array(readFileSync("/sys/kernel/btf/vmlinux")));
+    for (const id of [1, 100, 1000, Math.floor(vmlinux.typeCount / 2), vmlinux.typeCount - 1]) {
+      const off = vmlinux.nameOffsetOf(id);
+      expect(vmlinux.idsWithNameOffset(off)).toEqual(byScan(vmlinux, off));
+    }
+    const mod = ["bpf_testmod", "nf_tables", "ext4", "overlay"].find((m) => existsSync(`/sys/kernel/btf/${m}`));
+    if (!mod) return;
+    const split = new Btf(new Uint8Array(readFileSync(`/sys/kernel/btf/${mod}`)), { base: vmlinux });
+    for (let id = split.firstId; id < Math.min(split.typeCount, split.firstId + 200); id++) {
+      const off = split.nameOffsetOf(id);
+      expect(split.idsWithNameOffset(off)).toEqual(byScan(split, off));
+    }
+  });
+});
+
+describe("Btf index pass", () => {
+  test("a blob at an odd byte offset (read as copied words) gives the same types as an aligned one", async () => {
+    for (const file of ["btf_kinds.o", "core_task.o"]) {
+      const aligned = await objectBtf(file);
+      const shifted = new Uint8Array(aligned.bytes.length + 1);
+      shifted.set(aligned.bytes, 1);
+      const odd = new Btf(shifted.subarray(1));
+      expect(odd.typeCount).toBe(aligned.typeCount);
+      for (let id = 1; id < aligned.typeCount; id++) expect(odd.type(id)).toEqual(aligned.type(id));
+    }
+  });
+});

@@ -121,12 +121,7 @@ describe.skipIf(!!skip)("BTF targets in this kernel's BTF", () => {
     }
   });
 
-  test("indexing vmlinux BTF is cheap enough to do per run", () => {
-    btfSource.dir = "/sys/kernel/btf";
-    const t0 = performance.now();
-    findBtfTarget("do_nanosleep", BTF_KIND_FUNC, "kernel function");
-    expect(performance.now() - t0).toBeLessThan(300); // ~40 ms; reading sysfs in growing chunks took ~800
-  });
+  // (how long indexing vmlinux takes is measured by test/bench/btf.ts, not asserted here)
 });
 
 describe.skipIf(!!skip || process.geteuid?.() !== 0)("kernel BTF objects by name (attach_btf_obj_fd of a module)", () => {

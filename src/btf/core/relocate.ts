@@ -118,11 +118,12 @@ class NameIndex {
         }
       }
     }
-    if (!want.size) return;
-    for (let id = btf.firstId; id < btf.typeCount; id++) {
-      const hit = want.get(btf.nameOffsetOf(id));
-      if (hit) for (const name of hit) this.found.get(name)!.push(id);
+    // ids in increasing order per name, as one pass over the types would give them
+    for (const [off, names] of want) {
+      const ids = btf.idsWithNameOffset(off);
+      for (const name of names) this.found.get(name)!.push(...ids);
     }
+    for (const name of fresh) this.found.get(name)!.sort((a, b) => a - b);
   }
 }
 
