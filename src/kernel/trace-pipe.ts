@@ -9,7 +9,7 @@
 // and each gets part of the lines; bpfload does not scan /proc for that case on every run (it
 // costs milliseconds per run, on the one-shot path): hello says so when its line does not arrive.
 import { SystemError, errnoName } from "../errors.ts";
-import { closeFd, FileError, openNonblocking, readIntoStable, tryReadText } from "../sys/files.ts";
+import { appendText, closeFd, FileError, openNonblocking, readIntoStable, tryReadText } from "../sys/files.ts";
 import { listDir, readLink } from "../sys/paths.ts";
 import { tracefs } from "./tracefs.ts";
 
@@ -26,6 +26,31 @@ export function tracePipeHolders(): string[] {
     if (holds) out.push(`pid ${pid} (${tryReadText(`/proc/${pid}/comm`)?.trim() ?? "?"})`);
   }
   return out;
+}
+
+/**
+ * Gives the trace buffer the size the kernel means it to have once tracing is used (1408 KB a CPU
+ * by default) when it is still at its boot-time placeholder ("7 (expanded: 1408)": 2 pages a CPU).
+ * Why: on 5.2+ bpf_trace_printk enables its trace event without the expansion that enabling any
+ * event through tracefs (or trace_printk before 5.2) does, so its lines land in 7 KB a CPU: about
+ * 2 ms of lines at 75k lines/s, and a reader that pauses longer (a GC, a big write) lost a whole
+ * page to the kernel's overwrite (the cpu's `overrun` in per_cpu/cpuN/stats; measured on 6.18).
+ * Done as the kernel does it: writing "1" to the enable file of the bpf_trace_printk event, only
+ * when that event is enabled already (nothing is switched on), and only while the buffer is
+ * unexpanded (a size someone chose is left alone). Best effort: false when nothing was done.
+ */
+export function expandTraceBuffer(dir = tracefs()): boolean {
+  const size = tryReadText(`${dir}/buffer_size_kb`) ?? "";
+  if (!/\(expanded: \d+\)/.test(size)) return false;
+  const enable = `${dir}/events/bpf_trace/bpf_trace_printk/enable`;
+  if (tryReadText(enable)?.trim() !== "1") return false;
+  try {
+    appendText(enable, "1");
+    return true;
+  } catch (e) {
+    if (e instanceof FileError) return false;
+    throw e;
+  }
 }
 
 /** trace_pipe has its one reader already (EBUSY). */
@@ -49,6 +74,8 @@ function openPipe(path: string): number {
 export class TracePipe {
   /** The pipe's fd (non-blocking): poll(2) says when lines are there. */
   readonly fd: number;
+  /** The tracefs directory the pipe is in. */
+  readonly dir: string;
   private partial = "";
   /** Read into directly (an explicit ArrayBuffer: it never moves), kept as long as the pipe. */
   private readonly buf = new Uint8Array(new ArrayBuffer(64 * 1024));
@@ -57,6 +84,7 @@ export class TracePipe {
 
   constructor(path = `${tracefs()}/trace_pipe`) {
     this.fd = openPipe(path);
+    this.dir = path.replace(/\/[^/]*$/, "");
   }
 
   /** Every complete line available now (without the trailing newline). */

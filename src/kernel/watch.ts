@@ -9,7 +9,7 @@
 // at once.
 import type { EventReader, EventRecord, LostRecords } from "./events/types.ts";
 import { parseTraceLine, type TraceLine } from "../trace-line.ts";
-import { TracePipe } from "./trace-pipe.ts";
+import { expandTraceBuffer, TracePipe } from "./trace-pipe.ts";
 import { FdPoller } from "../sys/poll.ts";
 
 export type StopReason = "duration" | "count" | "signal" | "aborted";
@@ -35,6 +35,8 @@ export interface WatchOptions {
   pollMs?: number;
   /** Stops the watch (e.g. stdout's reader went away). */
   abort?: AbortSignal;
+  /** false: leave an unexpanded trace buffer at its 7 KB a CPU (default: expand it, see expandTraceBuffer). */
+  expandBuffer?: boolean;
   /** trace_pipe opened by the caller before loading anything (it stays the caller's to close). */
   pipe?: TracePipe;
 }
@@ -177,6 +179,8 @@ export async function watch(opts: WatchOptions): Promise<WatchResult> {
       // The line parser compiled before the first burst: its first calls ran cold for ~4 ms,
       // and a small trace buffer (7 KB a CPU) overflowed a page meanwhile (measured).
       for (let i = 0; i < 64; i++) parseTraceLine(WARM_UP_LINE);
+      // The programs are loaded by now: their bpf_trace_printk event is on (see expandTraceBuffer).
+      if (opts.expandBuffer !== false && pipe instanceof TracePipe) expandTraceBuffer(pipe.dir);
       opts.onReady?.();
       tick();
     });

@@ -3,6 +3,8 @@
 // per getppid call, and a C loop calls getppid for a fixed time (events-trigger.c). For cat, a
 // libbpf loader (trace-load.c) attaches the same object. Each reader outlives the trigger; the
 // numbers in the lines show what was lost (gaps; the kernel's trace buffer overwrites when full).
+// The first bpfload run expands a trace buffer still at its boot-time 7 KB a CPU (expandTraceBuffer),
+// so from then on cat reads the same 1408 KB a CPU: print buffer_size_kb with the rates.
 // Run as root, nothing else reading trace_pipe: npx bun test/bench/trace-pipe.ts [--exe dist/bpfload-linux-x64] [--usec N]
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -81,6 +83,7 @@ async function withBpfload() {
 
 try {
   console.log(`trace_pipe into a file: the trigger runs ${SECONDS} s (${arg("--usec") ? `16 calls, then ${arg("--usec")} µs` : "flat out"}), one numbered line per call`);
+  console.log(`buffer_size_kb before: ${readFileSync(`${TRACEFS}/buffer_size_kb`, "latin1").trim()}`);
   for (let round = 0; round < 2; round++) {
     const a = await withCat();
     const b = await withBpfload();
