@@ -78,16 +78,28 @@ function decodeValue(btf: Btf, typeId: number, bytes: Uint8Array, depth: number)
   }
 }
 
+/**
+ * A member's label: its name, `@OFFSET` when anonymous, and `#N` after a name already used (a union
+ * of two anonymous structs at one offset, as qspinlock has: an object keyed by name kept only one).
+ */
+function memberLabel(used: Set<string>, name: string): string {
+  let label = name;
+  for (let n = 2; used.has(label); n++) label = `${name}#${n}`;
+  used.add(label);
+  return label;
+}
+
 function decodeStruct(btf: Btf, typeId: number, bytes: Uint8Array, depth: number): DecodedField[] {
   const t = btf.skipQualifiers(typeId);
   const fields: DecodedField[] = [];
+  const used = new Set<string>();
   for (const m of t.members ?? []) {
     const bitOffset = t.kindFlag ? m.offset & 0xffffff : m.offset;
     const bitSize = t.kindFlag ? m.offset >>> 24 : 0;
     const start = bitOffset >>> 3;
     const size = btf.sizeOf(m.type);
     if (start + size > bytes.length) break; // a short record: the fields that are there
-    const name = m.name || `@${start}`;
+    const name = memberLabel(used, m.name || `@${start}`);
     if (bitSize) {
       // a bitfield: little-endian bits from bitOffset
       let v = 0n;
@@ -158,13 +170,14 @@ export function compileFormatter(btf: Btf, typeId: number): { size: number; form
 function compileStruct(btf: Btf, typeId: number, base: number, room: number, depth: number): { label: string; part: Part }[] | undefined {
   const t = btf.skipQualifiers(typeId);
   const fields: { label: string; part: Part }[] = [];
+  const used = new Set<string>();
   for (const m of t.members ?? []) {
     const bitOffset = t.kindFlag ? m.offset & 0xffffff : m.offset;
     const bitSize = t.kindFlag ? m.offset >>> 24 : 0;
     const start = bitOffset >>> 3;
     const msize = btf.sizeOf(m.type);
     if (start + msize > room) return undefined; // the generic decoder stops at such a member
-    const label = `${m.name || `@${start}`}=`;
+    const label = `${memberLabel(used, m.name || `@${start}`)}=`;
     if (bitSize) {
       const from = base * 8 + bitOffset;
       fields.push({
