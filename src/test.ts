@@ -18,8 +18,11 @@ import { close } from "./sys/perf.ts";
 import { listDir, readLink } from "./sys/paths.ts";
 import { formatVersionCode } from "./uapi.ts";
 
-export { setFeatureAnswer, type FeatureId };
+export { setFeatureAnswer };
+/** One of FEATURE_IDS: what `kernelTest`'s `feature:` and `setFeatureAnswer` take. */
+export type { FeatureId };
 
+/** When a kernelTest runs, is skipped (with why) or fails; its leak check and timeout. */
 export interface KernelTestOptions {
   /** Needs root and a bpf() that works (default true): skipped otherwise, with the reason. */
   root?: boolean;
@@ -189,6 +192,7 @@ export async function checkLeaks<T>(fn: () => T | Promise<T>): Promise<T> {
   return result;
 }
 
+/** How long collect() keeps reading and how often it polls. */
 export interface CollectOptions {
   /** How long to keep reading after `fn` returned, for what is still on its way (default 50 ms). */
   settleMs?: number;

@@ -302,7 +302,8 @@ export class Collection extends Closeable {
  * variables, .rodata frozen), then its programs (BPF_PROG_LOAD each). On any failure everything
  * created so far is closed and the error is thrown (VerifierError with the whole log for a rejected
  * program). Minimum kernel: 4.9 (global data 5.2, BPF-to-BPF calls 4.16, BTF 4.18: each refused
- * with the version when missing).
+ * with the version when missing). Lifetime: the Collection's, until its close() or the end of its
+ * `using` block; the spec can be loaded again.
  *
  *     using coll = load(spec);
  *     using link = coll.programs.get("on_exec")!.attach();
