@@ -106,10 +106,32 @@ function escapeChar(c: string): string {
   return c;
 }
 
+/**
+ * The base of every failure bpfload raises. Its fields are readable without knowing the subclass
+ * (a test report can show `e.errnoName`): `errno`/`errnoName` when a syscall or file operation
+ * failed, `hint` (what to do) when there is one, `minKernel` when a kernel feature is missing, and
+ * `cause` (the standard Error field) for the error it wraps. Absent fields are undefined.
+ */
 export abstract class BpfloadError extends Error {
   abstract readonly exitCode: 1 | 2;
   /** Machine-readable kind for --json output. */
   abstract readonly kind: string;
+  /** The errno the kernel or libc answered, when one did. */
+  declare readonly errno?: number;
+  /** What to do about it, when bpfload knows. */
+  declare readonly hint?: string;
+  /** The Linux version that brings the missing feature ("5.8"), when that is the reason. */
+  declare readonly minKernel?: string;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name; // "SyscallError: ..." in a test report, not "Error: ..."
+  }
+
+  /** errno by name ("EPERM"), when there is an errno. */
+  get errnoName(): string | undefined {
+    return this.errno === undefined ? undefined : errnoName(this.errno);
+  }
 }
 
 /** Bad command line: unknown option, missing argument, malformed attach spec. */
@@ -122,8 +144,8 @@ export class UsageError extends BpfloadError {
 export class InputError extends BpfloadError {
   readonly exitCode = 2;
   readonly kind = "input";
-  constructor(readonly file: string, message: string) {
-    super(`${file}: ${message}`);
+  constructor(readonly file: string, message: string, options?: { cause?: unknown }) {
+    super(`${file}: ${message}`, options);
   }
 }
 
@@ -135,12 +157,13 @@ export class ObjectError extends BpfloadError {
     readonly file: string,
     readonly problem: string,
     readonly where: { section?: string; offset?: number } = {},
+    options?: { cause?: unknown },
   ) {
     const at = [
       where.section !== undefined ? `section ${quote(where.section)}` : undefined, // a name from the file: cut and escaped
       where.offset !== undefined ? `offset 0x${where.offset.toString(16)}` : undefined,
     ].filter(Boolean);
-    super(`${file}${at.length ? ` (${at.join(", ")})` : ""}: ${problem}`);
+    super(`${file}${at.length ? ` (${at.join(", ")})` : ""}: ${problem}`, options);
   }
 }
 
@@ -151,12 +174,13 @@ export class SyscallError extends BpfloadError {
   constructor(
     readonly what: string,
     readonly call: string,
-    readonly errno: number,
-    readonly hint?: string,
+    override readonly errno: number,
+    override readonly hint?: string,
+    options?: { cause?: unknown },
   ) {
-    super(`${what}: ${call}: ${errnoText(errno)}${hint ? `: ${hint}` : ""}`);
+    super(`${what}: ${call}: ${errnoText(errno)}${hint ? `: ${hint}` : ""}`, options);
   }
-  get errnoName(): string {
+  override get errnoName(): string {
     return errnoName(this.errno);
   }
 }
@@ -189,8 +213,8 @@ export function logSummary(log: string): string {
 export class NotSupportedError extends BpfloadError {
   readonly exitCode = 1;
   readonly kind = "not-supported";
-  constructor(readonly feature: string, readonly minKernel: string, detail?: string) {
-    super(`${feature} is not supported by this kernel (requires Linux >= ${minKernel})${detail ? `: ${detail}` : ""}`);
+  constructor(readonly feature: string, override readonly minKernel: string, detail?: string, options?: { cause?: unknown }) {
+    super(`${feature} is not supported by this kernel (requires Linux >= ${minKernel})${detail ? `: ${detail}` : ""}`, options);
   }
 }
 

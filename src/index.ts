@@ -19,39 +19,106 @@ export {
   Program, Link, attach, loadProgram, type AttachOptions, type TestRunOptions, type TestRunResult, type VerifierStats,
   BpfMap, createMap, openPinnedMap, type MapOptions, type UpdateMode, type Value,
   openTrace, openEvents, TraceReader, EventReader, type Reader, type ReadOptions, type TraceEvent, type EventRecord, type EventOptions,
-  trackLeaks, type LeakReport, setup, type SetupOptions,
+  trackLeaks, type LeakReport, setup,
 } from "./lib/index.ts";
+/** What `setup()` may change in the process: `memlock` (raise RLIMIT_MEMLOCK: kernels before 5.11 charge BPF memory to it), `signals` (SIGINT/SIGTERM/SIGHUP undo probe events, then exit), `mounts` (tracefs, bpffs when missing). */
+export type { SetupOptions } from "./lib/index.ts";
 
 // --- Errors: every failure is a BpfloadError (errno/errnoName/hint on SyscallError and FileError, minKernel on NotSupportedError) ---
-export { BpfloadError, InputError, NotSupportedError, ObjectError, SyscallError, SystemError, UsageError, VerifierError, errnoName, logSummary } from "./errors.ts";
+export { BpfloadError, InputError, NotSupportedError, ObjectError, SyscallError, SystemError, UsageError, VerifierError, logSummary } from "./errors.ts";
+/** An errno's name for its number ("EPERM" for 1; "errno N" when unknown), as the errors' `errnoName` gives it. */
+export { errnoName } from "./errors.ts";
 export { FileError } from "./sys/files.ts";
 
 // --- Kernel features: probed once per process, not guessed from the version ---
-export { hasFeature, featureSince, FEATURE_IDS, type FeatureId } from "./kernel/features/probes.ts";
+export { hasFeature, featureSince } from "./kernel/features/probes.ts";
+/** The names of the kernel feature probes (`hasFeature(id)`, `kernelTest`'s `feature:`), each with the version that brought it (`featureSince`). */
+export { FEATURE_IDS } from "./kernel/features/probes.ts";
+/** One of FEATURE_IDS. */
+export type { FeatureId } from "./kernel/features/probes.ts";
 
 // --- Attach points and kernel facts (pure) ---
-export { ATTACH_SYNTAX, formatAttachSpec, parseAttachSpec, progTypeFor, type AttachSpec } from "./attach-spec.ts";
-export { FEATURE_SINCE, MAP_TYPE_SINCE, PROG_TYPE_SINCE } from "./since.ts";
-export { MAP_TYPES, PROG_TYPES, formatVersionCode, helperNames, kernelVersionCode, type MapTypeName, type ProgTypeName } from "./uapi.ts";
-export { parseTraceLine, type TraceLine } from "./trace-line.ts";
+export { progTypeFor } from "./attach-spec.ts";
+/** The attach-spec kinds and their syntax ("kprobe:FUNC[+OFF]", "tracepoint:CAT:NAME", ...), as `--attach` documents them. */
+export { ATTACH_SYNTAX } from "./attach-spec.ts";
+/** An AttachSpec back in attach-spec syntax (what `Link.target` shows). Pure. */
+export { formatAttachSpec } from "./attach-spec.ts";
+/** Parses attach-spec syntax ("uprobe:/bin/bash:readline") into an AttachSpec; a malformed one throws UsageError. Pure. */
+export { parseAttachSpec } from "./attach-spec.ts";
+/** A parsed attach point: `kind` ("kprobe", "tracepoint", "xdp", ...) and that kind's fields. */
+export type { AttachSpec } from "./attach-spec.ts";
+/** The Linux version that brought each named kernel feature ("bpf_link": "5.7"), for messages and skips. */
+export { FEATURE_SINCE } from "./since.ts";
+/** The Linux version that brought each map type (MAP_TYPES name → "4.6"). */
+export { MAP_TYPE_SINCE } from "./since.ts";
+/** The Linux version that brought each program type (PROG_TYPES name → "4.7"). */
+export { PROG_TYPE_SINCE } from "./since.ts";
+export { MAP_TYPES, PROG_TYPES, kernelVersionCode } from "./uapi.ts";
+/** A KERNEL_VERSION code (major << 16 | minor << 8 | patch) as "5.8.0". */
+export { formatVersionCode } from "./uapi.ts";
+/** The helper functions' names by number (index 6: "trace_printk"), as the kernel's uapi lists them. */
+export { helperNames } from "./uapi.ts";
+/** One of MAP_TYPES ("hash", "ringbuf", ...). */
+export type { MapTypeName } from "./uapi.ts";
+/** One of PROG_TYPES ("kprobe", "xdp", ...). */
+export type { ProgTypeName } from "./uapi.ts";
+/** One trace_pipe line split into task, pid, cpu, flags, timestamp and message (undefined for a line of another shape). Pure. */
+export { parseTraceLine } from "./trace-line.ts";
+/** A trace_pipe line's fields, as parseTraceLine gives them. */
+export type { TraceLine } from "./trace-line.ts";
 
 // --- Objects and instructions (pure) ---
 /** The raw ELF reader (bytes → ObjectSpec) under readObject; for tools that work on the object itself. */
-export { readObject as parseObject, linkProgram, sectionToProgram, type MapSpec as RawMapSpec, type ObjectSpec, type ProgramSpec as RawProgramSpec } from "./elf/index.ts";
-export { AsmError, assemble, decode, disassemble, disassembleObject, encode, type Instruction } from "./asm/index.ts";
+export { readObject as parseObject } from "./elf/index.ts";
+export { linkProgram, sectionToProgram, type ProgramSpec as RawProgramSpec } from "./elf/index.ts";
+/** A map as the object file describes it (elf/types.ts): name, type, sizes, flags, initial data. Pure data. */
+export type { MapSpec as RawMapSpec } from "./elf/index.ts";
+/** An object file's programs, maps, functions, relocations and sections as parseObject reads them. Pure data. */
+export type { ObjectSpec } from "./elf/index.ts";
+export { AsmError, assemble, decode, disassemble, disassembleObject, encode } from "./asm/index.ts";
+/** One decoded eBPF instruction (opcode, dst, src, off, imm; ld_imm64 with its 64-bit imm). */
+export type { Instruction } from "./asm/index.ts";
 
 // --- The low-level kernel API the library is built on (kernel-level objects: close them yourself) ---
-export { detectKernelVersion, type KernelVersion } from "./kernel/version.ts";
-export { kernelVersion, type ProgramSpecToLoad } from "./kernel/program.ts";
-export { type MapDefinition } from "./kernel/map.ts";
-export { loadCollection, type CollectionOptions } from "./kernel/collection.ts";
+export { detectKernelVersion } from "./kernel/version.ts";
+/** The running kernel's version code and where it was read (vDSO note, version_signature, uname). */
+export type { KernelVersion } from "./kernel/version.ts";
+export { kernelVersion } from "./kernel/program.ts";
+/** What loadProgram takes: name, type, instructions, license, kern_version, log level, BTF. */
+export type { ProgramSpecToLoad } from "./kernel/program.ts";
+/** The fields of BPF_MAP_CREATE: name, type, key/value size, max entries, flags. */
+export type { MapDefinition } from "./kernel/map.ts";
+/** The kernel-level loader under `load()`: an ObjectSpec's maps and programs, without the library's wrappers. Lifetime: the returned collection's fds are yours until its close(). Minimum kernel: 4.9. */
+export { loadCollection } from "./kernel/collection.ts";
+/** How loadCollection loads (which programs, type override, kern_version, log level, existing maps). */
+export type { CollectionOptions } from "./kernel/collection.ts";
 export { pinFd, preparePinDir } from "./kernel/pin.ts";
+/** The kernel-level trace_pipe reader under openTrace(). Lifetime: one fd until close(); one reader at a time on recent kernels. */
 export { TracePipe } from "./kernel/trace-pipe.ts";
 /** Streams trace lines and event records until a duration, a count or an abort; installs SIGINT/SIGTERM/SIGHUP listeners while it runs (a signal stops the watch) and removes them after. */
-export { watch, type WatchOptions, type WatchResult } from "./kernel/watch.ts";
+export { watch } from "./kernel/watch.ts";
+/** What watch() streams and until when (duration, count, abort signal). */
+export type { WatchOptions } from "./kernel/watch.ts";
+/** How a watch() ended and what it saw. */
+export type { WatchResult } from "./kernel/watch.ts";
 export { runCleanup } from "./kernel/cleanup.ts";
 export { sweepStaleEvents } from "./kernel/sweep.ts";
-export { probeKernel, type KernelReport } from "./kernel/features.ts";
+/** What `bpfload probe` prints: the kernel's version, JIT, program and map types, helpers, probes. Loads and closes small programs (root). */
+export { probeKernel } from "./kernel/features.ts";
+/** probeKernel's answer. */
+export type { KernelReport } from "./kernel/features.ts";
 export { tracefs } from "./kernel/tracefs.ts";
-export { openEventReader, openEventReaders, isEventMap, PerfArrayReader, RingbufReader, decodeRecord, findEventType, type LostRecords } from "./kernel/events/index.ts";
-export { testRun, checkTestRun } from "./kernel/test-run.ts";
+export { decodeRecord, findEventType, type LostRecords } from "./kernel/events/index.ts";
+/** The kernel-level reader of one event map (ring buffer 5.8+, perf event array). Lifetime: its fds and mmaps until you close() it. */
+export { openEventReader } from "./kernel/events/index.ts";
+/** openEventReader for every event map of a collection. Lifetime: as openEventReader, each closed by you. */
+export { openEventReaders } from "./kernel/events/index.ts";
+/** Whether a kernel-level map carries events (a ring buffer, 5.8+, or a perf event array). */
+export { isEventMap } from "./kernel/events/index.ts";
+/** The kernel-level perf event array reader (one perf buffer per CPU) under openEvents(). Lifetime: its fds and mmaps until close(). Minimum kernel: 4.4. */
+export { PerfArrayReader } from "./kernel/events/index.ts";
+/** The kernel-level ring buffer reader under openEvents(). Lifetime: its mmap until close(). Minimum kernel: 5.8. */
+export { RingbufReader } from "./kernel/events/index.ts";
+/** BPF_PROG_TEST_RUN on a kernel-level program (Program.testRun is the library's): packet programs 4.12+, tracing 5.5+, raw_tracepoint 5.10+. */
+export { testRun } from "./kernel/test-run.ts";
+export { checkTestRun } from "./kernel/test-run.ts";

@@ -4,7 +4,7 @@
 // leak check for fds, probe events and pins.
 import { test } from "bun:test";
 import { probeEventOwner, EVENT_GROUP } from "./attach-spec.ts";
-import { BpfloadError } from "./errors.ts";
+import { BpfloadError, quote, SystemError, UsageError } from "./errors.ts";
 import { FEATURES, featureSince, hasFeature, setFeatureAnswer, type FeatureId } from "./kernel/features/probes.ts";
 import { liveKernel } from "./kernel/features/kernel.ts";
 import { cleanupMark, runCleanupSince } from "./kernel/cleanup.ts";
@@ -18,8 +18,11 @@ import { close } from "./sys/perf.ts";
 import { listDir, readLink } from "./sys/paths.ts";
 import { formatVersionCode } from "./uapi.ts";
 
-export { setFeatureAnswer, type FeatureId };
+export { setFeatureAnswer };
+/** One of FEATURE_IDS: what `kernelTest`'s `feature:` and `setFeatureAnswer` take. */
+export type { FeatureId };
 
+/** When a kernelTest runs, is skipped (with why) or fails; its leak check and timeout. */
 export interface KernelTestOptions {
   /** Needs root and a bpf() that works (default true): skipped otherwise, with the reason. */
   root?: boolean;
@@ -52,8 +55,17 @@ function versionCode(v: string): number {
   return (a << 16) + (b << 8) + Math.min(c, 255);
 }
 
+/** Options a test file got wrong fail where the test is declared, on every machine (not only where it would run). */
+function checkOptions(opts: Omit<KernelTestOptions, "timeout" | "leakCheck">): void {
+  if (opts.minKernel !== undefined && !/^\d+\.\d+(\.\d+)?$/.test(opts.minKernel)) throw new UsageError(`kernelTest: minKernel ${quote(String(opts.minKernel))} is not a version like "5.8"`);
+  for (const id of [opts.feature ?? []].flat()) {
+    if (!Object.hasOwn(FEATURES, id)) throw new UsageError(`kernelTest: unknown feature ${quote(String(id))} (${Object.keys(FEATURES).join(", ")})`);
+  }
+}
+
 /** What kernelTest decides for `opts` on this machine: run, skip (with why), or fail (with why). Exported for tests of it. */
 export function kernelTestVerdict(opts: Omit<KernelTestOptions, "timeout" | "leakCheck">): { run: true } | { skip: string } | { fail: string } {
+  checkOptions(opts);
   if (opts.root !== false) {
     const why = privilegeSkipReason();
     if (why) return { skip: why };
@@ -89,7 +101,7 @@ export function kernelTest(name: string, opts: KernelTestOptions, fn: () => void
   }
   if ("fail" in verdict) {
     test(name, () => {
-      throw new Error(verdict.fail);
+      throw new SystemError(verdict.fail);
     });
     return;
   }
@@ -180,6 +192,7 @@ export async function checkLeaks<T>(fn: () => T | Promise<T>): Promise<T> {
   return result;
 }
 
+/** How long collect() keeps reading and how often it polls. */
 export interface CollectOptions {
   /** How long to keep reading after `fn` returned, for what is still on its way (default 50 ms). */
   settleMs?: number;

@@ -4,6 +4,7 @@
 // BPF_LD | BPF_IMM | BPF_DW (ld_imm64, opcode 0x18) spans 16 bytes: the second 8 bytes carry
 // the upper 32 bits of the constant in their imm field, and must otherwise be zero.
 
+import { BpfloadError } from "../errors.ts";
 import { BPF_DW, BPF_IMM, BPF_LD, bpfClass, bpfMode, bpfOp, bpfSize, bpfSrc } from "./opcodes.ts";
 
 export interface Instruction {
@@ -47,7 +48,9 @@ export const isLdImm64 = (i: Instruction): boolean => i.code === LD_IMM64;
 export const insnSlots = (i: Instruction): number => (i.code === LD_IMM64 ? 2 : 1);
 
 /** Error for bytes that cannot be decoded (wrong length, truncated ld_imm64). */
-export class DecodeError extends Error {
+export class DecodeError extends BpfloadError {
+  readonly exitCode = 2;
+  readonly kind = "input";
   constructor(message: string, readonly offset: number) {
     super(`${message} at byte offset ${offset}`);
   }

@@ -16,7 +16,7 @@ const PIPE_SIZE = 1024 * 1024;
 
 /** A stream the system refused to take bytes for (ENOSPC on >/dev/full, EIO): exit 1, one line. */
 export class WriteError extends SystemError {
-  constructor(readonly stream: string, readonly errno: number) {
+  constructor(readonly stream: string, override readonly errno: number) {
     super(`write ${stream}: ${errnoText(errno)}`);
   }
 }

@@ -2,7 +2,9 @@
 // (raw.ts), then elfinfo parses the header and section table, then programs, maps and relocations
 // are derived from the validated tables. Pure: callers pass the bytes.
 
-import { open as elfinfoOpen } from "elfinfo";
+// elfinfo is imported at the first object read, not with this module: importing it costs ~10 ms of
+// start-up that code linking or loading programs (and a `bun test` file of the library) never needs.
+type ElfinfoOpen = typeof import("elfinfo").open;
 import { ObjectError, quote } from "../errors.ts";
 import { Btf, BtfError, readCoreRelocations, type CoreRelocations } from "./btf.ts";
 import { ExternError, readExterns, type ExternSpec } from "./externs.ts";
@@ -298,9 +300,10 @@ function parseBtf(bytes: Uint8Array, s: RawSection, fail: (p: string, w?: Where)
 
 /** Runs elfinfo on the validated bytes and takes the section table from it, cross-checked with ours. */
 async function elfinfoSections(bytes: Uint8Array, file: string, mine: RawSection[]): Promise<RawSection[]> {
-  let res: Awaited<ReturnType<typeof elfinfoOpen>>;
+  let res: Awaited<ReturnType<ElfinfoOpen>>;
   try {
-    res = await elfinfoOpen(bytes, { readSymbolData: false });
+    const { open } = await import("elfinfo");
+    res = await open(bytes, { readSymbolData: false });
   } catch (e) {
     throw new ObjectError(file, `ELF parser failed: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -7,8 +7,9 @@ import { encodeFuncInfo, encodeLineInfo, programExtInfo } from "../elf/btf-ext-l
 import { BTF_KIND_ARRAY, BTF_KIND_CONST, BTF_KIND_RESTRICT, BTF_KIND_STRUCT, BTF_KIND_TYPE_TAG, BTF_KIND_TYPEDEF, BTF_KIND_UNION, BTF_KIND_VOLATILE, Btf, BtfError, readBtfExt, type BtfExt } from "../elf/btf.ts";
 import type { ExternSpec } from "../elf/externs.ts";
 import { FoldError, foldRodata, type RodataSite } from "../elf/fold-rodata.ts";
-import type { MapSpec, ObjectSpec, ProgramSpec } from "../elf/index.ts";
-import { linkProgramPieces, sectionToProgram, type LinkedPiece } from "../elf/index.ts";
+import type { MapSpec, ObjectSpec, ProgramSpec } from "../elf/types.ts";
+import { linkProgramPieces, type LinkedPiece } from "../elf/link.ts"; // not elf/index.ts: the whole reader
+import { sectionToProgram } from "../elf/sections.ts";
 import { NotSupportedError, ObjectError, SyscallError, UsageError, VerifierError } from "../errors.ts";
 import { BPF_F_RDONLY_PROG, BPF_MAP_TYPE_PROG_ARRAY, MAP_TYPES, type ProgTypeName } from "../uapi.ts";
 import type { FreplaceTarget } from "./attach/freplace.ts";

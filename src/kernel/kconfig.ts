@@ -2,7 +2,6 @@
 // config file (/boot/config-$(uname -r), else /proc/config.gz, gunzipped), LINUX_KERNEL_VERSION
 // from bpfload's version detection, LINUX_HAS_SYSCALL_WRAPPER and LINUX_HAS_BPF_COOKIE by asking
 // the kernel. The parsing and the layout are pure (elf/externs.ts).
-import { gunzipSync } from "node:zlib";
 import { encode, insn } from "../asm/insn.ts";
 import { kconfigData, parseKconfig, type ExternSpec, type KconfigSources } from "../elf/externs.ts";
 import { bpfProgLoad } from "../sys/bpf.ts";
@@ -26,7 +25,7 @@ export function kernelConfig(): { config?: Map<string, string>; problem?: string
     if (!exists(path)) continue;
     try {
       let bytes = readFile(path, 64 * 1024 * 1024);
-      if (path.endsWith(".gz")) bytes = gunzipSync(bytes);
+      if (path.endsWith(".gz")) bytes = Bun.gunzipSync(bytes as Uint8Array<ArrayBuffer>); // Bun's own: importing node:zlib costs ~10 ms of every start
       return (cached = { config: parseKconfig(new TextDecoder().decode(bytes)) });
     } catch (e) {
       return (cached = { problem: `${path} could not be read (${e instanceof Error ? e.message : String(e)})` });

@@ -5,7 +5,7 @@ import { Btf } from "../elf/btf.ts";
 import { readObject as parseObject } from "../elf/reader.ts";
 import { findVariable, resizeMap, setVariable } from "../elf/object-options.ts";
 import type { MapSpec as RawMapSpec, ObjectSpec, ProgramSpec as RawProgramSpec } from "../elf/types.ts";
-import { BpfloadError, SyscallError, UsageError } from "../errors.ts";
+import { BpfloadError, ObjectError, SyscallError, UsageError } from "../errors.ts";
 import { loadCollection, type Collection as KernelCollection } from "../kernel/collection.ts";
 import { BpfMap as KernelMap } from "../kernel/map.ts";
 import { openPinnedMap, pinFd, pinName } from "../kernel/pin.ts";
@@ -233,7 +233,22 @@ export class CollectionSpec {
  */
 export async function readObject(path: string | Uint8Array, file = typeof path === "string" ? path : "object"): Promise<CollectionSpec> {
   const bytes = typeof path === "string" ? readUserFile(path) : path;
-  return new CollectionSpec(await parseObject(bytes, file), bytes);
+  try {
+    return new CollectionSpec(await parseObject(bytes, file), bytes);
+  } catch (e) {
+    throw asBpfloadError(e, file);
+  }
+}
+
+/**
+ * The library's promise that every failure is a BpfloadError: an error of another class from
+ * under readObject/load (a malformed object reaching code that did not expect it) becomes an
+ * ObjectError naming the file, with the original as `cause` (its stack says where).
+ */
+function asBpfloadError(e: unknown, file: string): unknown {
+  if (e instanceof BpfloadError) return e;
+  const why = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return new ObjectError(file, `cannot be processed (${why}): malformed, or a bpfload bug (the error's cause has the stack)`, {}, { cause: e });
 }
 
 /** How `load` loads a CollectionSpec. */
@@ -287,7 +302,8 @@ export class Collection extends Closeable {
  * variables, .rodata frozen), then its programs (BPF_PROG_LOAD each). On any failure everything
  * created so far is closed and the error is thrown (VerifierError with the whole log for a rejected
  * program). Minimum kernel: 4.9 (global data 5.2, BPF-to-BPF calls 4.16, BTF 4.18: each refused
- * with the version when missing).
+ * with the version when missing). Lifetime: the Collection's, until its close() or the end of its
+ * `using` block; the spec can be loaded again.
  *
  *     using coll = load(spec);
  *     using link = coll.programs.get("on_exec")!.attach();
@@ -312,9 +328,14 @@ export function load(spec: CollectionSpec, opts: LoadOptions = {}): Collection {
     return undefined;
   };
   // per-program types: the kernel loader takes one override, so programs whose type was changed load through it one by one
-  const inner = loadCollection(withTypes(spec.object, types), {
-    select: (p) => wanted.has(p.name), license: opts.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel, elf: spec.bytes, existingMap: existing,
-  });
+  let inner: KernelCollection;
+  try {
+    inner = loadCollection(withTypes(spec.object, types), {
+      select: (p) => wanted.has(p.name), license: opts.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel, elf: spec.bytes, existingMap: existing,
+    });
+  } catch (e) {
+    throw asBpfloadError(e, spec.file); // loadCollection closed what it created
+  }
   try {
     for (const { name, path } of toPin) pinFd(inner.maps.get(name)!.fd, path, `map '${name}'`);
   } catch (e) {

@@ -10,7 +10,14 @@ import { testRun as kernelTestRun, type TestRunOptions, type TestRunResult } fro
 import type { ProgTypeName } from "../uapi.ts";
 import { Closeable, closedError, watchLeak } from "./leaks.ts";
 
-export type { AttachOptions, TestRunOptions, TestRunResult, VerifierStats };
+/** How Program.attach attaches (probe API pmu/tracefs, kretprobe maxactive, net API link/netlink, bpf cookie...). */
+export type { AttachOptions };
+/** What Program.testRun sends: `data` (a packet), `ctx`, `repeat`, `dataSizeOut`. */
+export type { TestRunOptions };
+/** What Program.testRun gives back: `retval`, `duration` (ns per run), `data` out, `ctx` out. */
+export type { TestRunResult };
+/** Program.verifierStats(): instructions processed, states, verification time. */
+export type { VerifierStats };
 
 /**
  * A program loaded into the kernel. Lifetime: owns one fd until `close()` or the end of its
@@ -142,6 +149,7 @@ export class Link extends Closeable {
  * Attaches `prog` to `target` (attach-spec syntax or a parsed AttachSpec): kprobes/uprobes through
  * the perf PMU (4.17+) or tracefs, tracepoints (4.7+), raw tracepoints (4.17+), xdp/tc/cgroup
  * (bpf_link where the kernel has it), fentry/fexit/lsm/tp_btf (5.5+ through BTF), iterators.
+ * Lifetime: the Link's, until its close() or the end of its `using` block (see Link).
  *
  *     using link = attach(prog, "tracepoint:syscalls:sys_enter_execve");
  */

@@ -84,7 +84,7 @@ export class TraceReader extends Closeable implements Reader<TraceEvent> {
   }
 }
 
-/** Opens trace_pipe (see TraceReader). */
+/** Opens trace_pipe (see TraceReader). Lifetime: one fd until close() or the end of its `using` block; one reader at a time on recent kernels (EBUSY otherwise). */
 export function openTrace(opts: ReadOptions = {}): TraceReader {
   return new TraceReader(opts);
 }
@@ -162,7 +162,7 @@ export class EventReader extends Closeable implements Reader<EventRecord> {
   }
 }
 
-/** Opens the reader of a ring buffer or perf event array map (see EventReader). */
+/** Opens the reader of a ring buffer (5.8+) or perf event array map (see EventReader). Lifetime: its fds and mmaps until close() or the end of its `using` block; the map must stay open meanwhile. */
 export function openEvents(map: BpfMap, opts: EventOptions = {}): EventReader {
   return new EventReader(map, opts);
 }

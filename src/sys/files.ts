@@ -28,11 +28,11 @@ export type FileOp = "open" | "read" | "write" | "mkdir" | "stat";
 export class FileError extends BpfloadError {
   readonly kind = "file";
   readonly exitCode: 1 | 2;
-  constructor(readonly path: string, readonly errno: number, readonly op: FileOp = "open", readonly hint?: string) {
+  constructor(readonly path: string, override readonly errno: number, readonly op: FileOp = "open", override readonly hint?: string) {
     super(`${path}: ${op}: ${errnoText(errno)}${hint ? `: ${hint}` : ""}`);
     this.exitCode = exitCodeForErrno(errno);
   }
-  get errnoName(): string {
+  override get errnoName(): string {
     return errnoName(this.errno);
   }
 }
