@@ -1,7 +1,6 @@
 // Lifetimes: `using` closes, closing twice is harmless, the GC safety net closes and reports a
 // leaked fd, and 1,000 load/close cycles of a collection leave no fd and little memory behind.
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
 import { createMap, load, readObject, trackLeaks, type LeakReport } from "../../src/index.ts";
 import { canUseKernel, kernelSkipReason, REPO } from "../support.ts";
 
