@@ -89,8 +89,10 @@ export function findBtfTarget(typeName: string, kind: number, what: string, pref
   }
   const bare = typeName.slice(prefix.length);
   const near = closeMatches(vmlinux, kind, prefix, bare);
+  // a kernel with BTF but before tp_btf (5.4) has no btf_trace_* typedefs at all: say so, not "no such tracepoint"
+  const noTpBtf = prefix === "btf_trace_" && !near.length && !vmlinux.find(BTF_KIND_TYPEDEF, "btf_trace_sched_switch");
   throw new SystemError(
-    `no ${what} '${bare}' in this kernel's BTF (${dir}/vmlinux and modules)${near.length ? `: did you mean ${near.map((n) => `'${n}'`).join(", ")}?` : ""}`,
+    `no ${what} '${bare}' in this kernel's BTF (${dir}/vmlinux and modules)${near.length ? `: did you mean ${near.map((n) => `'${n}'`).join(", ")}?` : ""}${noTpBtf ? ": this kernel has no BTF tracepoints at all (tp_btf programs need Linux 5.5+)" : ""}`,
   );
 }
 

@@ -122,6 +122,30 @@ describe.skipIf(!!skip)("BTF targets in this kernel's BTF", () => {
   });
 
   // (how long indexing vmlinux takes is measured by test/bench/btf.ts, not asserted here)
+
+  const BTF_5_4 = new URL("../../../shared/vm-kernels/btf-5.4.286", import.meta.url).pathname;
+  test.skipIf(!existsSync(BTF_5_4))("a kernel with BTF but before tp_btf (5.4: no btf_trace_* at all): the error names 5.5", () => {
+    const dir = mkdtempSync(`${tmpdir()}/bpfload-btf54-`);
+    try {
+      symlinkSync(BTF_5_4, `${dir}/vmlinux`);
+      btfSource.dir = dir;
+      expect(() => findBtfTarget("btf_trace_sched_process_exec", BTF_KIND_TYPEDEF, "BTF tracepoint", "btf_trace_")).toThrow(
+        /^no BTF tracepoint 'sched_process_exec' in this kernel's BTF .*: this kernel has no BTF tracepoints at all \(tp_btf programs need Linux 5\.5\+\)$/,
+      );
+      // the host's 6.18 has them: a missing one is just missing, without the 5.5 sentence
+      btfSource.dir = "/sys/kernel/btf";
+      let message = "";
+      try {
+        findBtfTarget("btf_trace_bpfload_no_such_tp", BTF_KIND_TYPEDEF, "BTF tracepoint", "btf_trace_");
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).toStartWith("no BTF tracepoint 'bpfload_no_such_tp' in this kernel's BTF");
+      expect(message).not.toContain("5.5");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe.skipIf(!!skip || process.geteuid?.() !== 0)("kernel BTF objects by name (attach_btf_obj_fd of a module)", () => {
