@@ -25,60 +25,88 @@ const STT_FUNC = 2;
 const STT_GNU_IFUNC = 10;
 const MAX_TABLE = 256 * 1024 * 1024;
 
-interface Header {
+/** The fields of a 64-bit ELF header that target readers (symbols, USDT notes) need. */
+export interface ElfHeader {
   le: boolean;
+  /** e_type: ET_EXEC 2, ET_DYN 3 */
+  elfType: number;
+  /** e_machine */
+  machine: number;
   phoff: number;
   phentsize: number;
   phnum: number;
   shoff: number;
   shentsize: number;
   shnum: number;
+  shstrndx: number;
 }
 
-function header(read: Read, size: number): Header {
-  if (size < 64) throw new TargetError("too small to be an ELF file");
+/** A PT_LOAD segment. */
+export interface LoadSegment {
+  vaddr: bigint;
+  offset: bigint;
+  filesz: bigint;
+  memsz: bigint;
+}
+
+/** The ELF header, its tables checked to lie inside the file; `fail` throws the caller's error kind. */
+export function readElfHeader(read: Read, size: number, fail: (why: string) => never): ElfHeader {
+  if (size < 64) fail("too small to be an ELF file");
   const h = read(0, 64);
   const dv = new DataView(h.buffer, h.byteOffset, h.byteLength);
-  if (dv.getUint32(0) !== 0x7f454c46) throw new TargetError("not an ELF file");
-  if (h[4] !== 2) throw new TargetError("not a 64-bit ELF file (32-bit targets are not supported)");
+  if (dv.getUint32(0) !== 0x7f454c46) fail("not an ELF file");
+  if (h[4] !== 2) fail("not a 64-bit ELF file (32-bit targets are not supported)");
   const le = h[5] === 1;
   const hdr = {
     le,
+    elfType: dv.getUint16(0x10, le),
+    machine: dv.getUint16(0x12, le),
     phoff: Number(dv.getBigUint64(0x20, le)),
     shoff: Number(dv.getBigUint64(0x28, le)),
     phentsize: dv.getUint16(0x36, le),
     phnum: dv.getUint16(0x38, le),
     shentsize: dv.getUint16(0x3a, le),
     shnum: dv.getUint16(0x3c, le),
+    shstrndx: dv.getUint16(0x3e, le),
   };
   const within = (off: number, len: number) => off >= 0 && len >= 0 && off + len <= size;
-  if (hdr.shnum && (hdr.shentsize < 64 || !within(hdr.shoff, hdr.shnum * hdr.shentsize))) throw new TargetError("section table lies outside the file");
-  if (hdr.phnum && (hdr.phentsize < 56 || !within(hdr.phoff, hdr.phnum * hdr.phentsize))) throw new TargetError("program header table lies outside the file");
+  if (hdr.shnum && (hdr.shentsize < 64 || !within(hdr.shoff, hdr.shnum * hdr.shentsize))) fail("section table lies outside the file");
+  if (hdr.phnum && (hdr.phentsize < 56 || !within(hdr.phoff, hdr.phnum * hdr.phentsize))) fail("program header table lies outside the file");
   return hdr;
 }
 
-/** Converts a virtual address to a file offset through the PT_LOAD segments. */
-function toFileOffset(segments: { vaddr: bigint; offset: bigint; filesz: bigint }[], addr: bigint): number | undefined {
+/** The PT_LOAD segments of the program header table. */
+export function loadSegments(read: Read, h: ElfHeader): LoadSegment[] {
+  const segments: LoadSegment[] = [];
+  if (!h.phnum) return segments;
+  const ph = read(h.phoff, h.phnum * h.phentsize);
+  const dv = new DataView(ph.buffer, ph.byteOffset, ph.byteLength);
+  for (let i = 0; i < h.phnum; i++) {
+    const p = i * h.phentsize;
+    if (dv.getUint32(p, h.le) !== PT_LOAD) continue;
+    segments.push({ offset: dv.getBigUint64(p + 8, h.le), vaddr: dv.getBigUint64(p + 16, h.le), filesz: dv.getBigUint64(p + 32, h.le), memsz: dv.getBigUint64(p + 40, h.le) });
+  }
+  return segments;
+}
+
+/**
+ * A virtual address as a file offset through the PT_LOAD segments: within the bytes the file holds
+ * (code), or within the segment's memory size (`memory`: data such as a USDT semaphore).
+ */
+export function toFileOffset(segments: LoadSegment[], addr: bigint, memory = false): number | undefined {
   for (const s of segments) {
-    if (addr >= s.vaddr && addr < s.vaddr + s.filesz) return Number(addr - s.vaddr + s.offset);
+    if (addr >= s.vaddr && addr < s.vaddr + (memory ? s.memsz : s.filesz)) return Number(addr - s.vaddr + s.offset);
   }
   return undefined;
 }
 
 /** Function symbols of the file (.symtab and .dynsym), with their file offsets. */
 export function readTargetSymbols(read: Read, size: number): TargetSymbol[] {
-  const h = header(read, size);
+  const h = readElfHeader(read, size, (why) => {
+    throw new TargetError(why);
+  });
   const within = (off: number, len: number) => off >= 0 && len >= 0 && off + len <= size;
-  const segments: { vaddr: bigint; offset: bigint; filesz: bigint }[] = [];
-  if (h.phnum) {
-    const ph = read(h.phoff, h.phnum * h.phentsize);
-    const dv = new DataView(ph.buffer, ph.byteOffset, ph.byteLength);
-    for (let i = 0; i < h.phnum; i++) {
-      const p = i * h.phentsize;
-      if (dv.getUint32(p, h.le) !== PT_LOAD) continue;
-      segments.push({ offset: dv.getBigUint64(p + 8, h.le), vaddr: dv.getBigUint64(p + 16, h.le), filesz: dv.getBigUint64(p + 32, h.le) });
-    }
-  }
+  const segments = loadSegments(read, h);
   if (!h.shnum) return [];
   const sh = read(h.shoff, h.shnum * h.shentsize);
   const sdv = new DataView(sh.buffer, sh.byteOffset, sh.byteLength);

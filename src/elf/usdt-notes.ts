@@ -3,6 +3,7 @@
 // addresses adjusted for prelinking through .stapsdt.base and turned into file offsets as libbpf
 // does, and the arguments parsed into the spec libbpf's usdt.bpf.h reads (struct __bpf_usdt_spec).
 // Pure: the caller supplies `read(offset, length)`; every offset is checked against the file size.
+import { loadSegments, readElfHeader, toFileOffset } from "./target.ts";
 
 export class UsdtError extends Error {}
 
@@ -34,50 +35,20 @@ export interface UsdtTarget {
 }
 
 const SHT_NOTE = 7;
-const PT_LOAD = 1;
 const NT_STAPSDT = 3;
 const EM_X86_64 = 62;
 const EM_AARCH64 = 183;
 const MAX_NOTES = 64 * 1024 * 1024;
 
-interface Segment {
-  vaddr: bigint;
-  offset: bigint;
-  filesz: bigint;
-  memsz: bigint;
-}
-
 /** The USDT sites of an ELF file (all of them; `selectSites` picks one probe). */
 export function readUsdtTarget(read: Read, size: number): UsdtTarget {
-  if (size < 64) throw new UsdtError("too small to be an ELF file");
-  const h = read(0, 64);
-  const dv = new DataView(h.buffer, h.byteOffset, h.byteLength);
-  if (dv.getUint32(0) !== 0x7f454c46) throw new UsdtError("not an ELF file");
-  if (h[4] !== 2) throw new UsdtError("not a 64-bit ELF file (32-bit targets are not supported)");
-  const le = h[5] === 1;
-  const elfType = dv.getUint16(0x10, le);
-  const em = dv.getUint16(0x12, le);
-  const phoff = Number(dv.getBigUint64(0x20, le));
-  const shoff = Number(dv.getBigUint64(0x28, le));
-  const phentsize = dv.getUint16(0x36, le);
-  const phnum = dv.getUint16(0x38, le);
-  const shentsize = dv.getUint16(0x3a, le);
-  const shnum = dv.getUint16(0x3c, le);
-  const shstrndx = dv.getUint16(0x3e, le);
+  const h = readElfHeader(read, size, (why) => {
+    throw new UsdtError(why);
+  });
+  const { le, elfType, shoff, shentsize, shnum, shstrndx } = h;
   const within = (off: number, len: number) => off >= 0 && len >= 0 && off + len <= size;
-  if (!shnum || shentsize < 64 || !within(shoff, shnum * shentsize)) throw new UsdtError("no section table (a stripped file keeps .note.stapsdt: is it an ELF executable?)");
-  if (phnum && (phentsize < 56 || !within(phoff, phnum * phentsize))) throw new UsdtError("program header table lies outside the file");
-
-  const segments: Segment[] = [];
-  if (phnum) {
-    const ph = read(phoff, phnum * phentsize);
-    const pv = new DataView(ph.buffer, ph.byteOffset, ph.byteLength);
-    for (let i = 0; i < phnum; i++) {
-      const p = i * phentsize;
-      if (pv.getUint32(p, le) !== PT_LOAD) continue;
-      segments.push({ offset: pv.getBigUint64(p + 8, le), vaddr: pv.getBigUint64(p + 16, le), filesz: pv.getBigUint64(p + 32, le), memsz: pv.getBigUint64(p + 40, le) });
-    }
-  }
+  if (!shnum) throw new UsdtError("no section table (a stripped file keeps .note.stapsdt: is it an ELF executable?)");
+  const segments = loadSegments(read, h);
   const sh = read(shoff, shnum * shentsize);
   const sv = new DataView(sh.buffer, sh.byteOffset, sh.byteLength);
   const section = (i: number) => {
@@ -101,33 +72,24 @@ export function readUsdtTarget(read: Read, size: number): UsdtTarget {
     if (n === ".note.stapsdt" && s.type === SHT_NOTE) notes = s;
     if (n === ".stapsdt.base") base = s.addr;
   }
-  const machine = em === EM_X86_64 ? "x86_64" : em === EM_AARCH64 ? "arm64" : "other";
+  const machine = h.machine === EM_X86_64 ? "x86_64" : h.machine === EM_AARCH64 ? "arm64" : "other";
   if (!notes) return { elfType, machine, sites: [] };
   if (!within(notes.offset, notes.size) || notes.size > MAX_NOTES) throw new UsdtError(".note.stapsdt lies outside the file");
   const sites: UsdtSite[] = [];
   for (const note of parseNotes(read(notes.offset, notes.size), le)) {
     // prelink moved the file but not the notes: the note's base says where .stapsdt.base was
     const pc = base !== undefined && note.base !== 0n ? note.pc + (base - note.base) : note.pc;
-    const fileOffset = toFileOffset(segments, pc, true);
+    const fileOffset = toFileOffset(segments, pc);
     if (fileOffset === undefined) throw new UsdtError(`probe ${note.provider}:${note.name} at 0x${pc.toString(16)} is in no loadable executable segment`);
     let semaphoreOffset = 0;
     if (note.semaphore) {
-      const off = toFileOffset(segments, note.semaphore, false);
+      const off = toFileOffset(segments, note.semaphore, true);
       if (off === undefined) throw new UsdtError(`semaphore of ${note.provider}:${note.name} at 0x${note.semaphore.toString(16)} is in no loadable segment`);
       semaphoreOffset = off;
     }
     sites.push({ provider: note.provider, name: note.name, pc, semaphore: note.semaphore, args: note.args, fileOffset, semaphoreOffset });
   }
   return { elfType, machine, sites };
-}
-
-/** vaddr → file offset through the PT_LOAD segments (code: within filesz; data: memsz, for .bss semaphores never happen in practice). */
-function toFileOffset(segments: Segment[], addr: bigint, code: boolean): number | undefined {
-  for (const s of segments) {
-    const end = s.vaddr + (code ? s.filesz : s.memsz);
-    if (addr >= s.vaddr && addr < end) return Number(addr - s.vaddr + s.offset);
-  }
-  return undefined;
 }
 
 function parseNotes(bytes: Uint8Array, le: boolean): { provider: string; name: string; pc: bigint; base: bigint; semaphore: bigint; args: string }[] {
