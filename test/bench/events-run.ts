@@ -5,12 +5,8 @@
 // Run as root: npx bun test/bench/events-run.ts [--exe dist/bpfload-linux-x64] [--n 31]
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { arg, REPO } from "./common.ts";
 
-const REPO = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-const arg = (name: string) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : undefined;
-};
 const exe = arg("--exe") ?? `${REPO}/dist/bpfload-linux-${process.arch}`;
 const N = Number(arg("--n") ?? 31);
 const dir = mkdtempSync(`${tmpdir()}/bpfload-bench-run-`);

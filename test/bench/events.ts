@@ -8,15 +8,8 @@
 // (`bpfload run`'s overhead: test/bench/events-run.ts)
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { BENCH, BPFLOAD, REPO, arg } from "./common.ts";
 
-const REPO = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-const BENCH = `${REPO}/test/bench`;
-const arg = (name: string) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : undefined;
-};
-const exe = arg("--exe");
-const BPFLOAD = exe ? [exe] : [process.execPath, `${REPO}/src/main.ts`];
 const dir = mkdtempSync(`${tmpdir()}/bpfload-bench-events-`);
 const sh = (cmd: string[]) => {
   const r = Bun.spawnSync(cmd);

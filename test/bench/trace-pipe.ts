@@ -8,15 +8,8 @@
 // Run as root, nothing else reading trace_pipe: npx bun test/bench/trace-pipe.ts [--exe dist/bpfload-linux-x64] [--usec N]
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { BENCH, BPFLOAD, REPO, arg } from "./common.ts";
 
-const REPO = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-const BENCH = `${REPO}/test/bench`;
-const arg = (name: string) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : undefined;
-};
-const exe = arg("--exe");
-const BPFLOAD = exe ? [exe] : [process.execPath, `${REPO}/src/main.ts`];
 const TRACEFS = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"].find((d) => Bun.spawnSync(["test", "-e", `${d}/trace_pipe`]).exitCode === 0)!;
 const OBJ = `${REPO}/test/fixtures/printk_rate.o`;
 const dir = mkdtempSync(`${tmpdir()}/bpfload-bench-trace-`);
