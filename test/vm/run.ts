@@ -13,6 +13,7 @@
 //   --matrix: every kernel users run (MATRIX below), --jobs N of them at once (default 1), one summary;
 //   --standin: test a tiny compiled Bun program (standin.ts) instead of bpfload; --keep: keep the initramfs;
 //   --show-output: the last lines of every check's output, not only of failed ones;
+//   BPFLOAD_VM_CPU=MODEL: another qemu -cpu than the arch's default (crash-rate.sh compares them);
 //   --verbose: echo the serial console live. The serial log of the last run is test/vm/work/ARCH/serial.log.
 //
 // Why it is built this way:
@@ -474,7 +475,7 @@ function qemuArgv(accel: "kvm" | "tcg", append: string, withInitrd: boolean): st
   return [
     A.qemu, ...A.qemuArgs,
     "-accel", accel === "tcg" && smp > 1 ? "tcg,thread=multi" : accel,
-    "-cpu", A.cpu, "-smp", String(smp), "-m", "1G",
+    "-cpu", process.env.BPFLOAD_VM_CPU || A.cpu, "-smp", String(smp), "-m", "1G",
     "-nographic", "-no-reboot", "-nic", "none",
     "-kernel", kernelPath,
     ...(withInitrd ? ["-initrd", initrd] : []),
