@@ -215,7 +215,8 @@ function buildTable(): OpEntry[] {
   add({ form: "call", code: CODE.CALL, src: CALL_SRC.HELPER, llvm14: true, name: "call helper" });
   add({ form: "call", code: CODE.CALL, src: CALL_SRC.PC, llvm14: false, name: "call pc" });
   add({ form: "call", code: CODE.CALL, src: CALL_SRC.KFUNC, llvm14: false, name: "call kfunc" });
-  add({ form: "callx", code: CODE.CALLX, llvm14: true, name: "callx" });
+  // The verifier log prints callx as a helper call (its disassembler looks at the op, not the X bit).
+  add({ form: "callx", code: CODE.CALLX, llvm14: true, kernel: false, name: "callx" });
   add({ form: "exit", code: CODE.EXIT, llvm14: true, name: "exit" });
   // The verifier prints every ld_imm64 as `rD = 0xVALUE`, whatever its src: only src 0 reads back.
   for (let src = 0; src <= 6; src++) {
