@@ -13,6 +13,8 @@ import {
   CALL_SRC,
   CODE,
   JMP_BY_TEXT,
+  MNEMONIC as M,
+  SWAP_BITS,
   OFF_ADDR_SPACE_CAST,
   OFF_SIGNED,
   relocTypeFor,
@@ -31,6 +33,10 @@ export interface Emitter {
 }
 
 const STX_MEM = BPF_STX | BPF_MEM;
+/** `le16`, `be32`, `bswap64`, ... */
+const SWAP_RE = new RegExp(`^(${M.LE}|${M.BE}|${M.BSWAP})(${SWAP_BITS.join("|")})$`);
+/** `atomic_fetch_add` (llvm), `atomic64_fetch_add` (verifier), ... */
+const FETCH_RE = new RegExp(`^atomic(64)?_fetch_(${Object.keys(ATOMIC_BY_NAME).join("|")})$`);
 const ST_MEM = BPF_ST | BPF_MEM;
 const LDX_MEM = BPF_LDX | BPF_MEM;
 const LDX_MEMSX = BPF_LDX | BPF_MEMSX;
@@ -64,31 +70,31 @@ export class Grammar {
     const t = line.peek();
     if (t.t === T.Ident) {
       switch (t.s) {
-        case "exit":
+        case M.EXIT:
           line.next();
           line.end();
           return this.out.emit(CODE.EXIT, 0, 0, 0, 0);
-        case "goto": {
+        case M.JA: {
           line.next();
           const off = this.target(line, at, "off");
           line.end();
           return this.out.emit(CODE.JA, 0, 0, off, 0);
         }
-        case "gotol": {
+        case M.GOTOL: {
           line.next();
           const imm = this.target(line, at, "imm");
           line.end();
           return this.out.emit(CODE.GOTOL, 0, 0, 0, imm);
         }
-        case "may_goto": {
+        case M.MAY_GOTO: {
           line.next();
           const off = this.target(line, at, "off");
           line.end();
           return this.out.emit(CODE.MAY_GOTO, 0, 0, off, 0);
         }
-        case "call":
+        case M.CALL:
           return this.call(line, at);
-        case "callx": {
+        case M.CALLX: {
           line.next();
           const [r] = line.reg("r");
           line.end();
@@ -96,9 +102,9 @@ export class Grammar {
         }
         case "if":
           return this.cond(line, at);
-        case "lock":
+        case M.LOCK:
           return this.lock(line);
-        case "ld_pseudo": {
+        case M.LD_PSEUDO: {
           line.next();
           const [dst] = line.reg("r");
           line.expectP(",");
@@ -108,7 +114,7 @@ export class Grammar {
           line.end();
           return this.out.emitLdImm64(dst, src, v);
         }
-        case "store_release": {
+        case M.STORE_REL: {
           line.next();
           line.expectP("(");
           const { size, base, off } = this.memRef(line, SIZE_BY_NAME, false);
@@ -178,7 +184,7 @@ export class Grammar {
     } else {
       imm = Number(line.num(S32_LO, U32_HI, "immediate"));
     }
-    line.expectId("goto");
+    line.expectId(M.JA);
     const off = this.target(line, at, "off");
     line.end();
     this.out.emit(cls | op | x, dst, src, off, imm);
@@ -271,22 +277,22 @@ export class Grammar {
     }
     if (t.t === T.Punct && t.s === "*") return this.load(line, dst, k);
     if (t.t === T.Ident) {
-      const m = /^(le|be|bswap)(16|32|64)$/.exec(t.s);
+      const m = SWAP_RE.exec(t.s);
       if (m) {
         if (k !== "r") line.fail(t.col, "byte swaps take an rN register");
         line.next();
         const [r] = line.reg("r");
         if (r !== dst) line.fail(line.toks[line.i - 1]!.col, `${m[1]} must use the destination register (rN = ${m[1]}${m[2]} rN)`);
         line.end();
-        const code = m[1] === "bswap" ? CODE.BSWAP : m[1] === "be" ? CODE.BE : CODE.LE;
+        const code = m[1] === M.BSWAP ? CODE.BSWAP : m[1] === M.BE ? CODE.BE : CODE.LE;
         return this.out.emit(code, dst, 0, 0, Number(m[2]));
       }
-      const am = /^atomic(64)?_fetch_(add|or|and|xor)$/.exec(t.s);
+      const am = FETCH_RE.exec(t.s);
       if (am) return this.fetch(line, dst, k, ATOMIC_BY_NAME[am[2]!]! | ATOMIC_IMM.FETCH);
-      if (t.s === "xchg_64" || t.s === "xchg32_32") return this.xchg(line, dst, k, t.s === "xchg_64");
-      if (t.s === "cmpxchg_64" || t.s === "cmpxchg32_32") return this.cmpxchg(line, dst, k, t.s === "cmpxchg_64");
+      if (t.s === M.XCHG64 || t.s === M.XCHG32) return this.xchg(line, dst, k, t.s === M.XCHG64);
+      if (t.s === M.CMPXCHG64 || t.s === M.CMPXCHG32) return this.cmpxchg(line, dst, k, t.s === M.CMPXCHG64);
       if (/^atomic(64)?_(xchg|cmpxchg)$/.test(t.s)) return this.kernelXchg(line, dst, k, t.s);
-      if (t.s === "load_acquire") {
+      if (t.s === M.LOAD_ACQ) {
         line.next();
         line.expectP("(");
         const { size, base, off } = this.memRef(line, SIZE_BY_NAME, false);
@@ -294,7 +300,7 @@ export class Grammar {
         line.end();
         return this.out.emit(STX_ATOMIC | size, dst, base, off, ATOMIC_IMM.LOAD_ACQ);
       }
-      if (t.s === "addr_space_cast") {
+      if (t.s === M.ADDR_SPACE_CAST) {
         line.next();
         line.expectP("(");
         const [src] = line.reg("r");

@@ -19,6 +19,7 @@ import {
   formsByCode,
   JMP_TEXT,
   MAX_REG,
+  MNEMONIC as M,
   OFF_ADDR_SPACE_CAST,
   OFF_SIGNED,
   SIZE_NAMES as SZ,
@@ -133,7 +134,7 @@ export function llvmInsn(b: Uint8Array, p: number, avail: number, modern: boolea
             if (off === 8 || off === 16 || off === 32) return `${rn[dst]} = (s${off})${rn[src]}`;
             if (off === OFF_ADDR_SPACE_CAST && (code & 7) === CLS_ALU64) {
               const imm = (b[p + 4]! | (b[p + 5]! << 8) | (b[p + 6]! << 16) | (b[p + 7]! << 24)) >>> 0;
-              return `${R[dst]} = addr_space_cast(${R[src]}, ${imm >>> 16}, ${imm & 0xffff})`;
+              return `${R[dst]} = ${M.ADDR_SPACE_CAST}(${R[src]}, ${imm >>> 16}, ${imm & 0xffff})`;
             }
           }
         }
@@ -150,24 +151,24 @@ export function llvmInsn(b: Uint8Array, p: number, avail: number, modern: boolea
       if (dst > MAX_REG) return null;
       const imm = b[p + 4]! | (b[p + 5]! << 8) | (b[p + 6]! << 16) | (b[p + 7]! << 24);
       if (imm !== 16 && imm !== 32 && imm !== 64) return null;
-      const name = kind === K.Bswap ? "bswap" : code & 8 ? "be" : "le";
+      const name = kind === K.Bswap ? M.BSWAP : code & 8 ? M.BE : M.LE;
       return `${R[dst]} = ${name}${imm} ${R[dst]}`;
     }
     case K.Ja: {
       const off = ((b[p + 2]! | (b[p + 3]! << 8)) << 16) >> 16;
       res.jump = off;
-      return `goto ${jmpOff(off)}`;
+      return `${M.JA} ${jmpOff(off)}`;
     }
     case K.Gotol: {
       const imm = b[p + 4]! | (b[p + 5]! << 8) | (b[p + 6]! << 16) | (b[p + 7]! << 24);
       res.jump = imm;
-      return `gotol ${jmpOff(imm)}`;
+      return `${M.GOTOL} ${jmpOff(imm)}`;
     }
     case K.MayGoto: {
       if (src !== 0) return null;
       const off = ((b[p + 2]! | (b[p + 3]! << 8)) << 16) >> 16;
       res.jump = off;
-      return `may_goto ${jmpOff(off)}`;
+      return `${M.MAY_GOTO} ${jmpOff(off)}`;
     }
     case K.JcondK: {
       if (dst > MAX_REG) return null;
@@ -186,19 +187,19 @@ export function llvmInsn(b: Uint8Array, p: number, avail: number, modern: boolea
     case K.Call: {
       const imm = b[p + 4]! | (b[p + 5]! << 8) | (b[p + 6]! << 16) | (b[p + 7]! << 24);
       if (modern && src !== 0) {
-        if (src === CALL_SRC.PC) return `call pc${jmpOff(imm)}`;
-        if (src === CALL_SRC.KFUNC) return `call kfunc ${imm}`;
+        if (src === CALL_SRC.PC) return `${M.CALL} pc${jmpOff(imm)}`;
+        if (src === CALL_SRC.KFUNC) return `${M.CALL} kfunc ${imm}`;
       }
-      return `call ${imm}`;
+      return `${M.CALL} ${imm}`;
     }
     case K.Callx: {
       const imm = b[p + 4]! | (b[p + 5]! << 8) | (b[p + 6]! << 16) | (b[p + 7]! << 24);
       if (imm < 0 || imm > MAX_REG) return null;
-      return `callx ${R[imm]}`;
+      return `${M.CALLX} ${R[imm]}`;
     }
     case K.Exit: {
       if ((b[p + 4]! | b[p + 5]! | b[p + 6]! | b[p + 7]!) !== 0) return null;
-      return "exit";
+      return M.EXIT;
     }
     case K.LdImm64: {
       if (avail < 16) {
@@ -210,8 +211,8 @@ export function llvmInsn(b: Uint8Array, p: number, avail: number, modern: boolea
       const lo = (b[p + 4]! | (b[p + 5]! << 8) | (b[p + 6]! << 16) | (b[p + 7]! << 24)) >>> 0;
       const hi = b[p + 12]! | (b[p + 13]! << 8) | (b[p + 14]! << 16) | (b[p + 15]! << 24);
       if (src !== 0) {
-        if (modern && hi !== 0) return `ld_pseudo\t${R[dst]}, ${src}, ${imm64Text(hi >>> 0, lo, false)}`;
-        return `ld_pseudo\t${R[dst]}, ${src}, ${lo}`;
+        if (modern && hi !== 0) return `${M.LD_PSEUDO}\t${R[dst]}, ${src}, ${imm64Text(hi >>> 0, lo, false)}`;
+        return `${M.LD_PSEUDO}\t${R[dst]}, ${src}, ${lo}`;
       }
       return `${R[dst]} = ${imm64Text(hi, lo, true)} ll`;
     }
@@ -263,26 +264,26 @@ function atomicText(b: Uint8Array, p: number, code: number, dst: number, src: nu
   const addr = `${R[dst]}${memOff(off)}`;
   if (modern && (imm === ATOMIC_IMM.LOAD_ACQ || imm === ATOMIC_IMM.STORE_REL)) {
     const rn = dw ? R : W;
-    if (imm === ATOMIC_IMM.LOAD_ACQ) return `${rn[dst]} = load_acquire((${SZ[sz]} *)(${R[src]}${memOff(off)}))`;
-    return `store_release((${SZ[sz]} *)(${addr}), ${rn[src]})`;
+    if (imm === ATOMIC_IMM.LOAD_ACQ) return `${rn[dst]} = ${M.LOAD_ACQ}((${SZ[sz]} *)(${R[src]}${memOff(off)}))`;
+    return `${M.STORE_REL}((${SZ[sz]} *)(${addr}), ${rn[src]})`;
   }
   if (!dw && sz !== 0) return null; // 8/16-bit atomics exist only as load-acquire/store-release
   const op = imm & 0xf0;
   const low = imm & 0xff;
   // 32-bit atomics: LLVM 14 without +alu32 knows only `lock ... += r`, whatever the low nibble says.
   const full = dw || alu32 || modern;
-  if (!full) return op === 0 ? `lock *(u32 *)(${addr}) += ${R[src]}` : null;
+  if (!full) return op === 0 ? `${M.LOCK} *(u32 *)(${addr}) += ${R[src]}` : null;
   const rn = dw ? R : W;
   const ty = dw ? "u64" : "u32";
   const name = ATOMIC_NAME[op];
   if (name !== undefined) {
-    if (low === (op | ATOMIC_IMM.FETCH)) return `${rn[src]} = atomic_fetch_${name}((${ty} *)(${addr}), ${rn[src]})`;
+    if (low === (op | ATOMIC_IMM.FETCH)) return `${rn[src]} = ${M.FETCH}${name}((${ty} *)(${addr}), ${rn[src]})`;
     if (modern && (low & 0x0f) !== 0) return null; // not canonical: let the raw bytes speak
     // LLVM prints plain `lock ... += r` for the 32-bit add even with alu32 when not modern.
-    return `lock *(${ty} *)(${addr}) ${ATOMIC_TEXT[op]} ${dw || (!alu32 && op === 0) ? R[src] : rn[src]}`;
+    return `${M.LOCK} *(${ty} *)(${addr}) ${ATOMIC_TEXT[op]} ${dw || (!alu32 && op === 0) ? R[src] : rn[src]}`;
   }
-  if (low === ATOMIC_IMM.XCHG) return dw ? `${R[src]} = xchg_64(${addr}, ${R[src]})` : `${W[src]} = xchg32_32(${addr}, ${W[src]})`;
-  if (low === ATOMIC_IMM.CMPXCHG) return dw ? `r0 = cmpxchg_64(${addr}, r0, ${R[src]})` : `w0 = cmpxchg32_32(${addr}, w0, ${W[src]})`;
+  if (low === ATOMIC_IMM.XCHG) return dw ? `${R[src]} = ${M.XCHG64}(${addr}, ${R[src]})` : `${W[src]} = ${M.XCHG32}(${addr}, ${W[src]})`;
+  if (low === ATOMIC_IMM.CMPXCHG) return dw ? `r0 = ${M.CMPXCHG64}(${addr}, r0, ${R[src]})` : `w0 = ${M.CMPXCHG32}(${addr}, w0, ${W[src]})`;
   return null;
 }
 

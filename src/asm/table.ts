@@ -23,7 +23,6 @@ import {
   BPF_EXIT,
   BPF_FETCH,
   BPF_H,
-  BPF_IMM,
   BPF_IND,
   BPF_JA,
   BPF_JCOND,
@@ -70,6 +69,7 @@ import {
   SIZE_STYPE,
   SIZE_TYPE,
 } from "./opcodes.ts";
+import { LD_IMM64 } from "./insn.ts";
 
 /** How an instruction is spelled; each dialect has one formatter per form. */
 export type Form =
@@ -103,7 +103,7 @@ export const CODE = {
   CALL: BPF_JMP | BPF_CALL | BPF_K, // 0x85
   CALLX: BPF_JMP | BPF_CALL | BPF_X, // 0x8d
   EXIT: BPF_JMP | BPF_EXIT | BPF_K, // 0x95
-  LD_IMM64: BPF_LD | BPF_IMM | BPF_DW, // 0x18
+  LD_IMM64, // 0x18, defined with the codec (insn.ts)
   LE: BPF_ALU | BPF_END | BPF_TO_LE, // 0xd4
   BE: BPF_ALU | BPF_END | BPF_TO_BE, // 0xdc
   BSWAP: BPF_ALU64 | BPF_END | BPF_TO_LE, // 0xd7
@@ -128,6 +128,29 @@ export const ATOMIC_IMM = {
   CMPXCHG: BPF_CMPXCHG, // 0xf1
   LOAD_ACQ: BPF_LOAD_ACQ, // 0x100
   STORE_REL: BPF_STORE_REL, // 0x110
+} as const;
+
+/** Instruction words of the llvm syntax, read by the assembler and written by the llvm dialect. */
+export const MNEMONIC = {
+  JA: "goto",
+  GOTOL: "gotol",
+  MAY_GOTO: "may_goto",
+  CALL: "call",
+  CALLX: "callx",
+  EXIT: "exit",
+  LOCK: "lock",
+  LD_PSEUDO: "ld_pseudo",
+  LE: "le",
+  BE: "be",
+  BSWAP: "bswap",
+  FETCH: "atomic_fetch_",
+  XCHG64: "xchg_64",
+  XCHG32: "xchg32_32",
+  CMPXCHG64: "cmpxchg_64",
+  CMPXCHG32: "cmpxchg32_32",
+  LOAD_ACQ: "load_acquire",
+  STORE_REL: "store_release",
+  ADDR_SPACE_CAST: "addr_space_cast",
 } as const;
 
 /** Call src values: helper (0), BPF-to-BPF call (1), kfunc (2). */
