@@ -171,20 +171,27 @@ export const SSIZE_NAMES: readonly string[] = SIZE_STYPE;
 export const ATOMIC_NAME: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(ATOMIC_OPS).map(([k, v]) => [k, v.name]));
 export const ATOMIC_TEXT: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(ATOMIC_OPS).map(([k, v]) => [k, v.text]));
 
-const reverse = (names: readonly string[], step: number, skip: (i: number) => boolean = () => false): Record<string, number> => {
-  const m: Record<string, number> = {};
-  names.forEach((n, i) => {
-    if (n !== "" && !skip(i)) m[n] = i * step;
-  });
+/**
+ * A name → value lookup without a prototype: the assembler looks source words up in these, and a
+ * word like `constructor` must find nothing (not Object.prototype.constructor).
+ */
+function lookup(entries: Iterable<readonly [string, number]>): Readonly<Record<string, number>> {
+  const m: Record<string, number> = Object.create(null);
+  for (const [k, v] of entries) m[k] = v;
   return m;
-};
+}
+/** Names indexed by field value / step, reversed ("" and skipped indices left out). */
+const reverse = (names: readonly string[], step: number, skip: (i: number) => boolean = () => false) =>
+  names.flatMap((n, i) => (n !== "" && !skip(i) ? [[n, i * step] as const] : []));
+const ATOMIC_ENTRIES = Object.entries(ATOMIC_OPS).map(([k, v]) => [Number(k), v] as const);
+
 /** Operator text → ALU op; `s/=` and `s%=` are div/mod with off = OFF_SIGNED. */
-export const ALU_BY_TEXT: Readonly<Record<string, number>> = { ...reverse(ALU_TEXT, 0x10), [`s${ALU_TEXT[BPF_DIV >> 4]}`]: BPF_DIV, [`s${ALU_TEXT[BPF_MOD >> 4]}`]: BPF_MOD };
-export const JMP_BY_TEXT: Readonly<Record<string, number>> = reverse(JMP_TEXT, 0x10);
-export const SIZE_BY_NAME: Readonly<Record<string, number>> = reverse(SIZE_NAMES, 0x08);
-export const SSIZE_BY_NAME: Readonly<Record<string, number>> = reverse(SSIZE_NAMES, 0x08, (i) => i << 3 === BPF_DW);
-export const ATOMIC_BY_TEXT: Readonly<Record<string, number>> = Object.fromEntries(Object.entries(ATOMIC_OPS).map(([k, v]) => [v.text, Number(k)]));
-export const ATOMIC_BY_NAME: Readonly<Record<string, number>> = Object.fromEntries(Object.entries(ATOMIC_OPS).map(([k, v]) => [v.name, Number(k)]));
+export const ALU_BY_TEXT = lookup([...reverse(ALU_TEXT, 0x10), [`s${ALU_TEXT[BPF_DIV >> 4]}`, BPF_DIV], [`s${ALU_TEXT[BPF_MOD >> 4]}`, BPF_MOD]]);
+export const JMP_BY_TEXT = lookup(reverse(JMP_TEXT, 0x10));
+export const SIZE_BY_NAME = lookup(reverse(SIZE_NAMES, 0x08));
+export const SSIZE_BY_NAME = lookup(reverse(SSIZE_NAMES, 0x08, (i) => i << 3 === BPF_DW));
+export const ATOMIC_BY_TEXT = lookup(ATOMIC_ENTRIES.map(([op, v]) => [v.text, op] as const));
+export const ATOMIC_BY_NAME = lookup(ATOMIC_ENTRIES.map(([op, v]) => [v.name, op] as const));
 
 // ---------------------------------------------------------------------------------------------
 // The table
