@@ -85,7 +85,10 @@ export interface OpEntry {
   src?: number;
   off?: number;
   imm?: number;
-  /** llvm-objdump 14 prints it readably (32-bit atomics other than add: with --mattr=+alu32). */
+  /**
+   * llvm-objdump 14's spelling (without or with --mattr=+alu32) reads back to the same bytes. The
+   * disassembler's LLVM 14 mode decodes an opcode byte when any of its variants says so.
+   */
   llvm14: boolean;
   /** The verifier log's spelling reads back to the same bytes. */
   kernel: boolean;
@@ -118,7 +121,7 @@ export const OFF_ADDR_SPACE_CAST = 1;
 export const MOVSX_BITS = [8, 16, 32] as const;
 /** Byte-swap widths (imm of le/be/bswap). */
 export const SWAP_BITS = [16, 32, 64] as const;
-/** The highest register llvm names (r11 exists in the encoding only as llvm's extra register). */
+/** The highest register number the llvm syntax names (r0-r10, and r11, which llvm-objdump prints too). */
 export const MAX_REG = 11;
 
 /** Atomic imm values besides the read-modify-write ops of ATOMIC_OPS. */
