@@ -14,12 +14,12 @@ import {
   CODE,
   JMP_BY_TEXT,
   MNEMONIC as M,
-  SWAP_BITS,
   OFF_ADDR_SPACE_CAST,
   OFF_SIGNED,
   relocTypeFor,
   SIZE_BY_NAME,
   SSIZE_BY_NAME,
+  SWAP_BITS,
 } from "./table.ts";
 
 /** Where the grammar puts what it assembles. */
@@ -32,17 +32,19 @@ export interface Emitter {
   relocate(r: { offset: number; symbol: string; type: number }): void;
 }
 
+// Opcode bytes without their size bits (`| size` completes them).
 const STX_MEM = BPF_STX | BPF_MEM;
-/** `le16`, `be32`, `bswap64`, ... */
-const SWAP_RE = new RegExp(`^(${M.LE}|${M.BE}|${M.BSWAP})(${SWAP_BITS.join("|")})$`);
-/** `atomic_fetch_add` (llvm), `atomic64_fetch_add` (verifier), ... */
-const FETCH_RE = new RegExp(`^atomic(64)?_fetch_(${Object.keys(ATOMIC_BY_NAME).join("|")})$`);
 const ST_MEM = BPF_ST | BPF_MEM;
 const LDX_MEM = BPF_LDX | BPF_MEM;
 const LDX_MEMSX = BPF_LDX | BPF_MEMSX;
 const LD_ABS = BPF_LD | BPF_ABS;
 const LD_IND = BPF_LD | BPF_IND;
 const STX_ATOMIC = BPF_STX | BPF_ATOMIC;
+
+/** `le16`, `be32`, `bswap64`, ... */
+const SWAP_RE = new RegExp(`^(${M.LE}|${M.BE}|${M.BSWAP})(${SWAP_BITS.join("|")})$`);
+/** `atomic_fetch_add` (llvm), `atomic64_fetch_add` (verifier), ... */
+const FETCH_RE = new RegExp(`^atomic(64)?_fetch_(${Object.keys(ATOMIC_BY_NAME).join("|")})$`);
 
 export class Grammar {
   constructor(private readonly out: Emitter) {}
