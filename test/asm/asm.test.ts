@@ -320,6 +320,10 @@ describe("assembler", () => {
     ["       0:\tb7 01 00 00 0a 00 00 00\tr1 = 11\n", "x.s:1:35: the text does not match the raw bytes (which read 'r1 = 10'): fix one, or drop the bytes column"],
     ["  <unknown>\n", "x.s:1:3: cannot assemble '<unknown>' without its raw bytes"],
     ["  r0 = *(u32 *)skb[r1 + 2] @\n", "x.s:1:28: unexpected character '@'"],
+    // Words that name Object.prototype members are no access types (they assembled to 0x81 / 0x63).
+    ["  r1 = *(constructor *)(r2 + 0)\n", "x.s:1:10: expected one of u32, u16, u8, u64, found 'constructor'"],
+    ["  *(toString *)(r1 + 0) = r2\n", "x.s:1:5: expected one of u32, u16, u8, u64, found 'toString'"],
+    ["  r0 = *(hasOwnProperty *)skb[4]\n", "x.s:1:10: expected u8, u16 or u32, found 'hasOwnProperty'"],
   ];
   // Messages quote user input cut to 40 characters, with control characters escaped.
   const quoted: [string, string, string][] = [
