@@ -1,6 +1,6 @@
 // The kernel's programs and maps by id (4.13+): iteration, opening, and their info, for the
 // `map` and `prog` commands (what bpftool map/prog show on a test VM that has no bpftool).
-import { SyscallError, UsageError, errnoName } from "../errors.ts";
+import { SyscallError, UsageError, errnoName, ERRNO } from "../errors.ts";
 import { hintFor } from "../hints.ts";
 import { bpfMapGetFdById, bpfMapGetInfo, bpfMapGetNextId, bpfObjGet, bpfProgGetFdById, bpfProgGetInfo, bpfProgGetMapIds, bpfProgGetNextId } from "../sys/bpf.ts";
 import { tryReadText } from "../sys/files.ts";
@@ -10,7 +10,7 @@ import { MAP_TYPES, PROG_TYPES } from "../uapi.ts";
 import { BpfMap } from "./map.ts";
 import { openPinnedMap } from "./pin.ts";
 
-const ENOENT = 2;
+const { ENOENT } = ERRNO;
 
 function ids(next: (start: number) => { ret: number; errno: number; id: number }, what: string): number[] {
   const out: number[] = [];
@@ -27,7 +27,7 @@ function ids(next: (start: number) => { ret: number; errno: number; id: number }
 }
 
 function failure(what: string, call: string, errno: number): SyscallError {
-  return new SyscallError(what, call, errno, hintFor(call, errnoName(errno), { euid: process.geteuid?.() ?? 0 }) ?? (errno === 1 ? "run as root (CAP_SYS_ADMIN)" : undefined));
+  return new SyscallError(what, call, errno, hintFor(call, errnoName(errno), { euid: process.geteuid?.() ?? 0 }) ?? (errno === ERRNO.EPERM ? "run as root (CAP_SYS_ADMIN)" : undefined));
 }
 
 export const mapIds = () => ids(bpfMapGetNextId, "maps");

@@ -6,6 +6,7 @@ import { NR } from "./arch.ts";
 import { mapValueBytes, mapValueCopies, mapValueStride, type MapRef } from "./bpf.ts";
 import { encode, layout } from "./layout.ts";
 import type { SysResult } from "./libc.ts";
+import { ERRNO } from "../errors.ts";
 
 export const BPF_MAP_LOOKUP_BATCH = 24;
 
@@ -53,7 +54,7 @@ export function bpfMapLookupBatch(m: MapRef, token: Uint8Array | undefined, coun
   });
   const r = syscallWith(arena, NR.bpf, BPF_MAP_LOOKUP_BATCH, arena.base, size);
   // the kernel writes back how many elements it copied (also with ENOENT on the last batch)
-  const got = r.ret >= 0 || r.errno === 2 ? arena.view.getUint32(BPF_MAP_BATCH_ATTR.byName.get("count")!.offset, true) : 0;
+  const got = r.ret >= 0 || r.errno === ERRNO.ENOENT ? arena.view.getUint32(BPF_MAP_BATCH_ATTR.byName.get("count")!.offset, true) : 0;
   const stride = mapValueStride(m.type, m.valueSize);
   const copies = mapValueCopies(m.type);
   const kb = arena.slice(keys);
