@@ -4,7 +4,7 @@ import { SyscallError, UsageError, errnoName, ERRNO } from "../errors.ts";
 import { hintFor } from "../hints.ts";
 import { bpfMapGetFdById, bpfMapGetInfo, bpfMapGetNextId, bpfObjGet, bpfProgGetFdById, bpfProgGetInfo, bpfProgGetMapIds, bpfProgGetNextId } from "../sys/bpf.ts";
 import { tryReadText } from "../sys/files.ts";
-import { BPF_MAP_INFO, BPF_PROG_INFO, field, type Layout } from "../sys/layout.ts";
+import { BPF_MAP_INFO, BPF_PROG_INFO, field, type FieldName, type Layout } from "../sys/layout.ts";
 import { close } from "../sys/perf.ts";
 import { MAP_TYPES, PROG_TYPES } from "../uapi.ts";
 import { BpfMap } from "./map.ts";
@@ -33,7 +33,7 @@ function failure(what: string, call: string, errno: number): SyscallError {
 export const mapIds = () => ids(bpfMapGetNextId, "maps");
 export const progIds = () => ids(bpfProgGetNextId, "programs");
 
-function cstr(info: DataView, l: Layout, name: string): string {
+function cstr<N extends string>(info: DataView, l: Layout<N>, name: NoInfer<N>): string {
   const f = field(l, name);
   const bytes = new Uint8Array(info.buffer, info.byteOffset + f.offset, f.size);
   const end = bytes.indexOf(0);
@@ -54,7 +54,7 @@ export interface MapInfo {
 export function mapInfoOf(fd: number): MapInfo {
   const r = bpfMapGetInfo(fd);
   if (r.ret < 0) throw failure("read map info", "BPF_OBJ_GET_INFO_BY_FD", r.errno);
-  const u32 = (n: string) => r.info.getUint32(field(BPF_MAP_INFO, n).offset, true);
+  const u32 = (n: FieldName<typeof BPF_MAP_INFO>) => r.info.getUint32(field(BPF_MAP_INFO, n).offset, true);
   return { id: u32("id"), type: MAP_TYPES[u32("type")] ?? `type ${u32("type")}`, name: cstr(r.info, BPF_MAP_INFO, "name"), keySize: u32("key_size"), valueSize: u32("value_size"), maxEntries: u32("max_entries"), flags: u32("map_flags"), btfId: u32("btf_id") };
 }
 
@@ -78,8 +78,8 @@ export interface ProgInfo {
 export function progInfoOf(fd: number): ProgInfo {
   const r = bpfProgGetInfo(fd);
   if (r.ret < 0) throw failure("read program info", "BPF_OBJ_GET_INFO_BY_FD", r.errno);
-  const u32 = (n: string) => r.info.getUint32(field(BPF_PROG_INFO, n).offset, true);
-  const u64 = (n: string) => r.info.getBigUint64(field(BPF_PROG_INFO, n).offset, true);
+  const u32 = (n: FieldName<typeof BPF_PROG_INFO>) => r.info.getUint32(field(BPF_PROG_INFO, n).offset, true);
+  const u64 = (n: FieldName<typeof BPF_PROG_INFO>) => r.info.getBigUint64(field(BPF_PROG_INFO, n).offset, true);
   const tagAt = field(BPF_PROG_INFO, "tag").offset;
   const tag = [...new Uint8Array(r.info.buffer, r.info.byteOffset + tagAt, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
   const nMaps = u32("nr_map_ids");

@@ -3,7 +3,7 @@
 import { SyscallError, SystemError, UsageError, errnoName, ERRNO } from "../errors.ts";
 import { hintFor } from "../hints.ts";
 import { bpfMapGetInfo, bpfObjGet, bpfObjPin } from "../sys/bpf.ts";
-import { BPF_MAP_INFO, field } from "../sys/layout.ts";
+import { BPF_MAP_INFO, field, type FieldName } from "../sys/layout.ts";
 import { makeDirs, tryReadText } from "../sys/files.ts";
 import { BPF_FS_MAGIC, fstatfsType, mkdirAt, openDirAt, openDirNoSymlinks, readLink, statfsType, unlinkAt } from "../sys/paths.ts";
 import { close, mount } from "../sys/perf.ts";
@@ -219,7 +219,7 @@ export function openPinnedMap(path: string): BpfMap {
     close(r.ret);
     throw new SyscallError(`open pinned map ${path}`, "BPF_OBJ_GET_INFO_BY_FD", info.errno, info.errno === ERRNO.EINVAL ? `${path} is not a map (a pinned program or link?)` : undefined);
   }
-  const u32 = (name: string) => info.info.getUint32(field(BPF_MAP_INFO, name).offset, true);
+  const u32 = (name: FieldName<typeof BPF_MAP_INFO>) => info.info.getUint32(field(BPF_MAP_INFO, name).offset, true);
   const nameBytes = new Uint8Array(info.info.buffer, field(BPF_MAP_INFO, "name").offset, 16);
   const end = nameBytes.indexOf(0);
   const name = new TextDecoder().decode(nameBytes.subarray(0, end < 0 ? 16 : end)) || path.split("/").pop()!;
