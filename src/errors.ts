@@ -2,45 +2,57 @@
 // (plus the verifier log for a VerifierError) and exits with `exitCode`: 1 when the kernel or the
 // system refused, 2 for bad usage or bad input. Pure: no imports from sys/ or kernel/.
 
-/** errno numbers shared by x86_64 and arm64 (asm-generic), with the text strerror() would give. */
-const ERRNOS: Record<number, [string, string]> = {
-  1: ["EPERM", "operation not permitted"],
-  2: ["ENOENT", "no such file or directory"],
-  3: ["ESRCH", "no such process"],
-  4: ["EINTR", "interrupted system call"],
-  5: ["EIO", "input/output error"],
-  6: ["ENXIO", "no such device or address"],
-  7: ["E2BIG", "argument list too long"],
-  9: ["EBADF", "bad file descriptor"],
-  11: ["EAGAIN", "resource temporarily unavailable"],
-  12: ["ENOMEM", "cannot allocate memory"],
-  13: ["EACCES", "permission denied"],
-  14: ["EFAULT", "bad address"],
-  16: ["EBUSY", "device or resource busy"],
-  17: ["EEXIST", "file exists"],
-  19: ["ENODEV", "no such device"],
-  20: ["ENOTDIR", "not a directory"],
-  21: ["EISDIR", "is a directory"],
-  22: ["EINVAL", "invalid argument"],
-  23: ["ENFILE", "too many open files in system"],
-  24: ["EMFILE", "too many open files"],
-  25: ["ENOTTY", "inappropriate ioctl for device"],
-  26: ["ETXTBSY", "text file busy"],
-  27: ["EFBIG", "file too large"],
-  28: ["ENOSPC", "no space left on device"],
-  29: ["ESPIPE", "illegal seek"],
-  30: ["EROFS", "read-only file system"],
-  32: ["EPIPE", "broken pipe"],
-  34: ["ERANGE", "numerical result out of range"],
-  36: ["ENAMETOOLONG", "file name too long"],
-  38: ["ENOSYS", "function not implemented"],
-  40: ["ELOOP", "too many levels of symbolic links"],
-  61: ["ENODATA", "no data available"],
-  75: ["EOVERFLOW", "value too large for defined data type"],
-  95: ["EOPNOTSUPP", "operation not supported"],
-  122: ["EDQUOT", "disk quota exceeded"],
-  524: ["ENOTSUPP", "operation not supported (kernel-internal ENOTSUPP)"],
-};
+/**
+ * errno numbers shared by x86_64 and arm64 (asm-generic), with the text strerror() would give: the
+ * one table of errno names. Code compares with `ERRNO.EINTR`, never with a bare number.
+ */
+const ERRNO_TABLE = [
+  [1, "EPERM", "operation not permitted"],
+  [2, "ENOENT", "no such file or directory"],
+  [3, "ESRCH", "no such process"],
+  [4, "EINTR", "interrupted system call"],
+  [5, "EIO", "input/output error"],
+  [6, "ENXIO", "no such device or address"],
+  [7, "E2BIG", "argument list too long"],
+  [9, "EBADF", "bad file descriptor"],
+  [11, "EAGAIN", "resource temporarily unavailable"],
+  [12, "ENOMEM", "cannot allocate memory"],
+  [13, "EACCES", "permission denied"],
+  [14, "EFAULT", "bad address"],
+  [16, "EBUSY", "device or resource busy"],
+  [17, "EEXIST", "file exists"],
+  [19, "ENODEV", "no such device"],
+  [20, "ENOTDIR", "not a directory"],
+  [21, "EISDIR", "is a directory"],
+  [22, "EINVAL", "invalid argument"],
+  [23, "ENFILE", "too many open files in system"],
+  [24, "EMFILE", "too many open files"],
+  [25, "ENOTTY", "inappropriate ioctl for device"],
+  [26, "ETXTBSY", "text file busy"],
+  [27, "EFBIG", "file too large"],
+  [28, "ENOSPC", "no space left on device"],
+  [29, "ESPIPE", "illegal seek"],
+  [30, "EROFS", "read-only file system"],
+  [32, "EPIPE", "broken pipe"],
+  [34, "ERANGE", "numerical result out of range"],
+  [36, "ENAMETOOLONG", "file name too long"],
+  [38, "ENOSYS", "function not implemented"],
+  [40, "ELOOP", "too many levels of symbolic links"],
+  [61, "ENODATA", "no data available"],
+  [75, "EOVERFLOW", "value too large for defined data type"],
+  [95, "EOPNOTSUPP", "operation not supported"],
+  [97, "EAFNOSUPPORT", "address family not supported by protocol"],
+  [99, "EADDRNOTAVAIL", "cannot assign requested address"],
+  [122, "EDQUOT", "disk quota exceeded"],
+  [524, "ENOTSUPP", "operation not supported (kernel-internal ENOTSUPP)"],
+] as const;
+
+export type ErrnoName = (typeof ERRNO_TABLE)[number][1];
+
+/** errno numbers by name (`r.errno === ERRNO.ENOENT`); a misspelt name fails the type check. */
+export const ERRNO = Object.freeze(Object.fromEntries(ERRNO_TABLE.map(([n, name]) => [name, n]))) as { readonly [K in ErrnoName]: number };
+
+const ERRNOS: Record<number, readonly [string, string]> = Object.fromEntries(ERRNO_TABLE.map(([n, name, text]) => [n, [name, text] as const]));
 
 export function errnoName(errno: number): string {
   return ERRNOS[errno]?.[0] ?? `errno ${errno}`;

@@ -2,7 +2,7 @@
 // loaded and created (and closed at once), files in /proc and /sys are read. The loader's own
 // decisions ask the cached probes of features/probes.ts, which this report lists too.
 import { exists, tryReadText } from "../sys/files.ts";
-import { errnoName } from "../errors.ts";
+import { errnoName, ERRNO } from "../errors.ts";
 import { helperNames, MAP_TYPES, PROG_TYPES, type ProgTypeName } from "../uapi.ts";
 import { bpfMapCreate, bpfProgLoad } from "../sys/bpf.ts";
 import { close } from "../sys/perf.ts";
@@ -24,7 +24,7 @@ const LOAD_WITH: Partial<Record<ProgTypeName, { expectedAttachType?: number; pro
 };
 /** Program types that need a BTF attach target: a probe without one can only prove they exist. */
 const NEEDS_BTF_TARGET = new Set<ProgTypeName>(["tracing", "struct_ops", "ext", "lsm", "netfilter"]);
-const ENOTSUPP = 524;
+const { ENOTSUPP } = ERRNO;
 
 export interface Probe {
   supported: boolean | "unknown";

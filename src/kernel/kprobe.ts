@@ -1,7 +1,7 @@
 // kprobes and kretprobes, two ways: the perf kprobe PMU (4.17+; nothing left behind by a crash)
 // and tracefs kprobe_events (every kernel from 4.9; needed for kretprobe maxactive).
 import { formatAttachSpec, isGlob, type AttachSpec } from "../attach-spec.ts";
-import { SyscallError, SystemError, errnoName } from "../errors.ts";
+import { SyscallError, SystemError, errnoName, ERRNO } from "../errors.ts";
 import { hintFor } from "../hints.ts";
 import { perfEventOpen } from "../sys/perf.ts";
 import { kernelVersionCode } from "../uapi.ts";
@@ -116,7 +116,7 @@ export function attachKprobe(prog: Program, given: KSpec, opts: KprobeOptions = 
   const call = api === "pmu" ? "perf_event_open(kprobe PMU)" : "kprobe_events";
   // ENOENT/EINVAL: no such probe point (a name this kernel does not have, or cannot probe);
   // EADDRNOTAVAIL (6.7+): the name is not unique. The doctor says which names the kernel has.
-  const doctor = lastErrno === 2 || lastErrno === 22 || lastErrno === 99 ? doctorFor(spec.func) : undefined;
+  const doctor = lastErrno === ERRNO.ENOENT || lastErrno === ERRNO.EINVAL || lastErrno === ERRNO.EADDRNOTAVAIL ? doctorFor(spec.func) : undefined;
   const hint = doctor ?? hintFor("kprobe_events", errnoName(lastErrno), { euid: process.geteuid?.() ?? 0 }) ?? "the kernel refused the probe";
   throw new SyscallError(`attach '${prog.name}' to ${target}`, call, lastErrno, `${hint}${lastDetail}`);
 }

@@ -1,6 +1,6 @@
 // Maps: creation from a MapSpec (named where the kernel allows), element access, and reading all
 // entries back for printing at exit (what samples/bpf's user-space halves did).
-import { NotSupportedError, SyscallError, UsageError, errnoName } from "../errors.ts";
+import { NotSupportedError, SyscallError, UsageError, errnoName, ERRNO } from "../errors.ts";
 import { MAP_TYPE_SINCE, newerThan, since } from "../since.ts";
 import { hintFor } from "../hints.ts";
 import { bpfMapDeleteElem, bpfMapFreeze, bpfMapLookupAndDeleteElem } from "../sys/bpf.ts";
@@ -64,7 +64,7 @@ export class BpfMap {
     this.checkKey(key);
     const r = bpfMapLookupElem(this.ref, key);
     if (r.ret < 0) {
-      if (r.errno === 2) return undefined; // ENOENT: no such key
+      if (r.errno === ERRNO.ENOENT) return undefined; // no such key
       throw this.error("lookup element", "BPF_MAP_LOOKUP_ELEM", r.errno);
     }
     return r.values;
@@ -91,7 +91,7 @@ export class BpfMap {
     for (;;) {
       const r = bpfMapGetNextKey(this.ref, key);
       if (r.ret < 0) {
-        if (r.errno === 2) return; // ENOENT: the end
+        if (r.errno === ERRNO.ENOENT) return; // the end
         throw this.error("iterate keys", "BPF_MAP_GET_NEXT_KEY", r.errno);
       }
       key = r.key;
@@ -122,7 +122,7 @@ export class BpfMap {
     this.checkKey(key);
     const r = bpfMapDeleteElem(this.ref, key);
     if (r.ret >= 0) return true;
-    if (r.errno === 2) return false;
+    if (r.errno === ERRNO.ENOENT) return false;
     throw this.error("delete element", "BPF_MAP_DELETE_ELEM", r.errno);
   }
 
@@ -135,7 +135,7 @@ export class BpfMap {
   pop(): Uint8Array | undefined {
     const r = bpfMapLookupAndDeleteElem(this.ref, undefined);
     if (r.ret >= 0) return r.values[0];
-    if (r.errno === 2) return undefined;
+    if (r.errno === ERRNO.ENOENT) return undefined;
     throw this.error("pop", "BPF_MAP_LOOKUP_AND_DELETE_ELEM", r.errno);
   }
 
@@ -189,7 +189,7 @@ export function createMap(spec: MapDefinition): BpfMap {
   if (r.ret < 0) {
     const type = MAP_TYPES[def.type] ?? `type ${def.type}`;
     const introduced = MAP_TYPE_SINCE[type as MapTypeName];
-    if (r.errno === 22 && introduced && newerThan(introduced, kernelVersion().code)) {
+    if (r.errno === ERRNO.EINVAL && introduced && newerThan(introduced, kernelVersion().code)) {
       throw new NotSupportedError(`map type ${type}`, since(introduced), `create map '${def.name}'`);
     }
     throw new SyscallError(

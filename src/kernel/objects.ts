@@ -1,16 +1,16 @@
 // The kernel's programs and maps by id (4.13+): iteration, opening, and their info, for the
 // `map` and `prog` commands (what bpftool map/prog show on a test VM that has no bpftool).
-import { SyscallError, UsageError, errnoName } from "../errors.ts";
+import { SyscallError, UsageError, errnoName, ERRNO } from "../errors.ts";
 import { hintFor } from "../hints.ts";
 import { bpfMapGetFdById, bpfMapGetInfo, bpfMapGetNextId, bpfObjGet, bpfProgGetFdById, bpfProgGetInfo, bpfProgGetMapIds, bpfProgGetNextId } from "../sys/bpf.ts";
 import { tryReadText } from "../sys/files.ts";
-import { BPF_MAP_INFO, BPF_PROG_INFO, field, type Layout } from "../sys/layout.ts";
+import { BPF_MAP_INFO, BPF_PROG_INFO, field, type FieldName, type Layout } from "../sys/layout.ts";
 import { close } from "../sys/perf.ts";
 import { MAP_TYPES, PROG_TYPES } from "../uapi.ts";
 import { BpfMap } from "./map.ts";
 import { openPinnedMap } from "./pin.ts";
 
-const ENOENT = 2;
+const { ENOENT } = ERRNO;
 
 function ids(next: (start: number) => { ret: number; errno: number; id: number }, what: string): number[] {
   const out: number[] = [];
@@ -27,13 +27,13 @@ function ids(next: (start: number) => { ret: number; errno: number; id: number }
 }
 
 function failure(what: string, call: string, errno: number): SyscallError {
-  return new SyscallError(what, call, errno, hintFor(call, errnoName(errno), { euid: process.geteuid?.() ?? 0 }) ?? (errno === 1 ? "run as root (CAP_SYS_ADMIN)" : undefined));
+  return new SyscallError(what, call, errno, hintFor(call, errnoName(errno), { euid: process.geteuid?.() ?? 0 }) ?? (errno === ERRNO.EPERM ? "run as root (CAP_SYS_ADMIN)" : undefined));
 }
 
 export const mapIds = () => ids(bpfMapGetNextId, "maps");
 export const progIds = () => ids(bpfProgGetNextId, "programs");
 
-function cstr(info: DataView, l: Layout, name: string): string {
+function cstr<N extends string>(info: DataView, l: Layout<N>, name: NoInfer<N>): string {
   const f = field(l, name);
   const bytes = new Uint8Array(info.buffer, info.byteOffset + f.offset, f.size);
   const end = bytes.indexOf(0);
@@ -54,7 +54,7 @@ export interface MapInfo {
 export function mapInfoOf(fd: number): MapInfo {
   const r = bpfMapGetInfo(fd);
   if (r.ret < 0) throw failure("read map info", "BPF_OBJ_GET_INFO_BY_FD", r.errno);
-  const u32 = (n: string) => r.info.getUint32(field(BPF_MAP_INFO, n).offset, true);
+  const u32 = (n: FieldName<typeof BPF_MAP_INFO>) => r.info.getUint32(field(BPF_MAP_INFO, n).offset, true);
   return { id: u32("id"), type: MAP_TYPES[u32("type")] ?? `type ${u32("type")}`, name: cstr(r.info, BPF_MAP_INFO, "name"), keySize: u32("key_size"), valueSize: u32("value_size"), maxEntries: u32("max_entries"), flags: u32("map_flags"), btfId: u32("btf_id") };
 }
 
@@ -78,8 +78,8 @@ export interface ProgInfo {
 export function progInfoOf(fd: number): ProgInfo {
   const r = bpfProgGetInfo(fd);
   if (r.ret < 0) throw failure("read program info", "BPF_OBJ_GET_INFO_BY_FD", r.errno);
-  const u32 = (n: string) => r.info.getUint32(field(BPF_PROG_INFO, n).offset, true);
-  const u64 = (n: string) => r.info.getBigUint64(field(BPF_PROG_INFO, n).offset, true);
+  const u32 = (n: FieldName<typeof BPF_PROG_INFO>) => r.info.getUint32(field(BPF_PROG_INFO, n).offset, true);
+  const u64 = (n: FieldName<typeof BPF_PROG_INFO>) => r.info.getBigUint64(field(BPF_PROG_INFO, n).offset, true);
   const tagAt = field(BPF_PROG_INFO, "tag").offset;
   const tag = [...new Uint8Array(r.info.buffer, r.info.byteOffset + tagAt, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
   const nMaps = u32("nr_map_ids");

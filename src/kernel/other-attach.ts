@@ -2,7 +2,7 @@
 // perf_event sampling programs (a software cpu-clock event per CPU), and socket filters (a raw
 // packet socket on an interface with SO_ATTACH_BPF, held open while bpfload runs).
 import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
-import { SystemError } from "../errors.ts";
+import { SystemError, ERRNO } from "../errors.ts";
 import { bpfRawTracepointOpen } from "../sys/bpf.ts";
 import { tryReadText } from "../sys/files.ts";
 import { attachBpfToSocket, bindToInterface, packetSocket } from "../sys/net.ts";
@@ -19,7 +19,7 @@ export function attachRawTracepoint(prog: Program, spec: AttachSpec & { kind: "r
   const r = bpfRawTracepointOpen(spec.name, prog.fd);
   if (r.ret >= 0) return new FdLink(target, r.ret);
   requireFeature("rawTracepoints", "raw tracepoints"); // the attempt failed: say so when the kernel has none
-  if (r.errno === 2) throw new SystemError(`attach '${prog.name}' to ${target}: unknown tracepoint '${spec.name}' (raw tracepoints take the bare event name, e.g. sched_switch; see ${tracefs()}/available_events)`);
+  if (r.errno === ERRNO.ENOENT) throw new SystemError(`attach '${prog.name}' to ${target}: unknown tracepoint '${spec.name}' (raw tracepoints take the bare event name, e.g. sched_switch; see ${tracefs()}/available_events)`);
   throw attachError(prog, target, "BPF_RAW_TRACEPOINT_OPEN", r.errno);
 }
 

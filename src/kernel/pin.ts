@@ -1,9 +1,9 @@
 // Pinning in the BPF filesystem: programs and maps outlive bpfload as files under /sys/fs/bpf,
 // and a later `bpfload map dump PIN` opens them again.
-import { SyscallError, SystemError, UsageError, errnoName } from "../errors.ts";
+import { SyscallError, SystemError, UsageError, errnoName, ERRNO } from "../errors.ts";
 import { hintFor } from "../hints.ts";
 import { bpfMapGetInfo, bpfObjGet, bpfObjPin } from "../sys/bpf.ts";
-import { BPF_MAP_INFO, field } from "../sys/layout.ts";
+import { BPF_MAP_INFO, field, type FieldName } from "../sys/layout.ts";
 import { makeDirs, tryReadText } from "../sys/files.ts";
 import { BPF_FS_MAGIC, fstatfsType, mkdirAt, openDirAt, openDirNoSymlinks, readLink, statfsType, unlinkAt } from "../sys/paths.ts";
 import { close, mount } from "../sys/perf.ts";
@@ -52,9 +52,7 @@ export interface PinPlan {
 }
 
 const AT_FDCWD = -100;
-const ELOOP = 40;
-const ENOENT = 2;
-const ENOTDIR = 20;
+const { ELOOP, ENOENT, ENOTDIR } = ERRNO;
 
 function walkError(plan: PinPlan, upto: number, errno: number, what: string): never {
   const at = `/${plan.parts.slice(0, upto + 1).join("/")}`;
@@ -206,7 +204,7 @@ export function openPinnedMap(path: string): BpfMap {
   if (fs.ret >= 0 && fs.type !== BPF_FS_MAGIC) throw new UsageError(`${path} is not on a BPF filesystem: give the path of a pinned map under ${bpffsMounts()[0] ?? DEFAULT_BPFFS}`);
   const r = bpfObjGet(path);
   if (r.ret < 0) {
-    const hint = r.errno === 2 ? "no such pinned object" : hintFor("BPF_OBJ_GET", errnoName(r.errno), { euid: process.geteuid?.() ?? 0 });
+    const hint = r.errno === ERRNO.ENOENT ? "no such pinned object" : hintFor("BPF_OBJ_GET", errnoName(r.errno), { euid: process.geteuid?.() ?? 0 });
     throw new SyscallError(`open pinned map ${path}`, "BPF_OBJ_GET", r.errno, hint);
   }
   // BPF_OBJ_GET_INFO_BY_FD fills whatever kind of object the fd is: ask fdinfo which kind it is.
@@ -219,9 +217,9 @@ export function openPinnedMap(path: string): BpfMap {
   const info = bpfMapGetInfo(r.ret);
   if (info.ret < 0) {
     close(r.ret);
-    throw new SyscallError(`open pinned map ${path}`, "BPF_OBJ_GET_INFO_BY_FD", info.errno, info.errno === 22 ? `${path} is not a map (a pinned program or link?)` : undefined);
+    throw new SyscallError(`open pinned map ${path}`, "BPF_OBJ_GET_INFO_BY_FD", info.errno, info.errno === ERRNO.EINVAL ? `${path} is not a map (a pinned program or link?)` : undefined);
   }
-  const u32 = (name: string) => info.info.getUint32(field(BPF_MAP_INFO, name).offset, true);
+  const u32 = (name: FieldName<typeof BPF_MAP_INFO>) => info.info.getUint32(field(BPF_MAP_INFO, name).offset, true);
   const nameBytes = new Uint8Array(info.info.buffer, field(BPF_MAP_INFO, "name").offset, 16);
   const end = nameBytes.indexOf(0);
   const name = new TextDecoder().decode(nameBytes.subarray(0, end < 0 ? 16 : end)) || path.split("/").pop()!;

@@ -3,7 +3,7 @@
 // straight to the size the kernel reports), so the user always sees the whole log (a 4.9 log of a
 // 200-instruction program exceeds 64 KiB). Each load is a full verification (loop3 of the
 // selftests: ~1 s each), so nothing is loaded twice for a reason known in advance.
-import { NotSupportedError, SyscallError, UsageError, VerifierError, errnoName } from "../errors.ts";
+import { NotSupportedError, SyscallError, UsageError, VerifierError, errnoName, ERRNO } from "../errors.ts";
 import { PROG_TYPE_SINCE, newerThan, since } from "../since.ts";
 import { hintFor } from "../hints.ts";
 import { bpfProgGetInfo, bpfProgLoad, type ProgLoadResult } from "../sys/bpf.ts";
@@ -59,7 +59,7 @@ export interface ProgramBtf {
 function btfRefused(r: ProgLoadResult): boolean {
   // E2BIG before any verification (no log): a bpf_attr too short for the BTF fields; with a log it
   // is the verifier's "too large", which the BTF did not cause
-  if (r.errno === 7) return r.log.trim() === "";
+  if (r.errno === ERRNO.E2BIG) return r.log.trim() === "";
   return /func_info|line_info|func info|line info|btf_id|\bBTF\b/i.test(r.log.trim().split("\n").slice(-3).join("\n"));
 }
 
@@ -144,9 +144,7 @@ export function ensureMemlockLimit(): void {
   memlockRaised = true;
 }
 const FIRST_LOG_SIZE = 256 * 1024;
-const ENFILE = 23;
-const EMFILE = 24;
-const ENOSPC = 28;
+const { ENFILE, EMFILE, ENOSPC } = ERRNO;
 
 /** The largest log buffer the kernel accepts: UINT_MAX >> 8 before 5.2, UINT_MAX >> 2 after (probed). */
 function logSizeCap(): number {
@@ -268,11 +266,11 @@ function loadWithTarget(spec: ProgramSpecToLoad, target: ResolvedTarget | undefi
     verifierPassed: /^processed \d+ insns/m.test(r.log) && r.log.trim().split("\n").every((l) => /^(processed|verification time|stack depth|func#|\s*$)/.test(l)),
   };
   const introduced = PROG_TYPE_SINCE[spec.type];
-  if (r.errno === 22 && ctx.logEmpty && introduced && newerThan(introduced, ctx.kernel)) {
+  if (r.errno === ERRNO.EINVAL && ctx.logEmpty && introduced && newerThan(introduced, ctx.kernel)) {
     throw new NotSupportedError(`program type ${spec.type}`, since(introduced), `${what} (this kernel is ${formatVersionCode(ctx.kernel)})`);
   }
-  const hint = (r.errno === 1 && trampolineRefused(spec, ctx.euid)) || hintFor("BPF_PROG_LOAD", errnoName(r.errno), ctx);
-  if (r.log.trim() !== "" && !ctx.verifierPassed && r.errno !== 1 /* EPERM is about privileges, not the program */) {
+  const hint = (r.errno === ERRNO.EPERM && trampolineRefused(spec, ctx.euid)) || hintFor("BPF_PROG_LOAD", errnoName(r.errno), ctx);
+  if (r.log.trim() !== "" && !ctx.verifierPassed && r.errno !== ERRNO.EPERM /* about privileges, not the program */) {
     throw new VerifierError(what, r.errno, spec.annotateLog ? spec.annotateLog(r.log) : r.log, hint);
   }
   throw new SyscallError(what, "BPF_PROG_LOAD", r.errno, hint);

@@ -5,7 +5,7 @@
 // the value is written at attach (register): for .struct_ops BPF_MAP_UPDATE_ELEM registers it and
 // deleting the element unregisters it; .struct_ops.link maps (BPF_F_LINK, 6.4+) are registered by
 // a BPF_LINK_CREATE link, which unregisters when its fd closes.
-import { NotSupportedError, ObjectError, SyscallError, UsageError, errnoName } from "../errors.ts";
+import { NotSupportedError, ObjectError, SyscallError, UsageError, errnoName, ERRNO } from "../errors.ts";
 import { hintFor } from "../hints.ts";
 import { layoutStructOps, StructOpsError, structOpsValue, type StructOpsLayout, type StructOpsProgramTarget, type StructOpsSpec } from "../elf/struct-ops.ts";
 import type { Btf } from "../elf/btf.ts";
@@ -20,7 +20,7 @@ import { BpfLink } from "./attach/tracing.ts";
 const BPF_MAP_TYPE_STRUCT_OPS = MAP_TYPES.indexOf("struct_ops");
 /** map_flags of a struct_ops map registered through a bpf_link (6.4+). */
 export const BPF_F_LINK = 1 << 13;
-const EINVAL = 22;
+const { EINVAL } = ERRNO;
 
 /** A struct_ops map of the object: created, its value laid out, waiting for its programs' fds. */
 export class LoadedStructOps {

@@ -8,7 +8,7 @@
 // changes anything, and says which process holds the pipe. Older kernels let two readers open it
 // and each gets part of the lines; bpfload does not scan /proc for that case on every run (it
 // costs milliseconds per run, on the one-shot path): hello says so when its line does not arrive.
-import { SystemError, errnoName } from "../errors.ts";
+import { SystemError, errnoName, ERRNO } from "../errors.ts";
 import { appendText, closeFd, FileError, openNonblocking, readIntoStable, tryReadText } from "../sys/files.ts";
 import { listDir, readLink } from "../sys/paths.ts";
 import { tracefs } from "./tracefs.ts";
@@ -66,7 +66,7 @@ function openPipe(path: string): number {
       const who = holders.length ? `${holders.join(", ")} is reading it` : "another process is reading it (not visible from here: another PID namespace?)";
       throw new TracePipeBusy(`cannot open ${path}: EBUSY: ${who}, and this kernel allows one reader: stop that reader (or wait for it to end) and run again`);
     }
-    const hint = e.errno === 13 || e.errno === 1 ? ": run as root" : "";
+    const hint = e.errno === ERRNO.EACCES || e.errno === ERRNO.EPERM ? ": run as root" : "";
     throw new SystemError(`cannot open ${path}: ${errnoName(e.errno)}${hint}`);
   }
 }
@@ -92,7 +92,7 @@ export class TracePipe {
     let text = this.partial;
     for (;;) {
       const n = readIntoStable(this.fd, this.buf);
-      if (n === -11 /* EAGAIN: nothing more for now */ || n === 0) break;
+      if (n === -ERRNO.EAGAIN /* nothing more for now */ || n === 0) break;
       if (n < 0) throw new Error(`read trace_pipe: errno ${-n}`);
       text += this.decoder.decode(this.buf.subarray(0, n), { stream: true });
     }

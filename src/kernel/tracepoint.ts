@@ -1,6 +1,6 @@
 // Tracepoint programs on static trace events (events/CATEGORY/NAME/id in tracefs).
 import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
-import { NotSupportedError, SyscallError, SystemError } from "../errors.ts";
+import { NotSupportedError, SyscallError, SystemError, ERRNO } from "../errors.ts";
 import { FEATURE_SINCE, newerThan, since } from "../since.ts";
 import { attachToTraceEvent, type PerfEventLink } from "./perf-link.ts";
 import { kernelVersion, type Program } from "./program.ts";
@@ -20,7 +20,7 @@ export function attachTracepoint(prog: Program, spec: AttachSpec & { kind: "trac
     return attachToTraceEvent(prog, id, target, { kernel, syscallTracepoint: spec.category === "syscalls" });
   } catch (e) {
     const introduced = FEATURE_SINCE["BPF on syscalls:* tracepoints"];
-    if (e instanceof SyscallError && e.errno === 22 && spec.category === "syscalls" && newerThan(introduced, kernel)) {
+    if (e instanceof SyscallError && e.errno === ERRNO.EINVAL && spec.category === "syscalls" && newerThan(introduced, kernel)) {
       throw new NotSupportedError("BPF programs on syscalls:* tracepoints", since(introduced), "attach to raw_syscalls:sys_enter or use a kprobe (bcc issue 748)");
     }
     throw e;

@@ -2,7 +2,7 @@
 // raw file offset; through the uprobe PMU (4.17+) or tracefs uprobe_events.
 import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
 import { findTargetSymbol, readTargetSymbols, TargetError } from "../elf/target.ts";
-import { InputError, SyscallError, SystemError, errnoName } from "../errors.ts";
+import { InputError, SyscallError, SystemError, errnoName, ERRNO } from "../errors.ts";
 import { hintFor } from "../hints.ts";
 import { closeFd, FileError, fileSize, openFile, readInto, statFd } from "../sys/files.ts";
 import { perfEventOpen } from "../sys/perf.ts";
@@ -28,7 +28,7 @@ function openTarget(path: string): number {
     fd = openFile(path, O_NONBLOCK);
   } catch (e) {
     if (!(e instanceof FileError)) throw e;
-    throw new InputError(path, e.errno === 2 ? "no such file (uprobe target)" : `cannot open the uprobe target: ${errnoName(e.errno)}`);
+    throw new InputError(path, e.errno === ERRNO.ENOENT ? "no such file (uprobe target)" : `cannot open the uprobe target: ${errnoName(e.errno)}`);
   }
   let type: string;
   try {

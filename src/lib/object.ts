@@ -12,7 +12,7 @@ import { openPinnedMap, pinFd, pinName } from "../kernel/pin.ts";
 import type { KernelVersion } from "../kernel/version.ts";
 import { bpfMapGetFdById, bpfMapGetInfo } from "../sys/bpf.ts";
 import { readUserFile } from "../sys/files.ts";
-import { BPF_MAP_INFO, field } from "../sys/layout.ts";
+import { BPF_MAP_INFO, field, type FieldName } from "../sys/layout.ts";
 import { MAP_TYPES, type ProgTypeName } from "../uapi.ts";
 import { btfCodec, type Value } from "./codec.ts";
 import { BpfMap } from "./map.ts";
@@ -137,7 +137,7 @@ function reopenMap(fd: number, name: string): KernelMap {
   if (fd < 0) throw new UsageError(`map '${name}' is closed: it cannot replace a map of an object`);
   const info = bpfMapGetInfo(fd);
   if (info.ret < 0) throw new SyscallError(`map '${name}': read its definition`, "BPF_OBJ_GET_INFO_BY_FD", info.errno);
-  const u32 = (f: string) => info.info.getUint32(field(BPF_MAP_INFO, f).offset, true);
+  const u32 = (f: FieldName<typeof BPF_MAP_INFO>) => info.info.getUint32(field(BPF_MAP_INFO, f).offset, true);
   const r = bpfMapGetFdById(u32("id"));
   if (r.ret < 0) throw new SyscallError(`map '${name}': open a second fd of it`, "BPF_MAP_GET_FD_BY_ID", r.errno);
   return new KernelMap(r.ret, { name, type: u32("type"), keySize: u32("key_size"), valueSize: u32("value_size"), maxEntries: u32("max_entries"), flags: u32("map_flags") });

@@ -59,10 +59,20 @@ export class Arena {
   }
 }
 
-/** A system call whose pointer arguments point into `arena`: the arena stays alive until it returns. */
-export function syscallWith(arena: Arena, nr: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0): SysResult {
+/** Memory a call points into: an arena, or explicit-ArrayBuffer views their owner keeps. */
+export type CallMemory = Arena | Uint8Array | readonly Uint8Array[];
+
+/**
+ * The one way to make a system call whose arguments point into memory: `memory` (all of it) stays
+ * referenced until the kernel has returned, so the GC cannot reuse it while the kernel holds its
+ * address (cilium's runtime.KeepAlive after its one syscall). Plain `syscall` is for calls that
+ * pass no pointer (test/sys/keep-alive.test.ts checks that src/sys/ keeps to this).
+ */
+export function syscallWith(memory: CallMemory, nr: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0): SysResult {
   const r = syscall(nr, a, b, c, d, e, f);
-  arena.keepAlive();
+  if (memory instanceof Arena) memory.keepAlive();
+  else if (memory instanceof Uint8Array) keepAliveSink ^= memory.byteLength;
+  else for (const m of memory) keepAliveSink ^= m.byteLength;
   return r;
 }
 

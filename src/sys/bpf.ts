@@ -6,7 +6,7 @@ import { BPF_ENABLE_STATS, BPF_LINK_CREATE, BPF_OBJ_GET_INFO_BY_FD, BPF_MAP_CREA
 import { Arena, align8, cstringBytes, syscallWith } from "./arena.ts";
 import { NR } from "./arch.ts";
 import { possibleCpus } from "./cpus.ts";
-import { BPF_PROG_TEST_RUN_ATTR, BPF_ENABLE_STATS_ATTR, BPF_LINK_CREATE_ATTR, BPF_MAP_INFO, BPF_OBJ_GET_INFO_BY_FD_ATTR, BPF_PROG_INFO, BPF_MAP_CREATE_ATTR, BPF_MAP_ELEM_ATTR, BPF_OBJ_ATTR, BPF_PROG_LOAD_ATTR, BPF_RAW_TRACEPOINT_OPEN_ATTR, encode, field, type FieldValue, type Layout } from "./layout.ts";
+import { BPF_PROG_TEST_RUN_ATTR, BPF_ENABLE_STATS_ATTR, BPF_LINK_CREATE_ATTR, BPF_MAP_INFO, BPF_OBJ_GET_INFO_BY_FD_ATTR, BPF_PROG_INFO, BPF_MAP_CREATE_ATTR, BPF_MAP_ELEM_ATTR, BPF_OBJ_ATTR, BPF_PROG_LOAD_ATTR, BPF_RAW_TRACEPOINT_OPEN_ATTR, encode, field, type FieldName, type FieldValues, type Layout } from "./layout.ts";
 import type { SysResult } from "./libc.ts";
 import { BPF_BTF_LOAD, BPF_MAP_DELETE_ELEM, BPF_PROG_TEST_RUN } from "../uapi.ts";
 import { BPF_BTF_INFO, BPF_ITER_CREATE_ATTR, BPF_LINK_INFO } from "./layout.ts";
@@ -19,7 +19,7 @@ function bpf(cmd: number, arena: Arena, attrSize: number): SysResult {
 }
 
 /** Encodes `values` into region 0 of `arena` and runs the command. */
-function run(cmd: number, l: Layout, arena: Arena, values: Record<string, FieldValue | undefined>): SysResult {
+function run<N extends string>(cmd: number, l: Layout<N>, arena: Arena, values: FieldValues<NoInfer<N>>): SysResult {
   const size = encode(l, arena.view, 0, values);
   return bpf(cmd, arena, size);
 }
@@ -186,10 +186,10 @@ function elemArena(m: MapRef, key: Uint8Array | undefined, valueBytes: number) {
   return { arena, k, v };
 }
 
-/** Splits a value buffer into the per-CPU values (copies, each value_size bytes). */
-function splitValues(m: MapRef, bytes: Uint8Array): Uint8Array[] {
+/** Splits one element's value buffer (at `offset`) into its values: one per possible CPU for per-CPU maps, each value_size bytes. */
+export function splitValues(m: MapRef, bytes: Uint8Array, offset = 0): Uint8Array[] {
   const stride = mapValueStride(m.type, m.valueSize);
-  return Array.from({ length: mapValueCopies(m.type) }, (_, i) => bytes.slice(i * stride, i * stride + m.valueSize));
+  return Array.from({ length: mapValueCopies(m.type) }, (_, i) => bytes.slice(offset + i * stride, offset + i * stride + m.valueSize));
 }
 
 /** The element's value(s): one per possible CPU for per-CPU maps, else one. */
@@ -349,7 +349,7 @@ export function bpfProgTestRun(a: ProgTestRunArgs): ProgTestRunResult {
     flags: a.flags || undefined,
     cpu: a.cpu || undefined,
   });
-  const get = (name: string) => arena.view.getUint32(field(BPF_PROG_TEST_RUN_ATTR, name).offset, true);
+  const get = (name: FieldName<typeof BPF_PROG_TEST_RUN_ATTR>) => arena.view.getUint32(field(BPF_PROG_TEST_RUN_ATTR, name).offset, true);
   const dataSizeOut = dataOutSize ? get("data_size_out") : 0;
   const ctxSizeOut = ctxOutSize ? get("ctx_size_out") : 0;
   return {
@@ -499,7 +499,7 @@ export function bpfBtfGetInfo(fd: number): SysResult & { id: number; name: strin
   const NAME_LEN = 64;
   const arena = new Arena([BPF_OBJ_GET_INFO_BY_FD_ATTR.size, BPF_BTF_INFO.size, NAME_LEN]);
   const [info, name] = [arena.region(1), arena.region(2)];
-  const at = (f: string) => info.offset + field(BPF_BTF_INFO, f).offset;
+  const at = (f: FieldName<typeof BPF_BTF_INFO>) => info.offset + field(BPF_BTF_INFO, f).offset;
   arena.view.setBigUint64(at("name"), BigInt(arena.address(name)), true);
   arena.view.setUint32(at("name_len"), NAME_LEN, true);
   const r = run(BPF_OBJ_GET_INFO_BY_FD, BPF_OBJ_GET_INFO_BY_FD_ATTR, arena, { bpf_fd: fd, info_len: BPF_BTF_INFO.size, info: arena.address(info) });
@@ -511,7 +511,7 @@ export function bpfBtfGetData(fd: number): SysResult & { data: Uint8Array } {
   const ask = (size: number) => {
     const arena = new Arena([BPF_OBJ_GET_INFO_BY_FD_ATTR.size, BPF_BTF_INFO.size, Math.max(size, 8)]);
     const [info, blob] = [arena.region(1), arena.region(2)];
-    const at = (f: string) => info.offset + field(BPF_BTF_INFO, f).offset;
+    const at = (f: FieldName<typeof BPF_BTF_INFO>) => info.offset + field(BPF_BTF_INFO, f).offset;
     arena.view.setBigUint64(at("btf"), BigInt(arena.address(blob)), true);
     arena.view.setUint32(at("btf_size"), size, true);
     const r = run(BPF_OBJ_GET_INFO_BY_FD, BPF_OBJ_GET_INFO_BY_FD_ATTR, arena, { bpf_fd: fd, info_len: BPF_BTF_INFO.size, info: arena.address(info) });

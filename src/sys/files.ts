@@ -1,7 +1,7 @@
 // File access through our own syscall binding instead of node:fs: importing node:fs costs about
 // 1.2 ms of start-up, a tenth of what a one-shot load may spend outside the kernel. The files we
 // touch on that path are small kernel files (tracefs, /proc, sysfs) and the program itself.
-import { BpfloadError, errnoName, errnoText, exitCodeForErrno } from "../errors.ts";
+import { BpfloadError, errnoName, errnoText, exitCodeForErrno, ERRNO } from "../errors.ts";
 import { cstringBytes } from "./arena.ts";
 import { Arena, syscallWith } from "./arena.ts";
 import { NR } from "./arch.ts";
@@ -15,9 +15,7 @@ const O_TRUNC = 0o1000;
 const O_APPEND = 0o2000;
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
-const EINTR = 4;
-const EAGAIN = 11;
-const EFBIG = 27;
+const { EINTR, EAGAIN, EEXIST, EFBIG } = ERRNO;
 
 export type FileOp = "open" | "read" | "write" | "mkdir" | "stat";
 
@@ -71,7 +69,7 @@ export interface FileStat {
 /** fstat(2) of an open descriptor. */
 export function statFd(fd: number, path = `fd ${fd}`): FileStat {
   const arena = new Arena([STAT_SIZE]);
-  const r = syscall(NR.fstat, fd, arena.base);
+  const r = syscallWith(arena, NR.fstat, fd, arena.base);
   if (r.ret < 0) throw new FileError(path, r.errno, "stat");
   const mode = arena.view.getUint32(ST_MODE, true);
   return { type: FILE_TYPES[mode & S_IFMT] ?? "special file", mode, size: Number(arena.view.getBigInt64(ST_SIZE, true)) };
@@ -101,7 +99,7 @@ export function openFile(path: string, flags = O_RDONLY): number {
   const p = cstringBytes(path);
   const arena = new Arena([p.length]);
   arena.put(arena.region(0), p);
-  const r = syscall(NR.openat, AT_FDCWD, arena.base, flags | O_CLOEXEC, 0o644);
+  const r = syscallWith(arena, NR.openat, AT_FDCWD, arena.base, flags | O_CLOEXEC, 0o644);
   if (r.ret < 0) throw new FileError(path, r.errno);
   return r.ret;
 }
@@ -114,7 +112,7 @@ export function openNonblocking(path: string): number {
 export function readInto(fd: number, buf: Uint8Array, offset?: number): number {
   const arena = new Arena([buf.length]);
   for (;;) {
-    const r = offset === undefined ? syscall(NR.read, fd, arena.base, buf.length) : syscall(NR.pread64, fd, arena.base, buf.length, offset);
+    const r = offset === undefined ? syscallWith(arena, NR.read, fd, arena.base, buf.length) : syscallWith(arena, NR.pread64, fd, arena.base, buf.length, offset);
     if (r.ret < 0 && r.errno === EINTR) continue;
     if (r.ret > 0) buf.set(arena.bytes.subarray(0, r.ret));
     return r.ret < 0 ? -r.errno : r.ret;
@@ -129,7 +127,7 @@ export function readInto(fd: number, buf: Uint8Array, offset?: number): number {
  */
 export function readIntoStable(fd: number, buf: Uint8Array): number {
   for (;;) {
-    const r = syscall(NR.read, fd, addressOf(buf), buf.length);
+    const r = syscallWith(buf, NR.read, fd, addressOf(buf), buf.length);
     if (r.ret < 0 && r.errno === EINTR) continue;
     return r.ret < 0 ? -r.errno : r.ret;
   }
@@ -218,7 +216,7 @@ export function exists(path: string): boolean {
   const p = cstringBytes(path);
   const arena = new Arena([p.length]);
   arena.put(arena.region(0), p);
-  return syscall(NR.faccessat, AT_FDCWD, arena.base, 0 /* F_OK */, 0).ret === 0;
+  return syscallWith(arena, NR.faccessat, AT_FDCWD, arena.base, 0 /* F_OK */, 0).ret === 0;
 }
 
 /** Appends `text` with one write(2) on an O_APPEND descriptor (never truncating). */
@@ -228,7 +226,7 @@ export function appendText(path: string, text: string): void {
     const data = new TextEncoder().encode(text);
     const arena = new Arena([data.length]);
     arena.put(arena.region(0), data);
-    const r = syscall(NR.write, fd, arena.base, data.length);
+    const r = syscallWith(arena, NR.write, fd, arena.base, data.length);
     if (r.ret < 0) throw new FileError(path, r.errno, "write");
   } finally {
     closeFd(fd);
@@ -243,8 +241,8 @@ export function makeDirs(path: string): void {
     const p = cstringBytes(at);
     const arena = new Arena([p.length]);
     arena.put(arena.region(0), p);
-    const r = syscall(NR.mkdirat, AT_FDCWD, arena.base, 0o755);
-    if (r.ret < 0 && r.errno !== 17 /* EEXIST */) throw new FileError(at, r.errno, "mkdir");
+    const r = syscallWith(arena, NR.mkdirat, AT_FDCWD, arena.base, 0o755);
+    if (r.ret < 0 && r.errno !== EEXIST) throw new FileError(at, r.errno, "mkdir");
   }
 }
 
@@ -255,7 +253,7 @@ function waitWritable(fd: number): number {
   const arena = new Arena([8]);
   arena.view.setInt32(0, fd, true);
   arena.view.setInt16(4, POLLOUT, true);
-  const r = syscall(NR.ppoll, arena.base, 1, 0, 0, 8);
+  const r = syscallWith(arena, NR.ppoll, arena.base, 1, 0, 0, 8);
   return r.ret < 0 && r.errno !== EINTR ? r.errno : 0;
 }
 
@@ -266,7 +264,7 @@ function waitWritable(fd: number): number {
 export function writeAll(fd: number, bytes: Uint8Array, path = `fd ${fd}`): void {
   let done = 0;
   while (done < bytes.length) {
-    const r = syscall(NR.write, fd, addressOf(bytes, done), bytes.length - done);
+    const r = syscallWith(bytes, NR.write, fd, addressOf(bytes, done), bytes.length - done);
     if (r.ret >= 0) {
       done += r.ret;
       continue;
@@ -313,11 +311,11 @@ export function growPipe(fd: number, size: number): void {
  * a 64 KiB bounce buffer per read cost ~30 ms.
  */
 export function readSized(fd: number, size: number, path: string): Uint8Array {
-  const out = new Uint8Array(size);
+  const out = new Uint8Array(new ArrayBuffer(size)); // explicit buffer: never moves (arena.ts)
   const base = addressOf(out);
   let at = 0;
   while (at < size) {
-    const r = syscall(NR.read, fd, base + at, size - at);
+    const r = syscallWith(out, NR.read, fd, base + at, size - at);
     if (r.ret < 0 && r.errno === EINTR) continue;
     if (r.ret < 0) throw new FileError(path, r.errno, "read");
     if (r.ret === 0) return out.subarray(0, at);

@@ -5,29 +5,34 @@
 
 export type FieldType = "u8" | "u16" | "u32" | "i32" | "u64" | { char: number };
 
-export interface Field {
-  name: string;
+export interface Field<N extends string = string> {
+  name: N;
   type: FieldType;
   offset: number;
   size: number;
 }
 
+/** One field of a layout's table: name, type, and an explicit offset for union members. */
+export type FieldSpec<N extends string = string> = readonly [N, FieldType, number?];
+
 /**
- * A struct layout. Offsets are computed on first use: building every layout at start-up costs
- * about half a millisecond of cold interpreter time, and a one-shot load needs two of them.
+ * A struct layout, typed over its field names: `encode` and `field` take only names the layout
+ * has, so a misspelt attr field fails the type check (cilium's typed attr structs). Offsets are
+ * computed on first use: building every layout at start-up costs about half a millisecond of cold
+ * interpreter time, and a one-shot load needs two of them.
  */
-export class Layout {
-  private computed?: { fields: Field[]; byName: Map<string, Field>; size: number };
+export class Layout<N extends string = string> {
+  private computed?: { fields: Field<N>[]; byName: Map<string, Field<N>>; size: number };
 
   constructor(
     readonly name: string,
-    private readonly spec: [string, FieldType, number?][],
+    private readonly spec: readonly FieldSpec<N>[],
   ) {}
 
   private compute() {
     if (this.computed) return this.computed;
-    const fields: Field[] = [];
-    const byName = new Map<string, Field>();
+    const fields: Field<N>[] = [];
+    const byName = new Map<string, Field<N>>();
     let end = 0;
     let maxAlign = 1;
     for (const [fname, type, at] of this.spec) {
@@ -43,11 +48,12 @@ export class Layout {
     return (this.computed = { fields, byName, size: Math.ceil(end / maxAlign) * maxAlign });
   }
 
-  get fields(): Field[] {
+  get fields(): Field<N>[] {
     return this.compute().fields;
   }
 
-  get byName(): Map<string, Field> {
+  /** Looked up by any string (for tables built at run time); typed code uses `field()`. */
+  get byName(): ReadonlyMap<string, Field<N>> {
     return this.compute().byName;
   }
 
@@ -55,6 +61,9 @@ export class Layout {
     return this.compute().size;
   }
 }
+
+/** The field names of a layout: `FieldName<typeof BPF_PROG_INFO>`. */
+export type FieldName<L> = L extends Layout<infer N> ? N : never;
 
 function sizeOf(t: FieldType): number {
   if (typeof t === "object") return t.char;
@@ -66,19 +75,22 @@ function alignOf(t: FieldType): number {
 }
 
 /** Lays fields out in order with natural alignment; a field may be pinned at an explicit offset (unions). */
-export function layout(name: string, spec: [string, FieldType, number?][]): Layout {
+export function layout<const N extends string>(name: string, spec: readonly FieldSpec<N>[]): Layout<N> {
   return new Layout(name, spec);
 }
 
 export type FieldValue = number | bigint | string;
 
+/** Values for some fields of a layout, by name (undefined: not sent). */
+export type FieldValues<N extends string> = { readonly [K in N]?: FieldValue | undefined };
+
 /**
  * Writes `values` into `view` at `base` (the region must be zeroed) and returns offsetofend of the
  * last field named in `values`: the size to pass to the kernel.
  */
-export function encode(l: Layout, view: DataView, base: number, values: Record<string, FieldValue | undefined>): number {
+export function encode<N extends string>(l: Layout<N>, view: DataView, base: number, values: FieldValues<NoInfer<N>>): number {
   let end = 0;
-  for (const [name, value] of Object.entries(values)) {
+  for (const [name, value] of Object.entries(values) as [string, FieldValue | undefined][]) {
     if (value === undefined) continue;
     const f = l.byName.get(name);
     if (!f) throw new Error(`${l.name} has no field ${name}`);
@@ -102,7 +114,7 @@ export function encode(l: Layout, view: DataView, base: number, values: Record<s
   return end;
 }
 
-export function field(l: Layout, name: string): Field {
+export function field<N extends string>(l: Layout<N>, name: NoInfer<N>): Field<N> {
   const f = l.byName.get(name);
   if (!f) throw new Error(`${l.name} has no field ${name}`);
   return f;

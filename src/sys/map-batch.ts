@@ -3,9 +3,10 @@
 // type lacks it. Value buffers follow the kernel's rule (mapValueBytes: per-CPU stride × CPUs).
 import { Arena, syscallWith } from "./arena.ts";
 import { NR } from "./arch.ts";
-import { mapValueBytes, mapValueCopies, mapValueStride, type MapRef } from "./bpf.ts";
-import { encode, layout } from "./layout.ts";
+import { mapValueBytes, splitValues, type MapRef } from "./bpf.ts";
+import { encode, field, layout } from "./layout.ts";
 import type { SysResult } from "./libc.ts";
+import { ERRNO } from "../errors.ts";
 
 export const BPF_MAP_LOOKUP_BATCH = 24;
 
@@ -53,17 +54,14 @@ export function bpfMapLookupBatch(m: MapRef, token: Uint8Array | undefined, coun
   });
   const r = syscallWith(arena, NR.bpf, BPF_MAP_LOOKUP_BATCH, arena.base, size);
   // the kernel writes back how many elements it copied (also with ENOENT on the last batch)
-  const got = r.ret >= 0 || r.errno === 2 ? arena.view.getUint32(BPF_MAP_BATCH_ATTR.byName.get("count")!.offset, true) : 0;
-  const stride = mapValueStride(m.type, m.valueSize);
-  const copies = mapValueCopies(m.type);
+  const got = r.ret >= 0 || r.errno === ERRNO.ENOENT ? arena.view.getUint32(field(BPF_MAP_BATCH_ATTR, "count").offset, true) : 0;
   const kb = arena.slice(keys);
   const vb = arena.slice(values);
   const outKeys: Uint8Array[] = [];
   const outValues: Uint8Array[][] = [];
   for (let i = 0; i < got; i++) {
     outKeys.push(kb.slice(i * m.keySize, (i + 1) * m.keySize));
-    const base = i * valueBytes;
-    outValues.push(Array.from({ length: copies }, (_, c) => vb.slice(base + c * stride, base + c * stride + m.valueSize)));
+    outValues.push(splitValues(m, vb, i * valueBytes));
   }
   return { ...r, keys: outKeys, values: outValues, next: arena.slice(outB).slice() };
 }

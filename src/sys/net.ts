@@ -1,6 +1,6 @@
 // The socket calls a socket-filter attach needs: a raw packet socket bound to one interface,
 // with the program set by SO_ATTACH_BPF. Constants are the same on x86_64 and arm64.
-import { Arena } from "./arena.ts";
+import { Arena, syscallWith } from "./arena.ts";
 import { NR } from "./arch.ts";
 import { syscall, type SysResult } from "./libc.ts";
 
@@ -21,11 +21,11 @@ export function bindToInterface(fd: number, ifindex: number): SysResult {
   arena.view.setUint16(0, AF_PACKET, true);
   arena.view.setUint16(2, ETH_P_ALL_BE, true);
   arena.view.setInt32(4, ifindex, true);
-  return syscall(NR.bind, fd, arena.base, 20);
+  return syscallWith(arena, NR.bind, fd, arena.base, 20);
 }
 
 export function attachBpfToSocket(fd: number, progFd: number): SysResult {
   const arena = new Arena([4]);
   arena.view.setInt32(0, progFd, true);
-  return syscall(NR.setsockopt, fd, SOL_SOCKET, SO_ATTACH_BPF, arena.base, 4);
+  return syscallWith(arena, NR.setsockopt, fd, SOL_SOCKET, SO_ATTACH_BPF, arena.base, 4);
 }

@@ -1,9 +1,10 @@
 // An rtnetlink socket (AF_NETLINK, NETLINK_ROUTE) with extended acks, and one request/answer
 // exchange on it. write(2)/read(2) suffice: an unconnected netlink socket sends to the kernel.
 // The message bytes come from net/netlink.ts; constants are the same on x86_64 and arm64.
-import { Arena } from "./arena.ts";
+import { Arena, syscallWith } from "./arena.ts";
 import { NR } from "./arch.ts";
 import { syscall, type SysResult } from "./libc.ts";
+import { ERRNO } from "../errors.ts";
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
@@ -12,7 +13,7 @@ const NETLINK_ROUTE = 0;
 const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
-const EINTR = 4;
+const { EINTR } = ERRNO;
 
 /** A NETLINK_ROUTE socket that gets error messages as text (extack, 4.12+) and short acks. */
 export function routeSocket(): SysResult {
@@ -21,9 +22,8 @@ export function routeSocket(): SysResult {
   const one = new Arena([4]);
   one.view.setInt32(0, 1, true);
   // Best effort: older kernels without these options still answer, with bare errnos.
-  syscall(NR.setsockopt, s.ret, SOL_NETLINK, NETLINK_EXT_ACK, one.base, 4);
-  syscall(NR.setsockopt, s.ret, SOL_NETLINK, NETLINK_CAP_ACK, one.base, 4);
-  one.keepAlive();
+  syscallWith(one, NR.setsockopt, s.ret, SOL_NETLINK, NETLINK_EXT_ACK, one.base, 4);
+  syscallWith(one, NR.setsockopt, s.ret, SOL_NETLINK, NETLINK_CAP_ACK, one.base, 4);
   return s;
 }
 
@@ -31,8 +31,7 @@ export function netlinkSend(fd: number, msg: Uint8Array): SysResult {
   const arena = new Arena([msg.length]);
   arena.put(arena.region(0), msg);
   for (;;) {
-    const r = syscall(NR.write, fd, arena.base, msg.length);
-    arena.keepAlive();
+    const r = syscallWith(arena, NR.write, fd, arena.base, msg.length);
     if (r.ret < 0 && r.errno === EINTR) continue;
     return r;
   }
@@ -42,7 +41,7 @@ export function netlinkSend(fd: number, msg: Uint8Array): SysResult {
 export function netlinkReceive(fd: number, size = 65536): SysResult & { data: Uint8Array } {
   const arena = new Arena([size]);
   for (;;) {
-    const r = syscall(NR.read, fd, arena.base, size);
+    const r = syscallWith(arena, NR.read, fd, arena.base, size);
     if (r.ret < 0 && r.errno === EINTR) continue;
     return { ...r, data: r.ret > 0 ? arena.bytes.slice(0, r.ret) : new Uint8Array(0) };
   }

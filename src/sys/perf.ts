@@ -1,6 +1,6 @@
 // perf_event_open(2), ioctl(2) and the few plain fd calls the loader needs.
 import { PERF_ATTR_SIZE_VER5, PERF_FLAG_FD_CLOEXEC } from "../uapi.ts";
-import { Arena, cstringBytes } from "./arena.ts";
+import { Arena, cstringBytes, syscallWith } from "./arena.ts";
 import { NR } from "./arch.ts";
 import { PERF_ATTR_FLAG, PERF_EVENT_ATTR, encode } from "./layout.ts";
 import { syscall, type SysResult } from "./libc.ts";
@@ -36,7 +36,7 @@ export function perfEventOpen(a: PerfEventArgs): SysResult {
     config1: str ? arena.address(arena.region(1)) : 0n,
     config2: BigInt(a.config2 ?? 0),
   });
-  return syscall(NR.perf_event_open, arena.base, a.pid ?? -1, a.cpu ?? 0, -1, PERF_FLAG_FD_CLOEXEC);
+  return syscallWith(arena, NR.perf_event_open, arena.base, a.pid ?? -1, a.cpu ?? 0, -1, PERF_FLAG_FD_CLOEXEC);
 }
 
 export function ioctl(fd: number, request: number, arg = 0): SysResult {
@@ -50,7 +50,7 @@ export function close(fd: number): SysResult {
 /** Reads a u64 counter from an fd (a perf event's count). */
 export function readU64(fd: number): { value: bigint; errno: number } {
   const arena = new Arena([8]);
-  const r = syscall(NR.read, fd, arena.base, 8);
+  const r = syscallWith(arena, NR.read, fd, arena.base, 8);
   return { value: r.ret === 8 ? arena.view.getBigUint64(0, true) : 0n, errno: r.errno };
 }
 
@@ -66,13 +66,13 @@ export function raiseMemlockLimit(): SysResult {
   const [want, old] = [arena.region(0), arena.region(1)];
   arena.view.setBigUint64(want.offset, RLIM_INFINITY, true);
   arena.view.setBigUint64(want.offset + 8, RLIM_INFINITY, true);
-  const r = syscall(NR.prlimit64, 0, RLIMIT_MEMLOCK, Number(arena.address(want)), Number(arena.address(old)));
+  const r = syscallWith(arena, NR.prlimit64, 0, RLIMIT_MEMLOCK, Number(arena.address(want)), Number(arena.address(old)));
   if (r.ret === 0) return r;
-  const fallback = syscall(NR.prlimit64, 0, RLIMIT_MEMLOCK, 0, Number(arena.address(old)));
+  const fallback = syscallWith(arena, NR.prlimit64, 0, RLIMIT_MEMLOCK, 0, Number(arena.address(old)));
   if (fallback.ret < 0) return fallback;
   arena.view.setBigUint64(want.offset, arena.view.getBigUint64(old.offset + 8, true), true);
   arena.view.setBigUint64(want.offset + 8, arena.view.getBigUint64(old.offset + 8, true), true);
-  return syscall(NR.prlimit64, 0, RLIMIT_MEMLOCK, Number(arena.address(want)), 0);
+  return syscallWith(arena, NR.prlimit64, 0, RLIMIT_MEMLOCK, Number(arena.address(want)), 0);
 }
 
 export function mount(source: string, target: string, fstype: string): SysResult {
@@ -82,5 +82,6 @@ export function mount(source: string, target: string, fstype: string): SysResult
   arena.put(regions[0], s);
   arena.put(regions[1], t);
   arena.put(regions[2], f);
-  return syscall(NR.mount, ...regions.map((r) => Number(arena.address(r))) as [number, number, number], 0, 0);
+  const [s0, t0, f0] = regions.map((r) => Number(arena.address(r))) as [number, number, number];
+  return syscallWith(arena, NR.mount, s0, t0, f0, 0, 0);
 }

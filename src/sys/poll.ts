@@ -3,10 +3,12 @@
 // of waking on a timer. The pollfd array lives in one explicit ArrayBuffer kept by the caller's
 // FdPoller (it never moves, see arena.ts), filled once.
 import { NR } from "./arch.ts";
-import { addressOf, syscall } from "./libc.ts";
+import { syscallWith } from "./arena.ts";
+import { addressOf } from "./libc.ts";
+import { ERRNO } from "../errors.ts";
 
 const POLLIN = 1;
-const EINTR = 4;
+const { EINTR } = ERRNO;
 
 export class FdPoller {
   private readonly fds: Uint8Array;
@@ -36,7 +38,7 @@ export class FdPoller {
     const ms = Math.max(0, Math.floor(timeoutMs));
     this.view.setBigInt64(0, BigInt(Math.floor(ms / 1000)), true);
     this.view.setBigInt64(8, BigInt((ms % 1000) * 1_000_000), true);
-    const r = syscall(NR.ppoll, addressOf(this.fds), this.count, addressOf(this.timespec), 0, 8);
+    const r = syscallWith([this.fds, this.timespec], NR.ppoll, addressOf(this.fds), this.count, addressOf(this.timespec), 0, 8);
     if (r.ret < 0) return r.errno === EINTR ? 0 : -r.errno;
     return r.ret;
   }

@@ -145,6 +145,7 @@ describe("encode", () => {
   });
 
   test("unknown field is a programming error", () => {
+    // @ts-expect-error a misspelt field fails the type check (tsc) before it can fail here
     expect(() => L.encode(L.BPF_OBJ_ATTR, new DataView(new ArrayBuffer(16)), 0, { nope: 1 })).toThrow("has no field nope");
   });
 });

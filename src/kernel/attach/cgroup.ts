@@ -4,7 +4,7 @@
 // (cgroup:PATH:egress) or the section (cgroup_skb/egress). Also the flow dissector of bpfload's
 // network namespace (a netns link from 5.7, BPF_PROG_ATTACH to the current netns before).
 import { formatAttachSpec, type AttachSpec } from "../../attach-spec.ts";
-import { UsageError } from "../../errors.ts";
+import { UsageError, ERRNO } from "../../errors.ts";
 import { BPF_ATTACH, CGROUP_ATTACH } from "../../net/attach-types.ts";
 import { bpfLinkCreate, bpfProgAttach, bpfProgDetach, bpfProgGetFdById } from "../../sys/bpf.ts";
 import { FileError, openFile, tryReadText } from "../../sys/files.ts";
@@ -18,8 +18,7 @@ import { removeRecord, writeRecord, type NetRecord } from "./records.ts";
 import { UndoLink } from "../perf-link.ts";
 import type { NetApi } from "./xdp.ts";
 
-const EINVAL = 22;
-const ENOENT = 2;
+const { EINVAL, ENOENT } = ERRNO;
 const BPF_F_ALLOW_MULTI = 2;
 
 export function attachCgroup(prog: Program, spec: AttachSpec & { kind: "cgroup" }, api?: NetApi): Link {
@@ -114,7 +113,7 @@ export function attachFlowDissector(prog: Program, spec: AttachSpec & { kind: "f
     if (api !== "netlink") {
       const r = bpfLinkCreate({ progFd: prog.fd, target: ns, attachType: BPF_ATTACH.flow_dissector });
       if (r.ret >= 0) return new FdLink(`${target} (netns link)`, r.ret);
-      if (api === "link" || r.errno !== EINVAL) throw hookError(what, "BPF_LINK_CREATE", r.errno, r.errno === 17 ? "this network namespace has a flow dissector program already" : undefined);
+      if (api === "link" || r.errno !== EINVAL) throw hookError(what, "BPF_LINK_CREATE", r.errno, r.errno === ERRNO.EEXIST ? "this network namespace has a flow dissector program already" : undefined);
     }
   } finally {
     close(ns);

@@ -3,7 +3,7 @@
 // target (tasks, maps, ...) and returns what it wrote with bpf_seq_printf/bpf_seq_write — what
 // `cat` shows for a pinned iterator. One run is read to its end.
 import { formatAttachSpec, type AttachSpec, type BtfAttachKind } from "../../attach-spec.ts";
-import { SyscallError, errnoName } from "../../errors.ts";
+import { SyscallError, errnoName, ERRNO } from "../../errors.ts";
 import { hintFor } from "../../hints.ts";
 import { bpfIterCreate, bpfLinkCreate } from "../../sys/bpf.ts";
 import { closeFd, readInto } from "../../sys/files.ts";
@@ -34,7 +34,7 @@ export class IterLink extends BpfLink {
         if (n === 0) break;
         chunks.push(buf.subarray(0, n));
         total += n;
-        if (total > limit) throw new SyscallError(`read iterator '${this.progName}' (${this.target})`, "read", 27 /* EFBIG */, `more than ${limit} bytes: the iterator does not end`);
+        if (total > limit) throw new SyscallError(`read iterator '${this.progName}' (${this.target})`, "read", ERRNO.EFBIG, `more than ${limit} bytes: the iterator does not end`);
       }
       const out = new Uint8Array(total);
       let at = 0;

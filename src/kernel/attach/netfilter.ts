@@ -8,13 +8,11 @@ import { bpfLinkCreate } from "../../sys/bpf.ts";
 import { FdLink, type Link } from "../perf-link.ts";
 import type { Program } from "../program.ts";
 import { hookError } from "./common.ts";
+import { ERRNO } from "../../errors.ts";
 
 /** NFPROTO_* (linux/netfilter.h). */
 const NFPROTO = { ipv4: 2, ipv6: 10 } as const;
-const EINVAL = 22;
-const EOPNOTSUPP = 95;
-const EAFNOSUPPORT = 97;
-const EBUSY = 16;
+const { EINVAL, EOPNOTSUPP, EAFNOSUPPORT, EBUSY } = ERRNO;
 
 export function attachNetfilter(prog: Program, spec: AttachSpec & { kind: "netfilter" }): Link {
   const target = formatAttachSpec(spec);

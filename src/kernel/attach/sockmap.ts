@@ -3,7 +3,7 @@
 // of the object goes with bpfload; bpfload detaches from a pinned one on every way out (a SIGKILL
 // leaves a pinned map's programs attached until the pin is removed).
 import { formatAttachSpec, type AttachSpec } from "../../attach-spec.ts";
-import { UsageError } from "../../errors.ts";
+import { UsageError, ERRNO } from "../../errors.ts";
 import { BPF_ATTACH } from "../../net/attach-types.ts";
 import { bpfObjGet, bpfProgAttach, bpfProgDetach } from "../../sys/bpf.ts";
 import { tryReadText } from "../../sys/files.ts";
@@ -29,7 +29,7 @@ export function attachSockmap(prog: Program, spec: AttachSpec & { kind: "sk_msg"
   let owned = false;
   if (spec.map.startsWith("/")) {
     const r = bpfObjGet(spec.map);
-    if (r.ret < 0) throw hookError(what, "BPF_OBJ_GET", r.errno, r.errno === 2 ? `no pinned map at ${spec.map}` : undefined);
+    if (r.ret < 0) throw hookError(what, "BPF_OBJ_GET", r.errno, r.errno === ERRNO.ENOENT ? `no pinned map at ${spec.map}` : undefined);
     fd = r.ret;
     owned = true;
     const type = tryReadText(`/proc/self/fdinfo/${fd}`)?.match(/^map_type:\s*(\d+)/m)?.[1];
@@ -45,7 +45,7 @@ export function attachSockmap(prog: Program, spec: AttachSpec & { kind: "sk_msg"
   const r = bpfProgAttach(fd, prog.fd, attachType);
   if (r.ret < 0) {
     if (owned) close(fd);
-    throw hookError(what, "BPF_PROG_ATTACH", r.errno, r.errno === 22 ? "the map must be a sockmap or sockhash, and the program of the hook's type (sk_msg, sk_skb)" : undefined);
+    throw hookError(what, "BPF_PROG_ATTACH", r.errno, r.errno === ERRNO.EINVAL ? "the map must be a sockmap or sockhash, and the program of the hook's type (sk_msg, sk_skb)" : undefined);
   }
   return new UndoLink(`${target} (BPF_PROG_ATTACH)`, () => {
     bpfProgDetach(fd, prog.fd, attachType);

@@ -13,11 +13,9 @@ import { hookError, ifindexOf, netlinkError, netnsInode, progIdOf, withRoute, ty
 import { removeRecord, writeRecord, type NetRecord } from "./records.ts";
 import { UndoLink } from "../perf-link.ts";
 import type { NetApi } from "./xdp.ts";
+import { ERRNO } from "../../errors.ts";
 
-const EINVAL = 22;
-const EEXIST = 17;
-const ENOENT = 2;
-const ENODEV = 19;
+const { EINVAL, EEXIST, ENOENT, ENODEV } = ERRNO;
 
 /** Filter priorities bpfload tries, away from tc's defaults (49152 counts down from there). */
 const FIRST_PRIO = 0xbf00;

@@ -2,7 +2,7 @@
 // name matches a glob, at the functions' file offsets (from .symtab and .dynsym, as uprobes).
 import { formatAttachSpec, globToRegExp, type AttachSpec } from "../../attach-spec.ts";
 import { readTargetSymbols, TargetError, type TargetSymbol } from "../../elf/target.ts";
-import { InputError, SyscallError, errnoName } from "../../errors.ts";
+import { InputError, SyscallError, errnoName, ERRNO } from "../../errors.ts";
 import { hintFor } from "../../hints.ts";
 import { closeFd, FileError, fileSize, openFile, readInto, statFd } from "../../sys/files.ts";
 import { bpfLinkCreateUprobeMulti } from "../../sys/link-multi.ts";
@@ -22,7 +22,7 @@ export function withTargetFile<T>(path: string, what: string, use: (read: (offse
     fd = openFile(path, O_NONBLOCK);
   } catch (e) {
     if (!(e instanceof FileError)) throw e;
-    throw new InputError(path, e.errno === 2 ? `no such file (${what})` : `cannot open the ${what}: ${errnoName(e.errno)}`);
+    throw new InputError(path, e.errno === ERRNO.ENOENT ? `no such file (${what})` : `cannot open the ${what}: ${errnoName(e.errno)}`);
   }
   try {
     let type = "unknown";

@@ -12,11 +12,9 @@ import { FdLink, UndoLink, type Link } from "../perf-link.ts";
 import type { Program } from "../program.ts";
 import { hookError, ifindexOf, netlinkError, netnsInode, progIdOf, withRoute, type RouteSocket } from "./common.ts";
 import { removeRecord, writeRecord, type NetRecord } from "./records.ts";
+import { ERRNO } from "../../errors.ts";
 
-const EINVAL = 22;
-const EBUSY = 16;
-const EEXIST = 17;
-const ENOENT = 2;
+const { EINVAL, EBUSY, EEXIST, ENOENT } = ERRNO;
 
 export type NetApi = "link" | "netlink";
 
@@ -80,7 +78,7 @@ export function detachXdp(rec: NetRecord & { kind: "xdp" }, progFd?: number): "r
     return withRoute(what, (s) => {
       const ack = s.request((seq) => xdpSetRequest(seq, rec.ifindex, -1, rec.flags, fd));
       if (!ack.errno) return "removed";
-      if (ack.errno === EEXIST || ack.errno === ENOENT || ack.errno === 19 /* ENODEV: interface gone */) return "gone"; // another program (or none) is attached now
+      if (ack.errno === EEXIST || ack.errno === ENOENT || ack.errno === ERRNO.ENODEV /* interface gone */) return "gone"; // another program (or none) is attached now
       if (ack.errno !== EINVAL) throw netlinkError(what, "RTM_SETLINK IFLA_XDP", ack);
       // Before 5.7 there is no expected fd: check the id, then detach.
       if (xdpProgId(s, rec.ifindex) !== rec.progId) return "gone";

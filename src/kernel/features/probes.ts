@@ -5,12 +5,12 @@
 // every rig kernel that each probe's answer matches the table, so neither can drift.
 import { encode, insn, LD_IMM64, type Instruction } from "../../asm/insn.ts";
 import { BtfBuilder, BTF_FUNC_GLOBAL, BTF_VAR_GLOBAL_ALLOCATED } from "../../elf/btf-builder.ts";
-import { NotSupportedError } from "../../errors.ts";
+import { NotSupportedError, ERRNO } from "../../errors.ts";
 import { FEATURE_SINCE, newerThan, since, type FeatureKey } from "../../since.ts";
 import { BPF_MAP_TYPE_ARRAY, BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_PROG_TYPE_SOCKET_FILTER } from "../../uapi.ts";
 import { liveKernel, type ProbeKernel } from "./kernel.ts";
 
-const EBADF = 9;
+const { EBADF } = ERRNO;
 const BPF_PROG_TYPE_CGROUP_SOCK_ADDR = 18;
 const BPF_CGROUP_INET4_CONNECT = 10;
 const BPF_FUNC_KTIME_GET_COARSE_NS = 160;
