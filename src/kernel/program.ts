@@ -151,6 +151,15 @@ function logSizeCap(): number {
   return hasFeature("bigVerifierLog") ? 0x3fffffff : 0xffffff;
 }
 
+// The verifier gives up with EAGAIN when a signal is pending (need_resched/fatal signal checks in
+// long verifications): libbpf tries such a load up to 5 times, and so do we.
+const PROG_LOAD_ATTEMPTS = 5;
+function retryEagain(load: () => ProgLoadResult): ProgLoadResult {
+  let r = load();
+  for (let i = 1; i < PROG_LOAD_ATTEMPTS && r.ret < 0 && r.errno === ERRNO.EAGAIN; i++) r = load();
+  return r;
+}
+
 /**
  * Every BPF_PROG_LOAD of this module goes through `load`: tests wrap it to count verifications
  * (or replace it with a fake kernel). Not for other uses.
@@ -215,6 +224,8 @@ function loadWithTarget(spec: ProgramSpecToLoad, target: ResolvedTarget | undefi
   const names = objectNamesSupported();
   let btf = spec.btf;
   const attempt = (logLevel: number, logSize: number): ProgLoadResult =>
+    retryEagain(() => loadOnce(logLevel, logSize));
+  const loadOnce = (logLevel: number, logSize: number): ProgLoadResult =>
     progLoadSeam.load({
       progType,
       insns: spec.insns,

@@ -73,3 +73,24 @@ test("the section table's prog flags and attach types reach BPF_PROG_LOAD: xdp.f
   const ours = loads.filter((a) => a.name === "frags" || a.name === "msg"); // not the feature probes
   expect(ours.map((a) => [a.name, a.progFlags ?? 0, a.expectedAttachType ?? 0])).toEqual([["frags", 1 << 5, 37 /* BPF_XDP */], ["msg", 0, 7 /* BPF_SK_MSG_VERDICT */]]);
 });
+
+test("EAGAIN (a signal pending during verification) is loaded again, up to 5 times as libbpf does", () => {
+  const eagainFor = (n: number) => {
+    const loads: ProgLoadArgs[] = [];
+    progLoadSeam.load = (a: ProgLoadArgs): ProgLoadResult => {
+      loads.push(a);
+      return loads.length <= n ? { ret: -1, errno: 11, log: "", logTrueSize: 0 } : { ret: FAKE_FD, errno: 0, log: "", logTrueSize: 0 };
+    };
+    return loads;
+  };
+  const twice = eagainFor(2);
+  expect(loadProgram({ name: "p", type: "socket_filter", insns: INSNS }).fd).toBe(FAKE_FD);
+  expect(twice.length).toBe(3);
+  expect(twice.every((a) => a.logSize === 0)).toBe(true); // no log: nothing was refused
+  // always EAGAIN: 5 tries without a log, 5 with one, then the error
+  const always = eagainFor(Infinity);
+  const err = (() => { try { loadProgram({ name: "p", type: "socket_filter", insns: INSNS }); } catch (e) { return e; } })();
+  expect(err).toBeInstanceOf(SyscallError);
+  expect((err as SyscallError).errnoName).toBe("EAGAIN");
+  expect(always.length).toBe(10);
+});
