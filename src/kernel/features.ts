@@ -10,6 +10,7 @@ import { probePmu } from "./probe-pmu.ts";
 import { liveKernel } from "./features/kernel.ts";
 import { hasFeature, probeFeatures, type FeatureAnswer, type FeatureId } from "./features/probes.ts";
 import { kernelVersion } from "./program.ts";
+import { mountPointsOf } from "./mounts.ts";
 import { hasControl, tracefs } from "./tracefs.ts";
 
 /** r0 = 0; exit */
@@ -125,12 +126,7 @@ function sysctl(path: string): string | undefined {
 }
 
 function mountPoint(fstype: string): string | undefined {
-  const info = sysctl("/proc/self/mountinfo") ?? "";
-  for (const line of info.split("\n")) {
-    const [left, right] = line.split(" - ");
-    if (right?.split(" ")[0] === fstype) return left?.split(" ")[4];
-  }
-  return undefined;
+  return mountPointsOf(fstype)[0];
 }
 
 /** Can a tracepoint program attach to syscalls:sys_enter_* here (4.14+)? Tried for real. */

@@ -8,6 +8,7 @@ import { makeDirs, tryReadText } from "../sys/files.ts";
 import { BPF_FS_MAGIC, fstatfsType, mkdirAt, openDirAt, openDirNoSymlinks, readLink, statfsType, unlinkAt } from "../sys/paths.ts";
 import { close, mount } from "../sys/perf.ts";
 import { BpfMap } from "./map.ts";
+import { mountPointsOf } from "./mounts.ts";
 import { processPolicy } from "./policy.ts";
 
 const DEFAULT_BPFFS = "/sys/fs/bpf";
@@ -23,11 +24,7 @@ function absolutePath(dir: string): string {
 }
 
 function bpffsMounts(): string[] {
-  const info = tryReadText("/proc/self/mountinfo") ?? "";
-  return info.split("\n").flatMap((line) => {
-    const [left, right] = line.split(" - ");
-    return right?.split(" ")[0] === "bpf" && left ? [left.split(" ")[4]!] : [];
-  });
+  return mountPointsOf("bpf");
 }
 
 const euid = () => process.geteuid?.() ?? 0;

@@ -4,6 +4,7 @@
 import { SystemError } from "../errors.ts";
 import { FileError, appendText, exists, makeDirs, readText, tryReadText } from "../sys/files.ts";
 import { mount } from "../sys/perf.ts";
+import { mountPointsOf, mounts } from "./mounts.ts";
 import { processPolicy } from "./policy.ts";
 import { printable, type TracefsCommand } from "./tracefs-command.ts";
 
@@ -16,34 +17,18 @@ function isTracefs(dir: string): boolean {
 }
 
 function fromMountinfo(): string | undefined {
-  const info = tryReadText("/proc/self/mountinfo") ?? "";
-  for (const line of info.split("\n")) {
-    // id parent major:minor root mountpoint options ... - fstype source superopts
-    const [left, right] = line.split(" - ");
-    const fstype = right?.split(" ")[0];
-    const mnt = left?.split(" ")[4];
-    if (!mnt) continue;
-    if (fstype === "tracefs" && isTracefs(mnt)) return mnt;
-    if (fstype === "debugfs" && isTracefs(`${mnt}/tracing`)) return `${mnt}/tracing`;
+  for (const m of mounts()) {
+    if (m.fstype === "tracefs" && isTracefs(m.mountPoint)) return m.mountPoint;
+    if (m.fstype === "debugfs" && isTracefs(`${m.mountPoint}/tracing`)) return `${m.mountPoint}/tracing`;
   }
   return undefined;
 }
 
 /** Where mountinfo says tracefs (or debugfs's tracing directory) is mounted, readable or not. */
 export function tracefsMountPoint(): string | undefined {
-  const info = tryReadText("/proc/self/mountinfo") ?? "";
-  for (const line of info.split("\n")) {
-    const [left, right] = line.split(" - ");
-    const fstype = right?.split(" ")[0];
-    const mnt = left?.split(" ")[4];
-    if (mnt && fstype === "tracefs") return mnt;
-  }
-  for (const line of info.split("\n")) {
-    const [left, right] = line.split(" - ");
-    const mnt = left?.split(" ")[4];
-    if (mnt && right?.split(" ")[0] === "debugfs") return `${mnt}/tracing`;
-  }
-  return undefined;
+  const all = mounts();
+  const debugfs = mountPointsOf("debugfs", all)[0];
+  return mountPointsOf("tracefs", all)[0] ?? (debugfs === undefined ? undefined : `${debugfs}/tracing`);
 }
 
 /** The tracefs directory; mounts tracefs (or debugfs on kernels before 4.1) when none is mounted and setup({ mounts: true }) allowed it. */
