@@ -13,6 +13,16 @@
 // (trackLeaks). Nothing here changes the process (rlimits, mounts, signal handlers) unless you
 // call setup(); nothing here calls process.exit.
 
+import { lazy, lazyFunction } from "./lib/lazy.ts";
+
+// Heavy parts load on first call (lib/lazy.ts): `import "bpfload"` evaluates only the object
+// model, the errors and the small pure modules, so every test file that imports it stays cheap.
+const features = lazy(() => require("./kernel/features/probes.ts") as typeof import("./kernel/features/probes.ts"));
+const elf = lazy(() => require("./elf/index.ts") as typeof import("./elf/index.ts"));
+const kernelProgram = lazy(() => require("./kernel/program.ts") as typeof import("./kernel/program.ts"));
+const kernelPin = lazy(() => require("./kernel/pin.ts") as typeof import("./kernel/pin.ts"));
+const kernelTestRun = lazy(() => require("./kernel/test-run.ts") as typeof import("./kernel/test-run.ts"));
+
 // --- The library: object model, disposable resources, maps, readers, process policy ---
 export {
   readObject, load, CollectionSpec, Collection, ProgramSpec, MapSpec, VariableSpec, PIN_BY_NAME, type LoadOptions,
@@ -31,7 +41,16 @@ export { errnoName } from "./errors.ts";
 export { FileError } from "./sys/files.ts";
 
 // --- Kernel features: probed once per process, not guessed from the version ---
-export { hasFeature, featureSince } from "./kernel/features/probes.ts";
+/**
+ * Whether the running kernel has a feature (one of FEATURE_IDS), by a probe that loads, creates
+ * or attaches something small and closes it at once (root), not by the version; undefined when it
+ * cannot tell (not root). Answered once per process (setFeatureAnswer overrides). Minimum kernel: 4.9.
+ *
+ *     if (!hasFeature("ringbuf")) console.log(`ring buffers need Linux ${featureSince("ringbuf")}`);
+ */
+export const hasFeature = lazyFunction(() => features().hasFeature);
+/** The Linux version that brought a feature of FEATURE_IDS ("5.8" for "ringbuf"), as skips and messages say it. Pure. */
+export const featureSince = lazyFunction(() => features().featureSince);
 /** The names of the kernel feature probes (`hasFeature(id)`, `kernelTest`'s `feature:`), each with the version that brought it (`featureSince`). */
 export { FEATURE_IDS } from "./kernel/features/probes.ts";
 /** One of FEATURE_IDS. */
@@ -69,8 +88,13 @@ export type { TraceLine } from "./trace-line.ts";
 
 // --- Objects and instructions (pure) ---
 /** The raw ELF reader (bytes → ObjectSpec) under readObject; for tools that work on the object itself. */
-export { readObject as parseObject } from "./elf/index.ts";
-export { linkProgram, sectionToProgram, type ProgramSpec as RawProgramSpec } from "./elf/index.ts";
+export const parseObject = lazyFunction(() => elf().readObject);
+/** A raw program's instructions with its relocations applied (maps, data sections, calls into other functions appended): what BPF_PROG_LOAD gets. Pure; `resolve` gives each map's fd. */
+export const linkProgram = lazyFunction(() => elf().linkProgram);
+/** What an ELF section name says about its program (libbpf's table): type, expected attach type, attach point, autoload ("?sec"); undefined for a name it does not know. Pure. */
+export const sectionToProgram = lazyFunction(() => elf().sectionToProgram);
+/** A program as the object file describes it (elf/types.ts): section, type, instructions, relocations. Pure data. */
+export type { ProgramSpec as RawProgramSpec } from "./elf/index.ts";
 /** A map as the object file describes it (elf/types.ts): name, type, sizes, flags, initial data. Pure data. */
 export type { MapSpec as RawMapSpec } from "./elf/index.ts";
 /** An object file's programs, maps, functions, relocations and sections as parseObject reads them. Pure data. */
@@ -83,20 +107,24 @@ export type { Instruction } from "./asm/index.ts";
 export { detectKernelVersion } from "./kernel/version.ts";
 /** The running kernel's version code and where it was read (vDSO note, version_signature, uname). */
 export type { KernelVersion } from "./kernel/version.ts";
-export { kernelVersion } from "./kernel/program.ts";
+/** The running kernel's LINUX_VERSION_CODE and where it was read, detected once per process (what loads send as kern_version). No privileges. */
+export const kernelVersion = lazyFunction(() => kernelProgram().kernelVersion);
 /** What loadProgram takes: name, type, instructions, license, kern_version, log level, BTF. */
 export type { ProgramSpecToLoad } from "./kernel/program.ts";
 /** The fields of BPF_MAP_CREATE: name, type, key/value size, max entries, flags. */
 export type { MapDefinition } from "./kernel/map.ts";
 /** The kernel-level loader under `load()`: an ObjectSpec's maps and programs, without the library's wrappers. Lifetime: the returned collection's fds are yours until its close(). Minimum kernel: 4.9. */
-export { loadCollection } from "./kernel/collection.ts";
+export const loadCollection = lazyFunction(() => (require("./kernel/collection.ts") as typeof import("./kernel/collection.ts")).loadCollection);
 /** How loadCollection loads (which programs, type override, kern_version, log level, existing maps). */
 export type { CollectionOptions } from "./kernel/collection.ts";
-export { pinFd, preparePinDir } from "./kernel/pin.ts";
+/** Pins an fd (program, map, link) at `path` on a BPF filesystem (an existing pin there is an error, not replaced). Lifetime: the pin stays until unlinked, beyond the process. Minimum kernel: 4.4. */
+export const pinFd = lazyFunction(() => kernelPin().pinFd);
+/** Makes sure `dir` lies on a BPF filesystem and exists (creating the directories, which stay); gives it back. Mounts nothing (setup({ mounts: true }) does). */
+export const preparePinDir = lazyFunction(() => kernelPin().preparePinDir);
 /** The kernel-level trace_pipe reader under openTrace(). Lifetime: one fd until close(); one reader at a time on recent kernels. */
 export { TracePipe } from "./kernel/trace-pipe.ts";
 /** Streams trace lines and event records until a duration, a count or an abort; installs SIGINT/SIGTERM/SIGHUP listeners while it runs (a signal stops the watch) and removes them after. */
-export { watch } from "./kernel/watch.ts";
+export const watch = lazyFunction(() => (require("./kernel/watch.ts") as typeof import("./kernel/watch.ts")).watch);
 /** What watch() streams and until when (duration, count, abort signal). */
 export type { WatchOptions } from "./kernel/watch.ts";
 /** How a watch() ended and what it saw. */
@@ -104,7 +132,7 @@ export type { WatchResult } from "./kernel/watch.ts";
 export { runCleanup } from "./kernel/cleanup.ts";
 export { sweepStaleEvents } from "./kernel/sweep.ts";
 /** What `bpfload probe` prints: the kernel's version, JIT, program and map types, helpers, probes. Loads and closes small programs (root). */
-export { probeKernel } from "./kernel/features.ts";
+export const probeKernel = lazyFunction(() => (require("./kernel/features.ts") as typeof import("./kernel/features.ts")).probeKernel);
 /** probeKernel's answer. */
 export type { KernelReport } from "./kernel/features.ts";
 export { tracefs } from "./kernel/tracefs.ts";
@@ -120,5 +148,6 @@ export { PerfArrayReader } from "./kernel/events/index.ts";
 /** The kernel-level ring buffer reader under openEvents(). Lifetime: its mmap until close(). Minimum kernel: 5.8. */
 export { RingbufReader } from "./kernel/events/index.ts";
 /** BPF_PROG_TEST_RUN on a kernel-level program (Program.testRun is the library's): packet programs 4.12+, tracing 5.5+, raw_tracepoint 5.10+. */
-export { testRun } from "./kernel/test-run.ts";
-export { checkTestRun } from "./kernel/test-run.ts";
+export const testRun = lazyFunction(() => kernelTestRun().testRun);
+/** The refusals of a test run that the kernel version tells before anything runs (tracing programs before 5.5, raw_tracepoint ctx before 5.10...): throws NotSupportedError naming the version. Pure. */
+export const checkTestRun = lazyFunction(() => kernelTestRun().checkTestRun);

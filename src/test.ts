@@ -5,11 +5,11 @@
 import { test } from "bun:test";
 import { probeEventOwner, EVENT_GROUP } from "./attach-spec.ts";
 import { BpfloadError, quote, SystemError, UsageError } from "./errors.ts";
-import { FEATURES, featureSince, hasFeature, setFeatureAnswer, type FeatureId } from "./kernel/features/probes.ts";
-import { liveKernel } from "./kernel/features/kernel.ts";
+import type { FeatureId } from "./kernel/features/probes.ts";
 import { cleanupMark, runCleanupSince } from "./kernel/cleanup.ts";
-import { kernelVersion } from "./kernel/program.ts";
+import { detectKernelVersion, type KernelVersion } from "./kernel/version.ts";
 import { listProbeEvents, selfOwner } from "./kernel/sweep.ts";
+import { lazy, lazyFunction } from "./lib/lazy.ts";
 import { trackLeaks, type LeakReport } from "./lib/leaks.ts";
 import { Program } from "./lib/program.ts";
 import { openTrace, type Reader } from "./lib/readers.ts";
@@ -18,7 +18,19 @@ import { close } from "./sys/perf.ts";
 import { listDir, readLink } from "./sys/paths.ts";
 import { formatVersionCode } from "./uapi.ts";
 
-export { setFeatureAnswer };
+// The feature probes (and the loader they use) load when a test names a `feature:` (lib/lazy.ts):
+// a test file's import of "bpfload/test" stays cheap.
+const features = lazy(() => require("./kernel/features/probes.ts") as typeof import("./kernel/features/probes.ts"));
+const liveKernel = () => (require("./kernel/features/kernel.ts") as typeof import("./kernel/features/kernel.ts")).liveKernel;
+
+/**
+ * Makes `hasFeature(id)` (and so kernelTest's `feature:`) answer `answer` in this process instead
+ * of probing; undefined probes again. For tests of code that depends on a feature, and for a fake
+ * lying probe. No kernel needed.
+ *
+ *     setFeatureAnswer("ringbuf", false); // kernelTest({ feature: "ringbuf" }) now fails on 5.8+
+ */
+export const setFeatureAnswer = lazyFunction(() => features().setFeatureAnswer);
 /** One of FEATURE_IDS: what `kernelTest`'s `feature:` and `setFeatureAnswer` take. */
 export type { FeatureId };
 
@@ -50,6 +62,12 @@ export function privilegeSkipReason(): string | undefined {
   return (rootReason = undefined);
 }
 
+let running: KernelVersion | undefined;
+/** The running kernel's version code, detected once (as the loader's kernelVersion(), without loading the loader). */
+function runningKernel(): number {
+  return (running ??= detectKernelVersion()).code;
+}
+
 function versionCode(v: string): number {
   const [a = 0, b = 0, c = 0] = v.split(".").map(Number);
   return (a << 16) + (b << 8) + Math.min(c, 255);
@@ -59,6 +77,7 @@ function versionCode(v: string): number {
 function checkOptions(opts: Omit<KernelTestOptions, "timeout" | "leakCheck">): void {
   if (opts.minKernel !== undefined && !/^\d+\.\d+(\.\d+)?$/.test(opts.minKernel)) throw new UsageError(`kernelTest: minKernel ${quote(String(opts.minKernel))} is not a version like "5.8"`);
   for (const id of [opts.feature ?? []].flat()) {
+    const { FEATURES } = features();
     if (!Object.hasOwn(FEATURES, id)) throw new UsageError(`kernelTest: unknown feature ${quote(String(id))} (${Object.keys(FEATURES).join(", ")})`);
   }
 }
@@ -70,13 +89,14 @@ export function kernelTestVerdict(opts: Omit<KernelTestOptions, "timeout" | "lea
     const why = privilegeSkipReason();
     if (why) return { skip: why };
   }
-  const running = kernelVersion().code;
+  const running = runningKernel();
   if (opts.minKernel && running < versionCode(opts.minKernel)) return { skip: `needs Linux >= ${opts.minKernel}, this is ${formatVersionCode(running)}` };
   for (const id of [opts.feature ?? []].flat()) {
+    const { FEATURES, featureSince, hasFeature } = features();
     const answer = hasFeature(id);
     if (answer !== false) continue;
     const since = featureSince(id);
-    const configured = FEATURES[id].configured?.(liveKernel) !== false;
+    const configured = FEATURES[id].configured?.(liveKernel()) !== false;
     if (running >= versionCode(since) && configured) {
       return { fail: `the kernel probe says '${id}' (${FEATURES[id].since}) is missing, but Linux ${formatVersionCode(running)} should have it (since ${since}): a broken probe, or a kernel built or locked down without it` };
     }

@@ -3,14 +3,18 @@
 import type { Btf } from "../elf/btf.ts";
 import { SyscallError, UsageError, errnoName, quote } from "../errors.ts";
 import { hintFor } from "../hints.ts";
-import { BpfMap as KernelMap, createMap as createKernelMap, type MapDefinition } from "../kernel/map.ts";
-import { openPinnedMap as openPinnedKernelMap } from "../kernel/pin.ts";
+import type { BpfMap as KernelMap, MapDefinition } from "../kernel/map.ts";
 import { bpfMapLookupAndDeleteElem, mapValueCopies, mapValueStride } from "../sys/bpf.ts";
 import { MapElemCalls } from "../sys/map-elem.ts";
 import { bpfMapLookupBatch } from "../sys/map-batch.ts";
 import { MAP_TYPES } from "../uapi.ts";
 import { btfCodec, sizeCodec, type Codec, type Value } from "./codec.ts";
+import { lazy } from "./lazy.ts";
 import { Closeable, closedError, watchLeak } from "./leaks.ts";
+
+// Loaded when a map is created or opened (lib/lazy.ts), not when "bpfload" is imported.
+const kernelMap = lazy(() => require("../kernel/map.ts") as typeof import("../kernel/map.ts"));
+const kernelPin = lazy(() => require("../kernel/pin.ts") as typeof import("../kernel/pin.ts"));
 
 export type { Value } from "./codec.ts";
 
@@ -326,7 +330,7 @@ export function createMap(opts: MapOptions): BpfMap {
     if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new UsageError(`createMap: ${f} must be an integer 0..4294967295, not ${n}`);
   }
   const def: MapDefinition = { name: opts.name ?? opts.type, type, keySize: opts.keySize, valueSize: opts.valueSize, maxEntries: opts.maxEntries, flags: opts.flags ?? 0 };
-  return new BpfMap(createKernelMap(def));
+  return new BpfMap(kernelMap().createMap(def));
 }
 
 /**
@@ -336,5 +340,5 @@ export function createMap(opts: MapOptions): BpfMap {
  *     using counts = openPinnedMap("/sys/fs/bpf/myapp/counts");
  */
 export function openPinnedMap(path: string): BpfMap {
-  return new BpfMap(openPinnedKernelMap(path));
+  return new BpfMap(kernelPin().openPinnedMap(path));
 }

@@ -1,22 +1,28 @@
 // The object model: an object file read into an editable description (programs, maps, global
 // variables), then loaded into a Collection of disposable programs and maps.
 import { Closeable } from "./leaks.ts";
-import { Btf } from "../elf/btf.ts";
-import { readObject as parseObject } from "../elf/reader.ts";
-import { findVariable, resizeMap, setVariable } from "../elf/object-options.ts";
+import type { Btf } from "../elf/btf.ts";
 import type { MapSpec as RawMapSpec, ObjectSpec, ProgramSpec as RawProgramSpec } from "../elf/types.ts";
 import { BpfloadError, ObjectError, SyscallError, UsageError } from "../errors.ts";
-import { loadCollection, type Collection as KernelCollection } from "../kernel/collection.ts";
-import { BpfMap as KernelMap } from "../kernel/map.ts";
-import { openPinnedMap, pinFd, pinName } from "../kernel/pin.ts";
+import type { Collection as KernelCollection } from "../kernel/collection.ts";
+import type { BpfMap as KernelMap } from "../kernel/map.ts";
 import type { KernelVersion } from "../kernel/version.ts";
 import { bpfMapGetFdById, bpfMapGetInfo } from "../sys/bpf.ts";
 import { readUserFile } from "../sys/files.ts";
 import { BPF_MAP_INFO, field } from "../sys/layout.ts";
 import { MAP_TYPES, type ProgTypeName } from "../uapi.ts";
 import { btfCodec, type Value } from "./codec.ts";
+import { lazy } from "./lazy.ts";
 import { BpfMap } from "./map.ts";
 import { Program } from "./program.ts";
+
+// Loaded on first use (lib/lazy.ts): importing "bpfload" must stay cheap for every test file.
+const elfReader = lazy(() => require("../elf/reader.ts") as typeof import("../elf/reader.ts"));
+const elfBtf = lazy(() => require("../elf/btf.ts") as typeof import("../elf/btf.ts"));
+const objectOptions = lazy(() => require("../elf/object-options.ts") as typeof import("../elf/object-options.ts"));
+const kernelCollection = lazy(() => require("../kernel/collection.ts") as typeof import("../kernel/collection.ts"));
+const kernelMap = lazy(() => require("../kernel/map.ts") as typeof import("../kernel/map.ts"));
+const kernelPin = lazy(() => require("../kernel/pin.ts") as typeof import("../kernel/pin.ts"));
 
 /** LIBBPF_PIN_BY_NAME: `__uint(pinning, LIBBPF_PIN_BY_NAME)` in a BTF map definition, or `spec.maps.get(n)!.pinning = PIN_BY_NAME`. */
 export const PIN_BY_NAME = 1;
@@ -80,7 +86,7 @@ export class MapSpec {
   }
   /** max_entries (a ring buffer's byte size: rounded up to a power-of-two number of pages at load). */
   set maxEntries(n: number) {
-    resizeMap(this.object, `${this.name}:max_entries=${n}`);
+    objectOptions().resizeMap(this.object, `${this.name}:max_entries=${n}`);
   }
   get flags(): number {
     return this.raw.flags;
@@ -113,7 +119,7 @@ export class MapSpec {
     }
     if (typeof map === "string") {
       const path = map;
-      this.replacement = () => this.#checked(openPinnedMap(path), path);
+      this.replacement = () => this.#checked(kernelPin().openPinnedMap(path), path);
       return;
     }
     const fd = map.fd;
@@ -140,7 +146,7 @@ function reopenMap(fd: number, name: string): KernelMap {
   const u32 = (f: string) => info.info.getUint32(field(BPF_MAP_INFO, f).offset, true);
   const r = bpfMapGetFdById(u32("id"));
   if (r.ret < 0) throw new SyscallError(`map '${name}': open a second fd of it`, "BPF_MAP_GET_FD_BY_ID", r.errno);
-  return new KernelMap(r.ret, { name, type: u32("type"), keySize: u32("key_size"), valueSize: u32("value_size"), maxEntries: u32("max_entries"), flags: u32("map_flags") });
+  return new (kernelMap().BpfMap)(r.ret, { name, type: u32("type"), keySize: u32("key_size"), valueSize: u32("value_size"), maxEntries: u32("max_entries"), flags: u32("map_flags") });
 }
 
 /**
@@ -153,7 +159,7 @@ function reopenMap(fd: number, name: string): KernelMap {
 export class VariableSpec {
   constructor(readonly name: string, private readonly object: ObjectSpec, private readonly btf: Btf) {}
   #where() {
-    return findVariable(this.object, this.btf, this.name);
+    return objectOptions().findVariable(this.object, this.btf, this.name);
   }
   /** The section it lives in (".rodata", ".data", ".bss"). */
   get section(): string {
@@ -182,7 +188,7 @@ export class VariableSpec {
       data.set(bytes, offset);
       map.initialData = data;
     } else {
-      setVariable(this.object, this.btf, `${this.name}=${String(v)}`); // the --set code: one set of rules
+      objectOptions().setVariable(this.object, this.btf, `${this.name}=${String(v)}`); // the --set code: one set of rules
     }
     return this;
   }
@@ -202,7 +208,7 @@ export class CollectionSpec {
   /** `object`: the raw ELF description (elf/types.ts); `bytes`: the file's bytes (its BTF goes to the kernel at load). */
   constructor(readonly object: ObjectSpec, readonly bytes: Uint8Array) {
     const s = object.sections.find((x) => x.name === ".BTF");
-    if (s) this.btf = new Btf(bytes.subarray(s.offset, s.offset + s.size));
+    if (s) this.btf = new (elfBtf().Btf)(bytes.subarray(s.offset, s.offset + s.size));
     for (const p of object.programs) this.programs.set(p.name, new ProgramSpec(p));
     for (const m of object.maps) this.maps.set(m.name, new MapSpec(m, object));
     if (this.btf) {
@@ -234,7 +240,7 @@ export class CollectionSpec {
 export async function readObject(path: string | Uint8Array, file = typeof path === "string" ? path : "object"): Promise<CollectionSpec> {
   const bytes = typeof path === "string" ? readUserFile(path) : path;
   try {
-    return new CollectionSpec(await parseObject(bytes, file), bytes);
+    return new CollectionSpec(await elfReader().readObject(bytes, file), bytes);
   } catch (e) {
     throw asBpfloadError(e, file);
   }
@@ -317,9 +323,9 @@ export function load(spec: CollectionSpec, opts: LoadOptions = {}): Collection {
     const m = spec.maps.get(raw.name);
     if (m?.replacement) return m.replacement();
     if (m && m.pinning === PIN_BY_NAME && opts.pinPath) {
-      const path = `${opts.pinPath}/${pinName(raw.name)}`;
+      const path = `${opts.pinPath}/${kernelPin().pinName(raw.name)}`;
       try {
-        return openPinnedMap(path);
+        return kernelPin().openPinnedMap(path);
       } catch (e) {
         if (!(e instanceof BpfloadError) || !/no such file|ENOENT/.test(e.message)) throw e;
         toPin.push({ name: raw.name, path });
@@ -330,14 +336,14 @@ export function load(spec: CollectionSpec, opts: LoadOptions = {}): Collection {
   // per-program types: the kernel loader takes one override, so programs whose type was changed load through it one by one
   let inner: KernelCollection;
   try {
-    inner = loadCollection(withTypes(spec.object, types), {
+    inner = kernelCollection().loadCollection(withTypes(spec.object, types), {
       select: (p) => wanted.has(p.name), license: opts.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel, elf: spec.bytes, existingMap: existing,
     });
   } catch (e) {
     throw asBpfloadError(e, spec.file); // loadCollection closed what it created
   }
   try {
-    for (const { name, path } of toPin) pinFd(inner.maps.get(name)!.fd, path, `map '${name}'`);
+    for (const { name, path } of toPin) kernelPin().pinFd(inner.maps.get(name)!.fd, path, `map '${name}'`);
   } catch (e) {
     inner.close();
     throw e;

@@ -2,13 +2,20 @@
 import { parseAttachSpec, type AttachSpec } from "../attach-spec.ts";
 import type { ProgramSpec } from "../elf/types.ts";
 import { UsageError } from "../errors.ts";
-import { attach as attachKernel, type AttachOptions } from "../kernel/attach.ts";
+import type { AttachOptions } from "../kernel/attach.ts";
 import type { Link as KernelLink } from "../kernel/perf-link.ts";
-import { pinFd } from "../kernel/pin.ts";
-import { loadProgram as loadKernelProgram, Program as KernelProgram, type ProgramSpecToLoad, type VerifierStats } from "../kernel/program.ts";
-import { testRun as kernelTestRun, type TestRunOptions, type TestRunResult } from "../kernel/test-run.ts";
+import type { Program as KernelProgram, ProgramSpecToLoad, VerifierStats } from "../kernel/program.ts";
+import type { TestRunOptions, TestRunResult } from "../kernel/test-run.ts";
 import type { ProgTypeName } from "../uapi.ts";
+import { lazy } from "./lazy.ts";
 import { Closeable, closedError, watchLeak } from "./leaks.ts";
+
+// Loaded on first use (lib/lazy.ts): every attach kind, the loader and test runs are most of the
+// library's code, and importing "bpfload" must stay cheap.
+const kernelAttach = lazy(() => require("../kernel/attach.ts") as typeof import("../kernel/attach.ts"));
+const kernelPin = lazy(() => require("../kernel/pin.ts") as typeof import("../kernel/pin.ts"));
+const kernelProgram = lazy(() => require("../kernel/program.ts") as typeof import("../kernel/program.ts"));
+const kernelTestRun = lazy(() => require("../kernel/test-run.ts") as typeof import("../kernel/test-run.ts"));
 
 /** How Program.attach attaches (probe API pmu/tracefs, kretprobe maxactive, net API link/netlink, bpf cookie...). */
 export type { AttachOptions };
@@ -75,7 +82,7 @@ export class Program extends Closeable {
   /** Runs the program once (or `repeat` times) on `data`/`ctx` in the kernel (BPF_PROG_TEST_RUN: packet programs 4.12+, tracing 5.5+, raw_tracepoint 5.10+). */
   testRun(opts: TestRunOptions = {}): TestRunResult {
     this.#check();
-    return kernelTestRun(this.#inner, opts);
+    return kernelTestRun().testRun(this.#inner, opts);
   }
 
   /** Instructions the verifier processed, states, time (from bpf_prog_info, 5.16+, and the log). */
@@ -87,7 +94,7 @@ export class Program extends Closeable {
   /** Pins the program at `path` on a BPF filesystem. */
   pin(path: string): void {
     this.#check();
-    pinFd(this.fd, path, `program '${this.name}'`);
+    kernelPin().pinFd(this.fd, path, `program '${this.name}'`);
   }
 
   close(): void {
@@ -107,7 +114,7 @@ export class Program extends Closeable {
  *     using prog = loadProgram({ name: "ok", type: "socket_filter", insns: assemble("r0 = 0\nexit") });
  */
 export function loadProgram(spec: ProgramSpecToLoad): Program {
-  return new Program(loadKernelProgram(spec));
+  return new Program(kernelProgram().loadProgram(spec));
 }
 
 /**
@@ -157,5 +164,5 @@ export function attach(prog: Program | KernelProgram, target: string | AttachSpe
   if (target === "") throw new UsageError(`attach '${prog.name}': its section names no attach point: give one ("tracepoint:CAT:NAME", "kprobe:FUNC", ...)`);
   const spec = typeof target === "string" ? parseAttachSpec(target) : target;
   const kernelProg = prog instanceof Program ? prog.raw : prog;
-  return new Link(attachKernel(kernelProg, spec, opts));
+  return new Link(kernelAttach().attach(kernelProg, spec, opts));
 }

@@ -2,13 +2,17 @@
 // that end when the reader is closed; disposable.
 import type { Btf } from "../elf/btf.ts";
 import { SystemError, UsageError } from "../errors.ts";
-import { findEventType } from "../kernel/events/decode.ts";
-import { openEventReader, type EventReader as KernelEventReader, type LostRecords } from "../kernel/events/index.ts";
-import { TracePipe } from "../kernel/trace-pipe.ts";
+import type { EventReader as KernelEventReader, LostRecords } from "../kernel/events/index.ts";
+import type { TracePipe } from "../kernel/trace-pipe.ts";
 import { parseTraceLine, type TraceLine } from "../trace-line.ts";
 import { btfCodec, type Value } from "./codec.ts";
-import { Closeable, watchLeak } from "./leaks.ts";
+import { lazy } from "./lazy.ts";
 import type { BpfMap } from "./map.ts";
+import { Closeable, watchLeak } from "./leaks.ts";
+
+// Loaded when a reader is opened (lib/lazy.ts), not when "bpfload" is imported.
+const events = lazy(() => require("../kernel/events/index.ts") as typeof import("../kernel/events/index.ts"));
+const tracePipe = lazy(() => require("../kernel/trace-pipe.ts") as typeof import("../kernel/trace-pipe.ts"));
 
 /** How a reader's async iteration polls and when it stops. */
 export interface ReadOptions {
@@ -56,7 +60,7 @@ export class TraceReader extends Closeable implements Reader<TraceEvent> {
 
   constructor(readonly opts: ReadOptions & { path?: string } = {}) {
     super();
-    const pipe = new TracePipe(opts.path);
+    const pipe = new (tracePipe().TracePipe)(opts.path);
     this.#pipe = pipe;
     this.#release = watchLeak(this, "trace_pipe reader", () => pipe.close());
   }
@@ -127,9 +131,9 @@ export class EventReader extends Closeable implements Reader<EventRecord> {
   constructor(map: BpfMap, readonly opts: EventOptions = {}) {
     super();
     if (map.type !== "ringbuf" && map.type !== "perf_event_array") throw new UsageError(`map '${map.name}' is a ${map.type} map: events come through a ringbuf or perf_event_array map`);
-    const inner = openEventReader(map.raw, opts.pages ? { pages: opts.pages } : {});
+    const inner = events().openEventReader(map.raw, opts.pages ? { pages: opts.pages } : {});
     this.#inner = inner;
-    const typeId = opts.btf ? findEventType(opts.btf, opts.type) : undefined;
+    const typeId = opts.btf ? events().findEventType(opts.btf, opts.type) : undefined;
     if (opts.btf && typeId !== undefined) {
       const codec = btfCodec(opts.btf, typeId);
       this.#decode = (b) => codec.decode(b);
