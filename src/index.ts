@@ -52,9 +52,9 @@ export const hasFeature = lazyFunction(() => features().hasFeature);
 /** The Linux version that brought a feature of FEATURE_IDS ("5.8" for "ringbuf"), as skips and messages say it. Pure. */
 export const featureSince = lazyFunction(() => features().featureSince);
 /** The names of the kernel feature probes (`hasFeature(id)`, `kernelTest`'s `feature:`), each with the version that brought it (`featureSince`). */
-export { FEATURE_IDS } from "./kernel/features/probes.ts";
+export { FEATURE_IDS } from "./kernel/features/ids.ts";
 /** One of FEATURE_IDS. */
-export type { FeatureId } from "./kernel/features/probes.ts";
+export type { FeatureId } from "./kernel/features/ids.ts";
 
 // --- Attach points and kernel facts (pure) ---
 export { progTypeFor } from "./attach-spec.ts";

@@ -5,7 +5,7 @@
 import { test } from "bun:test";
 import { probeEventOwner, EVENT_GROUP } from "./attach-spec.ts";
 import { BpfloadError, quote, SystemError, UsageError } from "./errors.ts";
-import type { FeatureId } from "./kernel/features/probes.ts";
+import type { FeatureId } from "./kernel/features/ids.ts";
 import { cleanupMark, runCleanupSince } from "./kernel/cleanup.ts";
 import { detectKernelVersion, type KernelVersion } from "./kernel/version.ts";
 import { listProbeEvents, selfOwner } from "./kernel/sweep.ts";
