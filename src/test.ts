@@ -26,9 +26,9 @@ const liveKernel = () => (require("./kernel/features/kernel.ts") as typeof impor
 /**
  * Makes `hasFeature(id)` (and so kernelTest's `feature:`) answer `answer` in this process instead
  * of probing; undefined probes again. For tests of code that depends on a feature, and for a fake
- * lying probe. No kernel needed.
+ * lying probe. Pure: no kernel needed (process-local).
  *
- *     setFeatureAnswer("ringbuf", false); // kernelTest({ feature: "ringbuf" }) now fails on 5.8+
+ *     setFeatureAnswer("bpfLink", false); // kernelTest("...", { feature: "bpfLink" }, fn) now fails on 5.7+
  */
 export const setFeatureAnswer = lazyFunction(() => features().setFeatureAnswer);
 /** One of FEATURE_IDS: what `kernelTest`'s `feature:` and `setFeatureAnswer` take. */
@@ -50,7 +50,7 @@ export interface KernelTestOptions {
 
 let rootReason: string | undefined | null = null;
 
-/** Why kernel tests cannot run here (not root, bpf() refused), or undefined when they can. Probed once. */
+/** Why kernel tests cannot run here (not root, bpf() refused), or undefined when they can. Probed once (loads and closes a two-instruction program). Minimum kernel: 4.9. */
 export function privilegeSkipReason(): string | undefined {
   if (rootReason !== null) return rootReason;
   if (process.geteuid?.() !== 0) return (rootReason = `not root (euid ${process.geteuid?.()}): kernel tests need root or CAP_BPF+CAP_PERFMON (a privileged container)`);
@@ -82,7 +82,7 @@ function checkOptions(opts: Omit<KernelTestOptions, "timeout" | "leakCheck">): v
   }
 }
 
-/** What kernelTest decides for `opts` on this machine: run, skip (with why), or fail (with why). Exported for tests of it. */
+/** What kernelTest decides for `opts` on this machine: run, skip (with why), or fail (with why). Exported for tests of it. Minimum kernel: 4.9 (probes as privilegeSkipReason and hasFeature do). */
 export function kernelTestVerdict(opts: Omit<KernelTestOptions, "timeout" | "leakCheck">): { run: true } | { skip: string } | { fail: string } {
   checkOptions(opts);
   if (opts.root !== false) {
@@ -110,6 +110,7 @@ export function kernelTestVerdict(opts: Omit<KernelTestOptions, "timeout" | "lea
  * (or bpf() is refused), the kernel is older than `minKernel`, or a `feature` is absent; it FAILS
  * when a feature is reported absent although the running kernel's version brought it (a broken
  * probe must not turn into a silently skipped test). Checks for leaks after `fn` (leakCheck).
+ * Minimum kernel: 4.9 (the test's own needs: `minKernel`, `feature`).
  *
  *     kernelTest("counts execs", { minKernel: "5.8", feature: "bpfLink" }, async () => { ... });
  */
@@ -158,7 +159,7 @@ function pinsUnder(dir: string, depth: number, out: string[]): void {
   }
 }
 
-/** This process's bpf fds, probe events and the pins under /sys/fs/bpf, now. */
+/** This process's bpf fds, probe events and the pins under /sys/fs/bpf, now. Reads /proc and tracefs only. Minimum kernel: 4.9. */
 export function snapshotResources(): ResourceSnapshot {
   const fds = new Map<string, string>();
   for (const fd of listDir("/proc/self/fd")) {
@@ -177,7 +178,7 @@ export function snapshotResources(): ResourceSnapshot {
   return { fds, probeEvents, pins };
 }
 
-/** What `after` has that `before` had not, as lines ("fd 12 (anon_inode:bpf-map)"). */
+/** What `after` has that `before` had not, as lines ("fd 12 (anon_inode:bpf-map)"). Pure. */
 export function newResources(before: ResourceSnapshot, after: ResourceSnapshot): string[] {
   const out: string[] = [];
   for (const [fd, target] of after.fds) if (before.fds.get(fd) !== target) out.push(`fd ${fd} (${target})`);
@@ -186,7 +187,7 @@ export function newResources(before: ResourceSnapshot, after: ResourceSnapshot):
   return out;
 }
 
-/** A test that left resources behind. */
+/** A test that left resources behind: `leaks` lists them (as newResources says them). Pure. */
 export class LeakError extends BpfloadError {
   readonly exitCode = 1;
   readonly kind = "leak";
@@ -201,7 +202,9 @@ export class LeakError extends BpfloadError {
  * something it created. (kernelTest does this by default.) Then the links the test left open are
  * detached and their probe events removed (bun test exits without 'exit' listeners, so nothing
  * else would). Pins made by other processes meanwhile count too: run kernel tests one file at a
- * time on a shared machine.
+ * time on a shared machine. Minimum kernel: 4.9.
+ *
+ *     test("closes what it opens", () => checkLeaks(async () => { using m = createMap({ ... }); }));
  */
 export async function checkLeaks<T>(fn: () => T | Promise<T>): Promise<T> {
   const collected: LeakReport[] = [];
@@ -236,6 +239,7 @@ export interface CollectOptions {
  * Runs `fn` and gives back what arrived meanwhile: the records of an EventReader, the lines of a
  * TraceReader, or, given a Program, the trace_pipe lines printed while `fn` ran (trace_pipe is
  * shared by every program: filter by `pid`). A reader passed in stays open; one opened here is closed.
+ * Minimum kernel: 4.9 (ring buffers 5.8).
  *
  *     const lines = await collect(prog, async () => { await Bun.spawn(["/bin/true"]).exited; });
  *     expect(lines.some((l) => l.message?.startsWith("execve by"))).toBe(true);

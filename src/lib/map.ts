@@ -316,8 +316,8 @@ export interface MapOptions {
 /**
  * Creates a map of your own (BPF_MAP_CREATE), outside any object: for tests of a map type, or a map
  * to put into an object with `spec.maps.get(name).replaceWith(map)`. Lifetime: as BpfMap. Minimum
- * kernel: the map type's (MAP_TYPE_SINCE: hash/array 3.19, percpu 4.6, queue 4.20, ringbuf 5.8),
- * refused with that version on an older one.
+ * kernel: 4.9, and the map type's (MAP_TYPE_SINCE: hash/array 3.19, percpu 4.6, queue 4.20, ringbuf
+ * 5.8), refused with that version on an older one.
  *
  *     using m = createMap({ type: "percpu_array", keySize: 4, valueSize: 8, maxEntries: 4 });
  */
@@ -335,7 +335,7 @@ export function createMap(opts: MapOptions): BpfMap {
 
 /**
  * Opens a map pinned on a BPF filesystem (BPF_OBJ_GET; its definition from BPF_OBJ_GET_INFO_BY_FD,
- * 4.13+). Lifetime: as BpfMap; the pin stays.
+ * 4.13+). Lifetime: as BpfMap; the pin stays. Minimum kernel: 4.13.
  *
  *     using counts = openPinnedMap("/sys/fs/bpf/myapp/counts");
  */

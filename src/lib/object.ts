@@ -24,7 +24,7 @@ const kernelCollection = lazy(() => require("../kernel/collection.ts") as typeof
 const kernelMap = lazy(() => require("../kernel/map.ts") as typeof import("../kernel/map.ts"));
 const kernelPin = lazy(() => require("../kernel/pin.ts") as typeof import("../kernel/pin.ts"));
 
-/** LIBBPF_PIN_BY_NAME: `__uint(pinning, LIBBPF_PIN_BY_NAME)` in a BTF map definition, or `spec.maps.get(n)!.pinning = PIN_BY_NAME`. */
+/** LIBBPF_PIN_BY_NAME: `__uint(pinning, LIBBPF_PIN_BY_NAME)` in a BTF map definition, or `spec.maps.get(n)!.pinning = PIN_BY_NAME` (with `load(spec, { pinPath })`). A constant: pure. */
 export const PIN_BY_NAME = 1;
 
 /**
@@ -152,7 +152,8 @@ function reopenMap(fd: number, name: string): KernelMap {
 /**
  * A global variable of .data/.rodata/.bss (`const volatile` knobs included), typed by the object's
  * BTF (objects built with clang -g). Pure: `set` changes the section's initial value that the next
- * `load` puts into the kernel (global data: 5.2+; older kernels get .rodata folded into the code).
+ * `load` puts into the kernel. Minimum kernel (to load it): 5.2 for .data/.bss (global data);
+ * .rodata knobs load on older kernels too, folded into the code as constants.
  *
  *     spec.variables.get("target_pid")!.set(process.pid);
  */
@@ -195,8 +196,11 @@ export class VariableSpec {
 }
 
 /**
- * An object file's programs, maps and variables, editable until `load`. Holds no kernel
- * resource (nothing to close); load it as many times as you like.
+ * An object file's programs, maps and variables, editable until `load`. Pure: holds no kernel
+ * resource (nothing to close; lives as long as you keep it), and can be loaded as many times as you like.
+ *
+ *     const spec = await readObject("prog.o");
+ *     for (const [name, p] of spec.programs) console.log(name, p.section, p.attachTo);
  */
 export class CollectionSpec {
   readonly programs = new Map<string, ProgramSpec>();
@@ -273,7 +277,10 @@ export interface LoadOptions {
 /**
  * The maps and programs of a loaded object. Lifetime: everything in it is open until `close()`
  * (or the end of its `using` block); a program or map taken out of it stays usable while the
- * collection is open, and is closed with it. Closing twice is harmless.
+ * collection is open, and is closed with it. Closing twice is harmless. Minimum kernel: as load.
+ *
+ *     using coll = load(spec);
+ *     const counts = coll.maps.get("counts")!;
  */
 export class Collection extends Closeable {
   readonly programs = new Map<string, Program>();

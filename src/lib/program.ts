@@ -29,8 +29,8 @@ export type { VerifierStats };
 /**
  * A program loaded into the kernel. Lifetime: owns one fd until `close()` or the end of its
  * `using` block (or of its Collection); an attached program stays in the kernel while its Link
- * is open. Closing twice is harmless. Minimum kernel: the program type's (PROG_TYPE_SINCE: kprobe
- * 4.1, tracepoint 4.7, raw_tracepoint 4.17, tracing 5.5, ...).
+ * is open. Closing twice is harmless. Minimum kernel: 4.9 (bpfload's oldest), and the program
+ * type's own (PROG_TYPE_SINCE: kprobe 4.1, tracepoint 4.7, raw_tracepoint 4.17, tracing 5.5, ...).
  *
  *     using prog = coll.programs.get("count")!;
  *     using link = prog.attach();            // the section's attach point
@@ -79,7 +79,7 @@ export class Program extends Closeable {
     return attach(this, target ?? this.spec?.attach ?? "", opts);
   }
 
-  /** Runs the program once (or `repeat` times) on `data`/`ctx` in the kernel (BPF_PROG_TEST_RUN: packet programs 4.12+, tracing 5.5+, raw_tracepoint 5.10+). */
+  /** Runs the program once (or `repeat` times) on `data`/`ctx` in the kernel (BPF_PROG_TEST_RUN). Minimum kernel: 4.12 (packet programs; tracing 5.5, raw_tracepoint 5.10). */
   testRun(opts: TestRunOptions = {}): TestRunResult {
     this.#check();
     return kernelTestRun().testRun(this.#inner, opts);
@@ -109,7 +109,8 @@ export class Program extends Closeable {
 
 /**
  * Loads one program from instructions (BPF_PROG_LOAD; a rejection throws a VerifierError with the
- * whole log). Lifetime: as Program.
+ * whole log). Lifetime: as Program. Minimum kernel: 4.9, and the program type's (PROG_TYPE_SINCE:
+ * kprobe 4.1, tracepoint 4.7, raw_tracepoint 4.17, tracing 5.5), refused with that version when older.
  *
  *     using prog = loadProgram({ name: "ok", type: "socket_filter", insns: assemble("r0 = 0\nexit") });
  */
@@ -120,7 +121,11 @@ export function loadProgram(spec: ProgramSpecToLoad): Program {
 /**
  * A program attached somewhere. Lifetime: until `close()` or the end of its `using` block; the
  * probe events bpfload created for it (tracefs) are removed on close, and on process exit if it
- * is never closed. Closing twice is harmless.
+ * is never closed. Closing twice is harmless. Minimum kernel: 4.9 (kprobes through tracefs; the
+ * perf PMU 4.17, bpf_link 5.7: each used where the kernel has it).
+ *
+ *     using link = prog.attach("tracepoint:syscalls:sys_enter_execve");
+ *     console.log(link.target, link.hits());
  */
 export class Link extends Closeable {
   readonly #inner: KernelLink;
@@ -155,8 +160,9 @@ export class Link extends Closeable {
 /**
  * Attaches `prog` to `target` (attach-spec syntax or a parsed AttachSpec): kprobes/uprobes through
  * the perf PMU (4.17+) or tracefs, tracepoints (4.7+), raw tracepoints (4.17+), xdp/tc/cgroup
- * (bpf_link where the kernel has it), fentry/fexit/lsm/tp_btf (5.5+ through BTF), iterators.
- * Lifetime: the Link's, until its close() or the end of its `using` block (see Link).
+ * (bpf_link, 5.7, where the kernel has it), fentry/fexit/lsm/tp_btf (5.5+ through BTF), iterators.
+ * Lifetime: the Link's, until its close() or the end of its
+ * `using` block (see Link). Minimum kernel: 4.9, and the attach kind's (as above).
  *
  *     using link = attach(prog, "tracepoint:syscalls:sys_enter_execve");
  */

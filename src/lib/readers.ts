@@ -48,7 +48,7 @@ export interface TraceEvent extends Partial<TraceLine> {
  * Reads trace_pipe, where bpf_printk() prints (every program on the machine prints there: filter
  * by `pid` or `message`). The kernel allows one reader at a time on recent kernels: a second one
  * fails with EBUSY naming the holder. Lifetime: the pipe is open until `close()` / `using` ends;
- * iteration ends then. Needs root (tracefs). Minimum kernel: any.
+ * iteration ends then. Needs root (tracefs). Minimum kernel: 4.9 (trace_pipe itself is older).
  *
  *     using trace = openTrace();
  *     for await (const line of trace) if (line.message?.startsWith("exec")) break;
@@ -88,7 +88,7 @@ export class TraceReader extends Closeable implements Reader<TraceEvent> {
   }
 }
 
-/** Opens trace_pipe (see TraceReader). Lifetime: one fd until close() or the end of its `using` block; one reader at a time on recent kernels (EBUSY otherwise). */
+/** Opens trace_pipe (see TraceReader). Lifetime: one fd until close() or the end of its `using` block; one reader at a time on recent kernels (EBUSY otherwise). Needs root. Minimum kernel: 4.9. */
 export function openTrace(opts: ReadOptions = {}): TraceReader {
   return new TraceReader(opts);
 }
@@ -114,8 +114,9 @@ export interface EventOptions extends ReadOptions {
 }
 
 /**
- * Reads the records of a ring buffer (5.8+) or perf event array (4.4+) map. Records lost by the
- * kernel or the program are counted in `lost`. Lifetime: the buffers are mapped until `close()`.
+ * Reads the records of a ring buffer (5.8+) or perf event array (4.3+; bpf_perf_event_output 4.4)
+ * map. Records lost by the kernel or the program are counted in `lost`. Lifetime: the buffers are
+ * mapped until `close()`. Minimum kernel: 4.9 (perf event arrays), 5.8 for ring buffers.
  *
  *     using events = openEvents(coll.maps.get("events")!, { btf: spec.btf });
  *     for await (const r of events) console.log(r.value);
@@ -166,7 +167,7 @@ export class EventReader extends Closeable implements Reader<EventRecord> {
   }
 }
 
-/** Opens the reader of a ring buffer (5.8+) or perf event array map (see EventReader). Lifetime: its fds and mmaps until close() or the end of its `using` block; the map must stay open meanwhile. */
+/** Opens the reader of a ring buffer (5.8+) or perf event array map (see EventReader). Lifetime: its fds and mmaps until close() or the end of its `using` block; the map must stay open meanwhile. Minimum kernel: 4.9 (perf event arrays, 4.3+), 5.8 for ring buffers. */
 export function openEvents(map: BpfMap, opts: EventOptions = {}): EventReader {
   return new EventReader(map, opts);
 }
