@@ -169,12 +169,23 @@ export type { WatchResult } from "./kernel/watch.ts";
 export { runCleanup } from "./kernel/cleanup.ts";
 /** Removes the probe events (tracefs kprobe_events/uprobe_events) that dead bpfload processes of this PID namespace left; live ones' and other tools' stay. Needs root. Minimum kernel: 4.9. */
 export { sweepStaleEvents } from "./kernel/sweep.ts";
+const sweepNet = lazy(() => require("./kernel/attach/sweep-net.ts") as typeof import("./kernel/attach/sweep-net.ts"));
+/** Detaches what dead bpfload processes attached over netlink or BPF_PROG_ATTACH (XDP, tc, cgroup: recorded under /run/bpfload) and removes their records; live ones' stay. What `bpfload cleanup` does after the probe events. Needs root. Minimum kernel: 4.9. */
+export const sweepNetRecords = lazyFunction(() => sweepNet().sweepNetRecords);
+/** One line for a netlink/BPF_PROG_ATTACH attachment record of sweepNetRecords ("XDP program 'x' (id 12) on eth0"). Pure. */
+export const describeRecord = lazyFunction(() => sweepNet().describeRecord);
 /** What `bpfload probe` prints: the kernel's version, JIT, program and map types, helpers, probes. Loads and closes small programs (root); nothing stays. Minimum kernel: 4.9. */
 export const probeKernel = lazyFunction(() => (require("./kernel/features.ts") as typeof import("./kernel/features.ts")).probeKernel);
 /** probeKernel's answer. */
 export type { KernelReport } from "./kernel/features.ts";
+/** One probed item of probeKernel's report (a program type, map type, helper): yes, no, or why it could not tell. */
+export type { Probe } from "./kernel/features.ts";
+/** A feature probe's answer in probeKernel's report: supported, the version that brought it, configured. */
+export type { FeatureAnswer } from "./kernel/features/probes.ts";
 /** The tracefs directory (/sys/kernel/tracing, or debugfs's tracing/); mounts tracefs when none is and setup({ mounts: true }) allowed it, else a SystemError says so. Minimum kernel: 4.9. */
 export { tracefs } from "./kernel/tracefs.ts";
+/** Where mountinfo says tracefs (or debugfs's tracing directory) is mounted, readable or not; undefined when nowhere. Mounts nothing; reads /proc only. Minimum kernel: 4.9. */
+export { tracefsMountPoint } from "./kernel/tracefs.ts";
 /** An event record's fields as the BTF struct `typeId` lays them out (integers, enums by name, char arrays as strings). Pure. */
 export { decodeRecord } from "./kernel/events/index.ts";
 /** The struct an event map's records are: the one named `name`, else the one struct named `event` or `*_event`; undefined when none or several. Pure. */
