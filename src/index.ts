@@ -13,7 +13,7 @@
 // (trackLeaks). Nothing here changes the process (rlimits, mounts, signal handlers) unless you
 // call setup(); nothing here calls process.exit.
 
-import { lazy, lazyFunction } from "./lib/lazy.ts";
+import { lazy, lazyClass, lazyFunction } from "./lib/lazy.ts";
 
 // Heavy parts load on first call (lib/lazy.ts): `import "bpfload"` evaluates only the object
 // model, the errors and the small pure modules, so every test file that imports it stays cheap.
@@ -22,6 +22,13 @@ const elf = lazy(() => require("./elf/index.ts") as typeof import("./elf/index.t
 const kernelProgram = lazy(() => require("./kernel/program.ts") as typeof import("./kernel/program.ts"));
 const kernelPin = lazy(() => require("./kernel/pin.ts") as typeof import("./kernel/pin.ts"));
 const kernelTestRun = lazy(() => require("./kernel/test-run.ts") as typeof import("./kernel/test-run.ts"));
+const sysFiles = lazy(() => require("./sys/files.ts") as typeof import("./sys/files.ts"));
+const asm = lazy(() => require("./asm/index.ts") as typeof import("./asm/index.ts"));
+const kernelVersionModule = lazy(() => require("./kernel/version.ts") as typeof import("./kernel/version.ts"));
+const tracePipe = lazy(() => require("./kernel/trace-pipe.ts") as typeof import("./kernel/trace-pipe.ts"));
+const tracefsModule = lazy(() => require("./kernel/tracefs.ts") as typeof import("./kernel/tracefs.ts"));
+const sweep = lazy(() => require("./kernel/sweep.ts") as typeof import("./kernel/sweep.ts"));
+const events = lazy(() => require("./kernel/events/index.ts") as typeof import("./kernel/events/index.ts"));
 
 // --- The library: object model, disposable resources, maps, readers, process policy ---
 export {
@@ -56,7 +63,8 @@ export { logSummary } from "./errors.ts";
 /** An errno's name for its number ("EPERM" for 1; "errno N" when unknown), as the errors' `errnoName` gives it. Pure. */
 export { errnoName } from "./errors.ts";
 /** A failed file operation (open, read, write), with the path and the errno by name; bad input (exit 2) for a wrong path, a system refusal (1) for EMFILE, ENOSPC, EACCES. Pure. */
-export { FileError } from "./sys/files.ts";
+export const FileError = lazyClass(() => sysFiles().FileError);
+export type FileError = import("./sys/files.ts").FileError;
 
 // --- Kernel features: probed once per process, not guessed from the version ---
 /**
@@ -124,23 +132,24 @@ export type { MapSpec as RawMapSpec } from "./elf/index.ts";
 /** An object file's programs, maps, functions, relocations and sections as parseObject reads them. Pure data. */
 export type { ObjectSpec } from "./elf/index.ts";
 /** An assembly error; the message reads `file:line:column: problem` (bad input: exit 2). Pure. */
-export { AsmError } from "./asm/index.ts";
+export const AsmError = lazyClass(() => asm().AsmError);
+export type AsmError = import("./asm/index.ts").AsmError;
 /** Assembles bpfload's assembly text (the disassembler's syntax) into instruction bytes, all sections in order of appearance; AsmError on a mistake. Pure. */
-export { assemble } from "./asm/index.ts";
+export const assemble = lazyFunction(() => asm().assemble);
 /** Decodes instruction bytes (a multiple of 8; an ld_imm64 whole) into Instructions; a DecodeError says where otherwise. Pure. */
-export { decode } from "./asm/index.ts";
+export const decode = lazyFunction(() => asm().decode);
 /** One section's instructions as llvm-objdump prints them (or as the verifier log does, `syntax: "kernel"`). Pure. */
-export { disassemble } from "./asm/index.ts";
+export const disassemble = lazyFunction(() => asm().disassemble);
 /** A whole object as `llvm-objdump -d` (`-dr` with relocations) prints it: headings, symbols, instructions. Pure. */
-export { disassembleObject } from "./asm/index.ts";
+export const disassembleObject = lazyFunction(() => asm().disassembleObject);
 /** Encodes Instructions to bytes (an ld_imm64 takes 16). Pure. */
-export { encode } from "./asm/index.ts";
+export const encode = lazyFunction(() => asm().encode);
 /** One decoded eBPF instruction (opcode, dst, src, off, imm; ld_imm64 with its 64-bit imm). */
 export type { Instruction } from "./asm/index.ts";
 
 // --- The low-level kernel API the library is built on (kernel-level objects: close them yourself) ---
 /** Detects the running kernel's LINUX_VERSION_CODE, each call anew: the vDSO's note, then Ubuntu's /proc/version_signature, then Debian's `uname -v`, then `uname -r`. No privileges; any kernel. Pure of side effects (reads only). */
-export { detectKernelVersion } from "./kernel/version.ts";
+export const detectKernelVersion = lazyFunction(() => kernelVersionModule().detectKernelVersion);
 /** The running kernel's version code and where it was read (vDSO note, version_signature, uname). */
 export type { KernelVersion } from "./kernel/version.ts";
 /** The running kernel's LINUX_VERSION_CODE and where it was read, detected once per process (what loads send as kern_version). No privileges; reads only: pure of side effects. */
@@ -158,7 +167,8 @@ export const pinFd = lazyFunction(() => kernelPin().pinFd);
 /** Makes sure `dir` lies on a BPF filesystem and exists (creating the directories, which stay); gives it back. Mounts bpffs only after setup({ mounts: true }). Minimum kernel: 4.9. */
 export const preparePinDir = lazyFunction(() => kernelPin().preparePinDir);
 /** The kernel-level trace_pipe reader under openTrace(). Lifetime: one fd until close(); one reader at a time on recent kernels. Needs root. Minimum kernel: 4.9. */
-export { TracePipe } from "./kernel/trace-pipe.ts";
+export const TracePipe = lazyClass(() => tracePipe().TracePipe);
+export type TracePipe = import("./kernel/trace-pipe.ts").TracePipe;
 /** Streams trace lines and event records until a duration, a count or an abort; installs SIGINT/SIGTERM/SIGHUP listeners while it runs (a signal stops the watch) and removes them after. Lifetime: what it opens is closed when it returns. Minimum kernel: 4.9 (ring buffers 5.8). */
 export const watch = lazyFunction(() => (require("./kernel/watch.ts") as typeof import("./kernel/watch.ts")).watch);
 /** What watch() streams and until when (duration, count, abort signal). */
@@ -168,7 +178,7 @@ export type { WatchResult } from "./kernel/watch.ts";
 /** Runs every pending undo action of this process (probe events to remove, netlink attachments to undo), newest first; errors are collected and returned, not thrown mid-way. What the `exit` listener runs. Minimum kernel: 4.9. */
 export { runCleanup } from "./kernel/cleanup.ts";
 /** Removes the probe events (tracefs kprobe_events/uprobe_events) that dead bpfload processes of this PID namespace left; live ones' and other tools' stay. Needs root. Minimum kernel: 4.9. */
-export { sweepStaleEvents } from "./kernel/sweep.ts";
+export const sweepStaleEvents = lazyFunction(() => sweep().sweepStaleEvents);
 const sweepNet = lazy(() => require("./kernel/attach/sweep-net.ts") as typeof import("./kernel/attach/sweep-net.ts"));
 /** Detaches what dead bpfload processes attached over netlink or BPF_PROG_ATTACH (XDP, tc, cgroup: recorded under /run/bpfload) and removes their records; live ones' stay. What `bpfload cleanup` does after the probe events. Needs root. Minimum kernel: 4.9. */
 export const sweepNetRecords = lazyFunction(() => sweepNet().sweepNetRecords);
@@ -183,25 +193,27 @@ export type { Probe } from "./kernel/features.ts";
 /** A feature probe's answer in probeKernel's report: supported, the version that brought it, configured. */
 export type { FeatureAnswer } from "./kernel/features/probes.ts";
 /** The tracefs directory (/sys/kernel/tracing, or debugfs's tracing/); mounts tracefs when none is and setup({ mounts: true }) allowed it, else a SystemError says so. Minimum kernel: 4.9. */
-export { tracefs } from "./kernel/tracefs.ts";
+export const tracefs = lazyFunction(() => tracefsModule().tracefs);
 /** Where mountinfo says tracefs (or debugfs's tracing directory) is mounted, readable or not; undefined when nowhere. Mounts nothing; reads /proc only. Minimum kernel: 4.9. */
-export { tracefsMountPoint } from "./kernel/tracefs.ts";
+export const tracefsMountPoint = lazyFunction(() => tracefsModule().tracefsMountPoint);
 /** An event record's fields as the BTF struct `typeId` lays them out (integers, enums by name, char arrays as strings). Pure. */
-export { decodeRecord } from "./kernel/events/index.ts";
+export const decodeRecord = lazyFunction(() => events().decodeRecord);
 /** The struct an event map's records are: the one named `name`, else the one struct named `event` or `*_event`; undefined when none or several. Pure. */
-export { findEventType } from "./kernel/events/index.ts";
+export const findEventType = lazyFunction(() => events().findEventType);
 /** Records lost: perf's PERF_RECORD_LOST counts (per CPU), or a ringbuf program's own drop counter. */
 export type { LostRecords } from "./kernel/events/index.ts";
 /** The kernel-level reader of one event map (ring buffer 5.8+, perf event array). Lifetime: its fds and mmaps until you close() it. Minimum kernel: 4.9 (perf event arrays, 4.3+), 5.8 for ring buffers. */
-export { openEventReader } from "./kernel/events/index.ts";
+export const openEventReader = lazyFunction(() => events().openEventReader);
 /** openEventReader for every event map of a collection. Lifetime: as openEventReader, each closed by you. Minimum kernel: 4.9 (perf event arrays, 4.3+), 5.8 for ring buffers. */
-export { openEventReaders } from "./kernel/events/index.ts";
+export const openEventReaders = lazyFunction(() => events().openEventReaders);
 /** Whether a kernel-level map carries events (a ring buffer, 5.8+, or a perf event array). Pure (reads the map's type). */
-export { isEventMap } from "./kernel/events/index.ts";
+export const isEventMap = lazyFunction(() => events().isEventMap);
 /** The kernel-level perf event array reader (one perf buffer per CPU) under openEvents(). Lifetime: its fds and mmaps until close(). Minimum kernel: 4.9 (the map type 4.3, bpf_perf_event_output 4.4). */
-export { PerfArrayReader } from "./kernel/events/index.ts";
+export const PerfArrayReader = lazyClass(() => events().PerfArrayReader);
+export type PerfArrayReader = import("./kernel/events/index.ts").PerfArrayReader;
 /** The kernel-level ring buffer reader under openEvents(). Lifetime: its mmap until close(). Minimum kernel: 5.8. */
-export { RingbufReader } from "./kernel/events/index.ts";
+export const RingbufReader = lazyClass(() => events().RingbufReader);
+export type RingbufReader = import("./kernel/events/index.ts").RingbufReader;
 /** BPF_PROG_TEST_RUN on a kernel-level program (Program.testRun is the library's). Minimum kernel: 4.12 (packet programs; tracing 5.5, raw_tracepoint 5.10). */
 export const testRun = lazyFunction(() => kernelTestRun().testRun);
 /** The refusals of a test run that the kernel version tells before anything runs (tracing programs before 5.5, raw_tracepoint ctx before 5.10...): throws NotSupportedError naming the version. Pure. */

@@ -21,3 +21,20 @@ export function lazyFunction<F extends (...args: never[]) => unknown>(get: () =>
     return (f ??= get()).apply(this, args);
   } as unknown as F;
 }
+
+/**
+ * A class that loads its module on first use (`new`, a static member, `instanceof`, `extends`) and
+ * then behaves as that class: instances are the real class's (its prototype, its private fields).
+ * For classes "bpfload" exports by value whose modules are heavy; pair it with
+ * `export type Name = import("...").Name` for the instance type.
+ */
+export function lazyClass<C extends abstract new (...args: never) => unknown>(get: () => C): C {
+  const real = lazy(get);
+  // a plain function as the target: constructible, and `prototype` is writable, so the get trap may answer the real one
+  return new Proxy(function () {} as unknown as C, {
+    construct: (_target, args, newTarget) => Reflect.construct(real() as unknown as new (...a: unknown[]) => object, args, newTarget),
+    get: (_target, key) => Reflect.get(real(), key),
+    has: (_target, key) => Reflect.has(real(), key),
+    getPrototypeOf: () => Reflect.getPrototypeOf(real()),
+  });
+}

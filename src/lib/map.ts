@@ -2,11 +2,8 @@
 // on 5.6+), per-CPU values as arrays, queue/stack push/pop, freeze, `using`.
 import type { Btf } from "../elf/btf.ts";
 import { SyscallError, UsageError, errnoName, quote } from "../errors.ts";
-import { hintFor } from "../hints.ts";
 import type { BpfMap as KernelMap, MapDefinition } from "../kernel/map.ts";
-import { bpfMapLookupAndDeleteElem, mapValueCopies, mapValueStride } from "../sys/bpf.ts";
-import { MapElemCalls } from "../sys/map-elem.ts";
-import { bpfMapLookupBatch } from "../sys/map-batch.ts";
+import type { MapElemCalls } from "../sys/map-elem.ts";
 import { MAP_TYPES } from "../uapi.ts";
 import { btfCodec, sizeCodec, type Codec, type Value } from "./codec.ts";
 import { lazy } from "./lazy.ts";
@@ -15,6 +12,10 @@ import { Closeable, closedError, watchLeak } from "./leaks.ts";
 // Loaded when a map is created or opened (lib/lazy.ts), not when "bpfload" is imported.
 const kernelMap = lazy(() => require("../kernel/map.ts") as typeof import("../kernel/map.ts"));
 const kernelPin = lazy(() => require("../kernel/pin.ts") as typeof import("../kernel/pin.ts"));
+const sysBpf = lazy(() => require("../sys/bpf.ts") as typeof import("../sys/bpf.ts"));
+const mapElem = lazy(() => require("../sys/map-elem.ts") as typeof import("../sys/map-elem.ts"));
+const mapBatch = lazy(() => require("../sys/map-batch.ts") as typeof import("../sys/map-batch.ts"));
+const hintFor: typeof import("../hints.ts").hintFor = (...a) => (require("../hints.ts") as typeof import("../hints.ts")).hintFor(...a);
 
 export type { Value } from "./codec.ts";
 
@@ -76,9 +77,9 @@ export class BpfMap extends Closeable {
     const { btf } = types;
     this.#key = btf && types.keyTypeId ? btfCodec(btf, types.keyTypeId) : sizeCodec(inner.def.keySize);
     this.#value = btf && types.valueTypeId ? btfCodec(btf, types.valueTypeId) : sizeCodec(inner.def.valueSize);
-    this.#calls = new MapElemCalls({ fd: inner.fd, type: inner.def.type, keySize: inner.def.keySize, valueSize: inner.def.valueSize });
-    this.#stride = mapValueStride(inner.def.type, inner.def.valueSize);
-    this.#copies = mapValueCopies(inner.def.type);
+    this.#calls = new (mapElem().MapElemCalls)({ fd: inner.fd, type: inner.def.type, keySize: inner.def.keySize, valueSize: inner.def.valueSize });
+    this.#stride = sysBpf().mapValueStride(inner.def.type, inner.def.valueSize);
+    this.#copies = sysBpf().mapValueCopies(inner.def.type);
     this.#release = watchLeak(this, `map '${inner.def.name}'`, () => inner.close());
   }
 
@@ -223,7 +224,7 @@ export class BpfMap extends Closeable {
     let token: Uint8Array | undefined;
     const ref = { fd: this.fd, type: this.#inner.def.type, keySize: this.keySize, valueSize: this.valueSize };
     for (let first = true; ; first = false) {
-      const r = bpfMapLookupBatch(ref, token, count);
+      const r = mapBatch().bpfMapLookupBatch(ref, token, count);
       if (r.ret < 0 && r.errno === ENOSPC && count < 1 << 16) {
         count *= 2; // a hash bucket holds more elements than one batch: the kernel wants room for all of them
         continue;
@@ -264,7 +265,7 @@ export class BpfMap extends Closeable {
   take(key: Value): Value | undefined {
     this.#check();
     const ref = { fd: this.fd, type: this.#inner.def.type, keySize: this.keySize, valueSize: this.valueSize };
-    const r = bpfMapLookupAndDeleteElem(ref, this.#key.encode(key, `map '${this.name}' key`));
+    const r = sysBpf().bpfMapLookupAndDeleteElem(ref, this.#key.encode(key, `map '${this.name}' key`));
     if (r.ret < 0) {
       if (r.errno === ENOENT) return undefined;
       throw new SyscallError(`map '${this.name}': lookup and delete`, "BPF_MAP_LOOKUP_AND_DELETE_ELEM", r.errno, hintFor("BPF_MAP_LOOKUP_AND_DELETE_ELEM", errnoName(r.errno), { euid: process.geteuid?.() ?? 0 }));
@@ -298,7 +299,7 @@ export class BpfMap extends Closeable {
 
 /** A kernel before 5.6 answers EINVAL to an unknown command; 5.6+ answers a bad fd with EBADF. */
 function probeBatchMissing(ref: { type: number; keySize: number; valueSize: number }): boolean {
-  const r = bpfMapLookupBatch({ ...ref, fd: -1 }, undefined, 1);
+  const r = mapBatch().bpfMapLookupBatch({ ...ref, fd: -1 }, undefined, 1);
   return r.errno === 9 ? true : false;
 }
 

@@ -7,9 +7,6 @@ import { BpfloadError, ObjectError, SyscallError, UsageError } from "../errors.t
 import type { Collection as KernelCollection } from "../kernel/collection.ts";
 import type { BpfMap as KernelMap } from "../kernel/map.ts";
 import type { KernelVersion } from "../kernel/version.ts";
-import { bpfMapGetFdById, bpfMapGetInfo } from "../sys/bpf.ts";
-import { readUserFile } from "../sys/files.ts";
-import { BPF_MAP_INFO, field } from "../sys/layout.ts";
 import { MAP_TYPES, type ProgTypeName } from "../uapi.ts";
 import { btfCodec, type Value } from "./codec.ts";
 import { lazy } from "./lazy.ts";
@@ -23,6 +20,9 @@ const objectOptions = lazy(() => require("../elf/object-options.ts") as typeof i
 const kernelCollection = lazy(() => require("../kernel/collection.ts") as typeof import("../kernel/collection.ts"));
 const kernelMap = lazy(() => require("../kernel/map.ts") as typeof import("../kernel/map.ts"));
 const kernelPin = lazy(() => require("../kernel/pin.ts") as typeof import("../kernel/pin.ts"));
+const sysBpf = lazy(() => require("../sys/bpf.ts") as typeof import("../sys/bpf.ts"));
+const sysFiles = lazy(() => require("../sys/files.ts") as typeof import("../sys/files.ts"));
+const sysLayout = lazy(() => require("../sys/layout.ts") as typeof import("../sys/layout.ts"));
 
 /** LIBBPF_PIN_BY_NAME: `__uint(pinning, LIBBPF_PIN_BY_NAME)` in a BTF map definition, or `spec.maps.get(n)!.pinning = PIN_BY_NAME` (with `load(spec, { pinPath })`). A constant: pure. */
 export const PIN_BY_NAME = 1;
@@ -141,6 +141,8 @@ export class MapSpec {
 /** A second fd of the map behind `fd` (by its id): the collection closes its own, never yours. */
 function reopenMap(fd: number, name: string): KernelMap {
   if (fd < 0) throw new UsageError(`map '${name}' is closed: it cannot replace a map of an object`);
+  const { bpfMapGetFdById, bpfMapGetInfo } = sysBpf();
+  const { BPF_MAP_INFO, field } = sysLayout();
   const info = bpfMapGetInfo(fd);
   if (info.ret < 0) throw new SyscallError(`map '${name}': read its definition`, "BPF_OBJ_GET_INFO_BY_FD", info.errno);
   const u32 = (f: string) => info.info.getUint32(field(BPF_MAP_INFO, f).offset, true);
@@ -242,7 +244,7 @@ export class CollectionSpec {
  *     using coll = load(spec);
  */
 export async function readObject(path: string | Uint8Array, file = typeof path === "string" ? path : "object"): Promise<CollectionSpec> {
-  const bytes = typeof path === "string" ? readUserFile(path) : path;
+  const bytes = typeof path === "string" ? sysFiles().readUserFile(path) : path;
   try {
     return new CollectionSpec(await elfReader().readObject(bytes, file), bytes);
   } catch (e) {
