@@ -84,5 +84,7 @@ test("errors thrown by the lazily loaded parts are the exported classes", async 
   expect(caught).toBeInstanceOf(lib.AsmError);
   expect(caught).toBeInstanceOf(lib.BpfloadError);
   const { FileError } = await import("../../src/sys/files.ts");
-  expect(new FileError("read", "/x", 2)).toBeInstanceOf(lib.FileError);
+  expect(new FileError("/x", 2, "read")).toBeInstanceOf(lib.FileError);
+  expect(new lib.FileError("/x", 2, "read")).toBeInstanceOf(FileError); // constructed through the lazy class: the real one
+  expect(new lib.FileError("/x", 2, "read").message).toBe(new FileError("/x", 2, "read").message);
 });
