@@ -5,13 +5,14 @@ import { SyscallError, UsageError, errnoName, quote } from "../errors.ts";
 import type { BpfMap as KernelMap, MapDefinition } from "../kernel/map.ts";
 import type { MapElemCalls } from "../sys/map-elem.ts";
 import { MAP_TYPES } from "../uapi.ts";
-import { btfCodec, sizeCodec, type Codec, type Value } from "./codec.ts";
+import type { Codec, Value } from "./codec.ts";
 import { lazy } from "./lazy.ts";
 import { Closeable, closedError, watchLeak } from "./leaks.ts";
 
 // Loaded when a map is created or opened (lib/lazy.ts), not when "bpfload" is imported.
 const kernelMap = lazy(() => require("../kernel/map.ts") as typeof import("../kernel/map.ts"));
 const kernelPin = lazy(() => require("../kernel/pin.ts") as typeof import("../kernel/pin.ts"));
+const codecs = lazy(() => require("./codec.ts") as typeof import("./codec.ts")); // with the BTF reader: loaded with the first map
 const sysBpf = lazy(() => require("../sys/bpf.ts") as typeof import("../sys/bpf.ts"));
 const mapElem = lazy(() => require("../sys/map-elem.ts") as typeof import("../sys/map-elem.ts"));
 const mapBatch = lazy(() => require("../sys/map-batch.ts") as typeof import("../sys/map-batch.ts"));
@@ -75,6 +76,7 @@ export class BpfMap extends Closeable {
     super();
     this.#inner = inner;
     const { btf } = types;
+    const { btfCodec, sizeCodec } = codecs();
     this.#key = btf && types.keyTypeId ? btfCodec(btf, types.keyTypeId) : sizeCodec(inner.def.keySize);
     this.#value = btf && types.valueTypeId ? btfCodec(btf, types.valueTypeId) : sizeCodec(inner.def.valueSize);
     this.#calls = new (mapElem().MapElemCalls)({ fd: inner.fd, type: inner.def.type, keySize: inner.def.keySize, valueSize: inner.def.valueSize });

@@ -8,7 +8,7 @@ import type { Collection as KernelCollection } from "../kernel/collection.ts";
 import type { BpfMap as KernelMap } from "../kernel/map.ts";
 import type { KernelVersion } from "../kernel/version.ts";
 import { MAP_TYPES, type ProgTypeName } from "../uapi.ts";
-import { btfCodec, type Value } from "./codec.ts";
+import type { Value } from "./codec.ts";
 import { lazy } from "./lazy.ts";
 import { BpfMap } from "./map.ts";
 import { Program } from "./program.ts";
@@ -20,6 +20,7 @@ const objectOptions = lazy(() => require("../elf/object-options.ts") as typeof i
 const kernelCollection = lazy(() => require("../kernel/collection.ts") as typeof import("../kernel/collection.ts"));
 const kernelMap = lazy(() => require("../kernel/map.ts") as typeof import("../kernel/map.ts"));
 const kernelPin = lazy(() => require("../kernel/pin.ts") as typeof import("../kernel/pin.ts"));
+const btfCodec: typeof import("./codec.ts").btfCodec = (...a) => (require("./codec.ts") as typeof import("./codec.ts")).btfCodec(...a);
 const sysBpf = lazy(() => require("../sys/bpf.ts") as typeof import("../sys/bpf.ts"));
 const sysFiles = lazy(() => require("../sys/files.ts") as typeof import("../sys/files.ts"));
 const sysLayout = lazy(() => require("../sys/layout.ts") as typeof import("../sys/layout.ts"));

@@ -5,13 +5,14 @@ import { SystemError, UsageError } from "../errors.ts";
 import type { EventReader as KernelEventReader, LostRecords } from "../kernel/events/index.ts";
 import type { TracePipe } from "../kernel/trace-pipe.ts";
 import { parseTraceLine, type TraceLine } from "../trace-line.ts";
-import { btfCodec, type Value } from "./codec.ts";
+import type { Value } from "./codec.ts";
 import { lazy } from "./lazy.ts";
 import type { BpfMap } from "./map.ts";
 import { Closeable, watchLeak } from "./leaks.ts";
 
 // Loaded when a reader is opened (lib/lazy.ts), not when "bpfload" is imported.
 const events = lazy(() => require("../kernel/events/index.ts") as typeof import("../kernel/events/index.ts"));
+const btfCodec: typeof import("./codec.ts").btfCodec = (...a) => (require("./codec.ts") as typeof import("./codec.ts")).btfCodec(...a);
 const tracePipe = lazy(() => require("../kernel/trace-pipe.ts") as typeof import("../kernel/trace-pipe.ts"));
 
 /** How a reader's async iteration polls and when it stops. */
