@@ -20,6 +20,8 @@ const objectOptions = lazy(() => require("../elf/object-options.ts") as typeof i
 const kernelCollection = lazy(() => require("../kernel/collection.ts") as typeof import("../kernel/collection.ts"));
 const kernelMap = lazy(() => require("../kernel/map.ts") as typeof import("../kernel/map.ts"));
 const kernelPin = lazy(() => require("../kernel/pin.ts") as typeof import("../kernel/pin.ts"));
+const targetBtf = lazy(() => require("../kernel/target-btf.ts") as typeof import("../kernel/target-btf.ts"));
+const freplace = lazy(() => require("../kernel/attach/freplace.ts") as typeof import("../kernel/attach/freplace.ts"));
 const btfCodec: typeof import("./codec.ts").btfCodec = (...a) => (require("./codec.ts") as typeof import("./codec.ts")).btfCodec(...a);
 const sysBpf = lazy(() => require("../sys/bpf.ts") as typeof import("../sys/bpf.ts"));
 const sysFiles = lazy(() => require("../sys/files.ts") as typeof import("../sys/files.ts"));
@@ -275,6 +277,21 @@ export interface LoadOptions {
   logLevel?: number;
   /** Directory (on a BPF filesystem) for maps with `pinning` PIN_BY_NAME: reused when pinned there, else pinned there. */
   pinPath?: string;
+  /**
+   * The BTF to resolve CO-RE relocations against, for a kernel without /sys/kernel/btf/vmlinux:
+   * raw BTF (BTFHub's `KERNEL.btf`), its `.btf.tar.xz` (unpacked with the system's xz), or a vmlinux
+   * ELF with .BTF (`bpfload --btf`). Default: the running kernel's (vmlinux, then modules). Read only
+   * for an object with CO-RE relocations, once, before any program is loaded.
+   */
+  btf?: string;
+  /**
+   * For freplace programs (SEC("freplace/FUNC")): the loaded program whose global function they
+   * replace, `PROG_ID:FUNC` or `PIN_PATH:FUNC` (FUNC from the section when left out), as `bpfload
+   * --target` takes it. Held open only while loading. Minimum kernel: 5.6.
+   */
+  freplaceTarget?: string;
+  /** Load the other programs when one fails: its error goes to `Collection.failures` instead of being thrown (what `bpfload load --no-attach` reports program by program). */
+  keepGoing?: boolean;
 }
 
 /**
@@ -288,8 +305,10 @@ export interface LoadOptions {
 export class Collection extends Closeable {
   readonly programs = new Map<string, Program>();
   readonly maps = new Map<string, BpfMap>();
-  /** What was decided on the object's behalf (BTF dropped, sizes rounded). */
+  /** What was decided on the object's behalf (BTF dropped, sizes rounded, CO-RE relocations). */
   readonly notes: string[];
+  /** The programs that did not load, with why, when `keepGoing` went on past them (else empty). */
+  readonly failures: { name: string; error: BpfloadError }[];
   #inner: KernelCollection;
 
   /** Adopts a kernel-level collection (its fds are owned from here on); `load` makes these. */
@@ -297,6 +316,7 @@ export class Collection extends Closeable {
     super();
     this.#inner = inner;
     this.notes = inner.notes;
+    this.failures = inner.failures.map((f) => ({ name: f.spec.name, error: asBpfloadError(f.error, spec.file) as BpfloadError }));
     for (const [name, m] of inner.maps) {
       const raw = spec.object.maps.find((x) => x.name === name);
       // BTF maps: keys and values as their types say (a size changed with maxEntries/--map drops the type)
@@ -345,12 +365,20 @@ export function load(spec: CollectionSpec, opts: LoadOptions = {}): Collection {
   };
   // per-program types: the kernel loader takes one override, so programs whose type was changed load through it one by one
   let inner: KernelCollection;
+  let target: import("../kernel/attach/freplace.ts").FreplaceTarget | undefined;
   try {
+    // the CO-RE target is read once, before any program (its error said once, not per program)
+    const core = targetBtf().lazyCoreTarget(opts.btf);
+    if (spec.object.functions.some((f) => f.coreRelocations)) core.open();
+    if (opts.freplaceTarget !== undefined) target = freplace().FreplaceTarget.open(opts.freplaceTarget);
     inner = kernelCollection().loadCollection(withTypes(spec.object, types), {
       select: (p) => wanted.has(p.name), license: opts.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel, elf: spec.bytes, existingMap: existing,
+      keepGoing: opts.keepGoing, targetBtf: core, freplaceTarget: target,
     });
   } catch (e) {
     throw asBpfloadError(e, spec.file); // loadCollection closed what it created
+  } finally {
+    target?.close(); // a loaded freplace program holds its target itself
   }
   try {
     for (const { name, path } of toPin) kernelPin().pinFd(inner.maps.get(name)!.fd, path, `map '${name}'`);
