@@ -144,6 +144,12 @@ export const disassemble = lazyFunction(() => asm().disassemble);
 export const disassembleObject = lazyFunction(() => asm().disassembleObject);
 /** Encodes Instructions to bytes (an ld_imm64 takes 16). Pure. */
 export const encode = lazyFunction(() => asm().encode);
+/** Assembles into one section per `.section`/heading, with symbols and relocations: the shape disassembleObject takes (`bpfload asm` writes it). Pure. */
+export const assembleObject = lazyFunction(() => asm().assembleObject);
+/** Every section's bytes of an assembleObject result, concatenated in order (what assemble gives). Pure. */
+export const sectionBytes = lazyFunction(() => asm().sectionBytes);
+/** assembleObject's result: sections with their bytes, symbols and relocations. */
+export type { AsmObject } from "./asm/index.ts";
 /** One decoded eBPF instruction (opcode, dst, src, off, imm; ld_imm64 with its 64-bit imm). */
 export type { Instruction } from "./asm/index.ts";
 
