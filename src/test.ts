@@ -5,20 +5,32 @@
 import { test } from "bun:test";
 import { probeEventOwner, EVENT_GROUP } from "./attach-spec.ts";
 import { BpfloadError, quote, SystemError, UsageError } from "./errors.ts";
-import { FEATURES, featureSince, hasFeature, setFeatureAnswer, type FeatureId } from "./kernel/features/probes.ts";
-import { liveKernel } from "./kernel/features/kernel.ts";
+import type { FeatureId } from "./kernel/features/ids.ts";
 import { cleanupMark, runCleanupSince } from "./kernel/cleanup.ts";
-import { kernelVersion } from "./kernel/program.ts";
+import { detectKernelVersion, type KernelVersion } from "./kernel/version.ts";
 import { listProbeEvents, selfOwner } from "./kernel/sweep.ts";
+import { lazy, lazyFunction } from "./lib/lazy.ts";
 import { trackLeaks, type LeakReport } from "./lib/leaks.ts";
 import { Program } from "./lib/program.ts";
 import { openTrace, type Reader } from "./lib/readers.ts";
 import { bpfProgLoad } from "./sys/bpf.ts";
 import { close } from "./sys/perf.ts";
-import { listDir, readLink } from "./sys/paths.ts";
+import { readLink } from "./sys/paths.ts";
 import { formatVersionCode } from "./uapi.ts";
 
-export { setFeatureAnswer };
+// The feature probes (and the loader they use) load when a test names a `feature:` (lib/lazy.ts):
+// a test file's import of "bpfload/test" stays cheap.
+const features = lazy(() => require("./kernel/features/probes.ts") as typeof import("./kernel/features/probes.ts"));
+const liveKernel = () => (require("./kernel/features/kernel.ts") as typeof import("./kernel/features/kernel.ts")).liveKernel;
+
+/**
+ * Makes `hasFeature(id)` (and so kernelTest's `feature:`) answer `answer` in this process instead
+ * of probing; undefined probes again. For tests of code that depends on a feature, and for a fake
+ * lying probe. Pure: no kernel needed (process-local).
+ *
+ *     setFeatureAnswer("bpfLink", false); // kernelTest("...", { feature: "bpfLink" }, fn) now fails on 5.7+
+ */
+export const setFeatureAnswer = lazyFunction(() => features().setFeatureAnswer);
 /** One of FEATURE_IDS: what `kernelTest`'s `feature:` and `setFeatureAnswer` take. */
 export type { FeatureId };
 
@@ -38,7 +50,7 @@ export interface KernelTestOptions {
 
 let rootReason: string | undefined | null = null;
 
-/** Why kernel tests cannot run here (not root, bpf() refused), or undefined when they can. Probed once. */
+/** Why kernel tests cannot run here (not root, bpf() refused), or undefined when they can. Probed once (loads and closes a two-instruction program). Minimum kernel: 4.9. */
 export function privilegeSkipReason(): string | undefined {
   if (rootReason !== null) return rootReason;
   if (process.geteuid?.() !== 0) return (rootReason = `not root (euid ${process.geteuid?.()}): kernel tests need root or CAP_BPF+CAP_PERFMON (a privileged container)`);
@@ -50,6 +62,12 @@ export function privilegeSkipReason(): string | undefined {
   return (rootReason = undefined);
 }
 
+let running: KernelVersion | undefined;
+/** The running kernel's version code, detected once (as the loader's kernelVersion(), without loading the loader). */
+function runningKernel(): number {
+  return (running ??= detectKernelVersion()).code;
+}
+
 function versionCode(v: string): number {
   const [a = 0, b = 0, c = 0] = v.split(".").map(Number);
   return (a << 16) + (b << 8) + Math.min(c, 255);
@@ -59,24 +77,26 @@ function versionCode(v: string): number {
 function checkOptions(opts: Omit<KernelTestOptions, "timeout" | "leakCheck">): void {
   if (opts.minKernel !== undefined && !/^\d+\.\d+(\.\d+)?$/.test(opts.minKernel)) throw new UsageError(`kernelTest: minKernel ${quote(String(opts.minKernel))} is not a version like "5.8"`);
   for (const id of [opts.feature ?? []].flat()) {
+    const { FEATURES } = features();
     if (!Object.hasOwn(FEATURES, id)) throw new UsageError(`kernelTest: unknown feature ${quote(String(id))} (${Object.keys(FEATURES).join(", ")})`);
   }
 }
 
-/** What kernelTest decides for `opts` on this machine: run, skip (with why), or fail (with why). Exported for tests of it. */
+/** What kernelTest decides for `opts` on this machine: run, skip (with why), or fail (with why). Exported for tests of it. Minimum kernel: 4.9 (probes as privilegeSkipReason and hasFeature do). */
 export function kernelTestVerdict(opts: Omit<KernelTestOptions, "timeout" | "leakCheck">): { run: true } | { skip: string } | { fail: string } {
   checkOptions(opts);
   if (opts.root !== false) {
     const why = privilegeSkipReason();
     if (why) return { skip: why };
   }
-  const running = kernelVersion().code;
+  const running = runningKernel();
   if (opts.minKernel && running < versionCode(opts.minKernel)) return { skip: `needs Linux >= ${opts.minKernel}, this is ${formatVersionCode(running)}` };
   for (const id of [opts.feature ?? []].flat()) {
+    const { FEATURES, featureSince, hasFeature } = features();
     const answer = hasFeature(id);
     if (answer !== false) continue;
     const since = featureSince(id);
-    const configured = FEATURES[id].configured?.(liveKernel) !== false;
+    const configured = FEATURES[id].configured?.(liveKernel()) !== false;
     if (running >= versionCode(since) && configured) {
       return { fail: `the kernel probe says '${id}' (${FEATURES[id].since}) is missing, but Linux ${formatVersionCode(running)} should have it (since ${since}): a broken probe, or a kernel built or locked down without it` };
     }
@@ -90,6 +110,7 @@ export function kernelTestVerdict(opts: Omit<KernelTestOptions, "timeout" | "lea
  * (or bpf() is refused), the kernel is older than `minKernel`, or a `feature` is absent; it FAILS
  * when a feature is reported absent although the running kernel's version brought it (a broken
  * probe must not turn into a silently skipped test). Checks for leaks after `fn` (leakCheck).
+ * Minimum kernel: 4.9 (the test's own needs: `minKernel`, `feature`).
  *
  *     kernelTest("counts execs", { minKernel: "5.8", feature: "bpfLink" }, async () => { ... });
  */
@@ -117,6 +138,18 @@ export interface ResourceSnapshot {
 
 const RESOURCE_FD = /^anon_inode:(\[?bpf|btf|\[perf_event\])|\/trace_pipe$/;
 
+/**
+ * A directory's entries ([] when it is not one). Bun.Glob, not node:fs: loading node:fs costs a
+ * `bun test` file ~2.5 ms, and the snapshot runs before every kernel test, the first one included.
+ */
+function listDir(dir: string): string[] {
+  try {
+    return [...new Bun.Glob("*").scanSync({ cwd: dir, onlyFiles: false, dot: true, followSymlinks: false })];
+  } catch {
+    return [];
+  }
+}
+
 function pinsUnder(dir: string, depth: number, out: string[]): void {
   for (const name of listDir(dir)) {
     const path = `${dir}/${name}`;
@@ -126,7 +159,7 @@ function pinsUnder(dir: string, depth: number, out: string[]): void {
   }
 }
 
-/** This process's bpf fds, probe events and the pins under /sys/fs/bpf, now. */
+/** This process's bpf fds, probe events and the pins under /sys/fs/bpf, now. Reads /proc and tracefs only. Minimum kernel: 4.9. */
 export function snapshotResources(): ResourceSnapshot {
   const fds = new Map<string, string>();
   for (const fd of listDir("/proc/self/fd")) {
@@ -145,7 +178,7 @@ export function snapshotResources(): ResourceSnapshot {
   return { fds, probeEvents, pins };
 }
 
-/** What `after` has that `before` had not, as lines ("fd 12 (anon_inode:bpf-map)"). */
+/** What `after` has that `before` had not, as lines ("fd 12 (anon_inode:bpf-map)"). Pure. */
 export function newResources(before: ResourceSnapshot, after: ResourceSnapshot): string[] {
   const out: string[] = [];
   for (const [fd, target] of after.fds) if (before.fds.get(fd) !== target) out.push(`fd ${fd} (${target})`);
@@ -154,7 +187,7 @@ export function newResources(before: ResourceSnapshot, after: ResourceSnapshot):
   return out;
 }
 
-/** A test that left resources behind. */
+/** A test that left resources behind: `leaks` lists them (as newResources says them). Pure. */
 export class LeakError extends BpfloadError {
   readonly exitCode = 1;
   readonly kind = "leak";
@@ -169,7 +202,9 @@ export class LeakError extends BpfloadError {
  * something it created. (kernelTest does this by default.) Then the links the test left open are
  * detached and their probe events removed (bun test exits without 'exit' listeners, so nothing
  * else would). Pins made by other processes meanwhile count too: run kernel tests one file at a
- * time on a shared machine.
+ * time on a shared machine. Minimum kernel: 4.9.
+ *
+ *     test("closes what it opens", () => checkLeaks(async () => { using m = createMap({ ... }); }));
  */
 export async function checkLeaks<T>(fn: () => T | Promise<T>): Promise<T> {
   const collected: LeakReport[] = [];
@@ -204,6 +239,7 @@ export interface CollectOptions {
  * Runs `fn` and gives back what arrived meanwhile: the records of an EventReader, the lines of a
  * TraceReader, or, given a Program, the trace_pipe lines printed while `fn` ran (trace_pipe is
  * shared by every program: filter by `pid`). A reader passed in stays open; one opened here is closed.
+ * Minimum kernel: 4.9 (ring buffers 5.8).
  *
  *     const lines = await collect(prog, async () => { await Bun.spawn(["/bin/true"]).exited; });
  *     expect(lines.some((l) => l.message?.startsWith("execve by"))).toBe(true);

@@ -1,8 +1,6 @@
 // `bpfload cleanup`: remove the probe events of dead bpfload processes, and what they attached
 // over netlink or BPF_PROG_ATTACH (recorded under /run/bpfload), and say which.
-import { SystemError } from "../errors.ts";
-import { describeRecord, sweepNetRecords } from "../kernel/attach/sweep-net.ts";
-import { sweepStaleEvents } from "../kernel/sweep.ts";
+import { describeRecord, sweepNetRecords, sweepStaleEvents, SystemError } from "../index.ts";
 import type { Output } from "./output.ts";
 
 export function runCleanup(out: Output): number {

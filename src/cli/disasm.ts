@@ -1,9 +1,8 @@
 // `bpfload disasm FILE|OBJ`: instructions as llvm-objdump -dr prints them (LLVM 14), or in the
 // verifier's syntax (--syntax kernel) to match a verifier log line by line.
 import type { DisasmObject, DisasmOptions } from "../asm/index.ts";
-import { disassemble, disassembleObject } from "../asm/index.ts";
-import type { ObjectSpec } from "../elf/index.ts";
-import { quote, UsageError } from "../errors.ts";
+import { assemble, disassemble, disassembleObject, parseObject, UsageError, type ObjectSpec } from "../index.ts";
+import { quote } from "../errors.ts";
 import { readInput } from "./input.ts";
 import type { Output } from "./output.ts";
 
@@ -46,8 +45,7 @@ export async function runDisasm(out: Output, file: string, o: DisasmCliOptions):
   const input = readInput(file);
   let text: string;
   if (input.kind === "elf") {
-    const { readObject } = await import("../elf/index.ts");
-    const obj = await readObject(input.bytes, file);
+    const obj = await parseObject(input.bytes, file);
     const view = disasmView(obj, file);
     if (o.source) {
       // as llvm-objdump: the source files the line table names, read relative to the current directory
@@ -64,7 +62,7 @@ export async function runDisasm(out: Output, file: string, o: DisasmCliOptions):
   } else {
     if (o.section !== undefined) throw new UsageError(`${file} is not an ELF object: --section does not apply`);
     if (o.source) throw new UsageError(`${file} is not an ELF object: -S needs an object's line info (clang -g)`);
-    const bytes = input.kind === "raw" ? input.insns : (await import("../asm/index.ts")).assemble(input.text, file);
+    const bytes = input.kind === "raw" ? input.insns : assemble(input.text, file);
     text = disassemble(bytes, opts);
   }
   if (out.json) {

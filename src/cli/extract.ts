@@ -1,7 +1,7 @@
 // `bpfload extract OBJ -o FILE`: what the seed article did with llvm-objdump and dd — the raw
 // instructions of one program, with where they came from.
-import { readObject, type ProgramSpec } from "../elf/index.ts";
-import { InputError, quote, UsageError } from "../errors.ts";
+import { InputError, parseObject, UsageError, type RawProgramSpec as ProgramSpec } from "../index.ts";
+import { quote } from "../errors.ts";
 import { readInput, writeOutput } from "./input.ts";
 import type { Output } from "./output.ts";
 
@@ -17,7 +17,7 @@ export async function runExtract(out: Output, file: string, o: { section?: strin
   if (!o.output) throw new UsageError("give the output file with -o FILE");
   const input = readInput(file);
   if (input.kind !== "elf") throw new InputError(file, "not an ELF object: extract takes the programs out of a clang-compiled object");
-  const obj = await readObject(input.bytes, file);
+  const obj = await parseObject(input.bytes, file);
   const prog = pickProgram(file, obj.programs, o.section, o.program);
   writeOutput(o.output, prog.insns);
   const pending = prog.relocations;

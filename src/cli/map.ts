@@ -2,7 +2,7 @@
 // pin path or name:NAME (what bpftool map does, for test VMs without bpftool). Keys and values
 // are integers (decimal or 0x hex, little-endian in the key/value size, negative as two's
 // complement) or bytes (`hex:01000000`, or the "01 00 00 00" that the dumps print).
-import { SystemError, UsageError } from "../errors.ts";
+import { SystemError, UsageError } from "../index.ts";
 import type { BpfMap } from "../kernel/map.ts";
 import { mapIds, mapInfoOf, openMapById, openMapRef, parseObjectRef, type MapInfo } from "../kernel/objects.ts";
 import { asInteger, perCpuSum, printMap } from "./maps.ts";

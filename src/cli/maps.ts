@@ -1,6 +1,6 @@
 // Printing maps: at exit and for `map dump`. Every entry, streamed as the kernel hands them out
 // (hex, and integers where the sizes allow); per-CPU maps one value per CPU, plus the sum.
-import { SyscallError } from "../errors.ts";
+import { SyscallError } from "../index.ts";
 import type { Collection } from "../kernel/collection.ts";
 import type { BpfMap, MapEntry } from "../kernel/map.ts";
 import type { Output } from "./output.ts";

@@ -1,7 +1,7 @@
 // Loading an ELF object for `load`: read it, pick the programs the user named, load them.
-import { Btf, readObject, type ObjectSpec, type ProgramSpec } from "../elf/index.ts";
-import { UsageError } from "../errors.ts";
-import { loadCollection, type Collection } from "../kernel/collection.ts";
+import { Btf } from "../elf/index.ts";
+import { loadCollection, parseObject, UsageError, type ObjectSpec, type RawProgramSpec as ProgramSpec } from "../index.ts";
+import type { Collection } from "../kernel/collection.ts";
 import { btfFileOption, lazyCoreTarget } from "../kernel/target-btf.ts";
 import type { KernelVersion } from "../kernel/version.ts";
 import type { ProgTypeName } from "../uapi.ts";
@@ -23,7 +23,7 @@ export interface ObjectLoadOptions {
 }
 
 export async function loadObjectFile(out: Output, file: string, bytes: Uint8Array, opts: ObjectLoadOptions): Promise<Collection> {
-  const obj = await readObject(bytes, file);
+  const obj = await parseObject(bytes, file);
   if (!obj.programs.length) throw new UsageError(`${file} holds no eBPF program (no executable section with instructions)`);
   const named = opts.section !== undefined || opts.program !== undefined;
   // libbpf's "?" sections (autoload off) load only when named

@@ -1,7 +1,5 @@
 // `bpfload probe`: what this kernel offers, grouped for a tester; --json for CI.
-import { probeKernel, type Probe } from "../kernel/features.ts";
-import type { FeatureAnswer } from "../kernel/features/probes.ts";
-import { tracefsMountPoint } from "../kernel/tracefs.ts";
+import { probeKernel, tracefsMountPoint, type FeatureAnswer, type Probe } from "../index.ts";
 import type { Output } from "./output.ts";
 
 /** Not mounted, or mounted where this user cannot read it (mode 0700 for root on newer kernels). */

@@ -1,5 +1,5 @@
 // `bpfload prog list | show PROG`: the kernel's programs by id, pin path or name:NAME.
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../index.ts";
 import { openProgById, openProgRef, parseObjectRef, progIds, progInfoOf, type ProgInfo } from "../kernel/objects.ts";
 import { close } from "../sys/perf.ts";
 import type { Output } from "./output.ts";

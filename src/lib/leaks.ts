@@ -17,7 +17,7 @@ let stacks = false;
 /**
  * Sets what happens when the safety net closes a leaked resource (default: one `console.warn`
  * line), and whether creation stacks are kept for the report (costs a stack trace per resource).
- * Returns the settings it replaced.
+ * Returns the settings it replaced. Pure (process-local settings; no kernel).
  *
  *     trackLeaks({ onLeak: (l) => leaks.push(l.what), stacks: true });
  */

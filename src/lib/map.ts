@@ -2,15 +2,21 @@
 // on 5.6+), per-CPU values as arrays, queue/stack push/pop, freeze, `using`.
 import type { Btf } from "../elf/btf.ts";
 import { SyscallError, UsageError, errnoName, quote } from "../errors.ts";
-import { hintFor } from "../hints.ts";
-import { BpfMap as KernelMap, createMap as createKernelMap, type MapDefinition } from "../kernel/map.ts";
-import { openPinnedMap as openPinnedKernelMap } from "../kernel/pin.ts";
-import { bpfMapLookupAndDeleteElem, mapValueCopies, mapValueStride } from "../sys/bpf.ts";
-import { MapElemCalls } from "../sys/map-elem.ts";
-import { bpfMapLookupBatch } from "../sys/map-batch.ts";
+import type { BpfMap as KernelMap, MapDefinition } from "../kernel/map.ts";
+import type { MapElemCalls } from "../sys/map-elem.ts";
 import { MAP_TYPES } from "../uapi.ts";
-import { btfCodec, sizeCodec, type Codec, type Value } from "./codec.ts";
+import type { Codec, Value } from "./codec.ts";
+import { lazy } from "./lazy.ts";
 import { Closeable, closedError, watchLeak } from "./leaks.ts";
+
+// Loaded when a map is created or opened (lib/lazy.ts), not when "bpfload" is imported.
+const kernelMap = lazy(() => require("../kernel/map.ts") as typeof import("../kernel/map.ts"));
+const kernelPin = lazy(() => require("../kernel/pin.ts") as typeof import("../kernel/pin.ts"));
+const codecs = lazy(() => require("./codec.ts") as typeof import("./codec.ts")); // with the BTF reader: loaded with the first map
+const sysBpf = lazy(() => require("../sys/bpf.ts") as typeof import("../sys/bpf.ts"));
+const mapElem = lazy(() => require("../sys/map-elem.ts") as typeof import("../sys/map-elem.ts"));
+const mapBatch = lazy(() => require("../sys/map-batch.ts") as typeof import("../sys/map-batch.ts"));
+const hintFor: typeof import("../hints.ts").hintFor = (...a) => (require("../hints.ts") as typeof import("../hints.ts")).hintFor(...a);
 
 export type { Value } from "./codec.ts";
 
@@ -70,11 +76,12 @@ export class BpfMap extends Closeable {
     super();
     this.#inner = inner;
     const { btf } = types;
+    const { btfCodec, sizeCodec } = codecs();
     this.#key = btf && types.keyTypeId ? btfCodec(btf, types.keyTypeId) : sizeCodec(inner.def.keySize);
     this.#value = btf && types.valueTypeId ? btfCodec(btf, types.valueTypeId) : sizeCodec(inner.def.valueSize);
-    this.#calls = new MapElemCalls({ fd: inner.fd, type: inner.def.type, keySize: inner.def.keySize, valueSize: inner.def.valueSize });
-    this.#stride = mapValueStride(inner.def.type, inner.def.valueSize);
-    this.#copies = mapValueCopies(inner.def.type);
+    this.#calls = new (mapElem().MapElemCalls)({ fd: inner.fd, type: inner.def.type, keySize: inner.def.keySize, valueSize: inner.def.valueSize });
+    this.#stride = sysBpf().mapValueStride(inner.def.type, inner.def.valueSize);
+    this.#copies = sysBpf().mapValueCopies(inner.def.type);
     this.#release = watchLeak(this, `map '${inner.def.name}'`, () => inner.close());
   }
 
@@ -219,7 +226,7 @@ export class BpfMap extends Closeable {
     let token: Uint8Array | undefined;
     const ref = { fd: this.fd, type: this.#inner.def.type, keySize: this.keySize, valueSize: this.valueSize };
     for (let first = true; ; first = false) {
-      const r = bpfMapLookupBatch(ref, token, count);
+      const r = mapBatch().bpfMapLookupBatch(ref, token, count);
       if (r.ret < 0 && r.errno === ENOSPC && count < 1 << 16) {
         count *= 2; // a hash bucket holds more elements than one batch: the kernel wants room for all of them
         continue;
@@ -260,7 +267,7 @@ export class BpfMap extends Closeable {
   take(key: Value): Value | undefined {
     this.#check();
     const ref = { fd: this.fd, type: this.#inner.def.type, keySize: this.keySize, valueSize: this.valueSize };
-    const r = bpfMapLookupAndDeleteElem(ref, this.#key.encode(key, `map '${this.name}' key`));
+    const r = sysBpf().bpfMapLookupAndDeleteElem(ref, this.#key.encode(key, `map '${this.name}' key`));
     if (r.ret < 0) {
       if (r.errno === ENOENT) return undefined;
       throw new SyscallError(`map '${this.name}': lookup and delete`, "BPF_MAP_LOOKUP_AND_DELETE_ELEM", r.errno, hintFor("BPF_MAP_LOOKUP_AND_DELETE_ELEM", errnoName(r.errno), { euid: process.geteuid?.() ?? 0 }));
@@ -294,7 +301,7 @@ export class BpfMap extends Closeable {
 
 /** A kernel before 5.6 answers EINVAL to an unknown command; 5.6+ answers a bad fd with EBADF. */
 function probeBatchMissing(ref: { type: number; keySize: number; valueSize: number }): boolean {
-  const r = bpfMapLookupBatch({ ...ref, fd: -1 }, undefined, 1);
+  const r = mapBatch().bpfMapLookupBatch({ ...ref, fd: -1 }, undefined, 1);
   return r.errno === 9 ? true : false;
 }
 
@@ -312,8 +319,8 @@ export interface MapOptions {
 /**
  * Creates a map of your own (BPF_MAP_CREATE), outside any object: for tests of a map type, or a map
  * to put into an object with `spec.maps.get(name).replaceWith(map)`. Lifetime: as BpfMap. Minimum
- * kernel: the map type's (MAP_TYPE_SINCE: hash/array 3.19, percpu 4.6, queue 4.20, ringbuf 5.8),
- * refused with that version on an older one.
+ * kernel: 4.9, and the map type's (MAP_TYPE_SINCE: hash/array 3.19, percpu 4.6, queue 4.20, ringbuf
+ * 5.8), refused with that version on an older one.
  *
  *     using m = createMap({ type: "percpu_array", keySize: 4, valueSize: 8, maxEntries: 4 });
  */
@@ -326,15 +333,15 @@ export function createMap(opts: MapOptions): BpfMap {
     if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new UsageError(`createMap: ${f} must be an integer 0..4294967295, not ${n}`);
   }
   const def: MapDefinition = { name: opts.name ?? opts.type, type, keySize: opts.keySize, valueSize: opts.valueSize, maxEntries: opts.maxEntries, flags: opts.flags ?? 0 };
-  return new BpfMap(createKernelMap(def));
+  return new BpfMap(kernelMap().createMap(def));
 }
 
 /**
  * Opens a map pinned on a BPF filesystem (BPF_OBJ_GET; its definition from BPF_OBJ_GET_INFO_BY_FD,
- * 4.13+). Lifetime: as BpfMap; the pin stays.
+ * 4.13+). Lifetime: as BpfMap; the pin stays. Minimum kernel: 4.13.
  *
  *     using counts = openPinnedMap("/sys/fs/bpf/myapp/counts");
  */
 export function openPinnedMap(path: string): BpfMap {
-  return new BpfMap(openPinnedKernelMap(path));
+  return new BpfMap(kernelPin().openPinnedMap(path));
 }

@@ -1,24 +1,34 @@
 // The object model: an object file read into an editable description (programs, maps, global
 // variables), then loaded into a Collection of disposable programs and maps.
 import { Closeable } from "./leaks.ts";
-import { Btf } from "../elf/btf.ts";
-import { readObject as parseObject } from "../elf/reader.ts";
-import { findVariable, resizeMap, setVariable } from "../elf/object-options.ts";
+import type { Btf } from "../elf/btf.ts";
 import type { MapSpec as RawMapSpec, ObjectSpec, ProgramSpec as RawProgramSpec } from "../elf/types.ts";
 import { BpfloadError, ObjectError, SyscallError, UsageError } from "../errors.ts";
-import { loadCollection, type Collection as KernelCollection } from "../kernel/collection.ts";
-import { BpfMap as KernelMap } from "../kernel/map.ts";
-import { openPinnedMap, pinFd, pinName } from "../kernel/pin.ts";
+import type { Collection as KernelCollection } from "../kernel/collection.ts";
+import type { BpfMap as KernelMap } from "../kernel/map.ts";
 import type { KernelVersion } from "../kernel/version.ts";
-import { bpfMapGetFdById, bpfMapGetInfo } from "../sys/bpf.ts";
-import { readUserFile } from "../sys/files.ts";
-import { BPF_MAP_INFO, field, type FieldName } from "../sys/layout.ts";
+import type { FieldName } from "../sys/layout.ts";
 import { MAP_TYPES, type ProgTypeName } from "../uapi.ts";
-import { btfCodec, type Value } from "./codec.ts";
+import type { Value } from "./codec.ts";
+import { lazy } from "./lazy.ts";
 import { BpfMap } from "./map.ts";
 import { Program } from "./program.ts";
 
-/** LIBBPF_PIN_BY_NAME: `__uint(pinning, LIBBPF_PIN_BY_NAME)` in a BTF map definition, or `spec.maps.get(n)!.pinning = PIN_BY_NAME`. */
+// Loaded on first use (lib/lazy.ts): importing "bpfload" must stay cheap for every test file.
+const elfReader = lazy(() => require("../elf/reader.ts") as typeof import("../elf/reader.ts"));
+const elfBtf = lazy(() => require("../elf/btf.ts") as typeof import("../elf/btf.ts"));
+const objectOptions = lazy(() => require("../elf/object-options.ts") as typeof import("../elf/object-options.ts"));
+const kernelCollection = lazy(() => require("../kernel/collection.ts") as typeof import("../kernel/collection.ts"));
+const kernelMap = lazy(() => require("../kernel/map.ts") as typeof import("../kernel/map.ts"));
+const kernelPin = lazy(() => require("../kernel/pin.ts") as typeof import("../kernel/pin.ts"));
+const targetBtf = lazy(() => require("../kernel/target-btf.ts") as typeof import("../kernel/target-btf.ts"));
+const freplace = lazy(() => require("../kernel/attach/freplace.ts") as typeof import("../kernel/attach/freplace.ts"));
+const btfCodec: typeof import("./codec.ts").btfCodec = (...a) => (require("./codec.ts") as typeof import("./codec.ts")).btfCodec(...a);
+const sysBpf = lazy(() => require("../sys/bpf.ts") as typeof import("../sys/bpf.ts"));
+const sysFiles = lazy(() => require("../sys/files.ts") as typeof import("../sys/files.ts"));
+const sysLayout = lazy(() => require("../sys/layout.ts") as typeof import("../sys/layout.ts"));
+
+/** LIBBPF_PIN_BY_NAME: `__uint(pinning, LIBBPF_PIN_BY_NAME)` in a BTF map definition, or `spec.maps.get(n)!.pinning = PIN_BY_NAME` (with `load(spec, { pinPath })`). A constant: pure. */
 export const PIN_BY_NAME = 1;
 
 /**
@@ -80,7 +90,7 @@ export class MapSpec {
   }
   /** max_entries (a ring buffer's byte size: rounded up to a power-of-two number of pages at load). */
   set maxEntries(n: number) {
-    resizeMap(this.object, `${this.name}:max_entries=${n}`);
+    objectOptions().resizeMap(this.object, `${this.name}:max_entries=${n}`);
   }
   get flags(): number {
     return this.raw.flags;
@@ -113,7 +123,7 @@ export class MapSpec {
     }
     if (typeof map === "string") {
       const path = map;
-      this.replacement = () => this.#checked(openPinnedMap(path), path);
+      this.replacement = () => this.#checked(kernelPin().openPinnedMap(path), path);
       return;
     }
     const fd = map.fd;
@@ -135,25 +145,28 @@ export class MapSpec {
 /** A second fd of the map behind `fd` (by its id): the collection closes its own, never yours. */
 function reopenMap(fd: number, name: string): KernelMap {
   if (fd < 0) throw new UsageError(`map '${name}' is closed: it cannot replace a map of an object`);
+  const { bpfMapGetFdById, bpfMapGetInfo } = sysBpf();
+  const { BPF_MAP_INFO, field } = sysLayout();
   const info = bpfMapGetInfo(fd);
   if (info.ret < 0) throw new SyscallError(`map '${name}': read its definition`, "BPF_OBJ_GET_INFO_BY_FD", info.errno);
   const u32 = (f: FieldName<typeof BPF_MAP_INFO>) => info.info.getUint32(field(BPF_MAP_INFO, f).offset, true);
   const r = bpfMapGetFdById(u32("id"));
   if (r.ret < 0) throw new SyscallError(`map '${name}': open a second fd of it`, "BPF_MAP_GET_FD_BY_ID", r.errno);
-  return new KernelMap(r.ret, { name, type: u32("type"), keySize: u32("key_size"), valueSize: u32("value_size"), maxEntries: u32("max_entries"), flags: u32("map_flags") });
+  return new (kernelMap().BpfMap)(r.ret, { name, type: u32("type"), keySize: u32("key_size"), valueSize: u32("value_size"), maxEntries: u32("max_entries"), flags: u32("map_flags") });
 }
 
 /**
  * A global variable of .data/.rodata/.bss (`const volatile` knobs included), typed by the object's
  * BTF (objects built with clang -g). Pure: `set` changes the section's initial value that the next
- * `load` puts into the kernel (global data: 5.2+; older kernels get .rodata folded into the code).
+ * `load` puts into the kernel. Minimum kernel (to load it): 5.2 for .data/.bss (global data);
+ * .rodata knobs load on older kernels too, folded into the code as constants.
  *
  *     spec.variables.get("target_pid")!.set(process.pid);
  */
 export class VariableSpec {
   constructor(readonly name: string, private readonly object: ObjectSpec, private readonly btf: Btf) {}
   #where() {
-    return findVariable(this.object, this.btf, this.name);
+    return objectOptions().findVariable(this.object, this.btf, this.name);
   }
   /** The section it lives in (".rodata", ".data", ".bss"). */
   get section(): string {
@@ -182,15 +195,18 @@ export class VariableSpec {
       data.set(bytes, offset);
       map.initialData = data;
     } else {
-      setVariable(this.object, this.btf, `${this.name}=${String(v)}`); // the --set code: one set of rules
+      objectOptions().setVariable(this.object, this.btf, `${this.name}=${String(v)}`); // the --set code: one set of rules
     }
     return this;
   }
 }
 
 /**
- * An object file's programs, maps and variables, editable until `load`. Holds no kernel
- * resource (nothing to close); load it as many times as you like.
+ * An object file's programs, maps and variables, editable until `load`. Pure: holds no kernel
+ * resource (nothing to close; lives as long as you keep it), and can be loaded as many times as you like.
+ *
+ *     const spec = await readObject("prog.o");
+ *     for (const [name, p] of spec.programs) console.log(name, p.section, p.attachTo);
  */
 export class CollectionSpec {
   readonly programs = new Map<string, ProgramSpec>();
@@ -202,7 +218,7 @@ export class CollectionSpec {
   /** `object`: the raw ELF description (elf/types.ts); `bytes`: the file's bytes (its BTF goes to the kernel at load). */
   constructor(readonly object: ObjectSpec, readonly bytes: Uint8Array) {
     const s = object.sections.find((x) => x.name === ".BTF");
-    if (s) this.btf = new Btf(bytes.subarray(s.offset, s.offset + s.size));
+    if (s) this.btf = new (elfBtf().Btf)(bytes.subarray(s.offset, s.offset + s.size));
     for (const p of object.programs) this.programs.set(p.name, new ProgramSpec(p));
     for (const m of object.maps) this.maps.set(m.name, new MapSpec(m, object));
     if (this.btf) {
@@ -232,9 +248,9 @@ export class CollectionSpec {
  *     using coll = load(spec);
  */
 export async function readObject(path: string | Uint8Array, file = typeof path === "string" ? path : "object"): Promise<CollectionSpec> {
-  const bytes = typeof path === "string" ? readUserFile(path) : path;
+  const bytes = typeof path === "string" ? sysFiles().readUserFile(path) : path;
   try {
-    return new CollectionSpec(await parseObject(bytes, file), bytes);
+    return new CollectionSpec(await elfReader().readObject(bytes, file), bytes);
   } catch (e) {
     throw asBpfloadError(e, file);
   }
@@ -262,18 +278,38 @@ export interface LoadOptions {
   logLevel?: number;
   /** Directory (on a BPF filesystem) for maps with `pinning` PIN_BY_NAME: reused when pinned there, else pinned there. */
   pinPath?: string;
+  /**
+   * The BTF to resolve CO-RE relocations against, for a kernel without /sys/kernel/btf/vmlinux:
+   * raw BTF (BTFHub's `KERNEL.btf`), its `.btf.tar.xz` (unpacked with the system's xz), or a vmlinux
+   * ELF with .BTF (`bpfload --btf`). Default: the running kernel's (vmlinux, then modules). Read only
+   * for an object with CO-RE relocations, once, before any program is loaded.
+   */
+  btf?: string;
+  /**
+   * For freplace programs (SEC("freplace/FUNC")): the loaded program whose global function they
+   * replace, `PROG_ID:FUNC` or `PIN_PATH:FUNC` (FUNC from the section when left out), as `bpfload
+   * --target` takes it. Held open only while loading. Minimum kernel: 5.6.
+   */
+  freplaceTarget?: string;
+  /** Load the other programs when one fails: its error goes to `Collection.failures` instead of being thrown (what `bpfload load --no-attach` reports program by program). */
+  keepGoing?: boolean;
 }
 
 /**
  * The maps and programs of a loaded object. Lifetime: everything in it is open until `close()`
  * (or the end of its `using` block); a program or map taken out of it stays usable while the
- * collection is open, and is closed with it. Closing twice is harmless.
+ * collection is open, and is closed with it. Closing twice is harmless. Minimum kernel: as load.
+ *
+ *     using coll = load(spec);
+ *     const counts = coll.maps.get("counts")!;
  */
 export class Collection extends Closeable {
   readonly programs = new Map<string, Program>();
   readonly maps = new Map<string, BpfMap>();
-  /** What was decided on the object's behalf (BTF dropped, sizes rounded). */
+  /** What was decided on the object's behalf (BTF dropped, sizes rounded, CO-RE relocations). */
   readonly notes: string[];
+  /** The programs that did not load, with why, when `keepGoing` went on past them (else empty). */
+  readonly failures: { name: string; error: BpfloadError }[];
   #inner: KernelCollection;
 
   /** Adopts a kernel-level collection (its fds are owned from here on); `load` makes these. */
@@ -281,6 +317,7 @@ export class Collection extends Closeable {
     super();
     this.#inner = inner;
     this.notes = inner.notes;
+    this.failures = inner.failures.map((f) => ({ name: f.spec.name, error: asBpfloadError(f.error, spec.file) as BpfloadError }));
     for (const [name, m] of inner.maps) {
       const raw = spec.object.maps.find((x) => x.name === name);
       // BTF maps: keys and values as their types say (a size changed with maxEntries/--map drops the type)
@@ -317,9 +354,9 @@ export function load(spec: CollectionSpec, opts: LoadOptions = {}): Collection {
     const m = spec.maps.get(raw.name);
     if (m?.replacement) return m.replacement();
     if (m && m.pinning === PIN_BY_NAME && opts.pinPath) {
-      const path = `${opts.pinPath}/${pinName(raw.name)}`;
+      const path = `${opts.pinPath}/${kernelPin().pinName(raw.name)}`;
       try {
-        return openPinnedMap(path);
+        return kernelPin().openPinnedMap(path);
       } catch (e) {
         if (!(e instanceof BpfloadError) || !/no such file|ENOENT/.test(e.message)) throw e;
         toPin.push({ name: raw.name, path });
@@ -329,15 +366,23 @@ export function load(spec: CollectionSpec, opts: LoadOptions = {}): Collection {
   };
   // per-program types: the kernel loader takes one override, so programs whose type was changed load through it one by one
   let inner: KernelCollection;
+  let target: import("../kernel/attach/freplace.ts").FreplaceTarget | undefined;
   try {
-    inner = loadCollection(withTypes(spec.object, types), {
+    // the CO-RE target is read once, before any program (its error said once, not per program)
+    const core = targetBtf().lazyCoreTarget(opts.btf);
+    if (spec.object.functions.some((f) => f.coreRelocations)) core.open();
+    if (opts.freplaceTarget !== undefined) target = freplace().FreplaceTarget.open(opts.freplaceTarget);
+    inner = kernelCollection().loadCollection(withTypes(spec.object, types), {
       select: (p) => wanted.has(p.name), license: opts.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel, elf: spec.bytes, existingMap: existing,
+      keepGoing: opts.keepGoing, targetBtf: core, freplaceTarget: target,
     });
   } catch (e) {
     throw asBpfloadError(e, spec.file); // loadCollection closed what it created
+  } finally {
+    target?.close(); // a loaded freplace program holds its target itself
   }
   try {
-    for (const { name, path } of toPin) pinFd(inner.maps.get(name)!.fd, path, `map '${name}'`);
+    for (const { name, path } of toPin) kernelPin().pinFd(inner.maps.get(name)!.fd, path, `map '${name}'`);
   } catch (e) {
     inner.close();
     throw e;

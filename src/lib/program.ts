@@ -2,13 +2,20 @@
 import { parseAttachSpec, type AttachSpec } from "../attach-spec.ts";
 import type { ProgramSpec } from "../elf/types.ts";
 import { UsageError } from "../errors.ts";
-import { attach as attachKernel, type AttachOptions } from "../kernel/attach.ts";
+import type { AttachOptions } from "../kernel/attach.ts";
 import type { Link as KernelLink } from "../kernel/perf-link.ts";
-import { pinFd } from "../kernel/pin.ts";
-import { loadProgram as loadKernelProgram, Program as KernelProgram, type ProgramSpecToLoad, type VerifierStats } from "../kernel/program.ts";
-import { testRun as kernelTestRun, type TestRunOptions, type TestRunResult } from "../kernel/test-run.ts";
+import type { Program as KernelProgram, ProgramSpecToLoad, VerifierStats } from "../kernel/program.ts";
+import type { TestRunOptions, TestRunResult } from "../kernel/test-run.ts";
 import type { ProgTypeName } from "../uapi.ts";
+import { lazy } from "./lazy.ts";
 import { Closeable, closedError, watchLeak } from "./leaks.ts";
+
+// Loaded on first use (lib/lazy.ts): every attach kind, the loader and test runs are most of the
+// library's code, and importing "bpfload" must stay cheap.
+const kernelAttach = lazy(() => require("../kernel/attach.ts") as typeof import("../kernel/attach.ts"));
+const kernelPin = lazy(() => require("../kernel/pin.ts") as typeof import("../kernel/pin.ts"));
+const kernelProgram = lazy(() => require("../kernel/program.ts") as typeof import("../kernel/program.ts"));
+const kernelTestRun = lazy(() => require("../kernel/test-run.ts") as typeof import("../kernel/test-run.ts"));
 
 /** How Program.attach attaches (probe API pmu/tracefs, kretprobe maxactive, net API link/netlink, bpf cookie...). */
 export type { AttachOptions };
@@ -22,8 +29,8 @@ export type { VerifierStats };
 /**
  * A program loaded into the kernel. Lifetime: owns one fd until `close()` or the end of its
  * `using` block (or of its Collection); an attached program stays in the kernel while its Link
- * is open. Closing twice is harmless. Minimum kernel: the program type's (PROG_TYPE_SINCE: kprobe
- * 4.1, tracepoint 4.7, raw_tracepoint 4.17, tracing 5.5, ...).
+ * is open. Closing twice is harmless. Minimum kernel: 4.9 (bpfload's oldest), and the program
+ * type's own (PROG_TYPE_SINCE: kprobe 4.1, tracepoint 4.7, raw_tracepoint 4.17, tracing 5.5, ...).
  *
  *     using prog = coll.programs.get("count")!;
  *     using link = prog.attach();            // the section's attach point
@@ -72,10 +79,10 @@ export class Program extends Closeable {
     return attach(this, target ?? this.spec?.attach ?? "", opts);
   }
 
-  /** Runs the program once (or `repeat` times) on `data`/`ctx` in the kernel (BPF_PROG_TEST_RUN: packet programs 4.12+, tracing 5.5+, raw_tracepoint 5.10+). */
+  /** Runs the program once (or `repeat` times) on `data`/`ctx` in the kernel (BPF_PROG_TEST_RUN). Minimum kernel: 4.12 (packet programs; tracing 5.5, raw_tracepoint 5.10). */
   testRun(opts: TestRunOptions = {}): TestRunResult {
     this.#check();
-    return kernelTestRun(this.#inner, opts);
+    return kernelTestRun().testRun(this.#inner, opts);
   }
 
   /** Instructions the verifier processed, states, time (from bpf_prog_info, 5.16+, and the log). */
@@ -87,7 +94,7 @@ export class Program extends Closeable {
   /** Pins the program at `path` on a BPF filesystem. */
   pin(path: string): void {
     this.#check();
-    pinFd(this.fd, path, `program '${this.name}'`);
+    kernelPin().pinFd(this.fd, path, `program '${this.name}'`);
   }
 
   close(): void {
@@ -102,18 +109,23 @@ export class Program extends Closeable {
 
 /**
  * Loads one program from instructions (BPF_PROG_LOAD; a rejection throws a VerifierError with the
- * whole log). Lifetime: as Program.
+ * whole log). Lifetime: as Program. Minimum kernel: 4.9, and the program type's (PROG_TYPE_SINCE:
+ * kprobe 4.1, tracepoint 4.7, raw_tracepoint 4.17, tracing 5.5), refused with that version when older.
  *
  *     using prog = loadProgram({ name: "ok", type: "socket_filter", insns: assemble("r0 = 0\nexit") });
  */
 export function loadProgram(spec: ProgramSpecToLoad): Program {
-  return new Program(loadKernelProgram(spec));
+  return new Program(kernelProgram().loadProgram(spec));
 }
 
 /**
  * A program attached somewhere. Lifetime: until `close()` or the end of its `using` block; the
  * probe events bpfload created for it (tracefs) are removed on close, and on process exit if it
- * is never closed. Closing twice is harmless.
+ * is never closed. Closing twice is harmless. Minimum kernel: 4.9 (kprobes through tracefs; the
+ * perf PMU 4.17, bpf_link 5.7: each used where the kernel has it).
+ *
+ *     using link = prog.attach("tracepoint:syscalls:sys_enter_execve");
+ *     console.log(link.target, link.hits());
  */
 export class Link extends Closeable {
   readonly #inner: KernelLink;
@@ -148,8 +160,9 @@ export class Link extends Closeable {
 /**
  * Attaches `prog` to `target` (attach-spec syntax or a parsed AttachSpec): kprobes/uprobes through
  * the perf PMU (4.17+) or tracefs, tracepoints (4.7+), raw tracepoints (4.17+), xdp/tc/cgroup
- * (bpf_link where the kernel has it), fentry/fexit/lsm/tp_btf (5.5+ through BTF), iterators.
- * Lifetime: the Link's, until its close() or the end of its `using` block (see Link).
+ * (bpf_link, 5.7, where the kernel has it), fentry/fexit/lsm/tp_btf (5.5+ through BTF), iterators.
+ * Lifetime: the Link's, until its close() or the end of its
+ * `using` block (see Link). Minimum kernel: 4.9, and the attach kind's (as above).
  *
  *     using link = attach(prog, "tracepoint:syscalls:sys_enter_execve");
  */
@@ -157,5 +170,5 @@ export function attach(prog: Program | KernelProgram, target: string | AttachSpe
   if (target === "") throw new UsageError(`attach '${prog.name}': its section names no attach point: give one ("tracepoint:CAT:NAME", "kprobe:FUNC", ...)`);
   const spec = typeof target === "string" ? parseAttachSpec(target) : target;
   const kernelProg = prog instanceof Program ? prog.raw : prog;
-  return new Link(attachKernel(kernelProg, spec, opts));
+  return new Link(kernelAttach().attach(kernelProg, spec, opts));
 }

@@ -2,13 +2,18 @@
 // that end when the reader is closed; disposable.
 import type { Btf } from "../elf/btf.ts";
 import { SystemError, UsageError } from "../errors.ts";
-import { findEventType } from "../kernel/events/decode.ts";
-import { openEventReader, type EventReader as KernelEventReader, type LostRecords } from "../kernel/events/index.ts";
-import { TracePipe } from "../kernel/trace-pipe.ts";
+import type { EventReader as KernelEventReader, LostRecords } from "../kernel/events/index.ts";
+import type { TracePipe } from "../kernel/trace-pipe.ts";
 import { parseTraceLine, type TraceLine } from "../trace-line.ts";
-import { btfCodec, type Value } from "./codec.ts";
-import { Closeable, watchLeak } from "./leaks.ts";
+import type { Value } from "./codec.ts";
+import { lazy } from "./lazy.ts";
 import type { BpfMap } from "./map.ts";
+import { Closeable, watchLeak } from "./leaks.ts";
+
+// Loaded when a reader is opened (lib/lazy.ts), not when "bpfload" is imported.
+const events = lazy(() => require("../kernel/events/index.ts") as typeof import("../kernel/events/index.ts"));
+const btfCodec: typeof import("./codec.ts").btfCodec = (...a) => (require("./codec.ts") as typeof import("./codec.ts")).btfCodec(...a);
+const tracePipe = lazy(() => require("../kernel/trace-pipe.ts") as typeof import("../kernel/trace-pipe.ts"));
 
 /** How a reader's async iteration polls and when it stops. */
 export interface ReadOptions {
@@ -44,7 +49,7 @@ export interface TraceEvent extends Partial<TraceLine> {
  * Reads trace_pipe, where bpf_printk() prints (every program on the machine prints there: filter
  * by `pid` or `message`). The kernel allows one reader at a time on recent kernels: a second one
  * fails with EBUSY naming the holder. Lifetime: the pipe is open until `close()` / `using` ends;
- * iteration ends then. Needs root (tracefs). Minimum kernel: any.
+ * iteration ends then. Needs root (tracefs). Minimum kernel: 4.9 (trace_pipe itself is older).
  *
  *     using trace = openTrace();
  *     for await (const line of trace) if (line.message?.startsWith("exec")) break;
@@ -56,7 +61,7 @@ export class TraceReader extends Closeable implements Reader<TraceEvent> {
 
   constructor(readonly opts: ReadOptions & { path?: string } = {}) {
     super();
-    const pipe = new TracePipe(opts.path);
+    const pipe = new (tracePipe().TracePipe)(opts.path);
     this.#pipe = pipe;
     this.#release = watchLeak(this, "trace_pipe reader", () => pipe.close());
   }
@@ -84,7 +89,7 @@ export class TraceReader extends Closeable implements Reader<TraceEvent> {
   }
 }
 
-/** Opens trace_pipe (see TraceReader). Lifetime: one fd until close() or the end of its `using` block; one reader at a time on recent kernels (EBUSY otherwise). */
+/** Opens trace_pipe (see TraceReader). Lifetime: one fd until close() or the end of its `using` block; one reader at a time on recent kernels (EBUSY otherwise). Needs root. Minimum kernel: 4.9. */
 export function openTrace(opts: ReadOptions = {}): TraceReader {
   return new TraceReader(opts);
 }
@@ -110,8 +115,9 @@ export interface EventOptions extends ReadOptions {
 }
 
 /**
- * Reads the records of a ring buffer (5.8+) or perf event array (4.4+) map. Records lost by the
- * kernel or the program are counted in `lost`. Lifetime: the buffers are mapped until `close()`.
+ * Reads the records of a ring buffer (5.8+) or perf event array (4.3+; bpf_perf_event_output 4.4)
+ * map. Records lost by the kernel or the program are counted in `lost`. Lifetime: the buffers are
+ * mapped until `close()`. Minimum kernel: 4.9 (perf event arrays), 5.8 for ring buffers.
  *
  *     using events = openEvents(coll.maps.get("events")!, { btf: spec.btf });
  *     for await (const r of events) console.log(r.value);
@@ -127,9 +133,9 @@ export class EventReader extends Closeable implements Reader<EventRecord> {
   constructor(map: BpfMap, readonly opts: EventOptions = {}) {
     super();
     if (map.type !== "ringbuf" && map.type !== "perf_event_array") throw new UsageError(`map '${map.name}' is a ${map.type} map: events come through a ringbuf or perf_event_array map`);
-    const inner = openEventReader(map.raw, opts.pages ? { pages: opts.pages } : {});
+    const inner = events().openEventReader(map.raw, opts.pages ? { pages: opts.pages } : {});
     this.#inner = inner;
-    const typeId = opts.btf ? findEventType(opts.btf, opts.type) : undefined;
+    const typeId = opts.btf ? events().findEventType(opts.btf, opts.type) : undefined;
     if (opts.btf && typeId !== undefined) {
       const codec = btfCodec(opts.btf, typeId);
       this.#decode = (b) => codec.decode(b);
@@ -162,7 +168,7 @@ export class EventReader extends Closeable implements Reader<EventRecord> {
   }
 }
 
-/** Opens the reader of a ring buffer (5.8+) or perf event array map (see EventReader). Lifetime: its fds and mmaps until close() or the end of its `using` block; the map must stay open meanwhile. */
+/** Opens the reader of a ring buffer (5.8+) or perf event array map (see EventReader). Lifetime: its fds and mmaps until close() or the end of its `using` block; the map must stay open meanwhile. Minimum kernel: 4.9 (perf event arrays, 4.3+), 5.8 for ring buffers. */
 export function openEvents(map: BpfMap, opts: EventOptions = {}): EventReader {
   return new EventReader(map, opts);
 }

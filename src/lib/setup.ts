@@ -27,6 +27,7 @@ export interface SetupOptions {
  * Without `setup`, the library only registers an `exit` listener that undoes what is still
  * attached (probe events) when the process ends normally; it never calls `process.exit`.
  * Calling it again only adds permissions; there is no undo (handlers stay for the process).
+ * Minimum kernel: 4.9 (memlock matters only before 5.11, memcg accounting after).
  *
  *     import { setup } from "bpfload";
  *     setup({ memlock: true }); // a 4.19 CI kernel

@@ -1,8 +1,9 @@
 // The object model: read (pure), edit (variables through the --set rules, map sizes), load,
 // programs by name, test runs, replacing a map with an existing one, pinning by name.
 import { describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
-import { createMap, load, openEvents, openPinnedMap, PIN_BY_NAME, readObject, UsageError, VerifierError, assemble, loadProgram } from "../../src/index.ts";
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { BpfloadError, createMap, load, openEvents, openPinnedMap, PIN_BY_NAME, readObject, UsageError, VerifierError, assemble, loadProgram } from "../../src/index.ts";
 import { collect } from "../../src/test.ts";
 import { canUseKernel, kernelSkipReason, REPO } from "../support.ts";
 
@@ -158,5 +159,57 @@ describe.skipIf(!canUseKernel)(`readers as async iterators${kernelSkipReason ? `
       coll.maps.get("execs")!.set(5, 6n);
     }
     expect(shared.get(5)).toBe(6n);
+  });
+});
+
+// The load options `bpfload load` has (--btf, --target, per-program failures for --no-attach), in the library.
+const CORE_TASK = `${REPO}/test/fixtures/core_task.o`;
+const KERNEL_BTF = "/sys/kernel/btf/vmlinux";
+describe.skipIf(!canUseKernel || !existsSync(KERNEL_BTF))(`load options from the CLI${kernelSkipReason ? ` (${kernelSkipReason})` : ""}`, () => {
+  test("keepGoing: the programs that load are there, the one the verifier refused is in failures with its error", async () => {
+    const spec = await readObject(CORE_TASK);
+    expect(() => load(spec)).toThrow(/relocation 4 \(struct task_struct\.no_such_field\) could not be resolved/);
+    using coll = load(spec, { keepGoing: true });
+    expect([...coll.programs.keys()].sort()).toEqual(["core_guarded", "core_parent"]);
+    expect(coll.failures.map((f) => f.name)).toEqual(["core_unguarded"]);
+    expect(coll.failures[0]!.error).toBeInstanceOf(BpfloadError);
+    expect(coll.failures[0]!.error.message).toContain("load program 'core_unguarded': BPF_PROG_LOAD: EINVAL");
+  });
+
+  test("btf: CO-RE relocations resolved against the file given; a missing file is refused before any program", async () => {
+    const dir = mkdtempSync(`${tmpdir()}/bpfload-lib-btf-`);
+    try {
+      const file = `${dir}/target.btf`;
+      copyFileSync(KERNEL_BTF, file);
+      const spec = await readObject(CORE_TASK);
+      {
+        using coll = load(spec, { btf: file, programs: ["core_parent"] });
+        expect(coll.notes.some((n) => n.includes("CO-RE relocation") && n.includes(`in ${file}`))).toBe(true);
+        expect(coll.notes.some((n) => n.includes(`in ${KERNEL_BTF}`))).toBe(false);
+      }
+      let err: unknown;
+      try {
+        load(spec, { btf: `${dir}/missing.btf`, programs: ["core_parent"] }).close();
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(BpfloadError);
+      expect((err as Error).message).toContain(`${dir}/missing.btf`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("freplaceTarget: parsed and opened as --target is (a malformed one or a program that is not there is refused)", async () => {
+    const spec = await readObject(`${REPO}/test/fixtures/freplace.o`);
+    expect(() => load(spec, { freplaceTarget: "not a target" })).toThrow(/give the program whose function is replaced and the function, PROG_ID:FUNC or PIN_PATH:FUNC/);
+    let err: unknown;
+    try {
+      load(spec, { freplaceTarget: "/sys/fs/bpf/bpfload-no-such-pin:decide" }).close();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BpfloadError);
+    expect((err as Error).message).toContain("/sys/fs/bpf/bpfload-no-such-pin");
   });
 });

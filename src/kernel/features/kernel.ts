@@ -4,10 +4,12 @@ import { bpfBtfLoad, bpfLinkCreate, bpfLinkCreateProbe, bpfMapCreate, type LinkC
 import type { SysResult } from "../../sys/libc.ts";
 import { close } from "../../sys/perf.ts";
 import { exists, tryReadText } from "../../sys/files.ts";
-import { probePmu } from "../probe-pmu.ts";
-import { ensureMemlockLimit, kernelVersion, loadProgram, progLoadSeam } from "../program.ts";
-import { attachTracepoint } from "../tracepoint.ts";
 import { hasControl, tracefs } from "../tracefs.ts";
+
+// Loaded on the first probe: importing the probes' table (FEATURE_IDS, "bpfload") must not load the loader.
+const program = () => require("../program.ts") as typeof import("../program.ts");
+const probePmu = (kind: "kprobe" | "uprobe") => (require("../probe-pmu.ts") as typeof import("../probe-pmu.ts")).probePmu(kind);
+const attachTracepoint: typeof import("../tracepoint.ts").attachTracepoint = (...a) => (require("../tracepoint.ts") as typeof import("../tracepoint.ts")).attachTracepoint(...a);
 
 export interface ProbeKernel {
   /** BPF_PROG_LOAD (a.askLogTrueSize: 6.4+ reports log_true_size; a.claimedLogSize: see ProgLoadArgs). */
@@ -44,11 +46,11 @@ function tracefsOrUndefined(): string | undefined {
 
 export const liveKernel: ProbeKernel = {
   progLoad: (a) => {
-    ensureMemlockLimit(); // before 5.11 even a probe's program is charged to RLIMIT_MEMLOCK
-    return progLoadSeam.load(a); // the seam tests swap for a fake kernel
+    program().ensureMemlockLimit(); // before 5.11 even a probe's program is charged to RLIMIT_MEMLOCK
+    return program().progLoadSeam.load(a); // the seam tests swap for a fake kernel
   },
   mapCreate: (a) => {
-    ensureMemlockLimit();
+    program().ensureMemlockLimit();
     return bpfMapCreate(a);
   },
   btfLoad: (blob) => bpfBtfLoad(blob, 4096),
@@ -70,7 +72,7 @@ export const liveKernel: ProbeKernel = {
     if (!t) return "no tracefs";
     if (!exists(`${t}/events/syscalls/sys_enter_getpid`)) return "no syscalls:* events (CONFIG_FTRACE_SYSCALLS off)";
     try {
-      const prog = loadProgram({ name: "probe", type: "tracepoint", insns: RETURN_0 });
+      const prog = program().loadProgram({ name: "probe", type: "tracepoint", insns: RETURN_0 });
       try {
         attachTracepoint(prog, { kind: "tracepoint", category: "syscalls", name: "sys_enter_getpid" }).close();
         return undefined;
@@ -81,5 +83,5 @@ export const liveKernel: ProbeKernel = {
       return (e as Error).message;
     }
   },
-  versionCode: () => kernelVersion().code,
+  versionCode: () => program().kernelVersion().code,
 };

@@ -8,6 +8,7 @@ import { BtfBuilder, BTF_FUNC_GLOBAL, BTF_VAR_GLOBAL_ALLOCATED } from "../../elf
 import { NotSupportedError, ERRNO } from "../../errors.ts";
 import { FEATURE_SINCE, newerThan, since, type FeatureKey } from "../../since.ts";
 import { BPF_MAP_TYPE_ARRAY, BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_PROG_TYPE_SOCKET_FILTER } from "../../uapi.ts";
+import { FEATURE_IDS, type FeatureId } from "./ids.ts";
 import { liveKernel, type ProbeKernel } from "./kernel.ts";
 
 const { EBADF } = ERRNO;
@@ -48,13 +49,7 @@ function globalData(k: ProbeKernel): boolean {
   }
 }
 
-export const FEATURE_IDS = [
-  "programNames", "globalData", "bpfToBpfCalls", "kretprobeMaxactive", "kprobePmu", "uprobePmu", "rawTracepoints",
-  "bpfLink", "btf", "btfFunc", "btfFuncGlobal", "btfDatasec", "btfFloat", "btfDeclTag", "btfTypeTag", "btfEnum64",
-  "expectedAttachType", "logTrueSize", "bigVerifierLog", "memcgAccounting", "syscallTracepoints", "probeReadKernel",
-  "xdpLink", "tcxLink", "netfilterLink", "skLookup",
-] as const;
-export type FeatureId = (typeof FEATURE_IDS)[number];
+export { FEATURE_IDS, type FeatureId } from "./ids.ts"; // the list alone: "bpfload" exports it without loading the probes
 
 export interface FeatureProbe {
   /** FEATURE_SINCE key: what messages call it and the version they name. */
