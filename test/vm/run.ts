@@ -556,7 +556,7 @@ const { accel, why: accelWhy } = await chooseAccel();
 const tAccel = performance.now();
 const serialLog = join(WORK, "serial.log");
 log(`VM ${archName}: ${guestKernel.name}, ${busybox.pkg} ${busybox.version}, ${libc.pkg} ${libc.version}`);
-log(`    ${A.qemu} -accel ${accel} (${accelWhy}) -cpu ${A.cpu} -smp ${smp}; ` +
+log(`    ${A.qemu} -accel ${accel} (${accelWhy}) -cpu ${process.env.BPFLOAD_VM_CPU || A.cpu} -smp ${smp}; ` +
   `executable ${relative(ROOT, binaryPath)}; checks ${relative(ROOT, checksPath)}`);
 
 // A guest that hangs under TCG (seen once in ~20 runs: an RCU stall and soft lockup in busybox's sh while a
