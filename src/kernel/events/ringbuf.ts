@@ -36,13 +36,14 @@ export interface RingbufOptions {
   dropped?: () => number | undefined;
   /** false: no copier thread, poll() reads the kernel's ring itself (default: a Worker copies). */
   thread?: boolean;
-  /** The copier's queue in bytes (default: 64 times the ring, within 2-64 MiB). */
+  /** The copier's queue in bytes (default: 64 times the ring, within 2-64 MiB; no copier for rings over 16 MiB). */
   queueBytes?: number;
 }
 
 // STATE values (ring-queue.ts)
 const COPIER = 1;
 const CLOSED = 2;
+const MAX_THREADED_RING = 16 << 20;
 /** How long the reader waits for its copier thread to start before it reads the ring itself. */
 const COPIER_START_MS = 2000;
 
@@ -97,7 +98,8 @@ export class RingbufReader implements EventReader {
     this.data = new Uint8Array(this.producer.buffer);
     this.dataStart = page;
     this.mask = size - 1;
-    if (opts.thread !== false) this.startCopier(page, size);
+    // (a ring of 16 MiB or more rides out a pause by itself; its queue would have to be bigger still)
+    if (opts.thread !== false && size <= MAX_THREADED_RING) this.startCopier(page, size);
   }
 
   /** "thread": a copier thread reads the kernel's ring; "inline": poll() does. */
