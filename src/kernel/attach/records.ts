@@ -1,4 +1,5 @@
-// Attachments that outlive bpfload (netlink XDP and tc filters, BPF_PROG_ATTACH on cgroups) are
+// Attachments that outlive bpfload (netlink XDP and tc filters, BPF_PROG_ATTACH on cgroups and
+// of the flow dissector before 5.7) are
 // written down under /run/bpfload/ before they are made, one file each, named like bpfload's probe
 // events (attach-spec.ts probeEventName: pid, start time, PID namespace), and removed after the
 // detach. A later run or `bpfload cleanup` undoes the records of dead owners (sweep-net.ts).
@@ -14,7 +15,8 @@ export const RECORD_DIR = "/run/bpfload";
 export type NetRecord =
   | { kind: "xdp"; netns: number; ifindex: number; iface: string; progId: number; progName: string; flags: number }
   | { kind: "tc"; netns: number; ifindex: number; iface: string; progId: number; progName: string; parent: number; prio: number; handle: number; createdQdisc: boolean }
-  | { kind: "cgroup"; path: string; attachType: number; progId: number; progName: string };
+  | { kind: "cgroup"; path: string; attachType: number; progId: number; progName: string }
+  | { kind: "flow_dissector"; netns: number; progId: number; progName: string };
 
 let sequence = 0;
 
