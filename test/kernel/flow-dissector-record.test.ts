@@ -4,15 +4,14 @@
 // logic runs without root; the SIGKILL test runs in a network namespace it creates (bpftool net
 // as the oracle; on 6.x the netlink API takes the BPF_PROG_ATTACH path).
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { probeEventName } from "../../src/attach-spec.ts";
 import { flowDissectorUndo } from "../../src/kernel/attach/netns.ts";
-import { writeRecord } from "../../src/kernel/attach/records.ts";
+import { openRecordDir, removeRecord, writeRecord } from "../../src/kernel/attach/records.ts";
 import { describeRecord, sweepNetRecords } from "../../src/kernel/attach/sweep-net.ts";
 import { selfOwner } from "../../src/kernel/sweep.ts";
 import { canUseKernel, MAIN, REPO } from "../support.ts";
-import { writeFileSync } from "node:fs";
 
 describe("flow dissector records (no kernel)", () => {
   const dir = mkdtempSync(`${tmpdir()}/bpfload-fd-records-`);
@@ -91,4 +90,27 @@ describe.skipIf(!!skip)("flow dissector through BPF_PROG_ATTACH, SIGKILL, cleanu
     expect(attachedIds()).toEqual([]);
     expect(records()).toEqual(before);
   }, 30_000);
+});
+
+describe("record removal without openat2 (kernels before 5.6; no kernel needed)", () => {
+  const dir = mkdtempSync(`${tmpdir()}/bpfload-records-old-`);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const noOpenat2 = () => ({ ret: -1, errno: 38 /* ENOSYS */ });
+
+  test("a record is removed through the component-by-component open (it was left behind on 5.4)", () => {
+    const name = writeRecord({ kind: "flow_dissector", netns: 1, progId: 9, progName: "x" }, dir);
+    expect(readdirSync(dir)).toEqual([name]);
+    removeRecord(name, dir, noOpenat2);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  test("a symbolic link on the way is not followed", () => {
+    const real = `${dir}/real`;
+    mkdirSync(real);
+    writeFileSync(`${real}/r.json`, "{}\n");
+    symlinkSync(real, `${dir}/link`);
+    expect(openRecordDir(`${dir}/link`, noOpenat2).ret).toBeLessThan(0);
+    removeRecord("r.json", `${dir}/link`, noOpenat2);
+    expect(readdirSync(real)).toEqual(["r.json"]);
+  });
 });

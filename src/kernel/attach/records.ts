@@ -6,7 +6,7 @@
 import { probeEventName, probeEventOwner, type EventOwner } from "../../attach-spec.ts";
 import { SystemError } from "../../errors.ts";
 import { FileError, makeDirs, tryReadText, writeFile } from "../../sys/files.ts";
-import { listDir, openDirNoSymlinks, unlinkAt } from "../../sys/paths.ts";
+import { listDir, openDirAt, openDirNoSymlinks, unlinkAt } from "../../sys/paths.ts";
 import { close } from "../../sys/perf.ts";
 import { selfOwner } from "../sweep.ts";
 
@@ -33,8 +33,29 @@ export function writeRecord(rec: NetRecord, dir = RECORD_DIR): string {
   return name;
 }
 
-export function removeRecord(name: string, dir = RECORD_DIR): void {
-  const d = openDirNoSymlinks(dir);
+const ENOSYS = 38;
+const AT_FDCWD = -100;
+
+/**
+ * The record directory, opened through no symbolic link: openat2(RESOLVE_NO_SYMLINKS) from 5.6,
+ * before that component by component with O_NOFOLLOW (openat2's ENOSYS had made every removal a
+ * silent no-op on 4.x-5.5, where these records matter most: found on 5.4). `openat2` is for tests.
+ */
+export function openRecordDir(dir: string, openat2 = openDirNoSymlinks): { ret: number; errno: number } {
+  const whole = openat2(dir);
+  if (whole.ret >= 0 || whole.errno !== ENOSYS) return whole;
+  let fd = openDirAt(AT_FDCWD, dir.startsWith("/") ? "/" : ".");
+  for (const part of dir.split("/").filter((p) => p !== "" && p !== ".")) {
+    if (fd.ret < 0) break;
+    const next = openDirAt(fd.ret, part);
+    close(fd.ret);
+    fd = next;
+  }
+  return fd;
+}
+
+export function removeRecord(name: string, dir = RECORD_DIR, openat2 = openDirNoSymlinks): void {
+  const d = openRecordDir(dir, openat2);
   if (d.ret < 0) return;
   try {
     unlinkAt(d.ret, name, false);
