@@ -5,7 +5,7 @@
 // `silent` column: records neither delivered nor reported lost). bpfload writes to a file, and
 // the file must hold as many lines as it says it received.
 // Run as root: npx bun test/bench/events.ts [--only ringbuf|perf_array] [--exe dist/bpfload-linux-x64]
-//   [--paced flat,20:100,5:100] (flat out, and trigger batches:pauses in µs)
+//   [--paced flat,20:100,5:100] (flat out, and trigger batches:pauses in µs) [--ring BYTES] (ringbuf size, both sides)
 // (`bpfload run`'s overhead: test/bench/events-run.ts)
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -50,8 +50,10 @@ function runTrigger(trigger: string[]): { calls: number; secs: number } {
   return { calls: Number(m[1]), secs: Number(m[2]) };
 }
 
+const ring = arg("--ring");
+
 async function libbpf(obj: string, trigger: string[]): Promise<Result> {
-  const p = Bun.spawn([`${dir}/libbpf-consumer`, obj, String(WINDOW)], { stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn([`${dir}/libbpf-consumer`, obj, String(WINDOW), ...(ring && obj.includes("ringbuf") ? [ring] : [])], { stdout: "pipe", stderr: "pipe" });
   await waitFor(p.stderr, "ready");
   const t = runTrigger(trigger);
   const out = await new Response(p.stdout).text();
@@ -63,7 +65,8 @@ async function bpfload(obj: string, trigger: string[]): Promise<Result> {
   // records to a file (as a user would redirect them), the exit line from stderr
   const file = `${dir}/records.txt`;
   rmSync(file, { force: true });
-  const p = Bun.spawn([...BPFLOAD, "load", obj, "--duration", String(WINDOW)], { stdout: Bun.file(file), stderr: "pipe" });
+  const resize = ring && obj.includes("ringbuf") ? ["--map", `events:max_entries=${ring}`] : [];
+  const p = Bun.spawn([...BPFLOAD, "load", obj, "--duration", String(WINDOW), ...resize], { stdout: Bun.file(file), stderr: "pipe" });
   const { reader, text } = await waitFor(p.stderr, "watching");
   const t = runTrigger(trigger);
   const all = await readAll(reader, text);
@@ -78,7 +81,7 @@ async function bpfload(obj: string, trigger: string[]): Promise<Result> {
 
 try {
   const only = arg("--only");
-  console.log(`event consumption: the trigger runs ${TRIGGER_SECONDS} s ('flat out': getppid in a loop; 'paced': 20 calls, then 100 µs), the consumer ${WINDOW} s`);
+  console.log(`event consumption${ring ? ` (ring buffer of ${ring} bytes)` : ""}: the trigger runs ${TRIGGER_SECONDS} s ('flat out': getppid in a loop; 'paced': 20 calls, then 100 µs), the consumer ${WINDOW} s`);
   for (const name of ["ringbuf", "perf_array"]) {
     if (only && only !== name) continue;
     // --paced flat,B:U,...: flat out, and batches of B calls with U µs pauses (default flat,20:100)
