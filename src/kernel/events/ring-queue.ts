@@ -12,13 +12,11 @@
 
 const WRITE = 0;
 const READ = 1;
-/** Set by the reader to stop the copier; set by the copier (EXITED) once it left the memory. */
+/** Set by the reader to stop the copier; EXITED set by the copier once it left the memory (stopped or not). */
 export const STOP = 2;
 export const EXITED = 3;
 /** The copier signalled the reader's wake-up fd and the reader has not looked since. */
 export const WAKE_PENDING = 4;
-/** An errno the copier met (its ppoll failed), for the reader to report. */
-export const ERRNO = 5;
 /** 0 at first; the copier sets 1 as it takes the kernel's ring, or the reader 2 when it gave up waiting. */
 export const STATE = 6;
 const CONTROL_WORDS = 8;

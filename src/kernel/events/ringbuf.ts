@@ -22,7 +22,7 @@ import { clearEventFd, eventFd } from "../../sys/eventfd.ts";
 import { mmapShared, munmap, pageSize, PROT_READ, PROT_WRITE, type Mapping } from "../../sys/mmap.ts";
 import { close as closeFd } from "../../sys/perf.ts";
 import type { BpfMap } from "../map.ts";
-import { createQueueBuffers, ERRNO, EXITED, RingQueue, STATE, STOP, WAKE_PENDING } from "./ring-queue.ts";
+import { createQueueBuffers, EXITED, RingQueue, STATE, STOP, WAKE_PENDING } from "./ring-queue.ts";
 import type { CopierInit } from "./ringbuf-worker.ts";
 import { iterateRecords, type EventReader, type EventRecord, type LostRecords } from "./types.ts";
 
@@ -39,6 +39,8 @@ export interface RingbufOptions {
   /** The copier's queue in bytes (default: 64 times the ring, within 2-64 MiB; no copier for rings over 16 MiB). */
   queueBytes?: number;
 }
+
+type Copier = { worker: import("node:worker_threads").Worker; queue: RingQueue; wakeFd: number };
 
 // STATE values (ring-queue.ts)
 const COPIER = 1;
@@ -68,7 +70,9 @@ export class RingbufReader implements EventReader {
   private readonly mask: number;
   private readonly dataStart: number;
   private closed = false;
-  private copier?: { worker: import("node:worker_threads").Worker; queue: RingQueue; wakeFd: number };
+  private copier?: Copier;
+  /** A copier that stopped by itself (its eventfd is closed at close). */
+  private retiredCopier?: Copier;
   /**
    * The map's fd polls readable while the ring holds data (ringbuf_map_poll); with a copier,
    * only the eventfd it signals once records are in its queue.
@@ -160,8 +164,15 @@ export class RingbufReader implements EventReader {
       Atomics.store(control, WAKE_PENDING, 0);
       // records the copier took out first: they are older than any still in the kernel's ring
       n += c.queue.drain((data) => onRecord({ map: this.map, data }));
-      const errno = Atomics.load(control, ERRNO);
-      if (errno) throw new SystemError(`reading the ring buffer '${this.map}': ppoll: ${errnoName(errno)}`);
+      if (Atomics.load(control, EXITED) === 1) {
+        // The copier stopped by itself (its ppoll failed, or it threw): what it left in the
+        // queue first, then this thread reads the ring (woken by pollMs only: the eventfd it
+        // sleeps on stays open, and silent, until close).
+        n += c.queue.drain((data) => onRecord({ map: this.map, data }));
+        this.copier = undefined;
+        this.retiredCopier = c;
+        n += this.readRing(onRecord);
+      }
     } else {
       n += this.readRing(onRecord);
     }
@@ -224,6 +235,10 @@ export class RingbufReader implements EventReader {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.retiredCopier) {
+      void this.retiredCopier.worker.terminate();
+      closeFd(this.retiredCopier.wakeFd);
+    }
     const c = this.copier;
     if (c) {
       const control = c.queue.control;

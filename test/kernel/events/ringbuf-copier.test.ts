@@ -9,6 +9,7 @@ import { parseAttachSpec } from "../../../src/attach-spec.ts";
 import { readObject } from "../../../src/elf/index.ts";
 import { attach } from "../../../src/kernel/attach.ts";
 import { loadCollection } from "../../../src/kernel/collection.ts";
+import { EXITED, STOP } from "../../../src/kernel/events/ring-queue.ts";
 import { RingbufReader } from "../../../src/kernel/events/ringbuf.ts";
 import type { BpfMap } from "../../../src/kernel/map.ts";
 import { kernelSkipReason, REPO } from "../../support.ts";
@@ -43,6 +44,31 @@ async function stalledRun(thread: boolean) {
 }
 
 describe.skipIf(!!skip)("ring buffer copier thread", () => {
+  test("a copier that stopped by itself: the reader reads the ring itself, and nothing is lost", async () => {
+    const obj = await readObject(readFileSync(`${REPO}/test/fixtures/ringbuf.o`), "ringbuf.o");
+    const col = loadCollection(obj);
+    const link = attach(col.programs[0]!.program, parseAttachSpec("tracepoint:syscalls:sys_enter_getppid"));
+    const reader = new RingbufReader(col.maps.get("events")!, {});
+    try {
+      expect(reader.readBy).toBe("thread");
+      // stand-in for a copier whose ppoll failed: it leaves its loop and says EXITED
+      const control = (reader as unknown as { copier: { queue: { control: Int32Array } } }).copier.queue.control;
+      Atomics.store(control, STOP, 1);
+      expect(Atomics.wait(control, EXITED, 0, 2000)).not.toBe("timed-out");
+      await Bun.spawn([python!, "-c", "import os\nfor _ in range(50): os.getppid()"]).exited;
+      const seqs: number[] = [];
+      for (let quiet = 0; quiet < 10; await Bun.sleep(10)) quiet = reader.poll((r) => void seqs.push(Number(new DataView(r.data.buffer, r.data.byteOffset).getBigUint64(8, true)))) ? 0 : quiet + 1;
+      expect(reader.readBy).toBe("inline");
+      const sent = u64(col.maps.get("stats")!);
+      expect(sent).toBeGreaterThanOrEqual(50);
+      expect(seqs).toEqual(Array.from({ length: sent }, (_, i) => i));
+    } finally {
+      reader.close();
+      link.close();
+      col.close();
+    }
+  }, 20_000);
+
   test("a stalled main thread loses nothing: every record arrives in order, the program dropped none", async () => {
     const r = await stalledRun(true);
     expect(r.readBy).toBe("thread");
