@@ -49,7 +49,11 @@ const MAX_THREADED_RING = 16 << 20;
 /** How long the reader waits for its copier thread to start before it reads the ring itself. */
 const COPIER_START_MS = 2000;
 
-/** The copier's entry: next to this file from source; in the executable, under bunfs's root (src/, see build.ts). */
+/**
+ * The copier's entry: next to this file from source; in the executable, under bunfs's root (src/,
+ * see build.ts). A relative path there is looked up in the executable before the working directory
+ * (checked: a ./kernel/events/ringbuf-worker.ts planted in the cwd is not run).
+ */
 function copierEntry(): string {
   if (import.meta.url.startsWith("file:///$bunfs/")) return "./kernel/events/ringbuf-worker.ts";
   return new URL("./ringbuf-worker.ts", import.meta.url).pathname;
