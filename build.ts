@@ -33,7 +33,8 @@ for (const arch of arches) {
   const outfile = `dist/bpfload-linux-${arch}`;
   const started = performance.now();
   const result = await Bun.build({
-    entrypoints: ["src/main.ts"],
+    // the ring buffer's copier runs in a Worker: its file must be an entrypoint of its own
+    entrypoints: ["src/main.ts", "src/kernel/events/ringbuf-worker.ts"],
     compile: {
       target: TARGETS[arch],
       outfile,

@@ -25,6 +25,11 @@ export function mmapShared(fd: number, length: number, prot: number, offset = 0)
   return { mapping: { address: r.ret, length, buffer: mappedBuffer(r.ret, length) }, errno: 0 };
 }
 
+/** Another view of a mapping made elsewhere in this process (a Worker gets the address, not the buffer). */
+export function viewMapping(address: number, length: number): ArrayBuffer {
+  return mappedBuffer(address, length);
+}
+
 export function munmap(m: Mapping): SysResult {
   return syscall(NR_MMAP.munmap, m.address, m.length);
 }

@@ -1,6 +1,7 @@
 /* The libbpf side of test/bench/events.ts: loads the same object (ringbuf.o or perf_array.o),
  * attaches it, consumes with ring_buffer__poll / perf_buffer__poll for SECONDS, and prints
- * "records N lost M". Build: gcc -O2 events.c -lbpf -o events */
+ * "records N lost M". RING_BYTES (optional): the ring buffer's size instead of the object's.
+ * Build: gcc -O2 events.c -lbpf -o events */
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include <stdio.h>
@@ -18,9 +19,11 @@ static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
 
 int main(int argc, char **argv)
 {
-	if (argc < 3) { fprintf(stderr, "usage: events OBJ SECONDS\n"); return 2; }
+	if (argc < 3) { fprintf(stderr, "usage: events OBJ SECONDS [RING_BYTES]\n"); return 2; }
 	struct bpf_object *obj = bpf_object__open_file(argv[1], NULL);
-	if (!obj || bpf_object__load(obj)) { fprintf(stderr, "load failed\n"); return 1; }
+	if (!obj) { fprintf(stderr, "open failed\n"); return 1; }
+	if (argc > 3 && bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "events"), atoi(argv[3]))) { fprintf(stderr, "resize failed\n"); return 1; }
+	if (bpf_object__load(obj)) { fprintf(stderr, "load failed\n"); return 1; }
 	struct bpf_program *prog = bpf_object__next_program(obj, NULL);
 	struct bpf_link *link = bpf_program__attach(prog);
 	if (!link) { fprintf(stderr, "attach failed\n"); return 1; }

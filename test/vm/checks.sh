@@ -473,3 +473,40 @@ else
   vm_skip ev2-xdp-netns "needs 4.19+ (generic XDP; the rig's 4.9 has no clsact or veth) and unshare -n"
   vm_skip ev2-tc-netns "needs 4.19+ and unshare -n"
 fi
+
+# --- ev4: flow dissector records, fentry/fexit test runs ---
+# The flow dissector through BPF_PROG_ATTACH (4.20-5.6; from 5.7 --net-api netlink takes that path) outlives a
+# SIGKILLed bpfload: it is recorded under /run/bpfload, and `bpfload cleanup` in its namespace detaches it. From
+# 5.7 a netns link is the oracle: refused (EEXIST) while the dead run's program is attached, taken after cleanup.
+cat > $VM_TMP/ev4-fd.sh <<'EOF'
+t=$1; links=$2
+bpfload load fixtures/ev2_hooks.o --program dissect_ok --attach flow_dissector --net-api netlink >$t/ev4-fd.txt 2>&1 &
+pid=$!; i=0
+while [ $i -lt 120 ] && ! grep -q '^attached' $t/ev4-fd.txt; do sleep 0.5; i=$((i+1)); done
+kill -9 $pid; wait $pid
+grep -E '^attached|bpfload:' $t/ev4-fd.txt
+ls /run/bpfload | grep -q '_flow_dissector\.json$' || { echo 'no record under /run/bpfload'; exit 1; }
+if [ "$links" = 1 ]; then
+  bpfload load fixtures/ev2_hooks.o --program dissect_ok --attach flow_dissector --duration 0 >$t/ev4-fd-link.txt 2>&1 &&
+    { echo 'a link was taken while the dead run'"'"'s program was attached'; exit 1; }
+  grep 'bpfload:' $t/ev4-fd-link.txt
+fi
+bpfload cleanup --json | tee $t/ev4-fd-clean.txt
+grep -q '"detached".*"kind":"flow_dissector"' $t/ev4-fd-clean.txt || { echo 'cleanup detached nothing'; exit 1; }
+ls /run/bpfload | grep -q '_flow_dissector\.json$' && { echo 'the record is left'; exit 1; }
+if [ "$links" = 1 ]; then
+  bpfload load fixtures/ev2_hooks.o --program dissect_ok --attach flow_dissector --duration 0 2>&1 | grep -E '^attached' ||
+    { echo 'no link after cleanup'; exit 1; }
+fi
+true
+EOF
+if kernel_ge 4.20 && unshare -n true 2>/dev/null; then
+  if kernel_ge 5.7; then EV4_LINKS=1; else EV4_LINKS=0; fi
+  check_sh ev4-flow-dissector-sigkill "unshare -n sh $VM_TMP/ev4-fd.sh $VM_TMP $EV4_LINKS"
+else
+  vm_skip ev4-flow-dissector-sigkill "needs 4.20+ (flow dissector programs) and unshare -n"
+fi
+# fentry/fexit test runs (5.5+): loaded against the kernel's BTF (bpf_fentry_test1), BPF_PROG_TEST_RUN calls the
+# kernel's bpf_fentry_test functions: retval 0; before 5.5 `run` refuses naming the version.
+check_since 5.5 ev4-fentry-run -t 60 -e '^retval 0$' -- bpfload run fixtures/ev4_fentry.o --program on_test1
+check_since 5.5 ev4-fexit-run -t 60 -e '^retval 0$' -- bpfload run fixtures/ev4_fentry.o --program after_test1

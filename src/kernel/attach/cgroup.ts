@@ -1,8 +1,7 @@
 // cgroup hooks: a cgroup bpf_link (5.7+; detached when bpfload's fd closes), or BPF_PROG_ATTACH
 // with BPF_F_ALLOW_MULTI on older kernels (or --net-api netlink, "the old way"), which outlives the
 // process and is recorded under /run/bpfload first. The attach type comes from the spec
-// (cgroup:PATH:egress) or the section (cgroup_skb/egress). Also the flow dissector of bpfload's
-// network namespace (a netns link from 5.7, BPF_PROG_ATTACH to the current netns before).
+// (cgroup:PATH:egress) or the section (cgroup_skb/egress). The flow dissector: netns.ts.
 import { formatAttachSpec, type AttachSpec } from "../../attach-spec.ts";
 import { UsageError, ERRNO } from "../../errors.ts";
 import { BPF_ATTACH, CGROUP_ATTACH } from "../../net/attach-types.ts";
@@ -104,23 +103,5 @@ export function detachCgroup(rec: NetRecord & { kind: "cgroup" }, progFd?: numbe
   }
 }
 
-/** The flow dissector of this network namespace: a netns link (5.7+), else BPF_PROG_ATTACH (4.20+). */
-export function attachFlowDissector(prog: Program, spec: AttachSpec & { kind: "flow_dissector" }, api?: NetApi): Link {
-  const target = formatAttachSpec(spec);
-  const what = `attach '${prog.name}' to ${target}`;
-  const ns = openFile("/proc/self/ns/net");
-  try {
-    if (api !== "netlink") {
-      const r = bpfLinkCreate({ progFd: prog.fd, target: ns, attachType: BPF_ATTACH.flow_dissector });
-      if (r.ret >= 0) return new FdLink(`${target} (netns link)`, r.ret);
-      if (api === "link" || r.errno !== EINVAL) throw hookError(what, "BPF_LINK_CREATE", r.errno, r.errno === ERRNO.EEXIST ? "this network namespace has a flow dissector program already" : undefined);
-    }
-  } finally {
-    close(ns);
-  }
-  // Before 5.7: attached to the caller's netns (target_fd 0, as the kernel wants it). Not recorded
-  // yet: after a SIGKILL it stays until `bpftool net detach` or the namespace goes.
-  const r = bpfProgAttach(0, prog.fd, BPF_ATTACH.flow_dissector);
-  if (r.ret < 0) throw hookError(what, "BPF_PROG_ATTACH", r.errno);
-  return new UndoLink(`${target} (BPF_PROG_ATTACH)`, () => void bpfProgDetach(0, prog.fd, BPF_ATTACH.flow_dissector));
-}
+// The flow dissector (a netns hook) lives in netns.ts, with sk_lookup; attach.ts imports it from here.
+export { attachFlowDissector } from "./netns.ts";

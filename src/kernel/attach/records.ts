@@ -1,11 +1,12 @@
-// Attachments that outlive bpfload (netlink XDP and tc filters, BPF_PROG_ATTACH on cgroups) are
+// Attachments that outlive bpfload (netlink XDP and tc filters, BPF_PROG_ATTACH on cgroups and
+// of the flow dissector before 5.7) are
 // written down under /run/bpfload/ before they are made, one file each, named like bpfload's probe
 // events (attach-spec.ts probeEventName: pid, start time, PID namespace), and removed after the
 // detach. A later run or `bpfload cleanup` undoes the records of dead owners (sweep-net.ts).
 import { probeEventName, probeEventOwner, type EventOwner } from "../../attach-spec.ts";
 import { SystemError } from "../../errors.ts";
 import { FileError, makeDirs, tryReadText, writeFile } from "../../sys/files.ts";
-import { listDir, openDirNoSymlinks, unlinkAt } from "../../sys/paths.ts";
+import { listDir, openDirAt, openDirNoSymlinks, unlinkAt } from "../../sys/paths.ts";
 import { close } from "../../sys/perf.ts";
 import { selfOwner } from "../sweep.ts";
 
@@ -14,7 +15,8 @@ export const RECORD_DIR = "/run/bpfload";
 export type NetRecord =
   | { kind: "xdp"; netns: number; ifindex: number; iface: string; progId: number; progName: string; flags: number }
   | { kind: "tc"; netns: number; ifindex: number; iface: string; progId: number; progName: string; parent: number; prio: number; handle: number; createdQdisc: boolean }
-  | { kind: "cgroup"; path: string; attachType: number; progId: number; progName: string };
+  | { kind: "cgroup"; path: string; attachType: number; progId: number; progName: string }
+  | { kind: "flow_dissector"; netns: number; progId: number; progName: string };
 
 let sequence = 0;
 
@@ -31,8 +33,29 @@ export function writeRecord(rec: NetRecord, dir = RECORD_DIR): string {
   return name;
 }
 
-export function removeRecord(name: string, dir = RECORD_DIR): void {
-  const d = openDirNoSymlinks(dir);
+const ENOSYS = 38;
+const AT_FDCWD = -100;
+
+/**
+ * The record directory, opened through no symbolic link: openat2(RESOLVE_NO_SYMLINKS) from 5.6,
+ * before that component by component with O_NOFOLLOW (openat2's ENOSYS had made every removal a
+ * silent no-op on 4.x-5.5, where these records matter most: found on 5.4). `openat2` is for tests.
+ */
+export function openRecordDir(dir: string, openat2 = openDirNoSymlinks): { ret: number; errno: number } {
+  const whole = openat2(dir);
+  if (whole.ret >= 0 || whole.errno !== ENOSYS) return whole;
+  let fd = openDirAt(AT_FDCWD, dir.startsWith("/") ? "/" : ".");
+  for (const part of dir.split("/").filter((p) => p !== "" && p !== ".")) {
+    if (fd.ret < 0) break;
+    const next = openDirAt(fd.ret, part);
+    close(fd.ret);
+    fd = next;
+  }
+  return fd;
+}
+
+export function removeRecord(name: string, dir = RECORD_DIR, openat2 = openDirNoSymlinks): void {
+  const d = openRecordDir(dir, openat2);
   if (d.ret < 0) return;
   try {
     unlinkAt(d.ret, name, false);

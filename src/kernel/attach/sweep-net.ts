@@ -7,6 +7,7 @@ import { processStartTime, selfOwner } from "../sweep.ts";
 import { detachCgroup } from "./cgroup.ts";
 import { netnsInode } from "./common.ts";
 import { listRecords, ownerState, removeRecord, RECORD_DIR, type NetRecord, type StoredRecord } from "./records.ts";
+import { detachFlowDissector } from "./netns.ts";
 import { detachTc } from "./tc.ts";
 import { detachXdp } from "./xdp.ts";
 
@@ -25,12 +26,14 @@ export function describeRecord(r: NetRecord | undefined): string {
   if (!r) return "an unreadable record";
   if (r.kind === "xdp") return `XDP program '${r.progName}' (id ${r.progId}) on ${r.iface}`;
   if (r.kind === "tc") return `tc program '${r.progName}' (id ${r.progId}) on ${r.iface} ${r.parent === 0xfffffff2 ? "ingress" : "egress"} (prio ${r.prio})`;
+  if (r.kind === "flow_dissector") return `flow dissector program '${r.progName}' (id ${r.progId})`;
   return `cgroup program '${r.progName}' (id ${r.progId}) on ${r.path}`;
 }
 
 function undo(r: NetRecord): "removed" | "gone" {
   if (r.kind === "xdp") return detachXdp(r);
   if (r.kind === "tc") return detachTc(r);
+  if (r.kind === "flow_dissector") return detachFlowDissector(r);
   return detachCgroup(r);
 }
 

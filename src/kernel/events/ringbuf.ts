@@ -13,9 +13,17 @@
 // emits with a full barrier: that orders the later reads of the record after the load (the
 // acquire the kernel's protocol asks for; x86_64's TSO gives it anyway, arm64 needs the fence).
 // consumer_pos is written with Atomics.store (release: the copy of the record comes first).
+//
+// The ring is read by a copier thread (ringbuf-worker.ts, a Worker) that moves records into a
+// much bigger RingQueue the moment they are there: the main thread's pauses (GC, JIT, output)
+// no longer fill the kernel's ring. If the Worker cannot be started, poll() reads the ring itself.
 import { SystemError, errnoName } from "../../errors.ts";
+import { clearEventFd, eventFd } from "../../sys/eventfd.ts";
 import { mmapShared, munmap, pageSize, PROT_READ, PROT_WRITE, type Mapping } from "../../sys/mmap.ts";
+import { close as closeFd } from "../../sys/perf.ts";
 import type { BpfMap } from "../map.ts";
+import { createQueueBuffers, EXITED, RingQueue, STATE, STOP, WAKE_PENDING } from "./ring-queue.ts";
+import type { CopierInit } from "./ringbuf-worker.ts";
 import { iterateRecords, type EventReader, type EventRecord, type LostRecords } from "./types.ts";
 
 const BUSY = 0x80000000;
@@ -26,6 +34,29 @@ const HEADER = 8;
 export interface RingbufOptions {
   /** A counter the program keeps of records it could not reserve (read at each poll), if any. */
   dropped?: () => number | undefined;
+  /** false: no copier thread, poll() reads the kernel's ring itself (default: a Worker copies). */
+  thread?: boolean;
+  /** The copier's queue in bytes (default: 64 times the ring, within 2-64 MiB; no copier for rings over 16 MiB). */
+  queueBytes?: number;
+}
+
+type Copier = { worker: import("node:worker_threads").Worker; queue: RingQueue; wakeFd: number };
+
+// STATE values (ring-queue.ts)
+const COPIER = 1;
+const CLOSED = 2;
+const MAX_THREADED_RING = 16 << 20;
+/** How long the reader waits for its copier thread to start before it reads the ring itself. */
+const COPIER_START_MS = 2000;
+
+/**
+ * The copier's entry: next to this file from source; in the executable, under bunfs's root (src/,
+ * see build.ts). A relative path there is looked up in the executable before the working directory
+ * (checked: a ./kernel/events/ringbuf-worker.ts planted in the cwd is not run).
+ */
+function copierEntry(): string {
+  if (import.meta.url.startsWith("file:///$bunfs/")) return "./kernel/events/ringbuf-worker.ts";
+  return new URL("./ringbuf-worker.ts", import.meta.url).pathname;
 }
 
 export class RingbufReader implements EventReader {
@@ -43,7 +74,13 @@ export class RingbufReader implements EventReader {
   private readonly mask: number;
   private readonly dataStart: number;
   private closed = false;
-  /** The map's fd polls readable while the ring holds data (ringbuf_map_poll). */
+  private copier?: Copier;
+  /** A copier that stopped by itself (its eventfd is closed at close). */
+  private retiredCopier?: Copier;
+  /**
+   * The map's fd polls readable while the ring holds data (ringbuf_map_poll); with a copier,
+   * only the eventfd it signals once records are in its queue.
+   */
   readonly pollFds: number[];
 
   constructor(map: BpfMap, private readonly opts: RingbufOptions = {}) {
@@ -69,6 +106,48 @@ export class RingbufReader implements EventReader {
     this.data = new Uint8Array(this.producer.buffer);
     this.dataStart = page;
     this.mask = size - 1;
+    // (a ring of 16 MiB or more rides out a pause by itself; its queue would have to be bigger still)
+    if (opts.thread !== false && size <= MAX_THREADED_RING) this.startCopier(page, size);
+  }
+
+  /** "thread": a copier thread reads the kernel's ring; "inline": poll() does. */
+  get readBy(): "thread" | "inline" {
+    return this.copier ? "thread" : "inline";
+  }
+
+  /**
+   * Starts the copier and waits for it to hold the ring (15-30 ms measured): from then on this
+   * thread sleeps on its eventfd only. Both on the map's fd cost the copier its CPU: the main
+   * thread woke with every record and found it not yet copied. If the Worker cannot start,
+   * or does not within 2 s, this thread reads the ring itself (and the copier, if it ever
+   * starts, finds the ring given up: STATE, ring-queue.ts).
+   */
+  private startCopier(page: number, size: number): void {
+    const wakeFd = eventFd();
+    if (wakeFd < 0) return;
+    const bytes = this.opts.queueBytes ?? Math.min(64 << 20, Math.max(2 << 20, 64 * size));
+    const buffers = createQueueBuffers(Math.max(bytes, 2 * size + 64));
+    const init: CopierInit = { ...buffers, consumerAddress: this.consumer.address, producerAddress: this.producer.address, page, size, fd: this.pollFds[0]!, wakeFd };
+    const queue = new RingQueue(buffers);
+    let worker: import("node:worker_threads").Worker;
+    try {
+      const { Worker } = require("node:worker_threads") as typeof import("node:worker_threads");
+      worker = new Worker(copierEntry(), { workerData: init });
+    } catch {
+      closeFd(wakeFd);
+      return;
+    }
+    worker.on("error", () => {}); // (a copier that failed to start: the ring is read here, below)
+    worker.unref(); // it never keeps the process alive
+    const until = performance.now() + COPIER_START_MS;
+    while (Atomics.load(queue.control, STATE) === 0 && performance.now() < until) Atomics.wait(queue.control, STATE, 0, 20);
+    if (Atomics.compareExchange(queue.control, STATE, 0, CLOSED) !== COPIER) {
+      void worker.terminate();
+      closeFd(wakeFd);
+      return;
+    }
+    this.copier = { worker, queue, wakeFd };
+    this.pollFds.splice(0, 1, wakeFd);
   }
 
   get lost(): number {
@@ -77,6 +156,37 @@ export class RingbufReader implements EventReader {
 
   poll(onRecord: (r: EventRecord) => void, onLost?: (l: LostRecords) => void): number {
     if (this.closed) return 0;
+    let n = 0;
+    const c = this.copier;
+    if (c) {
+      const control = c.queue.control;
+      // In this order (the copier signals when it turns WAKE_PENDING from 0 to 1, after its
+      // records are in): a signal after the clear wakes the next ppoll, and none is lost. The
+      // clear is unconditional: one that waited on the flag let a copier preempted between its
+      // signal and its flag leave the eventfd readable and this thread spinning on it (measured).
+      clearEventFd(c.wakeFd);
+      Atomics.store(control, WAKE_PENDING, 0);
+      // records the copier took out first: they are older than any still in the kernel's ring
+      n += c.queue.drain((data) => onRecord({ map: this.map, data }));
+      if (Atomics.load(control, EXITED) === 1) {
+        // The copier stopped by itself (its ppoll failed, or it threw): what it left in the
+        // queue first, then this thread reads the ring (woken by pollMs only: the eventfd it
+        // sleeps on stays open, and silent, until close).
+        n += c.queue.drain((data) => onRecord({ map: this.map, data }));
+        this.copier = undefined;
+        this.retiredCopier = c;
+        n += this.readRing(onRecord);
+      }
+    } else {
+      n += this.readRing(onRecord);
+    }
+    this.received += n;
+    this.reportDropped(n, onLost);
+    return n;
+  }
+
+  /** Records in the kernel's ring, read by this thread. */
+  private readRing(onRecord: (r: EventRecord) => void): number {
     let n = 0;
     let cons = Number(Atomics.load(this.consumerPos, 0));
     let prod = this.loadProducer();
@@ -94,18 +204,20 @@ export class RingbufReader implements EventReader {
       Atomics.store(this.consumerPos, 0, BigInt(cons)); // frees the space for the producer
       if (cons >= prod) prod = this.loadProducer();
     }
-    this.received += n;
+    return n;
+  }
+
+  private reportDropped(n: number, onLost?: (l: LostRecords) => void): void {
     // The program's drop counter is a map lookup (a syscall): while records flow, at most every
     // 10 ms; always once the ring is empty, so the last count is reported before a stop.
     const now = performance.now();
-    if (n > 0 && now - this.droppedReadAt < 10) return n;
+    if (n > 0 && now - this.droppedReadAt < 10) return;
     this.droppedReadAt = now;
     const dropped = this.opts.dropped?.();
     if (dropped !== undefined && dropped > this.droppedSeen) {
       onLost?.({ map: this.map, count: dropped - this.droppedSeen });
       this.droppedSeen = dropped;
     }
-    return n;
   }
 
   /** producer_pos: a plain load (the page is read-only, see above), then a barrier. */
@@ -127,6 +239,22 @@ export class RingbufReader implements EventReader {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.retiredCopier) {
+      void this.retiredCopier.worker.terminate();
+      closeFd(this.retiredCopier.wakeFd);
+    }
+    const c = this.copier;
+    if (c) {
+      const control = c.queue.control;
+      Atomics.store(control, STOP, 1);
+      // The copier leaves the ring within its ppoll's timeout (10 ms); one that never started
+      // gives it up here (CLOSED). Only then is it unmapped: a thread reading unmapped pages
+      // would crash the process. One that does not answer in 1 s keeps its mapping (a leak, not a crash).
+      const left = Atomics.wait(control, EXITED, 0, 1000) !== "timed-out";
+      void c.worker.terminate();
+      closeFd(c.wakeFd);
+      if (!left) return;
+    }
     munmap(this.producer);
     munmap(this.consumer);
   }
