@@ -22,7 +22,6 @@ import { removeRecord, writeRecord, type NetRecord } from "./records.ts";
 import type { NetApi } from "./xdp.ts";
 
 const { EINVAL, EEXIST, ENOENT, EACCES, EPERM } = ERRNO;
-const ENOENT = 2;
 /** The filesystem of /proc/PID/ns/* and of what `ip netns` bind-mounts them to (NSFS_MAGIC). */
 const NSFS_MAGIC = 0x6e736673;
 
