@@ -53,13 +53,12 @@ check_since() {
 #   -x: CMD must exit non-zero instead; -c CODE: CMD must exit with CODE.
 # On timeout CMD gets SIGTERM, then SIGKILL 3 s later. The output is in $VM_TMP/NAME.out afterwards.
 # Under an emulated foreign CPU (VM_RETRY_RUNTIME_CRASH=1: arm64 guests on an x86_64 host) the arm64 Bun
-# runtime crashes now and then inside itself (its "oh no: Bun has crashed" report: segfaults at small
-# addresses such as 0x47 or 0x78, in the main thread; a different check each time, never in x86_64 guests
-# or on the host). Measured 2026-12-02 with test/vm/crash-rate.sh: 1 crash in 120 runs on an idle host,
-# about 1 in 25 in CI with two guests and the test suite sharing 2 cores. Such a run, or a hang, is tried
-# again, up to twice per check and 10 times per boot (an 80-check boot sees ~3 crashes at the CI rate; a
-# check crashing three times in a row is then ~0.5% per boot), and the result says so. Any other failure
-# (a wrong exit code, missing lines) fails at once.
+# runtime crashed now and then inside itself (its "oh no: Bun has crashed" report: segfaults at small or
+# non-canonical addresses, aborts; never in x86_64 guests or on the host). Measured 2026-12-02: it was
+# qemu's `-cpu max` (6 of 8 runs of the kprobe doctor's JIT-heavy search crashed; 2 of 8 with pauth=off;
+# 0 of 8 with neoverse-n1 or cortex-a57); run.ts now boots neoverse-n1, where a whole boot had none.
+# As a safety net such a run, or a hang, is still tried again, up to twice per check and 10 times per
+# boot, and the result says so. Any other failure (a wrong exit code, missing lines) fails at once.
 VM_RETRIES=0
 VM_RETRY_BUDGET=10
 check() {
