@@ -1,6 +1,7 @@
 // eventfd(2): how the ring buffer's copier thread wakes the main thread's ppoll (the main thread
 // sleeps on its fds, and a SharedArrayBuffer cannot wake a system call).
 import { NR } from "./arch.ts";
+import { syscallWith } from "./arena.ts";
 import { addressOf, syscall } from "./libc.ts";
 
 // Not in arch.ts's table (owned elsewhere): only this module makes eventfds.
@@ -21,10 +22,10 @@ const counterBytes = new Uint8Array(counter.buffer);
 /** Makes the eventfd readable (adds 1 to its counter). */
 export function signalEventFd(fd: number): void {
   counter[0] = 1n;
-  syscall(NR.write, fd, addressOf(counterBytes), 8);
+  syscallWith(counterBytes, NR.write, fd, addressOf(counterBytes), 8);
 }
 
 /** Resets the counter (not readable until the next signal); EAGAIN when it was 0 is fine. */
 export function clearEventFd(fd: number): void {
-  syscall(NR.read, fd, addressOf(counterBytes), 8);
+  syscallWith(counterBytes, NR.read, fd, addressOf(counterBytes), 8);
 }
