@@ -142,7 +142,7 @@ describe.skipIf(!!skip)("CO-RE objects on the running kernel", () => {
       } catch (e) {
         err = e;
       }
-      expect(String((err as Error)?.message)).toBe(noKernelBtfMessage(empty));
+      expect(String((err as Error)?.message)).toBe(String(noKernelBtfMessage(empty)));
       expect(String((err as Error)?.message)).toStartWith("no BTF for this kernel: use --btf FILE");
       expect((err as { exitCode?: number }).exitCode).toBe(1);
     } finally {
