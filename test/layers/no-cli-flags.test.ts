@@ -1,5 +1,5 @@
 // Layers below cli/ speak the library's language: no module under src/kernel, src/elf, src/btf,
-// src/net or src/sys imports UsageError (the CLI's own parse errors) or has a string literal that
+// src/net or src/sys (nor attach-spec.ts, hints.ts, test.ts) imports UsageError (the CLI's own parse errors) or has a string literal that
 // names a CLI flag ("--btf", "--target"). They throw InvalidArgumentError and name options with
 // opt(); the CLI's error printer (cli/flags.ts) puts the flag there. A source check, as
 // test/sys/keep-alive.test.ts does for bun:ffi: a flag in a kernel message is seen by every library
@@ -11,6 +11,8 @@ import { FLAG_FOR_OPTION } from "../../src/cli/flags.ts";
 
 const SRC = join(import.meta.dir, "../../src");
 const LAYERS = ["kernel", "elf", "btf", "net", "sys"];
+// Pure modules the library shares with the CLI, held to the same rule.
+const SHARED = ["attach-spec.ts", "hints.ts", "test.ts"];
 
 /** Every flag the CLI defines (its cac option table in cli/index.ts), and the ones cli/flags.ts maps to. */
 function cliFlags(): string[] {
@@ -51,6 +53,7 @@ function modules(): { path: string; source: string }[] {
     }
   };
   for (const layer of LAYERS) walk(join(SRC, layer));
+  for (const file of SHARED) out.push({ path: file, source: readFileSync(join(SRC, file), "utf8") });
   return out;
 }
 
@@ -83,6 +86,7 @@ describe("layers below cli/", () => {
   const flags = cliFlags();
   test("read every module of src/kernel, src/elf, src/btf, src/net, src/sys", () => {
     for (const layer of LAYERS) expect(all.some((m) => m.path.startsWith(`${layer}/`))).toBe(true);
+    for (const file of SHARED) expect(all.some((m) => m.path === file)).toBe(true);
     expect(all.length).toBeGreaterThan(50);
   });
   test("never import or throw UsageError (they throw InvalidArgumentError)", () => {

@@ -5,6 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { BpfloadError, InputError, InvalidArgumentError, load, parseAttachSpec, readObject } from "../../src/index.ts";
 import { parseKernVersionOption } from "../../src/kernel/version.ts";
+import { kernelTestVerdict } from "../../src/test.ts";
 
 const FIX = `${import.meta.dir}/../fixtures`;
 // Any "--word": the CLI's flags all look so; a library message has no reason to.
@@ -62,5 +63,13 @@ describe("errors of library calls name options, not flags", () => {
     const k = thrown(() => parseKernVersionOption("4.9.256"));
     expect((k as InvalidArgumentError).option).toBe("kernVersion");
     for (const e of [a, k]) expect(e.message).not.toMatch(FLAG);
+  });
+  test("bpfload/test: kernelTest options a test file got wrong are InvalidArgumentErrors (minKernel, feature), not the CLI's UsageError", () => {
+    const v = thrown(() => kernelTestVerdict({ minKernel: "five" }));
+    expect(v).toBeInstanceOf(InvalidArgumentError);
+    expect((v as InvalidArgumentError).option).toBe("minKernel");
+    const f = thrown(() => kernelTestVerdict({ feature: "noSuchFeature" as never }));
+    expect((f as InvalidArgumentError).option).toBe("feature");
+    expect(f.exitCode).toBe(2);
   });
 });
