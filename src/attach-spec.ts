@@ -1,6 +1,6 @@
 // Attach points as users write them (`kprobe:FUNC+OFF`, `tracepoint:CAT:NAME`), parsed into data,
 // and the names bpfload gives the probe events it creates. Pure: no kernel access.
-import { quote, UsageError } from "./errors.ts";
+import { InvalidArgumentError, quote } from "./errors.ts";
 import { formatRange, parseInteger, U32_MAX, type IntRange } from "./numbers.ts";
 import type { AttachTypeName, ProgTypeName } from "./uapi.ts";
 
@@ -109,7 +109,7 @@ const PATH_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** An offset in decimal or 0x hex, within `range`: parsed exactly (BigInt), never wrapped. */
 function parseOffset(text: string, spec: string, range: IntRange, what: string): number {
-  const bad = (why: string) => new UsageError(`bad offset ${quote(text)} in attach point ${quote(spec, 80)}: ${why}`);
+  const bad = (why: string) => new InvalidArgumentError("attach", `bad offset ${quote(text)} in attach point ${quote(spec, 80)}: ${why}`);
   if (!NUMBER.test(text)) throw bad("use a decimal or 0x hex number");
   try {
     return parseInteger(text, range, what)!;
@@ -122,7 +122,7 @@ export function parseAttachSpec(spec: string): AttachSpec {
   const colon = spec.indexOf(":");
   const kind = colon < 0 ? spec : spec.slice(0, colon);
   const rest = colon < 0 ? "" : spec.slice(colon + 1);
-  const bad = (why: string) => new UsageError(`bad attach point ${quote(spec, 80)}: ${why} (expected ${ATTACH_SYNTAX})`);
+  const bad = (why: string) => new InvalidArgumentError("attach", `bad attach point ${quote(spec, 80)}: ${why} (expected ${ATTACH_SYNTAX})`);
   switch (kind) {
     case "kprobe":
     case "p": {

@@ -119,6 +119,70 @@ function escapeChar(c: string): string {
 }
 
 /**
+ * A mention of an option in an error's text. The library and the CLI call the same option by
+ * different names: `message` says `option` (the library's name: LoadOptions.btf is "btf"), the
+ * CLI its flag ("--btf"). `arg` follows the name in both ("btf FILE" / "--btf FILE"); `lib`, when
+ * given, is the library's whole wording instead ("variable 'x'" for what the CLI calls "--set x"),
+ * "" for an option only the CLI has; `lead` goes before the flag in the CLI only (", or ").
+ */
+export class OptionMention {
+  constructor(readonly option: string, readonly arg?: string, readonly lib?: string, readonly lead?: string) {}
+  toString(): string {
+    return this.lib ?? (this.arg ? `${this.option} ${this.arg}` : this.option);
+  }
+}
+
+/** `opt("btf", "FILE")`: an option named in an error's text (see OptionMention). */
+export function opt(option: string, arg?: string, lib?: string, lead?: string): OptionMention {
+  return new OptionMention(option, arg, lib, lead);
+}
+
+/**
+ * Error text with option mentions in it, built with the `optionText` tag. `toString()` is what a
+ * library user reads (options by name); `render` lets the CLI put its flags in their place, so
+ * layers below cli/ never name a CLI flag and the CLI's messages still do.
+ */
+export class OptionText {
+  constructor(readonly parts: readonly (string | OptionMention)[]) {}
+  render(mention: (m: OptionMention) => string): string {
+    return this.parts.map((p) => (typeof p === "string" ? p : mention(p))).join("");
+  }
+  toString(): string {
+    return this.render((m) => m.toString());
+  }
+  /** The options it mentions, in order. */
+  get options(): string[] {
+    return this.parts.filter((p): p is OptionMention => typeof p !== "string").map((m) => m.option);
+  }
+}
+
+/** Error text: plain, or with option mentions. */
+export type ErrorText = string | OptionText;
+
+/** Tagged template: `optionText\`use ${opt("btf", "FILE")}\``; OptionText values nest, other values are String()ed. */
+export function optionText(strings: TemplateStringsArray, ...values: unknown[]): OptionText {
+  const parts: (string | OptionMention)[] = [];
+  const push = (p: string | OptionMention) => {
+    if (typeof p === "string" && typeof parts[parts.length - 1] === "string") parts[parts.length - 1] += p;
+    else if (p !== "") parts.push(p);
+  };
+  strings.forEach((s, i) => {
+    push(s);
+    if (i >= values.length) return;
+    const v = values[i];
+    if (v instanceof OptionText) v.parts.forEach(push);
+    else if (v instanceof OptionMention) push(v);
+    else push(String(v));
+  });
+  return new OptionText(parts);
+}
+
+/** The text of an error with its option mentions rendered by `mention` (the CLI passes its flags). */
+export function renderError(e: BpfloadError, mention: (m: OptionMention) => string): string {
+  return e.text ? e.text.render(mention) : e.message;
+}
+
+/**
  * The base of every failure bpfload raises. Its fields are readable without knowing the subclass
  * (a test report can show `e.errnoName`): `errno`/`errnoName` when a syscall or file operation
  * failed, `hint` (what to do) when there is one, `minKernel` when a kernel feature is missing, and
@@ -134,10 +198,13 @@ export abstract class BpfloadError extends Error {
   declare readonly hint?: string;
   /** The Linux version that brings the missing feature ("5.8"), when that is the reason. */
   declare readonly minKernel?: string;
+  /** The message with its option mentions kept apart, when it names options (see OptionText). */
+  declare readonly text?: OptionText;
 
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(message: ErrorText, options?: { cause?: unknown }) {
+    super(String(message), options);
     this.name = new.target.name; // "SyscallError: ..." in a test report, not "Error: ..."
+    if (message instanceof OptionText && message.options.length) Object.defineProperty(this, "text", { value: message, enumerable: false });
   }
 
   /** errno by name ("EPERM"), when there is an errno. */
@@ -146,18 +213,33 @@ export abstract class BpfloadError extends Error {
   }
 }
 
-/** Bad command line: unknown option, missing argument, malformed attach spec. */
+/** Bad command line: unknown option, missing argument. Thrown by cli/ only: the layers below throw InvalidArgumentError. */
 export class UsageError extends BpfloadError {
   readonly exitCode = 2;
   readonly kind = "usage";
+}
+
+/**
+ * A library call was given an argument or option it cannot use: a malformed attach point, an
+ * freplace target that is not a loaded program, a value that does not fit a variable. `option`
+ * names it as the library does ("attach", "btf", "freplaceTarget", "kernVersion", "variable",
+ * "map.maxEntries", "key"); the message says what to give instead, in the library's words. The
+ * CLI prints it with the option's flag in place ("--target") and exits 2, as for a UsageError.
+ */
+export class InvalidArgumentError extends BpfloadError {
+  readonly exitCode = 2;
+  readonly kind = "invalid-argument";
+  constructor(readonly option: string, message: ErrorText, options?: { cause?: unknown }) {
+    super(message, options);
+  }
 }
 
 /** A file the user gave cannot be used: missing, empty, wrong size, not an ELF object. */
 export class InputError extends BpfloadError {
   readonly exitCode = 2;
   readonly kind = "input";
-  constructor(readonly file: string, message: string, options?: { cause?: unknown }) {
-    super(`${file}: ${message}`, options);
+  constructor(readonly file: string, message: ErrorText, options?: { cause?: unknown }) {
+    super(optionText`${file}: ${message}`, options);
   }
 }
 
@@ -183,14 +265,18 @@ export class ObjectError extends BpfloadError {
 export class SyscallError extends BpfloadError {
   readonly exitCode = 1;
   readonly kind: string = "syscall";
+  readonly what: string;
+  override readonly hint: string | undefined = undefined;
   constructor(
-    readonly what: string,
+    what: ErrorText,
     readonly call: string,
     override readonly errno: number,
-    override readonly hint?: string,
+    hint?: ErrorText,
     options?: { cause?: unknown },
   ) {
-    super(`${what}: ${call}: ${errnoText(errno)}${hint ? `: ${hint}` : ""}`, options);
+    super(optionText`${what}: ${call}: ${errnoText(errno)}${hint ? optionText`: ${hint}` : ""}`, options);
+    this.what = String(what);
+    this.hint = hint === undefined ? undefined : String(hint);
   }
   override get errnoName(): string {
     return errnoName(this.errno);
@@ -203,8 +289,8 @@ export class SyscallError extends BpfloadError {
  */
 export class VerifierError extends SyscallError {
   override readonly kind = "verifier";
-  constructor(what: string, errno: number, readonly log: string, hint?: string) {
-    super(what, "BPF_PROG_LOAD", errno, `${hint ?? "the verifier rejected the program"}: ${logSummary(log)}`);
+  constructor(what: ErrorText, errno: number, readonly log: string, hint?: ErrorText) {
+    super(what, "BPF_PROG_LOAD", errno, optionText`${hint ?? "the verifier rejected the program"}: ${logSummary(log)}`);
   }
 }
 
@@ -225,8 +311,10 @@ export function logSummary(log: string): string {
 export class NotSupportedError extends BpfloadError {
   readonly exitCode = 1;
   readonly kind = "not-supported";
-  constructor(readonly feature: string, override readonly minKernel: string, detail?: string, options?: { cause?: unknown }) {
-    super(`${feature} is not supported by this kernel (requires Linux >= ${minKernel})${detail ? `: ${detail}` : ""}`, options);
+  readonly feature: string;
+  constructor(feature: ErrorText, override readonly minKernel: string, detail?: ErrorText, options?: { cause?: unknown }) {
+    super(optionText`${feature} is not supported by this kernel (requires Linux >= ${minKernel})${detail ? optionText`: ${detail}` : ""}`, options);
+    this.feature = String(feature);
   }
 }
 

@@ -1,5 +1,7 @@
 // What to tell the user when a call fails: one table keyed by (call, errno, circumstances),
-// so every hint lives in one place and is tested. Pure.
+// so every hint lives in one place and is tested. A hint that says which option to change names it
+// as the library does (opt(): the CLI shows its flag there). Pure.
+import { opt, optionText, type ErrorText } from "./errors.ts";
 import { formatVersionCode, kernelVersionCode } from "./uapi.ts";
 
 export interface HintContext {
@@ -26,7 +28,7 @@ interface Row {
   call: string | RegExp;
   errno: string;
   when?: (c: HintContext) => boolean;
-  text: (c: HintContext) => string;
+  text: (c: HintContext) => ErrorText;
 }
 
 const before = (c: HintContext, major: number, minor: number) =>
@@ -53,7 +55,7 @@ const TABLE: Row[] = [
     when: (c) => c.progType === "kprobe" && !!c.logEmpty && (c.kernel === undefined || before(c, 5, 0)),
     text: (c) => {
       const kv = c.kernVersion ? `0x${c.kernVersion.code.toString(16)} (${formatVersionCode(c.kernVersion.code)}, from ${c.kernVersion.source})` : "the one sent";
-      return `kernels before 5.0 refuse a kprobe program whose kern_version differs from the running kernel's: kern_version ${kv} does not match? pass --kern-version with the value of LINUX_VERSION_CODE`;
+      return optionText`kernels before 5.0 refuse a kprobe program whose kern_version differs from the running kernel's: kern_version ${kv} does not match? pass ${opt("kernVersion")} with the value of LINUX_VERSION_CODE`;
     },
   },
   {
@@ -87,9 +89,9 @@ const TABLE: Row[] = [
     call: "BPF_MAP_CREATE",
     errno: "EINVAL",
     when: (c) => c.maxEntries === 0,
-    text: () => "max_entries is 0: only a perf_event_array may leave it 0 (libbpf and bpfload then size it to the number of possible CPUs); a tool's user space sizes such maps at run time: give the size with --map NAME:max_entries=N[,value_size=M]",
+    text: () => optionText`max_entries is 0: only a perf_event_array may leave it 0 (libbpf and bpfload then size it to the number of possible CPUs); a tool's user space sizes such maps at run time: give the size with ${opt("map.maxEntries", "NAME:max_entries=N[,value_size=M]", "the map's maxEntries")}`,
   },
-  { call: "BPF_MAP_CREATE", errno: "EINVAL", text: () => "this kernel does not know this map type or one of its flags, or the key/value sizes are invalid for it (sizes a tool sets at run time: --map NAME:max_entries=N,value_size=M)" },
+  { call: "BPF_MAP_CREATE", errno: "EINVAL", text: () => optionText`this kernel does not know this map type or one of its flags, or the key/value sizes are invalid for it (sizes a tool sets at run time: ${opt("map.maxEntries", "NAME:max_entries=N,value_size=M", "the map's maxEntries and valueSize")})` },
   {
     call: "PERF_EVENT_IOC_SET_BPF",
     errno: "EINVAL",
@@ -97,7 +99,7 @@ const TABLE: Row[] = [
     text: () => "BPF programs on syscalls:* tracepoints need Linux 4.14; attach to raw_syscalls:sys_enter or use a kprobe",
   },
   { call: "PERF_EVENT_IOC_SET_BPF", errno: "EINVAL", text: () => "the program type does not match the event (kprobe programs for kprobes, tracepoint programs for tracepoints)" },
-  { call: "BPF_RAW_TRACEPOINT_OPEN", errno: "EINVAL", text: () => "a raw tracepoint takes a raw_tracepoint program (--type raw_tracepoint)" },
+  { call: "BPF_RAW_TRACEPOINT_OPEN", errno: "EINVAL", text: () => optionText`a raw tracepoint takes a raw_tracepoint program (${opt("type", "raw_tracepoint", "program type raw_tracepoint")})` },
   {
     // fentry/fexit/fmod_ret/lsm/freplace go through a BPF trampoline on the target function
     call: "BPF_RAW_TRACEPOINT_OPEN",
@@ -121,7 +123,7 @@ const TABLE: Row[] = [
   { call: "kprobe_events", errno: "EEXIST", text: () => "a probe event with this name exists already" },
 ];
 
-export function hintFor(call: string, errnoName: string, ctx: HintContext): string | undefined {
+export function hintFor(call: string, errnoName: string, ctx: HintContext): ErrorText | undefined {
   for (const row of TABLE) {
     const callMatches = typeof row.call === "string" ? row.call === call : row.call.test(call);
     if (callMatches && row.errno === errnoName && (!row.when || row.when(ctx))) return row.text(ctx);

@@ -54,8 +54,10 @@ export { ObjectError } from "./errors.ts";
 export { SyscallError } from "./errors.ts";
 /** Something about the system is missing or refused that is not one syscall's errno (no tracefs, trace_pipe busy...). Pure. */
 export { SystemError } from "./errors.ts";
-/** Bad arguments: an unknown option or name, a malformed attach spec, a value out of range. Pure. */
+/** Bad arguments: an unknown option or name, a value out of range. Pure. */
 export { UsageError } from "./errors.ts";
+/** A library call was given an argument or option it cannot use (a malformed attach point, an freplace target that is not loaded, a value that does not fit a variable): `option` names it as the library does ("attach", "btf", "freplaceTarget", "variable"); exit code 2. Pure. */
+export { InvalidArgumentError } from "./errors.ts";
 /** The verifier refused a program: `log` is the whole verifier log; the message ends with its last meaningful line and "(N lines omitted)". Pure. */
 export { VerifierError } from "./errors.ts";
 /** A verifier log's "last meaningful line (N lines omitted)", as VerifierError's message ends. Pure. */
@@ -89,7 +91,7 @@ export { progTypeFor } from "./attach-spec.ts";
 export { ATTACH_SYNTAX } from "./attach-spec.ts";
 /** An AttachSpec back in attach-spec syntax (what `Link.target` shows). Pure. */
 export { formatAttachSpec } from "./attach-spec.ts";
-/** Parses attach-spec syntax ("uprobe:/bin/bash:readline") into an AttachSpec; a malformed one throws UsageError. Pure. */
+/** Parses attach-spec syntax ("uprobe:/bin/bash:readline") into an AttachSpec; a malformed one throws InvalidArgumentError (option "attach"). Pure. */
 export { parseAttachSpec } from "./attach-spec.ts";
 /** A parsed attach point: `kind` ("kprobe", "tracepoint", "xdp", ...) and that kind's fields. */
 export type { AttachSpec } from "./attach-spec.ts";

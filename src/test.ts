@@ -4,7 +4,7 @@
 // leak check for fds, probe events and pins.
 import { test } from "bun:test";
 import { probeEventOwner, EVENT_GROUP } from "./attach-spec.ts";
-import { BpfloadError, quote, SystemError, UsageError } from "./errors.ts";
+import { BpfloadError, InvalidArgumentError, quote, SystemError } from "./errors.ts";
 import type { FeatureId } from "./kernel/features/ids.ts";
 import { cleanupMark, runCleanupSince } from "./kernel/cleanup.ts";
 import { detectKernelVersion, type KernelVersion } from "./kernel/version.ts";
@@ -75,10 +75,10 @@ function versionCode(v: string): number {
 
 /** Options a test file got wrong fail where the test is declared, on every machine (not only where it would run). */
 function checkOptions(opts: Omit<KernelTestOptions, "timeout" | "leakCheck">): void {
-  if (opts.minKernel !== undefined && !/^\d+\.\d+(\.\d+)?$/.test(opts.minKernel)) throw new UsageError(`kernelTest: minKernel ${quote(String(opts.minKernel))} is not a version like "5.8"`);
+  if (opts.minKernel !== undefined && !/^\d+\.\d+(\.\d+)?$/.test(opts.minKernel)) throw new InvalidArgumentError("minKernel", `kernelTest: minKernel ${quote(String(opts.minKernel))} is not a version like "5.8"`);
   for (const id of [opts.feature ?? []].flat()) {
     const { FEATURES } = features();
-    if (!Object.hasOwn(FEATURES, id)) throw new UsageError(`kernelTest: unknown feature ${quote(String(id))} (${Object.keys(FEATURES).join(", ")})`);
+    if (!Object.hasOwn(FEATURES, id)) throw new InvalidArgumentError("feature", `kernelTest: unknown feature ${quote(String(id))} (${Object.keys(FEATURES).join(", ")})`);
   }
 }
 

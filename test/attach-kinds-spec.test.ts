@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { formatAttachSpec, globToRegExp, parseAttachSpec, progTypeFor } from "../src/attach-spec.ts";
 import { sectionToProgram } from "../src/elf/index.ts";
-import { UsageError } from "../src/errors.ts";
+import { InvalidArgumentError } from "../src/errors.ts";
 
 describe("parsing", () => {
   test("each new kind, and its round trip through formatAttachSpec", () => {
@@ -40,7 +40,7 @@ describe("parsing", () => {
       ["usdt:/bin/\u0001x:p:n", /control character/],
     ];
     for (const [text, why] of bad) {
-      expect(() => parseAttachSpec(text)).toThrow(UsageError);
+      expect(() => parseAttachSpec(text)).toThrow(InvalidArgumentError);
       expect(() => parseAttachSpec(text)).toThrow(why);
     }
   });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { formatAttachSpec, parseAttachSpec, probeEventName, probeEventOwner, progTypeFor } from "../src/attach-spec.ts";
-import { UsageError } from "../src/errors.ts";
+import { InvalidArgumentError } from "../src/errors.ts";
 import { candidateSymbols } from "../src/kernel/kprobe.ts";
 import { kernelVersionCode } from "../src/uapi.ts";
 
@@ -26,7 +26,7 @@ describe("attach spec parsing", () => {
     expect(parseAttachSpec("socket")).toEqual({ kind: "socket", iface: "lo" });
     expect(parseAttachSpec("socket:eth0")).toEqual({ kind: "socket", iface: "eth0" });
     for (const bad of ["uprobe:bash:readline", "uprobe:/bin/bash", "uprobe:/bin/bash:", "uretprobe:/bin/bash:f+4", "perf_event:cycles", "raw_tracepoint:", "socket:a b"]) {
-      expect(() => parseAttachSpec(bad)).toThrow(UsageError);
+      expect(() => parseAttachSpec(bad)).toThrow(InvalidArgumentError);
     }
     expect(progTypeFor(parseAttachSpec("uprobe:/bin/sh:0"))).toBe("kprobe");
     expect(progTypeFor(parseAttachSpec("socket:lo"))).toBe("socket_filter");
@@ -38,7 +38,7 @@ describe("attach spec parsing", () => {
   });
   test("bad specs are usage errors that show the syntax", () => {
     for (const bad of ["", "kprobe", "kprobe:", "kprobe:1abc", "kprobe:f+zz", "kretprobe:f+4", "tracepoint:onlyone", "tracepoint:a:b:c", "uprobe", "kprobe:f;rm"]) {
-      expect(() => parseAttachSpec(bad)).toThrow(UsageError);
+      expect(() => parseAttachSpec(bad)).toThrow(InvalidArgumentError);
     }
     expect(() => parseAttachSpec("bogus:x")).toThrow("expected kprobe:FUNC[+OFFSET], kretprobe:FUNC, tracepoint:CATEGORY:NAME");
   });
@@ -55,8 +55,8 @@ describe("attach spec parsing", () => {
       } catch (e) {
         err = e;
       }
-      expect(err).toBeInstanceOf(UsageError);
-      expect((err as UsageError).exitCode).toBe(2);
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      expect((err as InvalidArgumentError).exitCode).toBe(2);
       expect((err as Error).message).toMatch(/out of range: (a file offset|an offset from a symbol) is 0\.\.9007199254740991/);
     }
   });

@@ -1,6 +1,17 @@
 import { describe, expect, test } from "bun:test";
 import { SyscallError, VerifierError, errnoFromName, errnoName, errnoText } from "../src/errors.ts";
-import { hintFor } from "../src/hints.ts";
+import { hintFor as hintText } from "../src/hints.ts";
+import { flagMention } from "../src/cli/flags.ts";
+
+// A hint as the library says it (String) and as the CLI prints it (its flags in place).
+const hintFor = (...a: Parameters<typeof hintText>) => {
+  const h = hintText(...a);
+  return h === undefined ? undefined : String(h);
+};
+const cliHint = (...a: Parameters<typeof hintText>) => {
+  const h = hintText(...a);
+  return typeof h === "string" || h === undefined ? h : h.render(flagMention);
+};
 import { kernelVersionCode } from "../src/uapi.ts";
 
 const k = (a: number, b: number, c = 0) => kernelVersionCode(a, b, c);
@@ -17,7 +28,9 @@ describe("hint table", () => {
   test("kprobe EINVAL with an empty log before 5.0 names the kern_version sent and its source", () => {
     const h = hintFor("BPF_PROG_LOAD", "EINVAL", { euid: 0, kernel: k(4, 9, 228), progType: "kprobe", logEmpty: true, kernVersion: { code: k(4, 9, 0), source: "uname -r" } });
     expect(h).toContain("kern_version 0x40900 (4.9.0, from uname -r)");
-    expect(h).toContain("--kern-version");
+    expect(h).toContain("pass kernVersion with the value of LINUX_VERSION_CODE"); // the library's option
+    expect(h).not.toContain("--kern-version");
+    expect(cliHint("BPF_PROG_LOAD", "EINVAL", { euid: 0, kernel: k(4, 9, 228), progType: "kprobe", logEmpty: true })).toContain("pass --kern-version with the value"); // the CLI's flag
   });
   test("the kern_version hint is not given on 5.0+ or for other program types", () => {
     expect(hintFor("BPF_PROG_LOAD", "EINVAL", { euid: 0, kernel: k(5, 0), progType: "kprobe", logEmpty: true })).not.toContain("kern_version");
@@ -34,7 +47,9 @@ describe("hint table", () => {
     expect(h).toContain("max_entries is 0");
     expect(h).toContain("perf_event_array");
     expect(hintFor("BPF_MAP_CREATE", "EINVAL", { euid: 0, maxEntries: 16 })).not.toContain("max_entries is 0");
-    expect(h).toContain("--map NAME:max_entries=N");
+    expect(h).toContain("give the size with the map's maxEntries");
+    expect(h).not.toContain("--map");
+    expect(cliHint("BPF_MAP_CREATE", "EINVAL", { euid: 0, maxEntries: 0 })).toContain("give the size with --map NAME:max_entries=N[,value_size=M]");
   });
   test("EMFILE on map or program creation: every map and program is an fd, raise ulimit -n", () => {
     for (const call of ["BPF_MAP_CREATE", "BPF_PROG_LOAD"]) {

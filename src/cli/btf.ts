@@ -11,6 +11,7 @@ import { btfFileOption, coreTargets, openTargetBtf, type TargetBtf } from "../ke
 import { statFd, openNonblocking, closeFd } from "../sys/files.ts";
 import { listDir } from "../sys/paths.ts";
 import { inputFileError, readInput } from "./input.ts";
+import { cliMessage } from "./flags.ts";
 import type { Output } from "./output.ts";
 
 const USAGE = "bpfload btf relocs OBJ [--btf FILE|DIR ...] [--program NAME] [--json]";
@@ -58,8 +59,9 @@ async function relocs(out: Output, file: string, opts: BtfCommandOptions): Promi
       reports = report(obj, core, programs, target);
     } catch (e) {
       if (!many || !(e instanceof BpfloadError)) throw e;
-      rows.push({ target: t.name, error: e.message });
-      out.result(e.message.startsWith(t.name) ? e.message : `${t.name}: ${e.message}`, { type: "target", target: t.name, error: e.message });
+      const message = cliMessage(e); // its option mentions as flags, as every error the CLI prints
+      rows.push({ target: t.name, error: message });
+      out.result(message.startsWith(t.name) ? message : `${t.name}: ${message}`, { type: "target", target: t.name, error: message });
       continue;
     }
     rows.push({ target: t.name, reports });

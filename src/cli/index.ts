@@ -2,6 +2,7 @@
 // single line and an exit code (0 ok, 1 the kernel or system refused, 2 bad usage or input).
 import { cac, type CAC } from "cac";
 import { BpfloadError, quote, UsageError, VerifierError } from "../errors.ts";
+import { cliKind, cliMessage } from "./flags.ts";
 import { runCleanup } from "../kernel/cleanup.ts";
 import { setup } from "../lib/setup.ts";
 import { loadFailureMessage } from "../load-failure.ts";
@@ -405,7 +406,7 @@ function report(e: unknown, opts: Opts): number {
   // An error after stdout failed: the failure is what the user needs to hear about.
   e = writeFailure() ?? e;
   if (e instanceof BpfloadError) {
-    out.error({ kind: e.kind, message: e.message, exitCode: e.exitCode, log: e instanceof VerifierError ? e.log : undefined });
+    out.error({ kind: cliKind(e), message: cliMessage(e), exitCode: e.exitCode, log: e instanceof VerifierError ? e.log : undefined });
     return e.exitCode;
   }
   const err = e as Error;

@@ -13,6 +13,7 @@ import { sectionToProgram } from "../elf/sections.ts";
 import { SHF_EXECINSTR, validateElf } from "../elf/raw.ts";
 import { readInput } from "./input.ts";
 
+import { cliKind, cliMessage } from "./flags.ts";
 import type { Output } from "./output.ts";
 import type { AttachTarget } from "./session.ts";
 
@@ -206,7 +207,7 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     const failed = loaded.collection?.failures ?? [];
     for (const f of failed) {
       const e = f.error as Error & { kind?: string; exitCode?: number; log?: string };
-      out.error({ kind: e.kind ?? "internal", message: e.message, exitCode: e.exitCode ?? 1, log: e instanceof VerifierError ? e.log : undefined });
+      out.error({ kind: e instanceof BpfloadError ? cliKind(e) : (e.kind ?? "internal"), message: e instanceof BpfloadError ? cliMessage(e) : e.message, exitCode: e.exitCode ?? 1, log: e instanceof VerifierError ? e.log : undefined });
     }
     if (failed.length) {
       // 1 when the kernel refused any of them, 2 when only the input was at fault

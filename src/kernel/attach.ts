@@ -1,6 +1,6 @@
 // One entry point from an attach spec to the attach function of its kind.
 import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
-import { UsageError } from "../errors.ts";
+import { InvalidArgumentError } from "../errors.ts";
 import { ifindexOf } from "./attach/common.ts";
 import { attachFreplace } from "./attach/freplace.ts";
 import { attachIter } from "./attach/iter.ts";
@@ -107,7 +107,7 @@ export function attach(prog: Program, spec: AttachSpec, opts: AttachOptions = {}
       return attachFreplace(prog, spec);
     case "struct_ops": {
       const so = opts.structOps?.(spec.map);
-      if (!so) throw new UsageError(`attach '${prog.name}' to struct_ops:${spec.map}: the object has no struct_ops variable '${spec.map}'`);
+      if (!so) throw new InvalidArgumentError("attach", `attach '${prog.name}' to struct_ops:${spec.map}: the object has no struct_ops variable '${spec.map}'`);
       return so.register();
     }
   }

@@ -3,7 +3,7 @@
 // module's BTF is handed to the kernel as attach_btf_obj_fd, found (as libbpf does) by walking
 // BPF_BTF_GET_NEXT_ID and asking each BTF object's name.
 import { Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from "../elf/btf.ts";
-import { SystemError, UsageError } from "../errors.ts";
+import { InvalidArgumentError, SystemError } from "../errors.ts";
 import { bpfBtfGetFdById, bpfBtfGetInfo, bpfBtfGetNextId } from "../sys/bpf.ts";
 import { closeFd, exists, openFile, readSized, statFd } from "../sys/files.ts";
 import { mapFileReadOnly } from "../sys/map-file.ts";
@@ -159,7 +159,7 @@ export interface ResolvedTarget extends BtfTarget {
 export function resolveBtfTarget(typeName: string, attachType: AttachTypeName | undefined): ResolvedTarget {
   const { prefix, kind, what } = btfTargetKind(attachType);
   if (!typeName.startsWith(prefix) || typeName === prefix) {
-    throw new UsageError(`bad BTF target '${typeName}' for ${attachType ?? "this program"}: expected a name after '${prefix}'`);
+    throw new InvalidArgumentError("attach", `bad BTF target '${typeName}' for ${attachType ?? "this program"}: expected a name after '${prefix}'`);
   }
   const t = findBtfTarget(typeName, kind, what, prefix);
   return t.module === undefined ? t : { ...t, btfObjFd: moduleBtfFd(t.module) };

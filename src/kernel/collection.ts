@@ -10,7 +10,7 @@ import { FoldError, foldRodata, type RodataSite } from "../elf/fold-rodata.ts";
 import type { MapSpec, ObjectSpec, ProgramSpec } from "../elf/types.ts";
 import { linkProgramPieces, type LinkedPiece } from "../elf/link.ts"; // not elf/index.ts: the whole reader
 import { sectionToProgram } from "../elf/sections.ts";
-import { NotSupportedError, ObjectError, SyscallError, UsageError, VerifierError } from "../errors.ts";
+import { InvalidArgumentError, NotSupportedError, ObjectError, SyscallError, VerifierError, opt, optionText } from "../errors.ts";
 import { BPF_F_RDONLY_PROG, BPF_MAP_TYPE_PROG_ARRAY, MAP_TYPES, type ProgTypeName } from "../uapi.ts";
 import type { FreplaceTarget } from "./attach/freplace.ts";
 import { loadObjectBtf, readObjectExt, type ObjectBtf } from "./btf-load.ts";
@@ -231,7 +231,7 @@ export function loadCollection(obj: ObjectSpec, opts: CollectionOptions = {}): C
 function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: CollectionOptions): LoadedProgram {
   const type = opts.type ?? spec.progType;
   if (!type) {
-    throw new UsageError(`${obj.file}: section '${spec.section}' does not name a program type: give --type (e.g. kprobe, tracepoint, socket_filter)`);
+    throw new InvalidArgumentError("type", optionText`${obj.file}: section '${spec.section}' does not name a program type: give ${opt("type", undefined, "the program type")} (e.g. kprobe, tracepoint, socket_filter)`);
   }
   if (spec.relocations.some((r) => r.kind === "call")) requireFeature("bpfToBpfCalls", `BPF-to-BPF calls (program '${spec.name}')`);
   const fold = hasFeature("globalData") === false;
@@ -239,7 +239,7 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
     mapFd: (name) => {
       if (fold && obj.maps.some((m) => m.kind === "data" && m.name === name)) return 0; // folded below
       const m = col.maps.get(name);
-      if (!m) throw new UsageError(`${obj.file}: program '${spec.name}' refers to map '${name}', which was not created`);
+      if (!m) throw new InvalidArgumentError("programs", `${obj.file}: program '${spec.name}' refers to map '${name}', which was not created`);
       return m.fd;
     },
     extern: (name, call) => externPatch(obj, spec, col, name, call, fold),
@@ -273,7 +273,7 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
   // struct_ops: loaded against the kernel struct its variable implements, the member's index as attach type
   const structOps = type === "struct_ops" ? col.structOpsTargets.get(spec.name) : undefined;
   if (type === "struct_ops" && !structOps) {
-    throw new UsageError(`${obj.file}: struct_ops program '${spec.name}' (section ${spec.section}) is the member of no SEC(".struct_ops") variable of the object: there is nothing to load it against`);
+    throw new InvalidArgumentError("programs", `${obj.file}: struct_ops program '${spec.name}' (section ${spec.section}) is the member of no SEC(".struct_ops") variable of the object: there is nothing to load it against`);
   }
   const program = explainingPoison(core, () => loadProgram({
     name: spec.name, type, insns, license: opts.license ?? obj.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel,
@@ -290,12 +290,12 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
   return { spec, program, insnCount: insns.length / 8 };
 }
 
-/** attach_prog_fd and attach_btf_id of an freplace program: the function from --target, else from the section (freplace/FUNC). */
+/** attach_prog_fd and attach_btf_id of an freplace program: the function from its freplaceTarget, else from the section (freplace/FUNC). */
 function extTarget(obj: ObjectSpec, spec: ProgramSpec, target: FreplaceTarget | undefined): { attachProgFd: number; attachBtfId: number; btfTarget: string } {
   const func = target?.func ?? (spec.btfTarget || undefined);
-  const form = `--target PROG_ID:FUNC or --target PIN_PATH:FUNC`;
-  if (!target) throw new UsageError(`${obj.file}: program '${spec.name}' (section ${spec.section}) replaces a function of another loaded program (freplace): name that program with ${form}`);
-  if (!func) throw new UsageError(`${obj.file}: program '${spec.name}' (section ${spec.section}) does not say which function of ${target.describe} it replaces: give ${form} or name it in the section (freplace/FUNC)`);
+  const form = optionText`${opt("freplaceTarget", "PROG_ID:FUNC")} or ${opt("freplaceTarget", "PIN_PATH:FUNC")}`;
+  if (!target) throw new InvalidArgumentError("freplaceTarget", optionText`${obj.file}: program '${spec.name}' (section ${spec.section}) replaces a function of another loaded program (freplace): name that program with ${form}`);
+  if (!func) throw new InvalidArgumentError("freplaceTarget", optionText`${obj.file}: program '${spec.name}' (section ${spec.section}) does not say which function of ${target.describe} it replaces: give ${form} or name it in the section (freplace/FUNC)`);
   return { attachProgFd: target.progFd, attachBtfId: target.funcId(func), btfTarget: func };
 }
 
@@ -450,7 +450,7 @@ function fillTailCalls(col: Collection, keepGoing: boolean): void {
     } catch (e) {
       if (!keepGoing || !(e instanceof Error)) throw e;
       // A PROG_ARRAY takes programs of the type of the first program that used it.
-      const why = new UsageError(`tail-call target '${t.spec.name}' (section ${t.spec.section}) cannot go into '${progArray.def.name}'[${t.spec.tailCallIndex}]: ${e.message} (a PROG_ARRAY holds programs of one type only)`);
+      const why = new InvalidArgumentError("programs", `tail-call target '${t.spec.name}' (section ${t.spec.section}) cannot go into '${progArray.def.name}'[${t.spec.tailCallIndex}]: ${e.message} (a PROG_ARRAY holds programs of one type only)`);
       col.failures.push({ spec: t.spec, error: why });
     }
   }

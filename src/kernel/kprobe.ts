@@ -1,7 +1,7 @@
 // kprobes and kretprobes, two ways: the perf kprobe PMU (4.17+; nothing left behind by a crash)
 // and tracefs kprobe_events (every kernel from 4.9; needed for kretprobe maxactive).
 import { formatAttachSpec, isGlob, type AttachSpec } from "../attach-spec.ts";
-import { SyscallError, SystemError, errnoName, ERRNO } from "../errors.ts";
+import { SyscallError, SystemError, errnoName, ERRNO, opt, optionText } from "../errors.ts";
 import { hintFor } from "../hints.ts";
 import { perfEventOpen } from "../sys/perf.ts";
 import { kernelVersionCode } from "../uapi.ts";
@@ -72,11 +72,11 @@ export function attachKprobe(prog: Program, given: KSpec, opts: KprobeOptions = 
   const spec = asKprobe(given);
   // the functions of a glob are named by the glob's link, not one by one
   if (isGlob(spec.func)) return attachKprobeGlob(prog, spec, (one) => attachKprobe(prog, one, { ...opts, onInfo: undefined }));
-  if (opts.maxactive !== undefined) requireFeature("kretprobeMaxactive", "kretprobe maxactive", "leave out --maxactive");
+  if (opts.maxactive !== undefined) requireFeature("kretprobeMaxactive", "kretprobe maxactive", optionText`leave out ${opt("maxactive")}`);
   const { api, pmu } = chooseProbeApi("kprobe", opts.api, opts.maxactive !== undefined);
   if (api === "tracefs" && !hasControl("kprobe_events")) {
     throw new SystemError(
-      `attach '${prog.name}' to ${target}: this kernel has no kprobes (no kprobe PMU, no kprobe_events in tracefs: built without CONFIG_KPROBES or CONFIG_KPROBE_EVENTS): attach to a tracepoint instead, e.g. --attach tracepoint:syscalls:sys_enter_clone`,
+      optionText`attach '${prog.name}' to ${target}: this kernel has no kprobes (no kprobe PMU, no kprobe_events in tracefs: built without CONFIG_KPROBES or CONFIG_KPROBE_EVENTS): attach to a tracepoint instead, e.g. ${opt("attach", "tracepoint:syscalls:sys_enter_clone", "the attach point tracepoint:syscalls:sys_enter_clone")}`,
     );
   }
   const offset = spec.kind === "kprobe" ? spec.offset : 0;
@@ -118,5 +118,5 @@ export function attachKprobe(prog: Program, given: KSpec, opts: KprobeOptions = 
   // EADDRNOTAVAIL (6.7+): the name is not unique. The doctor says which names the kernel has.
   const doctor = lastErrno === ERRNO.ENOENT || lastErrno === ERRNO.EINVAL || lastErrno === ERRNO.EADDRNOTAVAIL ? doctorFor(spec.func) : undefined;
   const hint = doctor ?? hintFor("kprobe_events", errnoName(lastErrno), { euid: process.geteuid?.() ?? 0 }) ?? "the kernel refused the probe";
-  throw new SyscallError(`attach '${prog.name}' to ${target}`, call, lastErrno, `${hint}${lastDetail}`);
+  throw new SyscallError(`attach '${prog.name}' to ${target}`, call, lastErrno, optionText`${hint}${lastDetail}`);
 }

@@ -1,6 +1,6 @@
 // Maps: creation from a MapSpec (named where the kernel allows), element access, and reading all
 // entries back for printing at exit (what samples/bpf's user-space halves did).
-import { NotSupportedError, SyscallError, UsageError, errnoName, ERRNO } from "../errors.ts";
+import { InvalidArgumentError, NotSupportedError, SyscallError, errnoName, ERRNO } from "../errors.ts";
 import { MAP_TYPE_SINCE, newerThan, since } from "../since.ts";
 import { hintFor } from "../hints.ts";
 import { bpfMapDeleteElem, bpfMapFreeze, bpfMapLookupAndDeleteElem } from "../sys/bpf.ts";
@@ -55,7 +55,7 @@ export class BpfMap {
 
   /** The value of `key`; per-CPU maps: use lookupValues. */
   lookup(key: Uint8Array): Uint8Array | undefined {
-    if (this.perCpu) throw new UsageError(`map '${this.def.name}' is ${this.typeName}: it has one value per CPU (lookupValues)`);
+    if (this.perCpu) throw new InvalidArgumentError("key", `map '${this.def.name}' is ${this.typeName}: it has one value per CPU (lookupValues)`);
     return this.lookupValues(key)?.[0];
   }
 
@@ -76,10 +76,10 @@ export class BpfMap {
     const values = Array.isArray(value) ? value : [value];
     const copies = mapValueCopies(this.def.type);
     if (values.length !== copies) {
-      throw new UsageError(`map '${this.def.name}' (${this.typeName}): update needs ${copies} value${copies > 1 ? "s (one per possible CPU)" : ""}, got ${values.length}`);
+      throw new InvalidArgumentError("value", `map '${this.def.name}' (${this.typeName}): update needs ${copies} value${copies > 1 ? "s (one per possible CPU)" : ""}, got ${values.length}`);
     }
     for (const v of values) {
-      if (v.length > this.def.valueSize) throw new UsageError(`map '${this.def.name}': a value of ${v.length} bytes for value_size ${this.def.valueSize}`);
+      if (v.length > this.def.valueSize) throw new InvalidArgumentError("value", `map '${this.def.name}': a value of ${v.length} bytes for value_size ${this.def.valueSize}`);
     }
     const r = bpfMapUpdateElem(this.ref, key, values, flags);
     if (r.ret < 0) throw this.error("update element", "BPF_MAP_UPDATE_ELEM", r.errno);
@@ -151,7 +151,7 @@ export class BpfMap {
   }
 
   private checkKey(key: Uint8Array): void {
-    if (key.length !== this.def.keySize) throw new UsageError(`map '${this.def.name}': a key of ${key.length} bytes for key_size ${this.def.keySize}`);
+    if (key.length !== this.def.keySize) throw new InvalidArgumentError("key", `map '${this.def.name}': a key of ${key.length} bytes for key_size ${this.def.keySize}`);
   }
 
   private error(what: string, call: string, errno: number): SyscallError {

@@ -1,6 +1,6 @@
 // The kernel's programs and maps by id (4.13+): iteration, opening, and their info, for the
 // `map` and `prog` commands (what bpftool map/prog show on a test VM that has no bpftool).
-import { SyscallError, UsageError, errnoName, ERRNO } from "../errors.ts";
+import { InvalidArgumentError, SyscallError, errnoName, ERRNO } from "../errors.ts";
 import { hintFor } from "../hints.ts";
 import { bpfMapGetFdById, bpfMapGetInfo, bpfMapGetNextId, bpfObjGet, bpfProgGetFdById, bpfProgGetInfo, bpfProgGetMapIds, bpfProgGetNextId } from "../sys/bpf.ts";
 import { tryReadText } from "../sys/files.ts";
@@ -132,7 +132,7 @@ export function parseObjectRef(text: string, what: "map" | "program"): ObjectRef
   if (id && Number(id[1]) > 0 && Number(id[1]) <= 0xffffffff) return { by: "id", id: Number(id[1]) };
   if (text.startsWith("/")) return { by: "path", path: text };
   if (text.startsWith("name:") && text.length > 5) return { by: "name", name: text.slice(5) };
-  throw new UsageError(`bad ${what} '${text}': give an id (12 or id:12), a pin path (/sys/fs/bpf/...) or name:NAME`);
+  throw new InvalidArgumentError(what, `bad ${what} '${text}': give an id (12 or id:12), a pin path (/sys/fs/bpf/...) or name:NAME`);
 }
 
 /** The ids whose name is `name` (kernel names are cut at 15 characters: compared so). */
@@ -142,8 +142,8 @@ function idsByName(list: number[], name: string, nameOf: (id: number) => string 
 }
 
 function one(matches: number[], what: string, name: string): number {
-  if (!matches.length) throw new UsageError(`no ${what} named '${name}' is loaded (bpfload ${what === "map" ? "map" : "prog"} list shows them)`);
-  if (matches.length > 1) throw new UsageError(`${matches.length} ${what}s are named '${name}' (ids ${matches.join(", ")}): give the id`);
+  if (!matches.length) throw new InvalidArgumentError(what, `no ${what} named '${name}' is loaded (bpfload ${what === "map" ? "map" : "prog"} list shows them)`);
+  if (matches.length > 1) throw new InvalidArgumentError(what, `${matches.length} ${what}s are named '${name}' (ids ${matches.join(", ")}): give the id`);
   return matches[0]!;
 }
 
@@ -162,7 +162,7 @@ export function openMapRef(ref: ObjectRef): BpfMap {
           }
         }), "map", ref.name);
   const m = openMapById(id);
-  if (!m) throw new UsageError(`no map with id ${id} (bpfload map list shows them)`);
+  if (!m) throw new InvalidArgumentError("map", `no map with id ${id} (bpfload map list shows them)`);
   return m;
 }
 
@@ -173,7 +173,7 @@ export function openProgRef(ref: ObjectRef): number {
     if (r.ret < 0) throw failure(`open pinned program ${ref.path}`, "BPF_OBJ_GET", r.errno);
     if (!/^prog_type:/m.test(tryReadText(`/proc/self/fdinfo/${r.ret}`) ?? "")) {
       close(r.ret);
-      throw new UsageError(`${ref.path} is not a pinned program`);
+      throw new InvalidArgumentError("program", `${ref.path} is not a pinned program`);
     }
     return r.ret;
   }
@@ -190,6 +190,6 @@ export function openProgRef(ref: ObjectRef): number {
           }
         }), "program", ref.name);
   const fd = openProgById(id);
-  if (fd === undefined) throw new UsageError(`no program with id ${id} (bpfload prog list shows them)`);
+  if (fd === undefined) throw new InvalidArgumentError("program", `no program with id ${id} (bpfload prog list shows them)`);
   return fd;
 }

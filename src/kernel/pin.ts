@@ -1,6 +1,6 @@
 // Pinning in the BPF filesystem: programs and maps outlive bpfload as files under /sys/fs/bpf,
 // and a later `bpfload map dump PIN` opens them again.
-import { SyscallError, SystemError, UsageError, errnoName, ERRNO } from "../errors.ts";
+import { InvalidArgumentError, SyscallError, SystemError, errnoName, ERRNO, opt, optionText } from "../errors.ts";
 import { hintFor } from "../hints.ts";
 import { bpfMapGetInfo, bpfObjGet, bpfObjPin } from "../sys/bpf.ts";
 import { BPF_MAP_INFO, field, type FieldName } from "../sys/layout.ts";
@@ -51,16 +51,19 @@ export interface PinPlan {
 const AT_FDCWD = -100;
 const { ELOOP, ENOENT, ENOTDIR } = ERRNO;
 
+/** The pin directory as a message names it: the library's words, the CLI's flag (--pin DIR). */
+const pinDir = (dir: string) => opt("pin", dir, `pin directory ${dir}`);
+
 function walkError(plan: PinPlan, upto: number, errno: number, what: string): never {
   const at = `/${plan.parts.slice(0, upto + 1).join("/")}`;
   // O_NOFOLLOW|O_DIRECTORY on a link gives ENOTDIR (or ELOOP): tell the two apart for the message.
   if (errno === ELOOP || (errno === ENOTDIR && readLink(at) !== undefined)) {
-    throw new UsageError(`--pin ${plan.path}: ${at} is a symbolic link: bpfload does not follow links while making pin directories (anyone may create them in ${DEFAULT_BPFFS}): give the real directory`);
+    throw new InvalidArgumentError("pin", optionText`${pinDir(plan.path)}: ${at} is a symbolic link: bpfload does not follow links while making pin directories (anyone may create them in ${DEFAULT_BPFFS}): give the real directory`);
   }
   if (errno === ENOTDIR) {
-    throw new UsageError(`--pin ${plan.path}: ${at} is not a directory (a pinned program or map?): ENOTDIR: pin in a directory, e.g. a new one next to it`);
+    throw new InvalidArgumentError("pin", optionText`${pinDir(plan.path)}: ${at} is not a directory (a pinned program or map?): ENOTDIR: pin in a directory, e.g. a new one next to it`);
   }
-  throw new SyscallError(`--pin ${plan.path}: ${what} ${at}`, what === "create" ? "mkdirat" : "openat", errno, hintFor("mkdir", errnoName(errno), { euid: euid() }));
+  throw new SyscallError(optionText`${pinDir(plan.path)}: ${what} ${at}`, what === "create" ? "mkdirat" : "openat", errno, hintFor("mkdir", errnoName(errno), { euid: euid() }));
 }
 
 /**
@@ -80,7 +83,7 @@ function walk(plan: PinPlan, create: ((i: number) => void) | undefined): { fds: 
   }
   const fds: number[] = [];
   const root = openDirAt(AT_FDCWD, "/");
-  if (root.ret < 0) throw new SyscallError(`--pin ${plan.path}: open /`, "openat", root.errno);
+  if (root.ret < 0) throw new SyscallError(optionText`${pinDir(plan.path)}: open /`, "openat", root.errno);
   fds.push(root.ret);
   try {
     for (let i = 0; i < plan.parts.length; i++) {
@@ -99,7 +102,7 @@ function walk(plan: PinPlan, create: ((i: number) => void) | undefined): { fds: 
       if (i + 1 >= plan.aboveMount) {
         const fs = fstatfsType(r.ret);
         if (fs.ret < 0 || fs.type !== BPF_FS_MAGIC) {
-          throw new UsageError(`--pin ${plan.path}: /${plan.parts.slice(0, i + 1).join("/")} is not on a BPF filesystem (another filesystem mounted there?): use a directory under ${DEFAULT_BPFFS}`);
+          throw new InvalidArgumentError("pin", optionText`${pinDir(plan.path)}: /${plan.parts.slice(0, i + 1).join("/")} is not on a BPF filesystem (another filesystem mounted there?): use a directory under ${DEFAULT_BPFFS}`);
         }
       }
     }
@@ -123,13 +126,13 @@ export function planPinDir(dir: string): PinPlan {
   }
   const mnt = mounts.filter((m) => abs === m || abs.startsWith(`${m === "/" ? "" : m}/`)).sort((a, b) => b.length - a.length)[0];
   if (mnt === undefined) {
-    throw new UsageError(`--pin ${dir}: not on a BPF filesystem (mounted at ${mounts.join(", ")}): use a directory under ${mounts[0]}`);
+    throw new InvalidArgumentError("pin", optionText`${pinDir(dir)}: not on a BPF filesystem (mounted at ${mounts.join(", ")}): use a directory under ${mounts[0]}`);
   }
   const parts = abs.split("/").filter(Boolean);
   const aboveMount = mnt.split("/").filter(Boolean).length;
   for (const part of parts.slice(aboveMount)) {
     if (part.includes(".")) {
-      throw new UsageError(`--pin ${dir}: '${part}': the BPF filesystem refuses names with a '.' (EPERM): use e.g. '${pinName(part)}'`);
+      throw new InvalidArgumentError("pin", optionText`${pinDir(dir)}: '${part}': the BPF filesystem refuses names with a '.' (EPERM): use e.g. '${pinName(part)}'`);
     }
   }
   const plan = { path: abs, parts, aboveMount };
@@ -197,8 +200,8 @@ export function pinFd(fd: number, path: string, what: string, shown = path): voi
 export function openPinnedMap(path: string): BpfMap {
   // BPF_OBJ_GET of a file elsewhere fails with EACCES even for root: say what is wrong instead.
   const fs = statfsType(path);
-  if (fs.ret < 0 && fs.errno === ENOENT) throw new UsageError(`${path}: no such file: give the path of a pinned map (bpfload load ... --pin DIR pins them in DIR)`);
-  if (fs.ret >= 0 && fs.type !== BPF_FS_MAGIC) throw new UsageError(`${path} is not on a BPF filesystem: give the path of a pinned map under ${bpffsMounts()[0] ?? DEFAULT_BPFFS}`);
+  if (fs.ret < 0 && fs.errno === ENOENT) throw new InvalidArgumentError("path", optionText`${path}: no such file: give the path of a pinned map${opt("pin", "DIR pins them in DIR)", "", " (bpfload load ... ")}`);
+  if (fs.ret >= 0 && fs.type !== BPF_FS_MAGIC) throw new InvalidArgumentError("path", `${path} is not on a BPF filesystem: give the path of a pinned map under ${bpffsMounts()[0] ?? DEFAULT_BPFFS}`);
   const r = bpfObjGet(path);
   if (r.ret < 0) {
     const hint = r.errno === ERRNO.ENOENT ? "no such pinned object" : hintFor("BPF_OBJ_GET", errnoName(r.errno), { euid: process.geteuid?.() ?? 0 });
@@ -209,7 +212,7 @@ export function openPinnedMap(path: string): BpfMap {
   if (!/^map_type:/m.test(fdinfo)) {
     close(r.ret);
     const kind = /^prog_type:/m.test(fdinfo) ? "a program" : /^link_type:/m.test(fdinfo) ? "a link" : "not a map";
-    throw new UsageError(`${path} is ${kind}, not a map: map dump takes a pinned map`);
+    throw new InvalidArgumentError("path", `${path} is ${kind}, not a map: map dump takes a pinned map`);
   }
   const info = bpfMapGetInfo(r.ret);
   if (info.ret < 0) {

@@ -2,7 +2,7 @@
 // tracefs event to name, write or remove — it vanishes when its fd closes, so a crash cannot leave
 // it behind. Older kernels only have the tracefs kprobe_events/uprobe_events path.
 import { tryReadText } from "../sys/files.ts";
-import { NotSupportedError, UsageError } from "../errors.ts";
+import { InvalidArgumentError, NotSupportedError, opt, optionText } from "../errors.ts";
 import { FEATURE_SINCE, since } from "../since.ts";
 
 export interface ProbePmu {
@@ -29,13 +29,13 @@ export function probePmu(kind: "kprobe" | "uprobe"): ProbePmu | undefined {
 export function parseProbeApi(text: string | undefined): ProbeApi | undefined {
   if (text === undefined || text === "auto") return undefined;
   if (text === "pmu" || text === "tracefs") return text;
-  throw new UsageError(`bad --probe-api '${text}': pmu (perf kprobe/uprobe PMU, 4.17+), tracefs (kprobe_events/uprobe_events) or auto`);
+  throw new InvalidArgumentError("probeApi", optionText`bad ${opt("probeApi")} '${text}': pmu (perf kprobe/uprobe PMU, 4.17+), tracefs (kprobe_events/uprobe_events) or auto`);
 }
 
 /** Which path to take: the PMU when the kernel has it, unless told otherwise (or maxactive is wanted). */
 export function chooseProbeApi(kind: "kprobe" | "uprobe", forced: ProbeApi | undefined, needsTracefs = false): { api: ProbeApi; pmu?: ProbePmu } {
   const pmu = probePmu(kind);
-  if (forced === "pmu" && !pmu) throw new NotSupportedError(`the ${kind} perf PMU (--probe-api pmu)`, since(FEATURE_SINCE["kprobe/uprobe perf PMU"]), `no /sys/bus/event_source/devices/${kind}`);
+  if (forced === "pmu" && !pmu) throw new NotSupportedError(optionText`the ${kind} perf PMU (${opt("probeApi", "pmu")})`, since(FEATURE_SINCE["kprobe/uprobe perf PMU"]), `no /sys/bus/event_source/devices/${kind}`);
   if (forced === "tracefs" || needsTracefs || !pmu) return { api: "tracefs" };
   return { api: "pmu", pmu };
 }

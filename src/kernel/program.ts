@@ -3,7 +3,7 @@
 // straight to the size the kernel reports), so the user always sees the whole log (a 4.9 log of a
 // 200-instruction program exceeds 64 KiB). Each load is a full verification (loop3 of the
 // selftests: ~1 s each), so nothing is loaded twice for a reason known in advance.
-import { NotSupportedError, SyscallError, UsageError, VerifierError, errnoName, ERRNO } from "../errors.ts";
+import { InvalidArgumentError, NotSupportedError, SyscallError, VerifierError, errnoName, ERRNO, opt, optionText, type OptionText } from "../errors.ts";
 import { PROG_TYPE_SINCE, newerThan, since } from "../since.ts";
 import { hintFor } from "../hints.ts";
 import { bpfProgGetInfo, bpfProgLoad, type ProgLoadResult } from "../sys/bpf.ts";
@@ -177,10 +177,10 @@ export function resetLoadFeatures(): void {
 }
 
 /** Program types that load only with a BTF attach target (attach_btf_id), and how it is named. */
-const NEEDS_BTF_TARGET: Partial<Record<ProgTypeName, string>> = {
-  tracing: "name the kernel function, BTF tracepoint or iterator in the section (fentry/FUNC, tp_btf/NAME, iter/TARGET) or with --attach fentry:FUNC, tp_btf:NAME, iter:TARGET",
-  lsm: "name the LSM hook in the section (lsm/HOOK) or with --attach lsm:HOOK",
-  ext: "freplace (ext) programs replace a function of another loaded program: load it from an object (section freplace/FUNC) with --target PROG_ID|PIN_PATH:FUNC",
+const NEEDS_BTF_TARGET: Partial<Record<ProgTypeName, string | OptionText>> = {
+  tracing: optionText`name the kernel function, BTF tracepoint or iterator in the section (fentry/FUNC, tp_btf/NAME, iter/TARGET) or with ${opt("attach", "fentry:FUNC, tp_btf:NAME, iter:TARGET", "the attach point fentry:FUNC, tp_btf:NAME, iter:TARGET")}`,
+  lsm: optionText`name the LSM hook in the section (lsm/HOOK) or with ${opt("attach", "lsm:HOOK", "the attach point lsm:HOOK")}`,
+  ext: optionText`freplace (ext) programs replace a function of another loaded program: load it from an object (section freplace/FUNC) with ${opt("freplaceTarget", "PROG_ID|PIN_PATH:FUNC")}`,
   struct_ops: "struct_ops programs implement a member of a kernel struct: load them from an object whose SEC(\".struct_ops\") variable points a member at them",
 };
 
@@ -191,11 +191,11 @@ function btfTargetOf(spec: ProgramSpecToLoad): ResolvedTarget | undefined {
   if (spec.attachBtfId !== undefined) return { btfId: spec.attachBtfId };
   if ((spec.type !== "tracing" && spec.type !== "lsm") || spec.btfTarget === undefined) {
     // The kernel would refuse it in the verifier ("Tracing programs must provide btf_id"): say why first.
-    throw new UsageError(`load program '${spec.name}': program type ${spec.type} needs a BTF target (attach_btf_id): ${how}`);
+    throw new InvalidArgumentError(spec.type === "ext" ? "freplaceTarget" : "attach", optionText`load program '${spec.name}': program type ${spec.type} needs a BTF target (attach_btf_id): ${how}`);
   }
   const attachType = spec.expectedAttachType !== undefined ? ATTACH_TYPES[spec.expectedAttachType] : undefined;
   if (spec.type === "tracing" && attachType === undefined) {
-    throw new UsageError(`load program '${spec.name}': a tracing program needs its expected attach type (fentry, fexit, fmod_ret, tp_btf or iter): ${how}`);
+    throw new InvalidArgumentError("attach", optionText`load program '${spec.name}': a tracing program needs its expected attach type (fentry, fexit, fmod_ret, tp_btf or iter): ${how}`);
   }
   return resolveBtfTarget(spec.btfTarget, attachType ?? "BPF_LSM_MAC");
 }

@@ -5,7 +5,7 @@
 // the value is written at attach (register): for .struct_ops BPF_MAP_UPDATE_ELEM registers it and
 // deleting the element unregisters it; .struct_ops.link maps (BPF_F_LINK, 6.4+) are registered by
 // a BPF_LINK_CREATE link, which unregisters when its fd closes.
-import { NotSupportedError, ObjectError, SyscallError, UsageError, errnoName, ERRNO } from "../errors.ts";
+import { InvalidArgumentError, NotSupportedError, ObjectError, SyscallError, errnoName, ERRNO, type ErrorText } from "../errors.ts";
 import { hintFor } from "../hints.ts";
 import { layoutStructOps, StructOpsError, structOpsValue, type StructOpsLayout, type StructOpsProgramTarget, type StructOpsSpec } from "../elf/struct-ops.ts";
 import type { Btf } from "../elf/btf.ts";
@@ -52,7 +52,7 @@ export class LoadedStructOps {
     try {
       value = structOpsValue(this.layout, this.programFd);
     } catch (e) {
-      if (e instanceof StructOpsError) throw new UsageError(`register ${this.target}: ${e.message} (select all its programs)`);
+      if (e instanceof StructOpsError) throw new InvalidArgumentError("programs", `register ${this.target}: ${e.message} (select all its programs)`);
       throw e;
     }
     const key = new Uint8Array(4);
@@ -70,7 +70,7 @@ export class LoadedStructOps {
   }
 }
 
-function registerHint(errno: number, spec: StructOpsSpec): string | undefined {
+function registerHint(errno: number, spec: StructOpsSpec): ErrorText | undefined {
   const name = errnoName(errno);
   if (name === "EEXIST") return `the kernel already has a struct ${spec.typeName} of that name (another one registered, or a leftover: bpftool struct_ops list)`;
   if (name === "EINVAL") return `the kernel refused the struct ${spec.typeName} it was given: a member it requires may be missing (e.g. tcp_congestion_ops needs ssthresh, undo_cwnd and cong_avoid or cong_control)`;

@@ -3,7 +3,7 @@
 // PID namespace), so a later run can remove the ones whose owner is gone — and never anyone
 // else's, nor those of a live bpfload in another PID namespace (whose pid means nothing here).
 import { EVENT_GROUP, probeEventOwner, type EventOwner } from "../attach-spec.ts";
-import { UsageError, errnoName } from "../errors.ts";
+import { InvalidArgumentError, errnoName } from "../errors.ts";
 import { tryReadText } from "../sys/files.ts";
 import { readLink } from "../sys/paths.ts";
 import { TracefsCommand } from "./tracefs-command.ts";
@@ -131,7 +131,7 @@ export function sweepStaleEvents(deps: SweepDeps = realDeps()): SweepResult {
       deps.remove(e);
       result.removed.push(e);
     } catch (err) {
-      if (err instanceof UsageError) {
+      if (err instanceof InvalidArgumentError) {
         result.failed.push({ event: e, reason: err.message }); // a listed name no command can hold
         continue;
       }

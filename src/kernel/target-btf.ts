@@ -8,7 +8,7 @@
 import type { CoreTargetBtf } from "../btf/core/index.ts";
 import { elfBtfSectionAt, parseTargetBtf, rawTargetBtf, TargetBtfError, targetFormat } from "../btf/target.ts";
 import { BtfError, type Btf } from "../elf/btf.ts";
-import { errnoName, exitCodeForErrno, InputError, quote, SystemError } from "../errors.ts";
+import { errnoName, exitCodeForErrno, InputError, opt, optionText, quote, SystemError, type OptionText } from "../errors.ts";
 import { closeFd, FileError, INPUT_LIMIT, NotRegularFileError, openNonblocking, readInto, readUserFile, statFd } from "../sys/files.ts";
 import { listDir } from "../sys/paths.ts";
 import { btfSource, readBtfFile, vmlinuxBtf } from "./btf-target.ts";
@@ -44,9 +44,12 @@ export function btfFileOption(flag: string | undefined, env: Record<string, stri
   return flag ?? (env[BTF_ENV] ? env[BTF_ENV] : undefined);
 }
 
-/** The message a CO-RE object gets on a kernel without /sys/kernel/btf/vmlinux and no --btf. */
-export function noKernelBtfMessage(dir: string): string {
-  return `no BTF for this kernel: use --btf FILE (${dir}/vmlinux is missing: CO-RE needs the kernel's types; BTFHub has a file for most distribution kernels, or set ${BTF_ENV})`;
+/** The btf option as a message names it: the library's words, the CLI's flag (--btf FILE). */
+const btfOption = (lib = "the btf option") => opt("btf", "FILE", lib);
+
+/** The message a CO-RE object gets on a kernel without /sys/kernel/btf/vmlinux and no target BTF file. */
+export function noKernelBtfMessage(dir: string): OptionText {
+  return optionText`no BTF for this kernel: use ${btfOption("the btf option (a BTF file)")} (${dir}/vmlinux is missing: CO-RE needs the kernel's types; BTFHub has a file for most distribution kernels, or set ${BTF_ENV})`;
 }
 
 /** The target BTF: the file given (--btf / BPFLOAD_BTF), else the running kernel's. */
@@ -80,7 +83,7 @@ function kernelTargetBtf(): TargetBtf {
 /** The kernel's BTF is malformed: not the user's input, so exit 1, with the file named. */
 function kernelBtfError(path: string, e: unknown): unknown {
   const problem = e instanceof TargetBtfError ? e.problem : e instanceof BtfError ? `bad BTF: ${e.message} (at byte ${e.offset})` : undefined;
-  return problem === undefined ? e : new SystemError(`${path}: ${problem}: this kernel's BTF cannot be read; give a BTF file for it with --btf FILE`);
+  return problem === undefined ? e : new SystemError(optionText`${path}: ${problem}: this kernel's BTF cannot be read; give a BTF file for it with ${btfOption()}`);
 }
 
 /**
@@ -115,8 +118,8 @@ export function openBtfFile(file: string): Btf {
     if (btf.typeCount <= 1) throw new TargetBtfError("BTF without a single type: not a kernel's BTF");
     return btf;
   } catch (e) {
-    if (e instanceof TargetBtfError) throw new InputError(file, `not usable as --btf: ${e.problem}`);
-    if (e instanceof FileError && exitCodeForErrno(e.errno) === 2) throw new InputError(file, `--btf: ${PATH_WHY[errnoName(e.errno)] ?? `cannot ${e.op}`} (${errnoName(e.errno)})`);
+    if (e instanceof TargetBtfError) throw new InputError(file, optionText`not usable as ${opt("btf", undefined, "target BTF")}: ${e.problem}`);
+    if (e instanceof FileError && exitCodeForErrno(e.errno) === 2) throw new InputError(file, optionText`${opt("btf", undefined, "target BTF")}: ${PATH_WHY[errnoName(e.errno)] ?? `cannot ${e.op}`} (${errnoName(e.errno)})`);
     throw e;
   }
 }

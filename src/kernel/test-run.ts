@@ -1,7 +1,7 @@
 // BPF_PROG_TEST_RUN (4.12+): run a loaded program on input bytes in the kernel, without
 // attaching it: the return value, the kernel's own per-run duration, and the packet/context
 // as the program left them. Refusals name what is missing and the version that brought it.
-import { NotSupportedError, SyscallError, UsageError, errnoName } from "../errors.ts";
+import { InvalidArgumentError, NotSupportedError, SyscallError, errnoName, opt, optionText, type OptionText } from "../errors.ts";
 import { FEATURE_SINCE, PROG_TYPE_SINCE, newerThan, since } from "../since.ts";
 import { bpfProgTestRun } from "../sys/bpf.ts";
 import type { ProgTypeName } from "../uapi.ts";
@@ -22,8 +22,8 @@ const TEST_RUN_SINCE: Partial<Record<ProgTypeName, [number, number]>> = {
  * (EINVAL), and for syscall and sk_lookup a context is required. syscall programs get their
  * context back in ctx_in (no ctx_out, no repeat: the kernel runs them once).
  */
-const CTX_ONLY: Partial<Record<ProgTypeName, string>> = {
-  syscall: "the program's own context struct (its argument), e.g. --ctx 0100000002000000",
+const CTX_ONLY: Partial<Record<ProgTypeName, string | OptionText>> = {
+  syscall: optionText`the program's own context struct (its argument), e.g. ${opt("ctx", "0100000002000000", "bytes 01 00 00 00 02 00 00 00")}`,
   sk_lookup: "a struct bpf_sk_lookup (family, protocol, remote and local address and port)",
   raw_tracepoint: "the tracepoint's arguments, u64 each",
 };
@@ -54,23 +54,23 @@ export function checkTestRun(type: ProgTypeName, opts: TestRunOptions, kernelCod
   }
   const typeSince = TEST_RUN_SINCE[type];
   if (!typeSince) {
-    throw new UsageError(`${type} programs cannot be test-run: the kernel has a test runner for ${Object.keys(TEST_RUN_SINCE).join(", ")} programs`);
+    throw new InvalidArgumentError("program", `${type} programs cannot be test-run: the kernel has a test runner for ${Object.keys(TEST_RUN_SINCE).join(", ")} programs`);
   }
   if (newerThan(typeSince, kernelCode)) throw new NotSupportedError(`BPF_PROG_TEST_RUN for ${type}`, since(typeSince));
   if (type === "raw_tracepoint" && opts.ctx && newerThan(FEATURE_SINCE["BPF_PROG_TEST_RUN ctx_in for raw_tracepoint"], kernelCode)) {
     throw new NotSupportedError("ctx_in for raw_tracepoint", since(FEATURE_SINCE["BPF_PROG_TEST_RUN ctx_in for raw_tracepoint"]));
   }
   const ctxOnly = CTX_ONLY[type];
-  if (ctxOnly && opts.data) throw new UsageError(`a ${type} program takes no packet (the kernel refuses data_in for it): give --ctx with ${ctxOnly}`);
+  if (ctxOnly && opts.data) throw new InvalidArgumentError("data", optionText`a ${type} program takes no packet (the kernel refuses data_in for it): give ${opt("ctx")} with ${ctxOnly}`);
   // a syscall program that never reads its context runs without one (the kernel wants ctx_size_in
   // >= the largest offset the program reads); sk_lookup always needs its struct
-  if (type === "sk_lookup" && !opts.ctx) throw new UsageError(`a test run of a ${type} program needs --ctx: ${ctxOnly}`);
-  if (type === "syscall" && opts.repeat !== undefined && opts.repeat > 1) throw new UsageError("the kernel runs a syscall program once per test run: --repeat does not apply");
+  if (type === "sk_lookup" && !opts.ctx) throw new InvalidArgumentError("ctx", optionText`a test run of a ${type} program needs ${opt("ctx")}: ${ctxOnly}`);
+  if (type === "syscall" && opts.repeat !== undefined && opts.repeat > 1) throw new InvalidArgumentError("repeat", optionText`the kernel runs a syscall program once per test run: ${opt("repeat")} does not apply`);
   if (PACKET_TYPES.has(type) && (!opts.data || opts.data.length < 14)) {
-    throw new UsageError(`a ${type} program runs on a packet: give --data with at least an Ethernet header (14 bytes), or --pcap`);
+    throw new InvalidArgumentError("data", optionText`a ${type} program runs on a packet: give ${opt("data")} with at least an Ethernet header (14 bytes)${opt("pcap", undefined, "", ", or ")}`);
   }
   if (opts.repeat !== undefined && (!Number.isInteger(opts.repeat) || opts.repeat < 0 || opts.repeat > 0xffffffff)) {
-    throw new UsageError(`bad repeat count ${opts.repeat}: 1 to 4294967295`);
+    throw new InvalidArgumentError("repeat", `bad repeat count ${opts.repeat}: 1 to 4294967295`);
   }
 }
 
@@ -105,12 +105,12 @@ function refusal(prog: RunnableProgram, opts: TestRunOptions, errno: number): Er
   const hint =
     errno === EINVAL
       ? !opts.ctx && CTX_ONLY[prog.type]
-        ? `the program reads its context, which was not given: give --ctx with ${CTX_ONLY[prog.type]}`
+        ? optionText`the program reads its context, which was not given: give ${opt("ctx")} with ${CTX_ONLY[prog.type]}`
         : opts.ctx
-        ? "the kernel refused the input: --ctx must be the program's context struct (e.g. struct __sk_buff, 192 bytes on 6.x, with only the fields the kernel lets a test set), or leave it out"
+        ? optionText`the kernel refused the input: ${opt("ctx")} must be the program's context struct (e.g. struct __sk_buff, 192 bytes on 6.x, with only the fields the kernel lets a test set), or leave it out`
         : "the kernel refused the input: a packet must be at least 14 bytes (Ethernet header); some types take no data at all"
       : errno === 1 || errno === 13
         ? "run as root (CAP_BPF / CAP_SYS_ADMIN)"
         : undefined;
-  return new SyscallError(what, "BPF_PROG_TEST_RUN", errno, hint ?? (errnoName(errno) === "E2BIG" ? "the kernel's attr is older than the fields sent: drop --ctx" : undefined));
+  return new SyscallError(what, "BPF_PROG_TEST_RUN", errno, hint ?? (errnoName(errno) === "E2BIG" ? optionText`the kernel's attr is older than the fields sent: drop ${opt("ctx")}` : undefined));
 }

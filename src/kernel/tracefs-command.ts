@@ -12,7 +12,7 @@
 //   kernels, so it is refused;
 // - GROUP and EVENT must be C identifiers (is_good_name), EVENT at most 63 characters.
 import { EVENT_GROUP } from "../attach-spec.ts";
-import { UsageError } from "../errors.ts";
+import { InvalidArgumentError, opt, optionText } from "../errors.ts";
 
 export type ProbeFile = "kprobe_events" | "uprobe_events";
 
@@ -26,7 +26,7 @@ const MAXACTIVE_MAX = 4096;
 /** The kernel refuses command lines longer than this (WRITE_BUFSIZE - 2). */
 const MAX_LINE = 4094;
 
-const PMU_HINT = "use --probe-api pmu (Linux 4.17+), which takes the path as a C string";
+const PMU_HINT = optionText`use ${opt("probeApi", "pmu")} (Linux 4.17+), which takes the path as a C string`;
 
 /** One command for one control file, proved to be a single line of single-token fields. */
 export class TracefsCommand {
@@ -36,14 +36,14 @@ export class TracefsCommand {
   static kprobe(kind: string, event: string, symbol: string, offset = 0): TracefsCommand {
     checkKind(kind);
     checkEvent(event);
-    if (!KERNEL_SYMBOL.test(symbol)) throw new UsageError(`kernel function name '${printable(symbol)}' cannot be written to kprobe_events: it must be a C identifier (dots allowed)`);
+    if (!KERNEL_SYMBOL.test(symbol)) throw new InvalidArgumentError("attach", `kernel function name '${printable(symbol)}' cannot be written to kprobe_events: it must be a C identifier (dots allowed)`);
     checkOffset(offset);
     return new TracefsCommand("kprobe_events", `${kind}:${EVENT_GROUP}/${event} ${symbol}${offset ? `+${offset}` : ""}`);
   }
 
   /** `KIND:bpfload/EVENT PATH:0xOFFSET` for a uprobe. */
   static uprobe(kind: string, event: string, path: string, offset: number): TracefsCommand {
-    if (kind !== "p" && kind !== "r") throw new UsageError(`bad uprobe kind '${printable(kind)}': p or r`);
+    if (kind !== "p" && kind !== "r") throw new InvalidArgumentError("kind", `bad uprobe kind '${printable(kind)}': p or r`);
     checkEvent(event);
     checkUprobePath(path);
     checkOffset(offset);
@@ -52,7 +52,7 @@ export class TracefsCommand {
 
   /** `-:bpfload/EVENT`: removes one of bpfload's events, nothing else. */
   static remove(file: ProbeFile, event: string): TracefsCommand {
-    if (file !== "kprobe_events" && file !== "uprobe_events") throw new UsageError(`not a probe control file: ${printable(file)}`);
+    if (file !== "kprobe_events" && file !== "uprobe_events") throw new InvalidArgumentError("file", `not a probe control file: ${printable(file)}`);
     checkEvent(event);
     return new TracefsCommand(file, `-:${EVENT_GROUP}/${event}`);
   }
@@ -60,17 +60,17 @@ export class TracefsCommand {
 
 function checkKind(kind: string): void {
   if (/^r\d+$/.test(kind) && !(Number(kind.slice(1)) >= 1 && Number(kind.slice(1)) <= MAXACTIVE_MAX)) {
-    throw new UsageError(`bad --maxactive ${kind.slice(1)}: the kernel takes 1 to ${MAXACTIVE_MAX} kretprobe instances`);
+    throw new InvalidArgumentError("maxactive", optionText`bad ${opt("maxactive")} ${kind.slice(1)}: the kernel takes 1 to ${MAXACTIVE_MAX} kretprobe instances`);
   }
-  if (!PROBE_KIND.test(kind)) throw new UsageError(`bad probe kind '${printable(kind)}': p, r or rN`);
+  if (!PROBE_KIND.test(kind)) throw new InvalidArgumentError("kind", `bad probe kind '${printable(kind)}': p, r or rN`);
 }
 
 function checkEvent(event: string): void {
-  if (!EVENT_NAME.test(event)) throw new UsageError(`bad tracefs event name '${printable(event)}': a C identifier of at most 63 characters`);
+  if (!EVENT_NAME.test(event)) throw new InvalidArgumentError("event", `bad tracefs event name '${printable(event)}': a C identifier of at most 63 characters`);
 }
 
 function checkOffset(offset: number): void {
-  if (!Number.isSafeInteger(offset) || offset < 0) throw new UsageError(`bad probe offset ${offset}: a non-negative integer`);
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError("attach", `bad probe offset ${offset}: a non-negative integer`);
 }
 
 /** Why `path` cannot be one PATH token of uprobe_events, or undefined when it can. */
@@ -89,7 +89,7 @@ export function uprobePathProblem(path: string): string | undefined {
 
 function checkUprobePath(path: string): void {
   const problem = uprobePathProblem(path);
-  if (problem) throw new UsageError(`uprobe path '${printable(path)}' cannot be used through tracefs: ${problem}: ${PMU_HINT}`);
+  if (problem) throw new InvalidArgumentError("attach", optionText`uprobe path '${printable(path)}' cannot be used through tracefs: ${problem}: ${PMU_HINT}`);
 }
 
 /** `s` with control characters shown as escapes, so a message stays one line. */

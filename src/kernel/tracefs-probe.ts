@@ -21,7 +21,7 @@ export function nextEventName(label: string): string {
 }
 
 /**
- * Creates the event `build(NAME)` describes (throws UsageError for a command that is not safe to
+ * Creates the event `build(NAME)` describes (throws InvalidArgumentError for a command that is not safe to
  * write, TracefsWriteError when the kernel refuses).
  */
 export function createProbeEvent(label: string, build: (event: string) => TracefsCommand): { event: string; remove: () => void } {

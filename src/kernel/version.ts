@@ -1,12 +1,13 @@
 // LINUX_VERSION_CODE of the running kernel, which kernels before 5.0 demand in a kprobe program's
 // kern_version. `uname -r` lies on distributions (Debian 9 says 4.9.0-13 for 4.9.228), so the
 // sources are tried from the most to the least reliable, and the answer says which one it came from.
-import { quote, UsageError } from "../errors.ts";
-import { parseBigInt, U32_MAX } from "../numbers.ts";
+import { InvalidArgumentError, opt, optionText, quote } from "../errors.ts";
+import { formatRange, parseBigInt, U32_MAX } from "../numbers.ts";
 import { readAt, readFile, tryReadText } from "../sys/files.ts";
 import { kernelVersionCode } from "../uapi.ts";
 
-export type VersionSource = "vdso" | "version_signature" | "uname -v" | "uname -r" | "--kern-version";
+/** Where kern_version came from: detected, or the caller's own name for the value it gave (the CLI: its flag). */
+export type VersionSource = "vdso" | "version_signature" | "uname -v" | "uname -r" | (string & {});
 
 export interface KernelVersion {
   code: number;
@@ -36,20 +37,29 @@ export function parseRelease(text: string): number | undefined {
 }
 
 /**
- * `--kern-version`: a number (decimal or 0x hex, a u32: kern_version's size) or "MAJOR.MINOR[.PATCH]"
- * with each part 0..255 (KERNEL_VERSION() packs them in a byte each). Undefined when it is neither
- * form; a UsageError naming the range when a part does not fit — never silently changed.
+ * A kern_version as a user writes it: a number (decimal or 0x hex, a u32: kern_version's size) or
+ * "MAJOR.MINOR[.PATCH]" with each part 0..255 (KERNEL_VERSION() packs them in a byte each).
+ * Undefined when it is neither form; an InvalidArgumentError (option kernVersion) naming the range
+ * when a part does not fit — never silently changed.
  */
 export function parseKernVersionOption(text: string): number | undefined {
   const t = text.trim();
-  const code = parseBigInt(t, { min: 0n, max: U32_MAX }, "--kern-version (a LINUX_VERSION_CODE, u32)");
+  const what = optionText`${opt("kernVersion")} (a LINUX_VERSION_CODE, u32)`;
+  const range = { min: 0n, max: U32_MAX };
+  let code: bigint | undefined;
+  try {
+    code = parseBigInt(t, range, String(what));
+  } catch (e) {
+    // numbers.ts says it with the plain name: say it again with the option marked, for the CLI
+    throw new InvalidArgumentError("kernVersion", optionText`${what} is out of range: ${quote(t)} does not fit in ${formatRange(range)}`, { cause: e });
+  }
   if (code !== undefined) return Number(code);
   const m = t.match(/^(\d+)\.(\d+)(?:\.(\d+))?$/);
   if (!m) return undefined;
   const names = ["major", "minor", "patch"];
   m.slice(1).forEach((part, i) => {
     if (part !== undefined && BigInt(part) > 255n) {
-      throw new UsageError(`--kern-version is out of range: ${names[i]} ${quote(part, 20)} of ${quote(t)} does not fit in 0..255 (MAJOR.MINOR.PATCH, each 0..255)`);
+      throw new InvalidArgumentError("kernVersion", optionText`${opt("kernVersion")} is out of range: ${names[i]} ${quote(part, 20)} of ${quote(t)} does not fit in 0..255 (MAJOR.MINOR.PATCH, each 0..255)`);
     }
   });
   return code3(m);

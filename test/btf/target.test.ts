@@ -10,6 +10,7 @@ import { elfBtfSection, parseTargetBtf, rawTargetBtf, tarBtfMember, TargetBtfErr
 import { BpfloadError, InputError, SystemError } from "../../src/errors.ts";
 import { btfSource } from "../../src/kernel/btf-target.ts";
 import { btfFileOption, openBtfFile, openTargetBtf } from "../../src/kernel/target-btf.ts";
+import { cliMessage } from "../../src/cli/flags.ts";
 
 setDefaultTimeout(60_000); // xz and tar under a loaded machine
 
@@ -135,7 +136,8 @@ describe.skipIf(!haveFiles)("target BTF files", () => {
       writeFileSync(`${tmp}/cut.btf`, raw.subarray(0, cut));
       const e = oneLine(() => openBtfFile(`${tmp}/cut.btf`));
       expect(e.exitCode).toBe(2);
-      expect(e.message).toStartWith(`${tmp}/cut.btf: not usable as --btf: `);
+      expect(e.message).toStartWith(`${tmp}/cut.btf: not usable as target BTF: `);
+      expect(cliMessage(e)).toStartWith(`${tmp}/cut.btf: not usable as --btf: `);
     }
   });
 });
@@ -198,7 +200,8 @@ describe("the running kernel's BTF and modules (sysfs laid out in a temporary di
     btfSource.dir = dir;
     const e = oneLine(() => openTargetBtf());
     expect(e).toBeInstanceOf(SystemError);
-    expect(e.message).toStartWith("no BTF for this kernel: use --btf FILE");
+    expect(e.message).toStartWith("no BTF for this kernel: use the btf option (a BTF file)");
+    expect(cliMessage(e)).toStartWith("no BTF for this kernel: use --btf FILE");
   });
 
   test.skipIf(!haveFiles)("a 24-byte module BTF (header only) is a module without types; modules are read only when asked", () => {
@@ -228,7 +231,8 @@ describe("the running kernel's BTF and modules (sysfs laid out in a temporary di
       const e = oneLine(() => t.modules());
       expect(e.exitCode).toBe(1);
       expect(e.message).toStartWith(`${dir}/bad_mod: bad BTF: `);
-      expect(e.message).toContain("give a BTF file for it with --btf FILE");
+      expect(e.message).toContain("give a BTF file for it with the btf option");
+      expect(cliMessage(e)).toContain("give a BTF file for it with --btf FILE");
     }
   });
 

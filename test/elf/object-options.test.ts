@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { Btf, readObject } from "../../src/elf/index.ts";
 import { resizeMap, setVariable } from "../../src/elf/object-options.ts";
-import { UsageError } from "../../src/errors.ts";
+import { InvalidArgumentError } from "../../src/errors.ts";
 import { fixture, shdr } from "./helpers.ts";
 
 async function object() {
@@ -26,13 +26,13 @@ describe("--set", () => {
     setVariable(obj, btf, "how=5");
     expect(rodata(obj)).toEqual([255, 255, 255, 255, 0xfe, 255, 255, 255, 97, 98, 99, 100, 101, 102, 103, 0, 0, 0, 0, 0, 5, 0, 0, 0]);
   });
-  test("out of range, not a number, too long, unknown enum or variable: UsageError naming it", async () => {
+  test("out of range, not a number, too long, unknown enum or variable: InvalidArgumentError naming it", async () => {
     const { obj, btf } = await object();
     const err = (a: string) => {
       try {
         setVariable(obj, btf, a);
       } catch (e) {
-        expect(e).toBeInstanceOf(UsageError);
+        expect(e).toBeInstanceOf(InvalidArgumentError);
         return (e as Error).message;
       }
       return "no error";

@@ -13,6 +13,9 @@ import { loadCollection } from "../../src/kernel/collection.ts";
 import { lazyCoreTarget, noKernelBtfMessage } from "../../src/kernel/target-btf.ts";
 import { canUseKernel, MAIN, REPO } from "../support.ts";
 import { bpfloadRelocations, compareRelocations, libbpfRelocations } from "./core-oracle.ts";
+import { cliMessage } from "../../src/cli/flags.ts";
+import type { BpfloadError } from "../../src/errors.ts";
+import { cliText } from "../cli-text.ts";
 
 const FIX = `${REPO}/test/fixtures`;
 const bpftool = Bun.which("bpftool");
@@ -142,8 +145,9 @@ describe.skipIf(!!skip)("CO-RE objects on the running kernel", () => {
       } catch (e) {
         err = e;
       }
-      expect(String((err as Error)?.message)).toBe(noKernelBtfMessage(empty));
-      expect(String((err as Error)?.message)).toStartWith("no BTF for this kernel: use --btf FILE");
+      expect(String((err as Error)?.message)).toBe(String(noKernelBtfMessage(empty)));
+      expect(String((err as Error)?.message)).toStartWith("no BTF for this kernel: use the btf option (a BTF file)");
+      expect(cliMessage(err as BpfloadError)).toStartWith("no BTF for this kernel: use --btf FILE");
       expect((err as { exitCode?: number }).exitCode).toBe(1);
     } finally {
       btfSource.dir = saved;
@@ -186,7 +190,8 @@ describe("the kernel's BTF as a CO-RE target, hostile files", () => {
   ] as const) {
     test.skipIf(!bytes)(`vmlinux with ${what}: one clear error naming --btf, never a crash or hang`, () => {
       withDir({ vmlinux: bytes! }, () => {
-        expect(() => lazyCoreTarget(undefined).open()).toThrow(/^\/.*\/vmlinux: .*: this kernel's BTF cannot be read; give a BTF file for it with --btf FILE$/);
+        expect(() => lazyCoreTarget(undefined).open()).toThrow(/^\/.*\/vmlinux: .*: this kernel's BTF cannot be read; give a BTF file for it with the btf option$/);
+        expect(cliText(() => lazyCoreTarget(undefined).open())).toMatch(/^\/.*\/vmlinux: .*: this kernel's BTF cannot be read; give a BTF file for it with --btf FILE$/);
       });
     });
   }
@@ -200,7 +205,8 @@ describe("the kernel's BTF as a CO-RE target, hostile files", () => {
       expect(lazyCoreTarget(undefined).modules!().map((m) => m.name)).toEqual(["tiny"]); // a valid, empty split BTF
     });
     withDir({ vmlinux: good!, tiny: header, junk: new Uint8Array(10) }, () => {
-      expect(() => lazyCoreTarget(undefined).modules!()).toThrow(/\/junk: .*--btf FILE$/);
+      expect(() => lazyCoreTarget(undefined).modules!()).toThrow(/\/junk: .*the btf option$/);
+      expect(cliText(() => lazyCoreTarget(undefined).modules!())).toMatch(/\/junk: .*--btf FILE$/);
     });
   });
 });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { formatAttachSpec, parseAttachSpec } from "../../src/attach-spec.ts";
-import { UsageError } from "../../src/errors.ts";
+import { InvalidArgumentError } from "../../src/errors.ts";
 import { canUseKernel, MAIN, REPO, runCli } from "../support.ts";
 
 const ip = Bun.which("ip") ?? (existsSync("/usr/sbin/ip") ? "/usr/sbin/ip" : undefined);
@@ -47,7 +47,7 @@ describe("attach points: sk_lookup and netfilter (pure)", () => {
       } catch (e) {
         err = e;
       }
-      expect(err).toBeInstanceOf(UsageError);
+      expect(err).toBeInstanceOf(InvalidArgumentError);
       expect(`${spec}: ${(err as Error).message}`).toContain(says);
     }
   });

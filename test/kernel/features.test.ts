@@ -16,6 +16,7 @@ import { kernelVersion, loadProgram, Program } from "../../src/kernel/program.ts
 import { FEATURE_SINCE, newerThan } from "../../src/since.ts";
 import { kernelVersionCode } from "../../src/uapi.ts";
 import { canUseKernel, REPO } from "../support.ts";
+import { cliText } from "../cli-text.ts";
 import { RECORDED, type Recording } from "./features/recorded.ts";
 import { replayKernel } from "./features/replay.ts";
 
@@ -105,7 +106,10 @@ describe("the loader's decisions follow the probe", () => {
   test("kretprobe maxactive is refused before kprobe_events is written when the probe says no", () => {
     setFeatureAnswer("kretprobeMaxactive", false);
     expect(() => attachKprobe(fakeProgram(), parseAttachSpec("kretprobe:do_sys_open") as never, { maxactive: 5, api: "tracefs" })).toThrow(
-      new NotSupportedError("kretprobe maxactive", "4.12", "leave out --maxactive"),
+      new NotSupportedError("kretprobe maxactive", "4.12", "leave out maxactive"),
+    );
+    expect(cliText(() => attachKprobe(fakeProgram(), parseAttachSpec("kretprobe:do_sys_open") as never, { maxactive: 5, api: "tracefs" }))).toBe(
+      "kretprobe maxactive is not supported by this kernel (requires Linux >= 4.12): leave out --maxactive",
     );
   });
 

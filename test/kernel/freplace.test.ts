@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { parseFreplaceTarget } from "../../src/kernel/attach/freplace.ts";
 import { canUseKernel, MAIN, REPO, runCli } from "../support.ts";
+import { cliText } from "../cli-text.ts";
 
 const FIX = `${REPO}/test/fixtures`;
 const bpftool = Bun.which("bpftool");
@@ -139,7 +140,8 @@ describe("--target parsing (pure)", () => {
     expect(parseFreplaceTarget("/sys/fs/bpf/x/xdp_entry")).toEqual({ ref: { by: "path", path: "/sys/fs/bpf/x/xdp_entry" } });
     expect(parseFreplaceTarget("name:xdp_entry")).toEqual({ ref: { by: "name", name: "xdp_entry" } });
     expect(parseFreplaceTarget("name:xdp_entry:decide")).toEqual({ ref: { by: "name", name: "xdp_entry" }, func: "decide" });
-    expect(() => parseFreplaceTarget("decide")).toThrow("bad --target 'decide'");
-    expect(() => parseFreplaceTarget("12:")).toThrow("bad --target");
+    expect(() => parseFreplaceTarget("decide")).toThrow("bad freplaceTarget 'decide'");
+    expect(cliText(() => parseFreplaceTarget("decide"))).toStartWith("bad --target 'decide'");
+    expect(cliText(() => parseFreplaceTarget("12:"))).toStartWith("bad --target");
   });
 });

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { readObject } from "../../src/elf/index.ts";
-import { NotSupportedError, UsageError } from "../../src/errors.ts";
+import { NotSupportedError, InvalidArgumentError } from "../../src/errors.ts";
 import { loadCollection } from "../../src/kernel/collection.ts";
 import { checkTestRun, testRun } from "../../src/kernel/test-run.ts";
 import { kernelVersionCode } from "../../src/uapi.ts";
@@ -86,7 +86,7 @@ describe("kernel-aware refusals (from the version)", () => {
     expect(() => checkTestRun("tracing", {}, kernelVersionCode(5, 4, 0))).toThrow("requires Linux >= 5.5");
   });
   test("types without a test runner, and packets shorter than an Ethernet header, are usage errors", () => {
-    expect(() => checkTestRun("kprobe", {}, kernelVersionCode(6, 1, 0))).toThrow(UsageError);
+    expect(() => checkTestRun("kprobe", {}, kernelVersionCode(6, 1, 0))).toThrow(InvalidArgumentError);
     expect(() => checkTestRun("socket_filter", { data: new Uint8Array(10) }, kernelVersionCode(6, 1, 0))).toThrow(/at least an Ethernet header/);
   });
 });

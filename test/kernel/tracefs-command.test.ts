@@ -4,7 +4,8 @@
 // at the first ':' by 4.17 and older, at the last ':' by newer kernels.
 import { describe, expect, test } from "bun:test";
 import { probeEventName } from "../../src/attach-spec.ts";
-import { UsageError } from "../../src/errors.ts";
+import { InvalidArgumentError } from "../../src/errors.ts";
+import { cliText } from "../cli-text.ts";
 import { EVENT_NAME, TracefsCommand } from "../../src/kernel/tracefs-command.ts";
 
 const KERNEL_SPACE = new Set([0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0xa0]);
@@ -61,7 +62,7 @@ function tryBuild(build: () => TracefsCommand): TracefsCommand | undefined {
   try {
     return build();
   } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
+    if (!(e instanceof InvalidArgumentError)) throw e;
     expect(e.message).not.toContain("\n"); // the refusal is one line, whatever the input
     return undefined;
   }
@@ -129,12 +130,13 @@ describe("tracefs command writer (seeded property test)", () => {
     const event = probeEventName({ pid: 42, start: 1, pidns: 2 }, 0, "x");
     expect(() => TracefsCommand.uprobe("p", event, "/usr/bin/true:0x100\np:evil/pwned /usr/bin/true", 0x200)).toThrow(/cannot be used through tracefs/);
     expect(() => TracefsCommand.uprobe("p", event, "/usr/bin/true:0x100\n-:victim/keep", 0)).toThrow(/cannot be used through tracefs/);
-    expect(() => TracefsCommand.uprobe("p", event, "/tmp/with space/true", 0)).toThrow(/contains a space.*--probe-api pmu/);
+    expect(() => TracefsCommand.uprobe("p", event, "/tmp/with space/true", 0)).toThrow(/contains a space.*use probeApi pmu/);
+    expect(cliText(() => TracefsCommand.uprobe("p", event, "/tmp/with space/true", 0))).toMatch(/contains a space.*use --probe-api pmu/);
     expect(() => TracefsCommand.uprobe("p", event, "/tmp/a#b", 0)).toThrow(/'#'/);
     expect(() => TracefsCommand.uprobe("p", event, "/tmp/a:b", 0)).toThrow(/':'/);
-    expect(() => TracefsCommand.remove("uprobe_events", "keep\n-:victim/keep")).toThrow(UsageError);
-    expect(() => TracefsCommand.kprobe("p\n-:victim/keep\np", event, "do_sys_open")).toThrow(UsageError);
-    expect(() => TracefsCommand.kprobe("p", "evil/pwned", "do_sys_open")).toThrow(UsageError);
+    expect(() => TracefsCommand.remove("uprobe_events", "keep\n-:victim/keep")).toThrow(InvalidArgumentError);
+    expect(() => TracefsCommand.kprobe("p\n-:victim/keep\np", event, "do_sys_open")).toThrow(InvalidArgumentError);
+    expect(() => TracefsCommand.kprobe("p", "evil/pwned", "do_sys_open")).toThrow(InvalidArgumentError);
     expect(TracefsCommand.uprobe("r", event, "/usr/bin/true", 0x1234).text).toBe(`r:bpfload/${event} /usr/bin/true:0x1234`);
     expect(TracefsCommand.kprobe("r16", event, "kernel_clone.isra.0", 0).text).toBe(`r16:bpfload/${event} kernel_clone.isra.0`);
   });
@@ -143,6 +145,7 @@ describe("tracefs command writer (seeded property test)", () => {
 test("kretprobe instances: 1 to 4096, as the kernel takes them", () => {
   const event = probeEventName({ pid: 42, start: 1, pidns: 2 }, 0, "x");
   expect(TracefsCommand.kprobe("r4096", event, "kernel_clone").text).toStartWith("r4096:bpfload/");
-  expect(() => TracefsCommand.kprobe("r5000", event, "kernel_clone")).toThrow(/--maxactive 5000: the kernel takes 1 to 4096/);
-  expect(() => TracefsCommand.kprobe("r0", event, "kernel_clone")).toThrow(UsageError);
+  expect(() => TracefsCommand.kprobe("r5000", event, "kernel_clone")).toThrow(/maxactive 5000: the kernel takes 1 to 4096/);
+  expect(cliText(() => TracefsCommand.kprobe("r5000", event, "kernel_clone"))).toMatch(/^bad --maxactive 5000: the kernel takes 1 to 4096/);
+  expect(() => TracefsCommand.kprobe("r0", event, "kernel_clone")).toThrow(InvalidArgumentError);
 });

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { readObject } from "../../src/elf/index.ts";
-import { SyscallError, UsageError, VerifierError } from "../../src/errors.ts";
+import { SyscallError, InvalidArgumentError, VerifierError } from "../../src/errors.ts";
 import { loadCollection } from "../../src/kernel/collection.ts";
 import { hasFeature } from "../../src/kernel/features/probes.ts";
 import { loadProgram, objectNamesSupported, progLoadSeam, resetLoadFeatures } from "../../src/kernel/program.ts";
@@ -130,7 +130,7 @@ describe("verifications per load (fake kernel)", () => {
       } catch (e) {
         err = e;
       }
-      expect(err).toBeInstanceOf(UsageError);
+      expect(err).toBeInstanceOf(InvalidArgumentError);
       expect((err as Error).message).toContain("needs a BTF target");
       expect((err as Error).message).toContain("attach_btf_id");
     }

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { detectKernelVersion, parseDebianUnameV, parseKernVersionOption, parseRelease, parseVdsoNote, parseVersionSignature } from "../../src/kernel/version.ts";
 import { formatVersionCode, kernelVersionCode } from "../../src/uapi.ts";
-import { UsageError } from "../../src/errors.ts";
+import { InvalidArgumentError } from "../../src/errors.ts";
+import { cliText } from "../cli-text.ts";
 
 describe("kern_version from recorded strings", () => {
   test("Debian 9: uname -v holds the real sublevel, uname -r does not", () => {
@@ -32,11 +33,13 @@ describe("kern_version from recorded strings", () => {
   test("--kern-version out of range is refused with the range, never changed and sent", () => {
     expect(parseKernVersionOption("255.255.255")).toBe(0xffffff);
     expect(parseKernVersionOption("0xffffffff")).toBe(0xffffffff);
-    expect(() => parseKernVersionOption("999.999.999")).toThrow("--kern-version is out of range: major '999' of '999.999.999' does not fit in 0..255");
+    expect(() => parseKernVersionOption("999.999.999")).toThrow("kernVersion is out of range: major '999' of '999.999.999' does not fit in 0..255");
+    expect(cliText(() => parseKernVersionOption("999.999.999"))).toStartWith("--kern-version is out of range: major '999' of '999.999.999' does not fit in 0..255");
+    expect(cliText(() => parseKernVersionOption("0x1ffffffff"))).toBe("--kern-version (a LINUX_VERSION_CODE, u32) is out of range: '0x1ffffffff' does not fit in 0..0xffffffff");
     expect(() => parseKernVersionOption("4.9.256")).toThrow(/patch '256' .* 0\.\.255/);
     expect(() => parseKernVersionOption("4.256")).toThrow(/minor '256'/);
     expect(() => parseKernVersionOption("0x1ffffffff")).toThrow("does not fit in 0..0xffffffff");
-    expect(() => parseKernVersionOption("99999999999999999999")).toThrow(UsageError);
+    expect(() => parseKernVersionOption("99999999999999999999")).toThrow(InvalidArgumentError);
     expect(parseKernVersionOption("4.9.x")).toBeUndefined();
   });
   test("the seed's hard-coded 264656 is 4.9.208", () => {

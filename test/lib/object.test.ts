@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { BpfloadError, createMap, load, openEvents, openPinnedMap, PIN_BY_NAME, readObject, UsageError, VerifierError, assemble, loadProgram } from "../../src/index.ts";
+import { BpfloadError, createMap, load, openEvents, openPinnedMap, PIN_BY_NAME, readObject, InvalidArgumentError, VerifierError, assemble, loadProgram } from "../../src/index.ts";
 import { collect } from "../../src/test.ts";
 import { canUseKernel, kernelSkipReason, REPO } from "../support.ts";
 
@@ -24,7 +24,7 @@ test("readObject: programs, maps and BTF-typed variables by name (pure)", async 
   verdict.set(2);
   expect(verdict.get()).toBe(2);
   // the --set rules: range-checked by the BTF type
-  expect(() => verdict.set(2 ** 32)).toThrow(UsageError);
+  expect(() => verdict.set(2 ** 32)).toThrow(InvalidArgumentError);
   expect(() => verdict.set(-1)).toThrow(/out of range/);
   spec.maps.get("execs")!.maxEntries = 16;
   expect(spec.maps.get("execs")!.maxEntries).toBe(16);

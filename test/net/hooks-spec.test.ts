@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { formatAttachSpec, parseAttachSpec, progTypeFor } from "../../src/attach-spec.ts";
-import { UsageError } from "../../src/errors.ts";
+import { InvalidArgumentError } from "../../src/errors.ts";
 import { ownerState } from "../../src/kernel/attach/records.ts";
 import { statIsZombie } from "../../src/kernel/attach/sweep-net.ts";
 import { BPF_ATTACH, CGROUP_ATTACH, cgroupAttachFromSection } from "../../src/net/attach-types.ts";
@@ -40,7 +40,7 @@ describe("attach specs", () => {
     ["sk_msg:", /give the sockmap/],
     ["sk_skb:socks:sideways", /give the sockmap/],
   ])("%s is a usage error", (text, why) => {
-    expect(() => parseAttachSpec(text)).toThrow(UsageError);
+    expect(() => parseAttachSpec(text)).toThrow(InvalidArgumentError);
     expect(() => parseAttachSpec(text)).toThrow(why);
   });
 });

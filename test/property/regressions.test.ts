@@ -4,15 +4,15 @@ import { describe, expect, test } from "bun:test";
 import { assemble } from "../../src/asm/asm.ts";
 import { disassemble } from "../../src/asm/disasm.ts";
 import { parseAttachSpec } from "../../src/attach-spec.ts";
-import { ObjectError, UsageError } from "../../src/errors.ts";
+import { ObjectError, InvalidArgumentError } from "../../src/errors.ts";
 import { loadFailureMessage } from "../../src/load-failure.ts";
 import { parseTraceLine } from "../../src/trace-line.ts";
 
-function usage(spec: string): UsageError | undefined {
+function usage(spec: string): InvalidArgumentError | undefined {
   try {
     parseAttachSpec(spec);
   } catch (e) {
-    if (e instanceof UsageError) return e;
+    if (e instanceof InvalidArgumentError) return e;
     throw e;
   }
   return undefined;
@@ -22,7 +22,7 @@ describe("attach specs", () => {
   test("uprobe paths with NUL, newline or another control character are a usage error", () => {
     for (const path of ["/\0", "/\n", "/a\rb", "/\u001b[2J", "/\u007f", "/\u0085", "/\u2028", "/\u2029"]) {
       const e = usage(`uprobe:${path}:a`);
-      expect(e, JSON.stringify(path)).toBeInstanceOf(UsageError);
+      expect(e, JSON.stringify(path)).toBeInstanceOf(InvalidArgumentError);
       expect(e!.exitCode).toBe(2);
       expect(e!.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);
     }
@@ -32,8 +32,8 @@ describe("attach specs", () => {
     expect(parseAttachSpec("uretprobe:/opt/é\u00a0x:f")).toMatchObject({ path: "/opt/é\u00a0x" });
   });
   test("offsets past their range are refused, not rounded", () => {
-    expect(usage("kprobe:a+999999999999999999999")).toBeInstanceOf(UsageError);
-    expect(usage("uprobe:/bin/true:0xaaaaaaaaaaaaaaaaaa")).toBeInstanceOf(UsageError);
+    expect(usage("kprobe:a+999999999999999999999")).toBeInstanceOf(InvalidArgumentError);
+    expect(usage("uprobe:/bin/true:0xaaaaaaaaaaaaaaaaaa")).toBeInstanceOf(InvalidArgumentError);
   });
 });
 

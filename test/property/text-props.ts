@@ -1,7 +1,7 @@
 // Properties of the two text parsers: attach specs (command line) and trace_pipe lines.
 
 import { formatAttachSpec, parseAttachSpec, type AttachSpec } from "../../src/attach-spec.ts";
-import { UsageError } from "../../src/errors.ts";
+import { InvalidArgumentError } from "../../src/errors.ts";
 import { parseTraceLine, type TraceLine } from "../../src/trace-line.ts";
 import { type Property, quote, type Rng, shrinkString, Violation } from "./lib.ts";
 
@@ -47,8 +47,8 @@ function parseOrUsage(text: string): AttachSpec | undefined {
   try {
     return parseAttachSpec(text);
   } catch (e) {
-    if (e instanceof UsageError) {
-      if (e.exitCode !== 2) throw new Violation(`UsageError with exit code ${e.exitCode}`);
+    if (e instanceof InvalidArgumentError) {
+      if (e.exitCode !== 2) throw new Violation(`InvalidArgumentError with exit code ${e.exitCode}`);
       return undefined;
     }
     throw e;
@@ -58,7 +58,7 @@ function parseOrUsage(text: string): AttachSpec | undefined {
 const showString = (s: string) => quote(s);
 
 export const attachSpecRoundTrip: Property<string> = {
-  name: "attach specs: random text gives an AttachSpec or a UsageError; accepted specs round trip through formatAttachSpec",
+  name: "attach specs: random text gives an AttachSpec or a InvalidArgumentError; accepted specs round trip through formatAttachSpec",
   kind: "attach specs",
   gen: attachSpecText,
   check(text) {

@@ -3,7 +3,7 @@
 // process and is recorded under /run/bpfload first. The attach type comes from the spec
 // (cgroup:PATH:egress) or the section (cgroup_skb/egress). The flow dissector: netns.ts.
 import { formatAttachSpec, type AttachSpec } from "../../attach-spec.ts";
-import { UsageError, ERRNO } from "../../errors.ts";
+import { InvalidArgumentError, ERRNO, opt, optionText } from "../../errors.ts";
 import { BPF_ATTACH, CGROUP_ATTACH } from "../../net/attach-types.ts";
 import { bpfLinkCreate, bpfProgAttach, bpfProgDetach, bpfProgGetFdById } from "../../sys/bpf.ts";
 import { FileError, openFile, tryReadText } from "../../sys/files.ts";
@@ -23,15 +23,15 @@ const BPF_F_ALLOW_MULTI = 2;
 export function attachCgroup(prog: Program, spec: AttachSpec & { kind: "cgroup" }, api?: NetApi): Link {
   const target = formatAttachSpec(spec);
   const what = `attach '${prog.name}' to ${target}`;
-  if (!spec.attachType) throw new UsageError(`${what}: say which cgroup hook: cgroup:${spec.path}:TYPE (${Object.keys(CGROUP_ATTACH).join(", ")}), or use a section that names it (cgroup_skb/ingress)`);
+  if (!spec.attachType) throw new InvalidArgumentError("attach", `${what}: say which cgroup hook: cgroup:${spec.path}:TYPE (${Object.keys(CGROUP_ATTACH).join(", ")}), or use a section that names it (cgroup_skb/ingress)`);
   const attachType = CGROUP_ATTACH[spec.attachType];
-  if (attachType === undefined) throw new UsageError(`${what}: unknown cgroup attach type '${spec.attachType}' (${Object.keys(CGROUP_ATTACH).join(", ")})`);
+  if (attachType === undefined) throw new InvalidArgumentError("attach", `${what}: unknown cgroup attach type '${spec.attachType}' (${Object.keys(CGROUP_ATTACH).join(", ")})`);
   const cg = openCgroup(spec.path, what);
   try {
     if (api !== "netlink") {
       const r = bpfLinkCreate({ progFd: prog.fd, target: cg, attachType });
       if (r.ret >= 0) return new FdLink(`${target} (bpf_link)`, r.ret);
-      if (api === "link" && r.errno === EINVAL) requireHookFeature("cgroupLink", "cgroup bpf_link", "without --net-api link, bpfload uses BPF_PROG_ATTACH instead");
+      if (api === "link" && r.errno === EINVAL) requireHookFeature("cgroupLink", "cgroup bpf_link", optionText`without ${opt("netApi", "link")}, bpfload uses BPF_PROG_ATTACH instead`);
       if (api === "link" || r.errno !== EINVAL) throw hookError(what, "BPF_LINK_CREATE", r.errno); // EINVAL: no links before 5.7
     }
     const rec: NetRecord & { kind: "cgroup" } = { kind: "cgroup", path: spec.path, attachType, progId: progIdOf(prog), progName: prog.name };
@@ -57,12 +57,12 @@ function openCgroup(path: string, what: string): number {
   const fs = statfsType(path);
   if (fs.ret >= 0 && fs.type !== CGROUP2_SUPER_MAGIC) {
     const where = cgroup2Mount();
-    throw new UsageError(`${what}: ${path} is not a cgroup v2 directory${where ? ` (cgroup v2 is mounted at ${where})` : " (no cgroup v2 filesystem is mounted: mount -t cgroup2 none /sys/fs/cgroup)"}`);
+    throw new InvalidArgumentError("attach", `${what}: ${path} is not a cgroup v2 directory${where ? ` (cgroup v2 is mounted at ${where})` : " (no cgroup v2 filesystem is mounted: mount -t cgroup2 none /sys/fs/cgroup)"}`);
   }
   try {
     return openFile(path);
   } catch (e) {
-    if (e instanceof FileError) throw new UsageError(`${what}: cannot open the cgroup directory: ${e.message}`);
+    if (e instanceof FileError) throw new InvalidArgumentError("attach", `${what}: cannot open the cgroup directory: ${e.message}`);
     throw e;
   }
 }

@@ -1,6 +1,6 @@
 // What the network and cgroup hooks share: interface and namespace lookups, a program's id, and
 // the rtnetlink conversation (request → ack with the kernel's extack text, dumps).
-import { SyscallError, SystemError, errnoName } from "../../errors.ts";
+import { SyscallError, SystemError, errnoName, type ErrorText } from "../../errors.ts";
 import { hintFor } from "../../hints.ts";
 import { NLMSG_DONE, NLMSG_ERROR, parseAck, parseMessages, type Message } from "../../net/netlink.ts";
 import { bpfProgGetInfo } from "../../sys/bpf.ts";
@@ -29,7 +29,7 @@ export function progIdOf(prog: Program): number {
   return r.ret < 0 ? 0 : r.info.getUint32(field(BPF_PROG_INFO, "id").offset, true);
 }
 
-export function hookError(what: string, call: string, errno: number, hint?: string): SyscallError {
+export function hookError(what: ErrorText, call: string, errno: number, hint?: ErrorText): SyscallError {
   return new SyscallError(what, call, errno, hint ?? hintFor(call, errnoName(errno), { euid: process.geteuid?.() ?? 0 }));
 }
 

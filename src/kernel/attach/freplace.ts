@@ -6,7 +6,7 @@
 // 5.10); the link lives as long as its fd, so the function is back when bpfload goes.
 import type { AttachSpec } from "../../attach-spec.ts";
 import { Btf, BTF_FUNC_GLOBAL, BTF_KIND_FUNC } from "../../elf/btf.ts";
-import { SyscallError, UsageError } from "../../errors.ts";
+import { InvalidArgumentError, SyscallError, opt, optionText } from "../../errors.ts";
 import { bpfBtfGetData, bpfBtfGetFdById, bpfRawTracepointOpen } from "../../sys/bpf.ts";
 import { close } from "../../sys/perf.ts";
 import { openProgRef, parseObjectRef, progInfoOf, type ObjectRef } from "../objects.ts";
@@ -17,7 +17,7 @@ import { BpfLink } from "./tracing.ts";
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
- * `--target PROG_ID|PIN_PATH[:FUNC]` (a program ref as `prog show` takes it: 12, id:12, a pin
+ * An freplace target, `PROG_ID|PIN_PATH[:FUNC]` (a program ref as `prog show` takes it: 12, id:12, a pin
  * path, name:NAME). The last ":NAME" is the function when what comes before is a ref itself
  * ("name:xdp_entry" alone is a program named xdp_entry).
  */
@@ -32,7 +32,7 @@ export function parseFreplaceTarget(text: string): { ref: ObjectRef; func?: stri
   try {
     return { ref: parseObjectRef(text, "program") };
   } catch {
-    throw new UsageError(`bad --target '${text}': give the program whose function is replaced and the function, PROG_ID:FUNC or PIN_PATH:FUNC (12:decide, /sys/fs/bpf/x/prog:decide)`);
+    throw new InvalidArgumentError("freplaceTarget", optionText`bad ${opt("freplaceTarget")} '${text}': give the program whose function is replaced and the function, PROG_ID:FUNC or PIN_PATH:FUNC (12:decide, /sys/fs/bpf/x/prog:decide)`);
   }
 }
 
@@ -45,7 +45,7 @@ export class FreplaceTarget {
     /** "program 'xdp_entry' (id 12)", for messages. */
     readonly describe: string,
     private readonly btfId: number,
-    /** The function named by --target, when it named one. */
+    /** The function the target's text named, when it named one. */
     readonly func: string | undefined,
   ) {}
 
@@ -55,7 +55,7 @@ export class FreplaceTarget {
     try {
       const info = progInfoOf(fd);
       const describe = `program '${info.name || "?"}' (id ${info.id})`;
-      if (!info.btfId) throw new UsageError(`--target ${text}: ${describe} was loaded without BTF, so none of its functions can be replaced (freplace needs the target's BTF func_info)`);
+      if (!info.btfId) throw new InvalidArgumentError("freplaceTarget", optionText`${opt("freplaceTarget", text)}: ${describe} was loaded without BTF, so none of its functions can be replaced (freplace needs the target's BTF func_info)`);
       return new FreplaceTarget(fd, describe, info.btfId, func);
     } catch (e) {
       close(fd);
@@ -70,9 +70,9 @@ export class FreplaceTarget {
     if (!t) {
       const names: string[] = [];
       for (let id = 1; id < btf.typeCount; id++) if (btf.kindOf(id) === BTF_KIND_FUNC) names.push(btf.type(id).name);
-      throw new UsageError(`no function '${func}' in the BTF of ${this.describe}: it has ${names.map((n) => `'${n}'`).join(", ") || "none"}`);
+      throw new InvalidArgumentError("freplaceTarget", `no function '${func}' in the BTF of ${this.describe}: it has ${names.map((n) => `'${n}'`).join(", ") || "none"}`);
     }
-    if (t.vlen !== BTF_FUNC_GLOBAL) throw new UsageError(`function '${func}' of ${this.describe} is static: the kernel lets freplace replace global functions only (drop 'static', keep __noinline)`);
+    if (t.vlen !== BTF_FUNC_GLOBAL) throw new InvalidArgumentError("freplaceTarget", `function '${func}' of ${this.describe} is static: the kernel lets freplace replace global functions only (drop 'static', keep __noinline)`);
     return t.id;
   }
 

@@ -3,7 +3,7 @@
 // of the object goes with bpfload; bpfload detaches from a pinned one on every way out (a SIGKILL
 // leaves a pinned map's programs attached until the pin is removed).
 import { formatAttachSpec, type AttachSpec } from "../../attach-spec.ts";
-import { UsageError, ERRNO } from "../../errors.ts";
+import { InvalidArgumentError, ERRNO } from "../../errors.ts";
 import { BPF_ATTACH } from "../../net/attach-types.ts";
 import { bpfObjGet, bpfProgAttach, bpfProgDetach } from "../../sys/bpf.ts";
 import { tryReadText } from "../../sys/files.ts";
@@ -35,11 +35,11 @@ export function attachSockmap(prog: Program, spec: AttachSpec & { kind: "sk_msg"
     const type = tryReadText(`/proc/self/fdinfo/${fd}`)?.match(/^map_type:\s*(\d+)/m)?.[1];
     if (type !== "15" && type !== "18") {
       close(fd);
-      throw new UsageError(`${what}: ${spec.map} is not a sockmap or sockhash`);
+      throw new InvalidArgumentError("attach", `${what}: ${spec.map} is not a sockmap or sockhash`);
     }
   } else {
     const found = mapFd?.(spec.map);
-    if (found === undefined) throw new UsageError(`${what}: the object has no map '${spec.map}' (give a map of the object, or a pinned map's path)`);
+    if (found === undefined) throw new InvalidArgumentError("attach", `${what}: the object has no map '${spec.map}' (give a map of the object, or a pinned map's path)`);
     fd = found;
   }
   const r = bpfProgAttach(fd, prog.fd, attachType);

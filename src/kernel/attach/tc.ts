@@ -13,7 +13,7 @@ import { hookError, ifindexOf, netlinkError, netnsInode, progIdOf, withRoute, ty
 import { removeRecord, writeRecord, type NetRecord } from "./records.ts";
 import { UndoLink } from "../perf-link.ts";
 import type { NetApi } from "./xdp.ts";
-import { ERRNO } from "../../errors.ts";
+import { ERRNO, opt, optionText } from "../../errors.ts";
 
 const { EINVAL, EEXIST, ENOENT, ENODEV } = ERRNO;
 
@@ -30,7 +30,7 @@ export function attachTc(prog: Program, spec: AttachSpec & { kind: "tc" }, api?:
     const attachType = spec.direction === "ingress" ? BPF_ATTACH.tcx_ingress : BPF_ATTACH.tcx_egress;
     const r = bpfLinkCreate({ progFd: prog.fd, target: ifindex, attachType });
     if (r.ret >= 0) return new FdLink(`${target} (tcx link)`, r.ret);
-    if (api === "link" && r.errno === EINVAL) requireHookFeature("tcx", "tcx links", "without --net-api link, bpfload attaches through a clsact qdisc instead");
+    if (api === "link" && r.errno === EINVAL) requireHookFeature("tcx", "tcx links", optionText`without ${opt("netApi", "link")}, bpfload attaches through a clsact qdisc instead`);
     if (api === "link" || r.errno !== EINVAL) throw hookError(what, "BPF_LINK_CREATE", r.errno); // EINVAL: no tcx before 6.6
   }
   return attachTcNetlink(prog, target, what, ifindex, spec);

@@ -5,7 +5,7 @@
 // site's address (then only for non-PIE executables, whose sites run at their link-time address).
 import { formatAttachSpec, type AttachSpec } from "../../attach-spec.ts";
 import { encodeUsdtSpec, parseUsdtArgs, readUsdtTarget, UsdtError, USDT_SPEC_SIZE, type UsdtSite } from "../../elf/usdt-notes.ts";
-import { InputError, SyscallError, SystemError, UsageError, errnoName } from "../../errors.ts";
+import { InputError, InvalidArgumentError, SyscallError, SystemError, errnoName, opt, optionText } from "../../errors.ts";
 import { hintFor } from "../../hints.ts";
 import { bpfMapGetInfo, bpfMapUpdateElem } from "../../sys/bpf.ts";
 import { exists } from "../../sys/files.ts";
@@ -99,7 +99,7 @@ export function attachUsdt(prog: Program, spec: USpec, opts: { api?: ProbeApi; m
   const specsFd = opts.mapFd?.(SPECS_MAP);
   const ipFd = opts.mapFd?.(IP_MAP);
   if (specsFd === undefined || ipFd === undefined) {
-    throw new UsageError(`attach '${prog.name}' to ${target}: a USDT program reads its arguments through libbpf's usdt.bpf.h maps (${SPECS_MAP}, ${IP_MAP}), and this program has none: load an object built with <bpf/usdt.bpf.h>`);
+    throw new InvalidArgumentError("attach", `attach '${prog.name}' to ${target}: a USDT program reads its arguments through libbpf's usdt.bpf.h maps (${SPECS_MAP}, ${IP_MAP}), and this program has none: load an object built with <bpf/usdt.bpf.h>`);
   }
   const { valueSize, maxEntries } = mapValueSize(specsFd) ?? { valueSize: USDT_SPEC_SIZE, maxEntries: USDT_DEFAULT_SPECS };
   if (valueSize !== USDT_SPEC_SIZE) throw new InputError(target, `${SPECS_MAP} has ${valueSize}-byte values; bpfload writes libbpf 1.x's ${USDT_SPEC_SIZE}-byte struct __bpf_usdt_spec`);
@@ -112,7 +112,7 @@ export function attachUsdt(prog: Program, spec: USpec, opts: { api?: ProbeApi; m
       const id = specIdFor(specsFd, site, machine, maxEntries, target);
       const where = `${target} at 0x${site.fileOffset.toString(16)}`;
       if (site.semaphoreOffset && !(api === "pmu" && pmuTakesRefCtr())) {
-        throw new SystemError(`attach '${prog.name}' to ${target}: the probe has a semaphore, which only the uprobe PMU of 4.20+ can count (ref_ctr_offset)${api === "tracefs" ? ": leave out --probe-api tracefs" : ""}`);
+        throw new SystemError(optionText`attach '${prog.name}' to ${target}: the probe has a semaphore, which only the uprobe PMU of 4.20+ can count (ref_ctr_offset)${api === "tracefs" ? optionText`: leave out ${opt("probeApi", "tracefs")}` : ""}`);
       }
       const ipMap = () => {
         if (elfType !== ET_EXEC) throw new SystemError(`attach '${prog.name}' to ${target}: this kernel has no bpf cookies (5.15+), and without them usdt.bpf.h finds a site by its address, which a PIE or shared library (ET_DYN) only has per process`);

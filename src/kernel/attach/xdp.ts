@@ -12,7 +12,7 @@ import { FdLink, UndoLink, type Link } from "../perf-link.ts";
 import type { Program } from "../program.ts";
 import { hookError, ifindexOf, netlinkError, netnsInode, progIdOf, withRoute, type RouteSocket } from "./common.ts";
 import { removeRecord, writeRecord, type NetRecord } from "./records.ts";
-import { ERRNO } from "../../errors.ts";
+import { ERRNO, opt, optionText } from "../../errors.ts";
 
 const { EINVAL, EBUSY, EEXIST, ENOENT } = ERRNO;
 
@@ -33,7 +33,7 @@ export function attachXdp(prog: Program, spec: AttachSpec & { kind: "xdp" }, api
     const r = bpfLinkCreate({ progFd: prog.fd, target: ifindex, attachType: BPF_ATTACH.xdp, flags });
     if (r.ret >= 0) return new FdLink(`${target} (bpf_link)`, r.ret);
     // EINVAL: no XDP links before 5.9 (netlink then); anything else is the kernel's answer.
-    const hint = r.errno === EBUSY || r.errno === EEXIST ? BUSY_HINT : r.errno === EINVAL ? "XDP links need Linux 5.9 (without --net-api link, bpfload uses netlink before that)" : undefined;
+    const hint = r.errno === EBUSY || r.errno === EEXIST ? BUSY_HINT : r.errno === EINVAL ? optionText`XDP links need Linux 5.9 (without ${opt("netApi", "link")}, bpfload uses netlink before that)` : undefined;
     if (api === "link" || r.errno !== EINVAL) throw hookError(what, "BPF_LINK_CREATE", r.errno, hint);
   }
   return attachXdpNetlink(prog, target, what, ifindex, spec.iface, flags);

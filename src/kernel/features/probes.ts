@@ -5,7 +5,7 @@
 // every rig kernel that each probe's answer matches the table, so neither can drift.
 import { encode, insn, LD_IMM64, type Instruction } from "../../asm/insn.ts";
 import { BtfBuilder, BTF_FUNC_GLOBAL, BTF_VAR_GLOBAL_ALLOCATED } from "../../elf/btf-builder.ts";
-import { NotSupportedError, ERRNO } from "../../errors.ts";
+import { NotSupportedError, ERRNO, type ErrorText } from "../../errors.ts";
 import { FEATURE_SINCE, newerThan, since, type FeatureKey } from "../../since.ts";
 import { BPF_MAP_TYPE_ARRAY, BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_PROG_TYPE_SOCKET_FILTER } from "../../uapi.ts";
 import { FEATURE_IDS, type FeatureId } from "./ids.ts";
@@ -285,7 +285,7 @@ export function featureSince(id: FeatureId): string {
 }
 
 /** Refuses, naming the version, only when the probe says the kernel lacks the feature. */
-export function requireFeature(id: FeatureId, what: string, detail?: string, k: ProbeKernel = liveKernel): void {
+export function requireFeature(id: FeatureId, what: ErrorText, detail?: ErrorText, k: ProbeKernel = liveKernel): void {
   if (hasFeature(id, k) === false) throw new NotSupportedError(what, featureSince(id), detail);
 }
 
@@ -330,7 +330,7 @@ export const HOOK_FEATURES = {
 const hookCache = new Map<string, boolean | undefined>();
 
 /** Refuses naming the version when the probe says no; does nothing when it cannot tell. */
-export function requireHookFeature(id: keyof typeof HOOK_FEATURES, what: string, detail?: string): void {
+export function requireHookFeature(id: keyof typeof HOOK_FEATURES, what: ErrorText, detail?: ErrorText): void {
   const f = HOOK_FEATURES[id];
   if (!hookCache.has(id)) hookCache.set(id, f.probe?.());
   if (hookCache.get(id) === false) throw new NotSupportedError(what, since(FEATURE_SINCE[f.since]), detail);
