@@ -14,7 +14,7 @@ import { trackLeaks, type LeakReport } from "./lib/leaks.ts";
 import { Program } from "./lib/program.ts";
 import { openTrace, type Reader } from "./lib/readers.ts";
 import { bpfProgLoad } from "./sys/bpf.ts";
-import { close } from "./sys/perf.ts";
+import { close } from "./sys/fd.ts";
 import { readLink } from "./sys/paths.ts";
 import { formatVersionCode } from "./uapi.ts";
 

@@ -11,7 +11,7 @@ function bpfWorks(): string | undefined {
     const insns = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
     const r = bpfProgLoad({ progType: 1, insns, license: "GPL", kernVersion: 0, logLevel: 0, logSize: 0 });
     if (r.ret < 0) return `the bpf() syscall is refused here (errno ${r.errno}): a container without CAP_SYS_ADMIN/CAP_BPF?`;
-    require("../src/sys/perf.ts").close(r.ret);
+    require("../src/sys/fd.ts").close(r.ret);
     return undefined;
   } catch (e) {
     return `bun:ffi cannot call syscall(): ${(e as Error).message}`;

@@ -8,7 +8,8 @@ import { readObject } from "../elf/index.ts";
 import type { ObjectSpec } from "../elf/types.ts";
 import { BpfloadError, InputError, ObjectError, quote, UsageError } from "../errors.ts";
 import { btfFileOption, coreTargets, openTargetBtf, type TargetBtf } from "../kernel/target-btf.ts";
-import { statFd, openNonblocking, closeFd } from "../sys/files.ts";
+import { statFd, openNonblocking } from "../sys/files.ts";
+import { close } from "../sys/fd.ts";
 import { listDir } from "../sys/paths.ts";
 import { inputFileError, readInput } from "./input.ts";
 import { cliMessage } from "./flags.ts";
@@ -89,7 +90,7 @@ function isDir(path: string): boolean {
     try {
       return statFd(fd, path).type === "directory";
     } finally {
-      closeFd(fd);
+      close(fd);
     }
   } catch {
     return false;

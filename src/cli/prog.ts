@@ -1,7 +1,7 @@
 // `bpfload prog list | show PROG`: the kernel's programs by id, pin path or name:NAME.
 import { UsageError } from "../index.ts";
 import { openProgById, openProgRef, parseObjectRef, progIds, progInfoOf, type ProgInfo } from "../kernel/objects.ts";
-import { close } from "../sys/perf.ts";
+import { close } from "../sys/fd.ts";
 import type { Output } from "./output.ts";
 
 const USAGE = "bpfload prog list | show PROG  (PROG: id, pin path or name:NAME)";

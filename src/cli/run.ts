@@ -8,7 +8,8 @@
 import { UsageError } from "../errors.ts";
 import type { KernelVersion } from "../kernel/version.ts";
 import { PACKET_TYPES, checkTestRun, testRun, type RunnableProgram, type TestRunResult } from "../kernel/test-run.ts";
-import { closeFd, readUserFile } from "../sys/files.ts";
+import { readUserFile } from "../sys/files.ts";
+import { close } from "../sys/fd.ts";
 import { BPF_FS_MAGIC, statfsType } from "../sys/paths.ts";
 import type { ProgTypeName } from "../uapi.ts";
 import { inputFileError, readInput } from "./input.ts";
@@ -60,9 +61,9 @@ async function openLoaded(file: string, opts: RunOptions): Promise<{ prog: Runna
     const info = progInfoOf(fd);
     const prog: RunnableProgram = { fd, name: info.name || file, type: info.type as ProgTypeName, kernVersion };
     checkTestRun(prog.type, runInput(opts), kernVersion.code);
-    return { prog, close: () => closeFd(fd) };
+    return { prog, close: () => close(fd) };
   } catch (e) {
-    closeFd(fd);
+    close(fd);
     throw e;
   }
 }

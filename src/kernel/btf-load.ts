@@ -9,7 +9,7 @@ import { Btf, BtfError, readBtfExt, type BtfExt } from "../elf/btf.ts";
 import type { ObjectSpec } from "../elf/types.ts";
 import { errnoName } from "../errors.ts";
 import { bpfBtfLoad } from "../sys/bpf.ts";
-import { close } from "../sys/perf.ts";
+import { close } from "../sys/fd.ts";
 import { featureSince, hasFeature } from "./features/probes.ts";
 import { ensureMemlockLimit } from "./program.ts";
 

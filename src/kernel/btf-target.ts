@@ -5,10 +5,10 @@
 import { Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from "../elf/btf.ts";
 import { InvalidArgumentError, SystemError } from "../errors.ts";
 import { bpfBtfGetFdById, bpfBtfGetInfo, bpfBtfGetNextId } from "../sys/bpf.ts";
-import { closeFd, exists, openFile, readSized, statFd } from "../sys/files.ts";
+import { exists, openFile, readSized, statFd } from "../sys/files.ts";
 import { mapFileReadOnly } from "../sys/map-file.ts";
 import { listDir } from "../sys/paths.ts";
-import { close } from "../sys/perf.ts";
+import { close } from "../sys/fd.ts";
 import type { AttachTypeName } from "../uapi.ts";
 
 export const BTF_DIR = "/sys/kernel/btf";
@@ -62,7 +62,7 @@ export function readBtfFile(path: string, opts: { map?: boolean } = {}): Uint8Ar
     // `map`: for data kept for the process (vmlinux, cached): the kernel's pages, read-only (6.16+)
     return (opts.map ? mapFileReadOnly(fd, size) : undefined) ?? readSized(fd, size, path);
   } finally {
-    closeFd(fd);
+    close(fd);
   }
 }
 

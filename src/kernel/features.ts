@@ -5,7 +5,7 @@ import { exists, tryReadText } from "../sys/files.ts";
 import { errnoName, ERRNO } from "../errors.ts";
 import { helperNames, MAP_TYPES, PROG_TYPES, type ProgTypeName } from "../uapi.ts";
 import { bpfMapCreate, bpfProgLoad } from "../sys/bpf.ts";
-import { close } from "../sys/perf.ts";
+import { close } from "../sys/fd.ts";
 import { probePmu } from "./probe-pmu.ts";
 import { liveKernel } from "./features/kernel.ts";
 import { hasFeature, probeFeatures, type FeatureAnswer, type FeatureId } from "./features/probes.ts";

@@ -6,7 +6,7 @@ import { encode, insn } from "../asm/insn.ts";
 import { kconfigData, parseKconfig, type ExternSpec, type KconfigSources } from "../elf/externs.ts";
 import { bpfProgLoad } from "../sys/bpf.ts";
 import { exists, readFile, tryReadText } from "../sys/files.ts";
-import { close } from "../sys/perf.ts";
+import { close } from "../sys/fd.ts";
 import { kallsyms } from "./ksyms.ts";
 import { kernelVersion } from "./program.ts";
 

@@ -10,7 +10,7 @@ import { Btf, BTF_KIND_FUNC, BTF_KIND_FUNC_PROTO, BTF_KIND_VAR, btfKindName } fr
 import { ExternError, POISON_CALL_KFUNC_BASE, skipToType, type ExternPatch, type ExternSpec } from "../elf/externs.ts";
 import { quote, SystemError } from "../errors.ts";
 import { readFile, tryReadText } from "../sys/files.ts";
-import { close } from "../sys/perf.ts";
+import { close } from "../sys/fd.ts";
 import { btfSource, findBtfTarget, kernelBtfFd, vmlinuxBtf } from "./btf-target.ts";
 
 /** Where kallsyms is read from (tests replace it). */

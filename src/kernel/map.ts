@@ -7,7 +7,7 @@ import { bpfMapDeleteElem, bpfMapFreeze, bpfMapLookupAndDeleteElem } from "../sy
 import { bpfMapCreate, bpfMapGetNextKey, bpfMapLookupElem, bpfMapUpdateElem, bpfObjPin, isPerCpuMapType, mapValueCopies, type MapRef } from "../sys/bpf.ts";
 import { possibleCpus } from "../sys/cpus.ts";
 import { pageSize } from "../sys/mmap.ts";
-import { close } from "../sys/perf.ts";
+import { close } from "../sys/fd.ts";
 import { MAP_TYPES, type MapTypeName } from "../uapi.ts";
 import { ensureMemlockLimit, kernelObjectName, kernelVersion, objectNamesSupported } from "./program.ts";
 

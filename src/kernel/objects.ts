@@ -5,7 +5,7 @@ import { hintFor } from "../hints.ts";
 import { bpfMapGetFdById, bpfMapGetInfo, bpfMapGetNextId, bpfObjGet, bpfProgGetFdById, bpfProgGetInfo, bpfProgGetMapIds, bpfProgGetNextId } from "../sys/bpf.ts";
 import { tryReadText } from "../sys/files.ts";
 import { BPF_MAP_INFO, BPF_PROG_INFO, field, type FieldName, type Layout } from "../sys/layout.ts";
-import { close } from "../sys/perf.ts";
+import { close } from "../sys/fd.ts";
 import { MAP_TYPES, PROG_TYPES } from "../uapi.ts";
 import { BpfMap } from "./map.ts";
 import { openPinnedMap } from "./pin.ts";

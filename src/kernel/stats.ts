@@ -8,7 +8,7 @@
 import { bpfEnableStats, bpfProgGetInfo } from "../sys/bpf.ts";
 import { tryReadText } from "../sys/files.ts";
 import { BPF_PROG_INFO, field } from "../sys/layout.ts";
-import { close } from "../sys/perf.ts";
+import { close } from "../sys/fd.ts";
 import { BPF_STATS_RUN_TIME } from "../uapi.ts";
 import { onCleanup } from "./cleanup.ts";
 import { sumKnown } from "./perf-link.ts";

@@ -9,7 +9,8 @@ import type { CoreTargetBtf } from "../btf/core/index.ts";
 import { elfBtfSectionAt, parseTargetBtf, rawTargetBtf, TargetBtfError, targetFormat } from "../btf/target.ts";
 import { BtfError, type Btf } from "../elf/btf.ts";
 import { errnoName, exitCodeForErrno, InputError, opt, optionText, quote, SystemError, type OptionText } from "../errors.ts";
-import { closeFd, FileError, INPUT_LIMIT, NotRegularFileError, openNonblocking, readInto, readUserFile, statFd } from "../sys/files.ts";
+import { FileError, INPUT_LIMIT, NotRegularFileError, openNonblocking, readInto, readUserFile, statFd } from "../sys/files.ts";
+import { close } from "../sys/fd.ts";
 import { listDir } from "../sys/paths.ts";
 import { btfSource, readBtfFile, vmlinuxBtf } from "./btf-target.ts";
 
@@ -147,7 +148,7 @@ function readTargetFile(file: string): Uint8Array {
     head = pread(fd, file, 0, Math.min(size, 512));
     if (targetFormat(head) === "elf") return elfBtfSectionAt((o, n) => pread(fd, file, o, n), size);
   } finally {
-    closeFd(fd);
+    close(fd);
   }
   if (targetFormat(head) === "xz") return rawTargetBtf(unxz(file));
   return rawTargetBtf(readUserFile(file));

@@ -9,7 +9,8 @@
 // and each gets part of the lines; bpfload does not scan /proc for that case on every run (it
 // costs milliseconds per run, on the one-shot path): hello says so when its line does not arrive.
 import { SystemError, errnoName, ERRNO } from "../errors.ts";
-import { appendText, closeFd, FileError, openNonblocking, readIntoStable, tryReadText } from "../sys/files.ts";
+import { appendText, FileError, openNonblocking, readIntoStable, tryReadText } from "../sys/files.ts";
+import { close } from "../sys/fd.ts";
 import { listDir, readLink } from "../sys/paths.ts";
 import { tracefs } from "./tracefs.ts";
 
@@ -104,6 +105,6 @@ export class TracePipe {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    closeFd(this.fd);
+    close(this.fd);
   }
 }

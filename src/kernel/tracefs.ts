@@ -3,7 +3,7 @@
 // the system, including other tools' (4.9's samples/bpf loader does exactly that).
 import { SystemError } from "../errors.ts";
 import { FileError, appendText, exists, makeDirs, readText, tryReadText } from "../sys/files.ts";
-import { mount } from "../sys/perf.ts";
+import { mount } from "../sys/process.ts";
 import { mountPointsOf, mounts } from "./mounts.ts";
 import { processPolicy } from "./policy.ts";
 import { printable, type TracefsCommand } from "./tracefs-command.ts";

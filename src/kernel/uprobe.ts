@@ -4,7 +4,8 @@ import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
 import { findTargetSymbol, readTargetSymbols, TargetError } from "../elf/target.ts";
 import { InputError, SyscallError, SystemError, errnoName, ERRNO } from "../errors.ts";
 import { hintFor } from "../hints.ts";
-import { closeFd, FileError, fileSize, openFile, readInto, statFd } from "../sys/files.ts";
+import { FileError, fileSize, openFile, readInto, statFd } from "../sys/files.ts";
+import { close } from "../sys/fd.ts";
 import { perfEventOpen } from "../sys/perf.ts";
 import { attachToPerfFd, type PerfEventLink } from "./perf-link.ts";
 import { chooseProbeApi, type ProbeApi } from "./probe-pmu.ts";
@@ -38,7 +39,7 @@ function openTarget(path: string): number {
     type = "unknown";
   }
   if (type !== "regular file") {
-    closeFd(fd);
+    close(fd);
     throw new InputError(path, "not a regular file: a uprobe goes on an executable or a shared library");
   }
   return fd;
@@ -71,7 +72,7 @@ export function uprobeFileOffset(spec: USpec): number {
     if (e instanceof TargetError) throw new InputError(spec.path, `cannot read its symbols: ${e.message}`);
     throw e;
   } finally {
-    closeFd(fd);
+    close(fd);
   }
 }
 

@@ -5,6 +5,7 @@ import { BpfloadError, errnoName, errnoText, exitCodeForErrno, ERRNO } from "../
 import { cstringBytes } from "./arena.ts";
 import { Arena, syscallWith } from "./arena.ts";
 import { NR } from "./arch.ts";
+import { close } from "./fd.ts";
 import { addressOf, syscall } from "./libc.ts";
 
 const AT_FDCWD = -100;
@@ -91,7 +92,7 @@ export function readUserFile(path: string, limit = INPUT_LIMIT): Uint8Array {
     if (st.size > limit) throw tooBig();
     return readAll(fd, path, limit, tooBig);
   } finally {
-    closeFd(fd);
+    close(fd);
   }
 }
 
@@ -140,17 +141,13 @@ export function fileSize(fd: number): number {
   return r.ret;
 }
 
-export function closeFd(fd: number): void {
-  syscall(NR.close, fd);
-}
-
 /** The whole file (kernel files report size 0 in stat, so this reads until the end). */
 export function readFile(path: string, limit = 512 * 1024 * 1024): Uint8Array {
   const fd = openFile(path);
   try {
     return readAll(fd, path, limit, () => new FileError(path, EFBIG, "read"));
   } finally {
-    closeFd(fd);
+    close(fd);
   }
 }
 
@@ -208,7 +205,7 @@ export function readAt(path: string, offset: number, length: number): Uint8Array
     if (n < 0) throw new FileError(path, -n, "read");
     return buf.subarray(0, n);
   } finally {
-    closeFd(fd);
+    close(fd);
   }
 }
 
@@ -229,7 +226,7 @@ export function appendText(path: string, text: string): void {
     const r = syscallWith(arena, NR.write, fd, arena.base, data.length);
     if (r.ret < 0) throw new FileError(path, r.errno, "write");
   } finally {
-    closeFd(fd);
+    close(fd);
   }
 }
 
@@ -288,7 +285,7 @@ export function writeFile(path: string, bytes: Uint8Array): void {
   try {
     if (bytes.length) writeAll(fd, bytes, path);
   } finally {
-    closeFd(fd);
+    close(fd);
   }
 }
 

@@ -4,14 +4,15 @@
 // so low (Bun alone holds about 8) that a start-up can run out of descriptors?
 // Our own syscalls, not node:fs: importing node:fs costs start-up and this module loads with the CLI.
 import { errnoName } from "../errors.ts";
-import { closeFd, FileError, openFile, readText } from "./files.ts";
+import { close } from "./fd.ts";
+import { FileError, openFile, readText } from "./files.ts";
 
 /** A soft RLIMIT_NOFILE below this leaves Bun and bpfload no room: a module lookup can fail. */
 const TIGHT_NOFILE = 64;
 
 export function openFilesErrno(): string | undefined {
   try {
-    closeFd(openFile("/dev/null"));
+    close(openFile("/dev/null"));
     const soft = readText("/proc/self/limits").match(/^Max open files\s+(\d+)/m)?.[1];
     if (soft !== undefined && Number(soft) < TIGHT_NOFILE) return "EMFILE";
   } catch (e) {

@@ -6,7 +6,7 @@ import { ALL_BTF_FEATURES, dataLayoutOf, sanitizeBtf } from "../../src/btf/sanit
 import { Btf } from "../../src/elf/btf.ts";
 import { readObject } from "../../src/elf/index.ts";
 import { bpfBtfLoad } from "../../src/sys/bpf.ts";
-import { close } from "../../src/sys/perf.ts";
+import { close } from "../../src/sys/fd.ts";
 import { fixture, shdr } from "../elf/helpers.ts";
 import { canUseKernel } from "../support.ts";
 

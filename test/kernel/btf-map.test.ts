@@ -6,7 +6,8 @@ import { ptr } from "bun:ffi";
 import { existsSync, readFileSync } from "node:fs";
 import { BTF_DIR, btfSource, vmlinuxBtf } from "../../src/kernel/btf-target.ts";
 import { mapFileReadOnly } from "../../src/sys/map-file.ts";
-import { closeFd, openFile, statFd } from "../../src/sys/files.ts";
+import { openFile, statFd } from "../../src/sys/files.ts";
+import { close } from "../../src/sys/fd.ts";
 
 const VMLINUX = `${BTF_DIR}/vmlinux`;
 /** Can this kernel map it? (Asked with python's mmap, not with the code under test.) */
@@ -24,7 +25,7 @@ describe.skipIf(skip !== undefined)("vmlinux BTF mapped", () => {
       expect(mapped.length).toBe(size);
       expect(Buffer.compare(Buffer.from(mapped), readFileSync(VMLINUX))).toBe(0);
     } finally {
-      closeFd(fd);
+      close(fd);
     }
   });
 
@@ -53,7 +54,7 @@ describe.skipIf(skip !== undefined)("vmlinux BTF mapped", () => {
       expect(mapFileReadOnly(fd, 4096)).toBeUndefined();
       expect(mapFileReadOnly(fd, 0)).toBeUndefined();
     } finally {
-      closeFd(fd);
+      close(fd);
     }
   });
 });

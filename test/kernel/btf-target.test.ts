@@ -159,7 +159,7 @@ describe.skipIf(!!skip || process.geteuid?.() !== 0)("kernel BTF objects by name
       expect(found!.id).toBe(Number(shown![1]));
       expect(found!.fd).toBeGreaterThan(2);
     } finally {
-      require("../../src/sys/perf.ts").close(found!.fd);
+      require("../../src/sys/fd.ts").close(found!.fd);
     }
     expect(kernelBtfFd("bpfload_no_such_module")).toBeUndefined();
   });

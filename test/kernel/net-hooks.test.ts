@@ -350,7 +350,7 @@ describe.skipIf(!!skip)("sk_msg / sk_skb on the object's sockmap", () => {
   /** The programs the kernel lists on the pinned sockmap for an attach type (BPF_PROG_QUERY, 6.0+). */
   async function attachedIds(attachType: number): Promise<number[]> {
     const { bpfObjGet, bpfProgQuery } = await import("../../src/sys/bpf.ts");
-    const { close } = await import("../../src/sys/perf.ts");
+    const { close } = await import("../../src/sys/fd.ts");
     const m = bpfObjGet(`${PIN}/socks`);
     if (m.ret < 0) throw new Error(`BPF_OBJ_GET errno ${m.errno}`);
     try {

@@ -2,14 +2,15 @@
 // Oracle: node:fs's readFileSync of the same file.
 import { expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
-import { closeFd, FileError, openFile, readSized, statFd } from "../../src/sys/files.ts";
+import { FileError, openFile, readSized, statFd } from "../../src/sys/files.ts";
+import { close } from "../../src/sys/fd.ts";
 
 function readWith(path: string, size?: number): Uint8Array {
   const fd = openFile(path);
   try {
     return readSized(fd, size ?? statFd(fd, path).size, path);
   } finally {
-    closeFd(fd);
+    close(fd);
   }
 }
 

@@ -8,7 +8,7 @@ import { BPF_ATTACH, CGROUP_ATTACH } from "../../net/attach-types.ts";
 import { bpfLinkCreate, bpfProgAttach, bpfProgDetach, bpfProgGetFdById } from "../../sys/bpf.ts";
 import { FileError, openFile, tryReadText } from "../../sys/files.ts";
 import { statfsType } from "../../sys/paths.ts";
-import { close } from "../../sys/perf.ts";
+import { close } from "../../sys/fd.ts";
 import { requireHookFeature } from "../features/probes.ts";
 import { FdLink, type Link } from "../perf-link.ts";
 import type { Program } from "../program.ts";

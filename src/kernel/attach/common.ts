@@ -8,7 +8,7 @@ import { tryReadText } from "../../sys/files.ts";
 import { field, BPF_PROG_INFO } from "../../sys/layout.ts";
 import { netlinkReceive, netlinkSend, routeSocket } from "../../sys/netlink.ts";
 import { readLink } from "../../sys/paths.ts";
-import { close } from "../../sys/perf.ts";
+import { close } from "../../sys/fd.ts";
 import type { Program } from "../program.ts";
 
 export function ifindexOf(iface: string, what: string): number {

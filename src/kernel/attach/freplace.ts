@@ -8,7 +8,7 @@ import type { AttachSpec } from "../../attach-spec.ts";
 import { Btf, BTF_FUNC_GLOBAL, BTF_KIND_FUNC } from "../../elf/btf.ts";
 import { InvalidArgumentError, SyscallError, opt, optionText } from "../../errors.ts";
 import { bpfBtfGetData, bpfBtfGetFdById, bpfRawTracepointOpen } from "../../sys/bpf.ts";
-import { close } from "../../sys/perf.ts";
+import { close } from "../../sys/fd.ts";
 import { openProgRef, parseObjectRef, progInfoOf, type ObjectRef } from "../objects.ts";
 import { attachError } from "../perf-link.ts";
 import type { Program } from "../program.ts";

@@ -6,7 +6,8 @@ import { formatAttachSpec, type AttachSpec, type BtfAttachKind } from "../../att
 import { SyscallError, errnoName, ERRNO } from "../../errors.ts";
 import { hintFor } from "../../hints.ts";
 import { bpfIterCreate, bpfLinkCreate } from "../../sys/bpf.ts";
-import { closeFd, readInto } from "../../sys/files.ts";
+import { readInto } from "../../sys/files.ts";
+import { close } from "../../sys/fd.ts";
 import { attachTypeValue } from "../../uapi.ts";
 import { requireFeature } from "../features/probes.ts";
 import { attachError } from "../perf-link.ts";
@@ -44,7 +45,7 @@ export class IterLink extends BpfLink {
       }
       return out;
     } finally {
-      closeFd(it.ret);
+      close(it.ret);
     }
   }
 }

@@ -5,7 +5,8 @@
 import { formatAttachSpec, globToRegExp, type AttachSpec } from "../../attach-spec.ts";
 import { InputError, SyscallError, errnoName } from "../../errors.ts";
 import { hintFor } from "../../hints.ts";
-import { closeFd, FileError, openFile, readInto } from "../../sys/files.ts";
+import { FileError, openFile, readInto } from "../../sys/files.ts";
+import { close } from "../../sys/fd.ts";
 import { bpfLinkCreateKprobeMulti } from "../../sys/link-multi.ts";
 import { attachTypeValue } from "../../uapi.ts";
 import { parseFilterFunctions, parseKallsyms } from "../kprobe-doctor.ts";
@@ -53,7 +54,7 @@ export function readKernelText(path: string): string | undefined {
       text += decoder.decode(buf.subarray(0, n), { stream: true });
     }
   } finally {
-    closeFd(fd);
+    close(fd);
   }
 }
 

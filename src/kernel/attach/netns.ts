@@ -14,7 +14,7 @@ import { BPF_ATTACH } from "../../net/attach-types.ts";
 import { bpfLinkCreate, bpfProgAttach, bpfProgDetach, bpfProgGetFdById, bpfProgQuery } from "../../sys/bpf.ts";
 import { FileError, openFile } from "../../sys/files.ts";
 import { statfsType } from "../../sys/paths.ts";
-import { close } from "../../sys/perf.ts";
+import { close } from "../../sys/fd.ts";
 import { FdLink, UndoLink, type Link } from "../perf-link.ts";
 import type { Program } from "../program.ts";
 import { hookError, netnsInode, progIdOf } from "./common.ts";

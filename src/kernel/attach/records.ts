@@ -7,7 +7,7 @@ import { probeEventName, probeEventOwner, type EventOwner } from "../../attach-s
 import { SystemError } from "../../errors.ts";
 import { FileError, makeDirs, tryReadText, writeFile } from "../../sys/files.ts";
 import { listDir, openDirAt, openDirNoSymlinks, unlinkAt } from "../../sys/paths.ts";
-import { close } from "../../sys/perf.ts";
+import { close } from "../../sys/fd.ts";
 import { selfOwner } from "../sweep.ts";
 
 export const RECORD_DIR = "/run/bpfload";

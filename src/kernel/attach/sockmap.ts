@@ -7,7 +7,7 @@ import { InvalidArgumentError, ERRNO } from "../../errors.ts";
 import { BPF_ATTACH } from "../../net/attach-types.ts";
 import { bpfObjGet, bpfProgAttach, bpfProgDetach } from "../../sys/bpf.ts";
 import { tryReadText } from "../../sys/files.ts";
-import { close } from "../../sys/perf.ts";
+import { close } from "../../sys/fd.ts";
 import type { Link } from "../perf-link.ts";
 import type { Program } from "../program.ts";
 import { hookError } from "./common.ts";

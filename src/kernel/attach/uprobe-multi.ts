@@ -4,7 +4,8 @@ import { formatAttachSpec, globToRegExp, type AttachSpec } from "../../attach-sp
 import { readTargetSymbols, TargetError, type TargetSymbol } from "../../elf/target.ts";
 import { InputError, SyscallError, errnoName, ERRNO } from "../../errors.ts";
 import { hintFor } from "../../hints.ts";
-import { closeFd, FileError, fileSize, openFile, readInto, statFd } from "../../sys/files.ts";
+import { FileError, fileSize, openFile, readInto, statFd } from "../../sys/files.ts";
+import { close } from "../../sys/fd.ts";
 import { bpfLinkCreateUprobeMulti } from "../../sys/link-multi.ts";
 import { attachTypeValue } from "../../uapi.ts";
 import type { Program } from "../program.ts";
@@ -43,7 +44,7 @@ export function withTargetFile<T>(path: string, what: string, use: (read: (offse
     if (e instanceof TargetError) throw new InputError(path, `cannot read it as ELF: ${e.message}`);
     throw e;
   } finally {
-    closeFd(fd);
+    close(fd);
   }
 }
 

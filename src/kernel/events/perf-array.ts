@@ -11,7 +11,8 @@
 import { SystemError, errnoName } from "../../errors.ts";
 import { possibleCpus } from "../../sys/cpus.ts";
 import { mmapShared, munmap, pageSize, PROT_READ, PROT_WRITE, type Mapping } from "../../sys/mmap.ts";
-import { close, ioctl, perfEventOpen } from "../../sys/perf.ts";
+import { close } from "../../sys/fd.ts";
+import { ioctl, perfEventOpen } from "../../sys/perf.ts";
 import { PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_SAMPLE_RAW, PERF_TYPE_SOFTWARE } from "../../uapi.ts";
 import type { BpfMap } from "../map.ts";
 import { iterateRecords, type EventReader, type EventRecord, type LostRecords } from "./types.ts";

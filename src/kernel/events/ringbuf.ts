@@ -20,7 +20,7 @@
 import { SystemError, errnoName } from "../../errors.ts";
 import { clearEventFd, eventFd } from "../../sys/eventfd.ts";
 import { mmapShared, munmap, pageSize, PROT_READ, PROT_WRITE, type Mapping } from "../../sys/mmap.ts";
-import { close as closeFd } from "../../sys/perf.ts";
+import { close as closeFd } from "../../sys/fd.ts"; // the readers have close() methods
 import type { BpfMap } from "../map.ts";
 import { createQueueBuffers, EXITED, RingQueue, STATE, STOP, WAKE_PENDING } from "./ring-queue.ts";
 import type { CopierInit } from "./ringbuf-worker.ts";

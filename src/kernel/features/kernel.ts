@@ -2,7 +2,7 @@
 // interface, so unit tests can hand it recorded kernel answers instead (test/kernel/features.test.ts).
 import { bpfBtfLoad, bpfLinkCreate, bpfLinkCreateProbe, bpfMapCreate, type LinkCreateArgs, type MapCreateArgs, type ProgLoadArgs, type ProgLoadResult } from "../../sys/bpf.ts";
 import type { SysResult } from "../../sys/libc.ts";
-import { close } from "../../sys/perf.ts";
+import { close } from "../../sys/fd.ts";
 import { exists, tryReadText } from "../../sys/files.ts";
 import { hasControl, tracefs } from "../tracefs.ts";
 

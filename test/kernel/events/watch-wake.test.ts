@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import type { EventReader, EventRecord } from "../../../src/kernel/events/types.ts";
 import type { TracePipe } from "../../../src/kernel/trace-pipe.ts";
 import { watch } from "../../../src/kernel/watch.ts";
-import { closeFd, openNonblocking, readInto } from "../../../src/sys/files.ts";
+import { openNonblocking, readInto } from "../../../src/sys/files.ts";
+import { close } from "../../../src/sys/fd.ts";
 
 const dir = mkdtempSync(`${tmpdir()}/bpfload-wake-`);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,7 +56,7 @@ test("the first record after an idle spell is taken at once, not on the next pol
     expect(result.reason).toBe("count");
   } finally {
     await child.exited;
-    closeFd(fd);
+    close(fd);
   }
   expect(latencyMs).toBeGreaterThanOrEqual(-5); // (clock granularity)
   expect(latencyMs).toBeLessThan(300); // the idle timer would take up to 2000 ms
