@@ -9,7 +9,7 @@ import { readObject } from "../../src/elf/index.ts";
 import { NotSupportedError } from "../../src/errors.ts";
 import { probeKernel } from "../../src/kernel/features.ts";
 import { attachKprobe } from "../../src/kernel/kprobe.ts";
-import { attachRawTracepoint } from "../../src/kernel/other-attach.ts";
+import { attachRawTracepoint } from "../../src/kernel/attach/raw-tracepoint.ts";
 import { loadCollection } from "../../src/kernel/collection.ts";
 import { FEATURE_IDS, FEATURES, probeFeatures, requireFeature, setFeatureAnswer, type FeatureId } from "../../src/kernel/features/probes.ts";
 import { kernelVersion, loadProgram, Program } from "../../src/kernel/program.ts";
