@@ -77,6 +77,10 @@ describe("kernel-aware refusals (from the version)", () => {
     expect(() => checkTestRun("xdp", { data }, kernelVersionCode(4, 9, 0))).toThrow("BPF_PROG_TEST_RUN for xdp is not supported by this kernel (requires Linux >= 4.12)");
     expect(() => checkTestRun("xdp", { data }, kernelVersionCode(4, 12, 0))).not.toThrow();
   });
+  test("4.9: a type whose runner came later names its own version, not the command's 4.12", () => {
+    expect(() => checkTestRun("tracing", {}, kernelVersionCode(4, 9, 0))).toThrow("BPF_PROG_TEST_RUN for tracing is not supported by this kernel (requires Linux >= 5.5)");
+    expect(() => checkTestRun("syscall", { ctx: new Uint8Array(8) }, kernelVersionCode(4, 9, 0))).toThrow("requires Linux >= 5.14");
+  });
   test("raw_tracepoint: test runs from 5.10, ctx_in too", () => {
     expect(() => checkTestRun("raw_tracepoint", { ctx: new Uint8Array(8) }, kernelVersionCode(5, 4, 0))).toThrow("requires Linux >= 5.10");
     expect(() => checkTestRun("raw_tracepoint", { ctx: new Uint8Array(8) }, kernelVersionCode(5, 10, 0))).not.toThrow();
