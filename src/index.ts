@@ -33,7 +33,7 @@ const events = lazy(() => require("./kernel/events/index.ts") as typeof import("
 // --- The library: object model, disposable resources, maps, readers, process policy ---
 export {
   readObject, load, CollectionSpec, Collection, ProgramSpec, MapSpec, VariableSpec, PIN_BY_NAME, type LoadOptions,
-  Program, Link, attach, loadProgram, type AttachOptions, type TestRunOptions, type TestRunResult, type VerifierStats,
+  Program, Link, attach, loadProgram, countRuns, runStatusLine, checkAttach, type RunCounter, type AttachOptions, type TestRunOptions, type TestRunResult, type VerifierStats,
   BpfMap, createMap, openPinnedMap, type MapOptions, type UpdateMode, type Value,
   openTrace, openEvents, TraceReader, EventReader, type Reader, type ReadOptions, type TraceEvent, type EventRecord, type EventOptions,
   trackLeaks, type LeakReport, setup,
@@ -175,6 +175,9 @@ export const preparePinDir = lazyFunction(() => kernelPin().preparePinDir);
 /** The kernel-level trace_pipe reader under openTrace(). Lifetime: one fd until close(); one reader at a time on recent kernels. Needs root. Minimum kernel: 4.9. */
 export const TracePipe = lazyClass(() => tracePipe().TracePipe);
 export type TracePipe = import("./kernel/trace-pipe.ts").TracePipe;
+/** trace_pipe is held by another process (recent kernels allow one reader): the message names it. Bad state of the system (exit 1). Pure. */
+export const TracePipeBusy = lazyClass(() => tracePipe().TracePipeBusy);
+export type TracePipeBusy = import("./kernel/trace-pipe.ts").TracePipeBusy;
 /** Streams trace lines and event records until a duration, a count or an abort; installs SIGINT/SIGTERM/SIGHUP listeners while it runs (a signal stops the watch) and removes them after. Lifetime: what it opens is closed when it returns. Minimum kernel: 4.9 (ring buffers 5.8). */
 export const watch = lazyFunction(() => (require("./kernel/watch.ts") as typeof import("./kernel/watch.ts")).watch);
 /** What watch() streams and until when (duration, count, abort signal). */

@@ -1,9 +1,8 @@
 // `bpfload hello`: the seed article in one command. Its 13 instructions go on the clone syscall
 // (a kprobe where the kernel has kprobes, else the best tracepoint this kernel has for clone), a
 // few short child processes trigger it, and the "Hello World!" lines show up here.
-import { formatVersionCode, hasFeature, parseAttachSpec, progTypeFor, SystemError, type AttachSpec, type ProgTypeName } from "../index.ts";
+import { formatVersionCode, hasFeature, loadProgram, parseAttachSpec, progTypeFor, SystemError, type AttachSpec, type ProgTypeName } from "../index.ts";
 import { HELLO_INSNS, HELLO_MESSAGE } from "../examples/hello.ts";
-import { loadProgram } from "../kernel/program.ts";
 import { probePmu } from "../kernel/probe-pmu.ts";
 import { hasTracepoint } from "../kernel/tracepoint.ts";
 import { hasControl } from "../kernel/tracefs.ts";

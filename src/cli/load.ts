@@ -2,10 +2,9 @@
 // attach them, stream trace_pipe, and print the object's maps at exit.
 import { ATTACH_SYNTAX, btfLoadTarget, formatAttachSpec, isBtfAttachKind, parseAttachSpec, progTypeFor, type AttachSpec, type BtfAttachKind } from "../attach-spec.ts";
 import { BpfloadError, UsageError, VerifierError } from "../errors.ts";
-import type { Collection } from "../kernel/collection.ts";
+import { isEventMap, kernelVersion, loadProgram, openEventReaders, type Collection, type KernelVersion, type Program } from "../index.ts";
 import { parseProbeApi } from "../kernel/probe-pmu.ts";
-import { kernelVersion, loadProgram, type Program } from "../kernel/program.ts";
-import { parseKernVersionOption, type KernelVersion } from "../kernel/version.ts";
+import { parseKernVersionOption } from "../kernel/version.ts";
 import { PROG_TYPES, attachTypeValue, formatVersionCode, type ProgTypeName } from "../uapi.ts";
 import { cgroupAttachFromSection } from "../net/attach-types.ts";
 import { parseHistSpec } from "./hist.ts";
@@ -126,12 +125,12 @@ async function loadInput(out: Output, file: string, input: ReturnType<typeof rea
     const { loadObjectFile } = await import("./object.ts");
     const col = await loadObjectFile(out, input.file, input.bytes, { ...opts, type, kernVersion });
     return {
-      programs: col.programs.map((p) => ({
-        prog: p.program,
-        insns: p.insnCount,
-        origin: `section '${p.spec.section}' of ${file}`,
-        attach: p.spec.attach,
-        section: p.spec.section,
+      programs: [...col.programs.values()].map((p) => ({
+        prog: p,
+        insns: p.insnCount!,
+        origin: `section '${p.spec!.section}' of ${file}`,
+        attach: p.spec!.attach,
+        section: p.spec!.section,
       })),
       collection: col,
       bytes: input.bytes,
@@ -211,8 +210,8 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     if (failed.length) {
       // 1 when the kernel refused any of them, 2 when only the input was at fault
       const exitCode = Math.min(...failed.map((f) => (f.error as { exitCode?: number }).exitCode ?? 1)) as 1 | 2;
-      const total = new Set([...loaded.programs.map((p) => p.prog.name), ...failed.map((f) => f.spec.name)]).size;
-      throw new LoadFailures(`${new Set(failed.map((f) => f.spec.name)).size} of ${total} programs of ${file} did not load (${failed.map((f) => f.spec.name).join(", ")}): nothing attached`, exitCode);
+      const total = new Set([...loaded.programs.map((p) => p.prog.name), ...failed.map((f) => f.name)]).size;
+      throw new LoadFailures(`${new Set(failed.map((f) => f.name)).size} of ${total} programs of ${file} did not load (${failed.map((f) => f.name).join(", ")}): nothing attached`, exitCode);
     }
     if (attachSpec && loaded.programs.length > 1) {
       throw new UsageError(`--attach applies to one program, and ${file} has ${loaded.programs.length}: pick one with --section or --program`);
@@ -244,8 +243,7 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     } else {
       const events = await startEventReaders(out, file, loaded, opts);
       try {
-        const mapFd = (name: string) => loaded.collection?.maps.get(name)?.fd;
-        const result = await session!.attachAndWatch(out, targets, { duration: opts.duration, count: opts.count, attach: { ...attachOpts, mapFd, structOps: (name) => loaded.collection?.structOps.find((so) => so.name === name) }, pipe, readers: events?.readers, records: events?.printer, onReady: () => printer?.start() });
+        const result = await session!.attachAndWatch(out, targets, { duration: opts.duration, count: opts.count, attach: { ...attachOpts, ...loaded.collection?.attachOptions() }, pipe, readers: events?.readers, records: events?.printer, onReady: () => printer?.start() });
         const recs = result.records !== undefined ? `, ${result.records} records, ${result.lost ?? 0} lost` : "";
         out.event("exit", { reason: result.reason, signal: result.signal, lines: result.lines, records: result.records, lost: result.lost }, result.reason === "iterator" ? "detached (the iterator ran to its end)" : `detached (${result.signal ?? result.reason}); ${result.lines} trace lines${recs}`);
       } finally {
@@ -273,8 +271,8 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
  * no record is missed; undefined when it has none. The event modules load only then.
  */
 async function startEventReaders(out: Output, file: string, loaded: Loaded, opts: LoadOptions) {
-  const maps = loaded.collection?.maps;
-  const { isEventMap, openEventReaders } = await import("../kernel/events/index.ts");
+  // the kernel-level readers, for the watch (kernel/watch.ts) and the records' drop counters; closed by the caller
+  const maps = loaded.collection && new Map([...loaded.collection.maps].map(([n, m]) => [n, m.raw]));
   const names = [...(maps ?? new Map()).entries()].filter(([, m]) => isEventMap(m)).map(([n]) => n);
   if (!maps || !names.length) {
     if (opts.decode?.length) throw new UsageError(`--decode: ${file} has no ringbuf or perf_event_array map`);

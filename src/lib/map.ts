@@ -243,6 +243,33 @@ export class BpfMap extends Closeable {
     }
   }
 
+  /** Values per key: the possible CPUs for per-CPU maps (what `get` returns an array of), else 1. */
+  get cpus(): number {
+    return this.#copies;
+  }
+
+  /**
+   * Every key as bytes, synchronously, one BPF_MAP_GET_NEXT_KEY at a time (no decoding, no BTF):
+   * for a tool that prints keys as the kernel holds them. Minimum kernel: 4.9.
+   */
+  *rawKeys(): Generator<Uint8Array> {
+    this.#check();
+    yield* this.#inner.keys();
+  }
+
+  /**
+   * Every entry as bytes, synchronously, one key at a time: `key`, and `values`: one per possible
+   * CPU for per-CPU maps (each `valueSize` bytes, read at the kernel's stride of round_up(value_size,
+   * 8)), else one. The raw view of `entries()` (which decodes): for printing maps whatever their
+   * types. Keys deleted meanwhile are skipped. Minimum kernel: 4.9.
+   *
+   *     for (const { key, values } of map.rawEntries()) console.log(key, values.length);
+   */
+  *rawEntries(): Generator<{ key: Uint8Array; values: Uint8Array[] }> {
+    this.#check();
+    yield* this.#inner.entries();
+  }
+
   /** Queue/stack maps (4.20+): adds `value`. */
   push(value: Value): void {
     this.#check();
