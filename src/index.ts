@@ -32,8 +32,8 @@ const events = lazy(() => require("./kernel/events/index.ts") as typeof import("
 
 // --- The library: object model, disposable resources, maps, readers, process policy ---
 export {
-  readObject, load, CollectionSpec, Collection, ProgramSpec, MapSpec, VariableSpec, PIN_BY_NAME, type LoadOptions,
-  Program, Link, attach, loadProgram, countRuns, runStatusLine, checkAttach, type RunCounter, type AttachOptions, type TestRunOptions, type TestRunResult, type VerifierStats,
+  readObject, programSections, load, CollectionSpec, Collection, ProgramSpec, MapSpec, VariableSpec, PIN_BY_NAME, type LoadOptions,
+  Program, Link, attach, loadProgram, countRuns, runStatusLine, checkAttach, attachLoadFields, type RunCounter, type AttachOptions, type TestRunOptions, type TestRunResult, type VerifierStats,
   BpfMap, createMap, openPinnedMap, type MapOptions, type UpdateMode, type Value,
   openTrace, openEvents, TraceReader, EventReader, type Reader, type ReadOptions, type TraceEvent, type EventRecord, type EventOptions,
   trackLeaks, type LeakReport, setup,
@@ -156,6 +156,8 @@ export type { Instruction } from "./asm/index.ts";
 // --- The low-level kernel API the library is built on (kernel-level objects: close them yourself) ---
 /** Detects the running kernel's LINUX_VERSION_CODE, each call anew: the vDSO's note, then Ubuntu's /proc/version_signature, then Debian's `uname -v`, then `uname -r`. No privileges; any kernel. Pure of side effects (reads only). */
 export const detectKernelVersion = lazyFunction(() => kernelVersionModule().detectKernelVersion);
+/** LINUX_VERSION_CODE of "MAJOR.MINOR[.PATCH]" (each part 0..255) or a u32 number (decimal or 0x hex), as `bpfload --kern-version` takes it; undefined when it is neither form, a UsageError when a part is out of range. Pure. */
+export const parseKernVersion = lazyFunction(() => kernelVersionModule().parseKernVersionOption);
 /** The running kernel's version code and where it was read (vDSO note, version_signature, uname). */
 export type { KernelVersion } from "./kernel/version.ts";
 /** The running kernel's LINUX_VERSION_CODE and where it was read, detected once per process (what loads send as kern_version). No privileges; reads only: pure of side effects. */

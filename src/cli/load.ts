@@ -1,15 +1,11 @@
 // `bpfload load FILE`: load programs from raw instructions, assembler source or an ELF object,
 // attach them, stream trace_pipe, and print the object's maps at exit.
-import { ATTACH_SYNTAX, btfLoadTarget, formatAttachSpec, isBtfAttachKind, parseAttachSpec, progTypeFor, type AttachSpec, type BtfAttachKind } from "../attach-spec.ts";
-import { BpfloadError, UsageError, VerifierError } from "../errors.ts";
-import { isEventMap, kernelVersion, loadProgram, openEventReaders, type Collection, type KernelVersion, type Program } from "../index.ts";
+import {
+  attachLoadFields, ATTACH_SYNTAX, BpfloadError, formatAttachSpec, formatVersionCode, isEventMap, kernelVersion, loadProgram, openEventReaders, parseAttachSpec, parseKernVersion,
+  programSections, progTypeFor, PROG_TYPES, UsageError, VerifierError, type AttachSpec, type Collection, type KernelVersion, type Program, type ProgTypeName,
+} from "../index.ts";
 import { parseProbeApi } from "../kernel/probe-pmu.ts";
-import { parseKernVersionOption } from "../kernel/version.ts";
-import { PROG_TYPES, attachTypeValue, formatVersionCode, type ProgTypeName } from "../uapi.ts";
-import { cgroupAttachFromSection } from "../net/attach-types.ts";
 import { parseHistSpec } from "./hist.ts";
-import { sectionToProgram } from "../elf/sections.ts";
-import { SHF_EXECINSTR, validateElf } from "../elf/raw.ts";
 import { readInput } from "./input.ts";
 
 import type { Output } from "./output.ts";
@@ -60,7 +56,7 @@ export function parseProgType(text: string): ProgTypeName {
 
 export function resolveKernVersion(option: string | undefined): KernelVersion {
   if (option === undefined) return kernelVersion();
-  const code = parseKernVersionOption(String(option));
+  const code = parseKernVersion(String(option));
   if (code === undefined) throw new UsageError(`bad --kern-version '${option}': give MAJOR.MINOR.PATCH (4.9.228) or LINUX_VERSION_CODE (264676 or 0x409e4)`);
   return { code, source: "--kern-version" };
 }
@@ -84,14 +80,14 @@ interface Loaded {
 
 /** Are all the programs of this object (or of --section) iterators? A quick look at section names. */
 function iteratorsOnly(bytes: Uint8Array, file: string, section: string | undefined): boolean {
-  let names: string[];
+  let sections: { section: string; attachTo?: string }[];
   try {
-    names = validateElf(bytes, file).sections.filter((s) => s.flags & SHF_EXECINSTR && s.size > 0).map((s) => s.name);
+    sections = programSections(bytes, file);
   } catch {
     return false; // the real read says what is wrong with it
   }
-  const programs = names.filter((n) => (section === undefined || n === section) && sectionToProgram(n) !== undefined);
-  return programs.length > 0 && programs.every((n) => sectionToProgram(n)!.attach?.startsWith("iter:"));
+  const programs = sections.filter((s) => section === undefined || s.section === section);
+  return programs.length > 0 && programs.every((s) => s.attachTo?.startsWith("iter:"));
 }
 
 /**
@@ -100,23 +96,12 @@ function iteratorsOnly(bytes: Uint8Array, file: string, section: string | undefi
  */
 function checkBtfAttach(prog: Program, spec: AttachSpec): void {
   if (spec.kind === "freplace" && prog.type === "ext") return; // made from the load's own target
-  const btfKind = isBtfAttachKind(spec.kind);
-  if (!btfKind && !prog.attachBtf) return;
+  const wanted = attachLoadFields(spec).btfTarget; // defined for the BTF attach kinds only
+  if (wanted === undefined && !prog.attachBtf) return;
   const loadedAgainst = prog.attachBtf?.name;
-  const wanted = btfKind ? btfLoadTarget(spec as AttachSpec & { kind: BtfAttachKind }).btfTarget : undefined;
   if (loadedAgainst !== undefined && loadedAgainst === wanted) return;
   const what = loadedAgainst !== undefined ? `was loaded against '${loadedAgainst}' (attach_btf_id, fixed at load)` : `is a ${prog.type} program without a BTF target`;
   throw new UsageError(`--attach ${formatAttachSpec(spec)} does not fit program '${prog.name}': it ${what}; give the attach point in the section name (fentry/FUNC, tp_btf/NAME, ...) and leave out --attach`);
-}
-
-/** A raw program for a BTF attach point (--attach fentry:FUNC, ...) is loaded against its target. */
-function btfLoadFields(spec: AttachSpec | undefined): { expectedAttachType?: number; btfTarget?: string } {
-  // the multi links take only a program loaded for them
-  if (spec?.kind === "kprobe.multi" || spec?.kind === "kretprobe.multi") return { expectedAttachType: attachTypeValue("BPF_TRACE_KPROBE_MULTI") };
-  if (spec?.kind === "uprobe.multi" || spec?.kind === "uretprobe.multi") return { expectedAttachType: attachTypeValue("BPF_TRACE_UPROBE_MULTI") };
-  if (!spec || !isBtfAttachKind(spec.kind)) return {};
-  const t = btfLoadTarget(spec as AttachSpec & { kind: BtfAttachKind });
-  return { expectedAttachType: attachTypeValue(t.attachType), btfTarget: t.btfTarget };
 }
 
 async function loadInput(out: Output, file: string, input: ReturnType<typeof readInput>, opts: LoadOptions, type: ProgTypeName | undefined, kernVersion: KernelVersion, attachSpec?: AttachSpec): Promise<Loaded> {
@@ -152,7 +137,7 @@ async function loadInput(out: Output, file: string, input: ReturnType<typeof rea
   }
   if (!type) throw new UsageError(`cannot tell the program type of ${file}: give --type (e.g. kprobe, tracepoint, socket_filter) or --attach`);
   const name = (file.split("/").pop() ?? "").replace(/\.[^.]*$/, "") || "prog";
-  const prog = loadProgram({ name, type, insns, license: opts.license, kernVersion, logLevel, ...btfLoadFields(attachSpec) });
+  const prog = loadProgram({ name, type, insns, license: opts.license, kernVersion, logLevel, ...(attachSpec ? attachLoadFields(attachSpec) : {}) });
   return { programs: [{ prog, insns: insns.length / 8, origin }], close: () => prog.close() };
 }
 
@@ -226,7 +211,7 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     if (opts.attachProgram !== false) {
       for (const p of loaded.programs) {
         const replaces = p.prog.type === "ext" && !attachSpec ? p.prog.attachBtf?.name : undefined;
-        const spec = replaces ? ({ kind: "freplace", func: replaces } as const) : withSectionHook(attachSpec ?? attachPointOf(out, p.prog, p.attach), p.section);
+        const spec = replaces ? ({ kind: "freplace", func: replaces } as const) : (attachSpec ?? attachPointOf(out, p.prog, p.attach)) // a cgroup hook from the section: Program.attach adds it;
         if (spec) checkBtfAttach(p.prog, spec);
         if (spec) targets.push({ prog: p.prog, spec });
       }
@@ -315,13 +300,6 @@ function pinAll(out: Output, pin: typeof import("../kernel/pin.ts"), plan: impor
 }
 
 const ATTACH_KINDS = "kprobes, uprobes, tracepoints, raw tracepoints, perf events, socket filters, xdp, tc, cgroup, flow_dissector, sk_lookup and netfilter hooks, tp_btf, fentry/fexit/fmod_ret, lsm and iterators";
-
-/** A cgroup attach point takes its hook (ingress, egress, ...) from the section when it does not say. */
-function withSectionHook(spec: AttachSpec | undefined, section: string | undefined): AttachSpec | undefined {
-  if (spec?.kind !== "cgroup" || spec.attachType || !section) return spec;
-  const hook = cgroupAttachFromSection(section);
-  return hook ? { ...spec, attachType: hook } : spec;
-}
 
 /** The attach point a section name gives, when bpfload can attach that kind. */
 function attachPointOf(out: Output, prog: Program, attach: string | undefined): AttachSpec | undefined {

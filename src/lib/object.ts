@@ -279,6 +279,25 @@ export async function readObject(path: string | Uint8Array, file = typeof path =
 }
 
 /**
+ * An object's program sections from its section headers alone (executable, with instructions, of
+ * a name libbpf's table knows), each with the attach point its name says: a look before
+ * readObject (which reads everything). Pure; a file that is no ELF object throws an ObjectError.
+ *
+ *     const iteratorsOnly = programSections(bytes).every((s) => s.attachTo?.startsWith("iter:"));
+ */
+export function programSections(bytes: Uint8Array, file = "object"): { section: string; attachTo?: string }[] {
+  const { SHF_EXECINSTR, validateElf } = require("../elf/raw.ts") as typeof import("../elf/raw.ts");
+  const { sectionToProgram } = require("../elf/sections.ts") as typeof import("../elf/sections.ts");
+  const out: { section: string; attachTo?: string }[] = [];
+  for (const s of validateElf(bytes, file).sections) {
+    if (!(s.flags & SHF_EXECINSTR) || s.size <= 0) continue;
+    const p = sectionToProgram(s.name);
+    if (p) out.push({ section: s.name, attachTo: p.attach });
+  }
+  return out;
+}
+
+/**
  * The library's promise that every failure is a BpfloadError: an error of another class from
  * under readObject/load (a malformed object reaching code that did not expect it) becomes an
  * ObjectError naming the file, with the original as `cause` (its stack says where).

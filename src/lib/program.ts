@@ -1,12 +1,12 @@
 // A loaded program, disposable, and the attach helpers that return disposable links.
-import { parseAttachSpec, type AttachSpec } from "../attach-spec.ts";
+import { btfLoadTarget, isBtfAttachKind, parseAttachSpec, type AttachSpec, type BtfAttachKind } from "../attach-spec.ts";
 import type { ProgramSpec } from "../elf/types.ts";
 import { UsageError } from "../errors.ts";
 import type { AttachOptions } from "../kernel/attach.ts";
 import type { Link as KernelLink } from "../kernel/perf-link.ts";
 import type { Program as KernelProgram, ProgramSpecToLoad, VerifierStats } from "../kernel/program.ts";
 import type { TestRunOptions, TestRunResult } from "../kernel/test-run.ts";
-import type { ProgTypeName } from "../uapi.ts";
+import { attachTypeValue, type ProgTypeName } from "../uapi.ts";
 import { lazy } from "./lazy.ts";
 import { Closeable, closedError, watchLeak } from "./leaks.ts";
 
@@ -20,6 +20,7 @@ const kernelStats = lazy(() => require("../kernel/stats.ts") as typeof import(".
 const kernelIter = lazy(() => require("../kernel/attach/iter.ts") as typeof import("../kernel/attach/iter.ts"));
 const kernelUprobe = lazy(() => require("../kernel/uprobe.ts") as typeof import("../kernel/uprobe.ts"));
 const kernelUsdt = lazy(() => require("../kernel/attach/usdt.ts") as typeof import("../kernel/attach/usdt.ts"));
+const netAttachTypes = lazy(() => require("../net/attach-types.ts") as typeof import("../net/attach-types.ts"));
 const kernelUprobeMulti = lazy(() => require("../kernel/attach/uprobe-multi.ts") as typeof import("../kernel/attach/uprobe-multi.ts"));
 
 /** How Program.attach attaches (probe API pmu/tracefs, kretprobe maxactive, net API link/netlink, bpf cookie...). */
@@ -200,9 +201,32 @@ export class Link extends Closeable {
  */
 export function attach(prog: Program | KernelProgram, target: string | AttachSpec, opts: AttachOptions = {}): Link {
   if (target === "") throw new UsageError(`attach '${prog.name}': its section names no attach point: give one ("tracepoint:CAT:NAME", "kprobe:FUNC", ...)`);
-  const spec = typeof target === "string" ? parseAttachSpec(target) : target;
+  const spec = withSectionHook(typeof target === "string" ? parseAttachSpec(target) : target, prog instanceof Program ? prog.spec?.section : undefined);
   const kernelProg = prog instanceof Program ? prog.raw : prog;
   return new Link(kernelAttach().attach(kernelProg, spec, opts));
+}
+
+/** A cgroup attach point takes its hook (ingress, egress, connect4...) from the program's section when it does not say. */
+function withSectionHook(spec: AttachSpec, section: string | undefined): AttachSpec {
+  if (spec.kind !== "cgroup" || spec.attachType || !section) return spec;
+  const hook = netAttachTypes().cgroupAttachFromSection(section);
+  return hook ? { ...spec, attachType: hook } : spec;
+}
+
+/**
+ * What BPF_PROG_LOAD must know of where a program will attach, for a program loaded from bare
+ * instructions: the expected attach type (kprobe.multi/uprobe.multi links, BTF attach points) and
+ * the BTF type it is loaded against (fentry:FUNC → FUNC, tp_btf:NAME → btf_trace_NAME, lsm:HOOK →
+ * bpf_lsm_HOOK, iter:T → bpf_iter_T); empty for other kinds. Spread it into loadProgram's spec. Pure.
+ *
+ *     using prog = loadProgram({ name: "f", type: "tracing", insns, ...attachLoadFields(parseAttachSpec("fentry:do_unlinkat")) });
+ */
+export function attachLoadFields(target: AttachSpec): { expectedAttachType?: number; btfTarget?: string } {
+  if (target.kind === "kprobe.multi" || target.kind === "kretprobe.multi") return { expectedAttachType: attachTypeValue("BPF_TRACE_KPROBE_MULTI") };
+  if (target.kind === "uprobe.multi" || target.kind === "uretprobe.multi") return { expectedAttachType: attachTypeValue("BPF_TRACE_UPROBE_MULTI") };
+  if (!isBtfAttachKind(target.kind)) return {};
+  const t = btfLoadTarget(target as AttachSpec & { kind: BtfAttachKind });
+  return { expectedAttachType: attachTypeValue(t.attachType), btfTarget: t.btfTarget };
 }
 
 /** Runs counted for a set of programs: `count()` (undefined when the kernel does not answer), `stop()`. */

@@ -2,13 +2,16 @@
 // spec edits, raw per-CPU entries for printing maps, what a loaded Collection says about itself,
 // iterators and bpf_link ids on Links, run counts on any attach kind, checks before attaching.
 import { describe, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
-import { checkAttach, countRuns, createMap, load, parseAttachSpec, readObject, UsageError, BpfloadError } from "../../src/index.ts";
+import { mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
+import { attachLoadFields, checkAttach, ObjectError, parseKernVersion, programSections, countRuns, createMap, load, parseAttachSpec, readObject, UsageError, BpfloadError } from "../../src/index.ts";
 import { canUseKernel, kernelSkipReason, REPO } from "../support.ts";
 
 const EXAMPLE = `${REPO}/examples/ci/counter.o`;
 const GLOBALS = `${REPO}/test/fixtures/globals.o`;
 const ITER = `${REPO}/test/fixtures/iter_count.o`;
+const CGROUP = `${REPO}/test/fixtures/cgroup_count.o`;
+const CG2 = readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" ")).find((f) => f[2] === "cgroup2")?.[1];
+const bpftool = Bun.which("bpftool");
 
 test("MapSpec: key and value sizes change (their BTF types dropped), not a data section's value, u32 only (pure)", async () => {
   const spec = await readObject(EXAMPLE);
@@ -27,6 +30,31 @@ test("MapSpec: key and value sizes change (their BTF types dropped), not a data 
   const rodata = spec.maps.get(".rodata")!;
   expect(rodata.dataSection).toBe(true);
   expect(() => (rodata.valueSize = 64)).toThrow(/data section/);
+});
+
+test("attachLoadFields: what a bare program is loaded with for where it will attach (the kernel's enum bpf_attach_type values) (pure)", () => {
+  const fields = (t: string) => attachLoadFields(parseAttachSpec(t));
+  expect(fields("fentry:do_unlinkat")).toEqual({ expectedAttachType: 24, btfTarget: "do_unlinkat" });
+  expect(fields("tp_btf:sched_switch")).toEqual({ expectedAttachType: 23, btfTarget: "btf_trace_sched_switch" });
+  expect(fields("lsm:file_open")).toEqual({ expectedAttachType: 27, btfTarget: "bpf_lsm_file_open" });
+  expect(fields("iter:task")).toEqual({ expectedAttachType: 28, btfTarget: "bpf_iter_task" });
+  expect(fields("kprobe.multi:do_sys_*")).toEqual({ expectedAttachType: 42 });
+  expect(fields("kprobe:do_sys_open")).toEqual({});
+  expect(fields("tracepoint:syscalls:sys_enter_execve")).toEqual({});
+});
+
+test("programSections: program sections and their attach points from the headers alone; not an ELF: ObjectError (pure)", () => {
+  expect(programSections(readFileSync(ITER), ITER)).toEqual([{ section: "iter/task", attachTo: "iter:task" }]);
+  expect(programSections(readFileSync(CGROUP), CGROUP).map((s) => s.section)).toEqual(["cgroup_skb/egress"]);
+  expect(() => programSections(new Uint8Array(64), "zeros")).toThrow(ObjectError);
+});
+
+test("parseKernVersion: --kern-version's two forms (pure)", () => {
+  expect(parseKernVersion("4.9.228")).toBe(264676);
+  expect(parseKernVersion("0x409e4")).toBe(264676);
+  expect(parseKernVersion("264676")).toBe(264676);
+  expect(parseKernVersion("four")).toBeUndefined();
+  expect(() => parseKernVersion("4.256")).toThrow(UsageError);
 });
 
 test("checkAttach: a uprobe on a file that is not there is refused before anything loads (a BpfloadError)", () => {
@@ -98,6 +126,24 @@ describe.skipIf(!canUseKernel)(`loaded${kernelSkipReason ? ` (${kernelSkipReason
     using tp = other.programs.get("on_execve")!.attach();
     expect(tp.iterator).toBe(false);
     expect(() => tp.runIterator()).toThrow(UsageError);
+  });
+
+  test.skipIf(!CG2 || !bpftool)("Program.attach('cgroup:DIR') takes the hook from the section (cgroup_skb/egress: egress), bpftool as the oracle", async () => {
+    const dir = `${CG2}/bpfload-cli-needs-${process.pid}`;
+    mkdirSync(dir);
+    try {
+      const tree = () => JSON.parse(Bun.spawnSync([bpftool!, "-j", "cgroup", "show", dir]).stdout.toString().trim() || "[]") as { attach_type: string; name: string }[];
+      using coll = load(await readObject(CGROUP));
+      const link = coll.programs.get("count_egress")!.attach(`cgroup:${dir}`);
+      try {
+        expect(tree().map((t) => [t.attach_type, t.name])).toEqual([["cgroup_inet_egress", "count_egress"]]);
+      } finally {
+        link.close();
+      }
+      expect(tree()).toEqual([]);
+    } finally {
+      rmdirSync(dir);
+    }
   });
 
   test("countRuns counts a program's runs (bpf_prog_info.run_cnt): 5 test runs are 5 runs", async () => {
