@@ -33,7 +33,7 @@ const events = lazy(() => require("./kernel/events/index.ts") as typeof import("
 // --- The library: object model, disposable resources, maps, readers, process policy ---
 export {
   readObject, programSections, load, CollectionSpec, Collection, ProgramSpec, MapSpec, VariableSpec, PIN_BY_NAME, type LoadOptions,
-  Program, Link, attach, loadProgram, countRuns, runStatusLine, checkAttach, attachLoadFields, type RunCounter, type AttachOptions, type TestRunOptions, type TestRunResult, type VerifierStats,
+  Program, Link, attach, loadProgram, countRuns, runStatusLine, checkAttach, attachLoadFields, hasProbes, hasTracepoint, type RunCounter, type AttachOptions, type TestRunOptions, type TestRunResult, type VerifierStats,
   BpfMap, createMap, openPinnedMap, type MapOptions, type UpdateMode, type Value,
   openTrace, openEvents, TraceReader, EventReader, type Reader, type ReadOptions, type TraceEvent, type EventRecord, type EventOptions,
   trackLeaks, type LeakReport, setup,

@@ -20,6 +20,9 @@ const kernelStats = lazy(() => require("../kernel/stats.ts") as typeof import(".
 const kernelIter = lazy(() => require("../kernel/attach/iter.ts") as typeof import("../kernel/attach/iter.ts"));
 const kernelUprobe = lazy(() => require("../kernel/uprobe.ts") as typeof import("../kernel/uprobe.ts"));
 const kernelUsdt = lazy(() => require("../kernel/attach/usdt.ts") as typeof import("../kernel/attach/usdt.ts"));
+const probePmuModule = lazy(() => require("../kernel/probe-pmu.ts") as typeof import("../kernel/probe-pmu.ts"));
+const tracefsModule = lazy(() => require("../kernel/tracefs.ts") as typeof import("../kernel/tracefs.ts"));
+const tracepointModule = lazy(() => require("../kernel/tracepoint.ts") as typeof import("../kernel/tracepoint.ts"));
 const netAttachTypes = lazy(() => require("../net/attach-types.ts") as typeof import("../net/attach-types.ts"));
 const kernelUprobeMulti = lazy(() => require("../kernel/attach/uprobe-multi.ts") as typeof import("../kernel/attach/uprobe-multi.ts"));
 
@@ -264,4 +267,20 @@ export function checkAttach(spec: AttachSpec, opts: Pick<AttachOptions, "probeAp
   if (spec.kind === "usdt") kernelUsdt().usdtSites(spec);
   if (spec.kind === "uprobe.multi" || spec.kind === "uretprobe.multi") kernelUprobeMulti().uprobeMultiTargets(spec);
   kernelAttach().checkHookTarget(spec);
+}
+
+/**
+ * Whether this kernel can create kprobes (or uprobes): through the perf PMU (4.17+) or tracefs's
+ * kprobe_events/uprobe_events (a kernel built without CONFIG_KPROBE_EVENTS has neither). Reads
+ * sysfs and tracefs only (tracefs: root; a SystemError when it is not there). Minimum kernel: 4.9.
+ *
+ *     const target = hasProbes("kprobe") ? "kprobe:do_sys_openat2" : "tracepoint:syscalls:sys_enter_openat";
+ */
+export function hasProbes(kind: "kprobe" | "uprobe"): boolean {
+  return probePmuModule().probePmu(kind) !== undefined || tracefsModule().hasControl(`${kind}_events`);
+}
+
+/** Whether the kernel has the tracepoint CATEGORY:NAME (tracefs events/CATEGORY/NAME). Reads tracefs only (root). Minimum kernel: 4.9. */
+export function hasTracepoint(category: string, name: string): boolean {
+  return tracepointModule().hasTracepoint(category, name);
 }

@@ -2,8 +2,8 @@
 // spec edits, raw per-CPU entries for printing maps, what a loaded Collection says about itself,
 // iterators and bpf_link ids on Links, run counts on any attach kind, checks before attaching.
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
-import { attachLoadFields, checkAttach, ObjectError, parseKernVersion, programSections, countRuns, createMap, load, parseAttachSpec, readObject, UsageError, BpfloadError } from "../../src/index.ts";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
+import { attachLoadFields, checkAttach, hasProbes, hasTracepoint, tracefsMountPoint, ObjectError, parseKernVersion, programSections, countRuns, createMap, load, parseAttachSpec, readObject, UsageError, BpfloadError } from "../../src/index.ts";
 import { canUseKernel, kernelSkipReason, REPO } from "../support.ts";
 
 const EXAMPLE = `${REPO}/examples/ci/counter.o`;
@@ -144,6 +144,15 @@ describe.skipIf(!canUseKernel)(`loaded${kernelSkipReason ? ` (${kernelSkipReason
     } finally {
       rmdirSync(dir);
     }
+  });
+
+  test("hasProbes and hasTracepoint answer as sysfs and tracefs list them", () => {
+    const tracing = tracefsMountPoint()!;
+    for (const kind of ["kprobe", "uprobe"] as const) {
+      expect(hasProbes(kind)).toBe(existsSync(`/sys/bus/event_source/devices/${kind}/type`) || existsSync(`${tracing}/${kind}_events`));
+    }
+    expect(hasTracepoint("syscalls", "sys_enter_execve")).toBe(existsSync(`${tracing}/events/syscalls/sys_enter_execve/id`));
+    expect(hasTracepoint("bpfload_no_such_category", "x")).toBe(false);
   });
 
   test("countRuns counts a program's runs (bpf_prog_info.run_cnt): 5 test runs are 5 runs", async () => {
