@@ -172,6 +172,14 @@ export const loadCollection = lazyFunction(() => (require("./kernel/collection.t
 export type { CollectionOptions } from "./kernel/collection.ts";
 /** Pins an fd (program, map, link) at `path` on a BPF filesystem (an existing pin there is an error, not replaced). Lifetime: the pin stays until unlinked, beyond the process. Minimum kernel: 4.9 (BPF_OBJ_PIN 4.4). */
 export const pinFd = lazyFunction(() => kernelPin().pinFd);
+/** Checks, before anything is loaded, that `dir` can hold pins: on a BPF filesystem (mounting /sys/fs/bpf only after setup({ mounts: true })), no symbolic link on the way, no '.' in the names to create; creates nothing. Give the plan to createPinDir once there is something to pin. Minimum kernel: 4.9. */
+export const planPinDir = lazyFunction(() => kernelPin().planPinDir);
+/** Makes the missing directories of a planPinDir plan (never through a symbolic link) and gives a PinDir: `pin(fd, name, what)` pins into it, `undo()` removes the pins and directories it made (newest first), `close()` closes its directory fds (the pins stay). Lifetime: the directory fds until close(); the pins beyond the process. Minimum kernel: 4.9. */
+export const createPinDir = lazyFunction(() => kernelPin().createPinDir);
+/** A checked pin directory (planPinDir) and the made one (createPinDir). */
+export type { PinPlan, PinDir } from "./kernel/pin.ts";
+/** A name bpffs accepts for a pin: '.' and anything outside [A-Za-z0-9_-] become '_' (as libbpf names `.rodata` pins). Pure. */
+export const pinName = lazyFunction(() => kernelPin().pinName);
 /** Makes sure `dir` lies on a BPF filesystem and exists (creating the directories, which stay); gives it back. Mounts bpffs only after setup({ mounts: true }). Minimum kernel: 4.9. */
 export const preparePinDir = lazyFunction(() => kernelPin().preparePinDir);
 /** The kernel-level trace_pipe reader under openTrace(). Lifetime: one fd until close(); one reader at a time on recent kernels. Needs root. Minimum kernel: 4.9. */

@@ -1,7 +1,7 @@
 // `bpfload load FILE`: load programs from raw instructions, assembler source or an ELF object,
 // attach them, stream trace_pipe, and print the object's maps at exit.
 import {
-  attachLoadFields, ATTACH_SYNTAX, BpfloadError, formatAttachSpec, formatVersionCode, isEventMap, kernelVersion, loadProgram, openEventReaders, parseAttachSpec, parseKernVersion,
+  attachLoadFields, ATTACH_SYNTAX, BpfloadError, createPinDir, pinName, planPinDir, type PinPlan, formatAttachSpec, formatVersionCode, isEventMap, kernelVersion, loadProgram, openEventReaders, parseAttachSpec, parseKernVersion,
   programSections, progTypeFor, PROG_TYPES, UsageError, VerifierError, type AttachSpec, type Collection, type KernelVersion, type Program, type ProgTypeName,
 } from "../index.ts";
 import { parseProbeApi } from "../kernel/probe-pmu.ts";
@@ -153,9 +153,8 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
   if (opts.interval !== undefined && !(opts.interval >= 0.1)) throw new UsageError(`bad --interval '${opts.interval}': give at least 0.1 seconds`);
   out.detail(`kern_version 0x${kernVersion.code.toString(16)} (${formatVersionCode(kernVersion.code)}, from ${kernVersion.source})`);
 
-  // The pinning module loads only when asked for: start-up is most of a one-shot load.
-  const pin = opts.pin !== undefined ? await import("../kernel/pin.ts") : undefined;
-  const pinPlan = pin?.planPinDir(opts.pin!); // checked before loading anything, created after
+  // The pinning module loads only when asked for (a lazy export): start-up is most of a one-shot load.
+  const pinPlan = opts.pin !== undefined ? planPinDir(opts.pin) : undefined; // checked before loading anything, created after
   const input = readInput(file); // a bad file is said first
   // Refusals that need no program come before loading: uprobe targets, a busy trace_pipe.
   if (opts.netApi !== undefined && opts.netApi !== "link" && opts.netApi !== "netlink") throw new UsageError(`bad --net-api '${opts.netApi}': link (bpf_link) or netlink (netlink and BPF_PROG_ATTACH, as before links)`);
@@ -202,7 +201,7 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
       throw new UsageError(`--attach applies to one program, and ${file} has ${loaded.programs.length}: pick one with --section or --program`);
     }
 
-    if (pin && pinPlan) pinAll(out, pin, pinPlan, loaded);
+    if (pinPlan) pinAll(out, pinPlan, loaded);
     const histMaps = histSpecs.length || opts.interval ? await import("./hist-maps.ts") : undefined;
     histMaps?.checkHistSpecs(histSpecs, loaded.collection);
     const printer = opts.interval && loaded.collection ? new histMaps!.IntervalPrinter(out, loaded.collection, histSpecs, opts.interval) : undefined;
@@ -273,18 +272,18 @@ async function startEventReaders(out: Output, file: string, loaded: Loaded, opts
  * Pins every program and map: the directory is made only now that everything loaded, and if any
  * pin fails, the pins and directories made by this run are removed again (only those).
  */
-function pinAll(out: Output, pin: typeof import("../kernel/pin.ts"), plan: import("../kernel/pin.ts").PinPlan, loaded: Loaded): void {
+function pinAll(out: Output, plan: PinPlan, loaded: Loaded): void {
   const wanted = [
     ...loaded.programs.map(({ prog }) => ({ fd: prog.fd, name: prog.name, kind: "program" as const })),
     ...[...(loaded.collection?.maps ?? [])].map(([name, map]) => ({ fd: map.fd, name, kind: "map" as const })),
-  ].map((w) => ({ ...w, file: pin.pinName(w.name) }));
+  ].map((w) => ({ ...w, file: pinName(w.name) }));
   const seen = new Map<string, string>();
   for (const w of wanted) {
     const other = seen.get(w.file);
     if (other !== undefined) throw new UsageError(`--pin: ${other} and ${w.kind} '${w.name}' would both be pinned as ${plan.path}/${w.file}: rename one of them`);
     seen.set(w.file, `${w.kind} '${w.name}'`);
   }
-  const dir = pin.createPinDir(plan);
+  const dir = createPinDir(plan);
   try {
     for (const w of wanted) {
       const path = dir.pin(w.fd, w.file, `${w.kind} '${w.name}'`);
