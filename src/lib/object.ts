@@ -158,6 +158,16 @@ export class MapSpec {
   }
 }
 
+/** The library's map of a loaded one, typed by its BTF; by its sizes when the BTF types cannot be laid out (the map stays usable as bytes). */
+function typedMap(m: KernelMap, types: { btf?: Btf; keyTypeId?: number; valueTypeId?: number }): BpfMap {
+  if (!types.btf) return new BpfMap(m);
+  try {
+    return new BpfMap(m, types);
+  } catch {
+    return new BpfMap(m);
+  }
+}
+
 /** A u32 field of BPF_MAP_CREATE: a number outside one would be cut to 32 bits and create another map than asked. */
 function u32(map: string, field: string, n: number): number {
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new UsageError(`map '${map}': ${field} must be an integer 0..4294967295, not ${n}`);
@@ -371,7 +381,7 @@ export class Collection extends Closeable {
     for (const [name, m] of inner.maps) {
       const raw = spec.object.maps.find((x) => x.name === name);
       // BTF maps: keys and values as their types say (a size changed with maxEntries/--map drops the type)
-      this.maps.set(name, new BpfMap(m, raw?.kind === "btf" && spec.btf ? { btf: spec.btf, keyTypeId: raw.keyTypeId, valueTypeId: raw.valueTypeId } : {}));
+      this.maps.set(name, typedMap(m, raw?.kind === "btf" && spec.btf ? { btf: spec.btf, keyTypeId: raw.keyTypeId, valueTypeId: raw.valueTypeId } : {}));
     }
     for (const p of inner.programs) this.programs.set(p.spec.name, new Program(p.program, p.spec, p.insnCount));
   }
@@ -443,11 +453,11 @@ export function load(spec: CollectionSpec, opts: LoadOptions = {}): Collection {
   }
   try {
     for (const { name, path } of toPin) kernelPin().pinFd(inner.maps.get(name)!.fd, path, `map '${name}'`);
+    return new Collection(inner, spec);
   } catch (e) {
-    inner.close();
-    throw e;
+    inner.close(); // what the collection loaded (wrapping it cannot fail short of a bug: typedMap falls back to sizes)
+    throw asBpfloadError(e, spec.file);
   }
-  return new Collection(inner, spec);
 }
 
 /** The object with each program's type as its ProgramSpec says (a copy of the programs list: the spec stays as read). */

@@ -155,6 +155,16 @@ describe.skipIf(!canUseKernel)(`loaded${kernelSkipReason ? ` (${kernelSkipReason
     expect(hasTracepoint("bpfload_no_such_category", "x")).toBe(false);
   });
 
+  test("a map whose BTF value type cannot be laid out (a bogus type id) loads anyway, its values by size", async () => {
+    const spec = await readObject(EXAMPLE);
+    spec.object.maps.find((m) => m.name === "execs")!.valueTypeId = 99999;
+    using coll = load(spec, { programs: ["count_packets"] });
+    expect(coll.notes.some((n) => n.startsWith("map 'execs' created without BTF"))).toBe(true);
+    const execs = coll.maps.get("execs")!;
+    execs.set(1, 5n);
+    expect(execs.get(1)).toBe(5n); // 8 bytes: a bigint
+  });
+
   test("countRuns counts a program's runs (bpf_prog_info.run_cnt): 5 test runs are 5 runs", async () => {
     using coll = load(await readObject(EXAMPLE), { programs: ["count_packets"] });
     const prog = coll.programs.get("count_packets")!;
