@@ -20,6 +20,18 @@ const hintFor: typeof import("../hints.ts").hintFor = (...a) => (require("../hin
 
 export type { Value } from "./codec.ts";
 
+/**
+ * @internal Loads now the modules a BpfMap wrapper needs: `load()` calls it before it creates
+ * anything, so that a process near its fd limit hears EMFILE from the kernel (named, exit 1), not
+ * from reading a module's source file after its maps took the last descriptors (`bun` from source).
+ */
+export function loadMapModules(): void {
+  codecs();
+  mapElem();
+  sysBpf();
+  kernelMap();
+}
+
 /** BPF_ANY (create or replace), BPF_NOEXIST (only create), BPF_EXIST (only replace). */
 export type UpdateMode = "any" | "noexist" | "exist";
 const UPDATE_FLAGS: Record<UpdateMode, number> = { any: 0, noexist: 1, exist: 2 };

@@ -13,7 +13,7 @@ import type { FieldName } from "../sys/layout.ts";
 import { MAP_TYPES, type ProgTypeName } from "../uapi.ts";
 import type { Value } from "./codec.ts";
 import { lazy } from "./lazy.ts";
-import { BpfMap } from "./map.ts";
+import { BpfMap, loadMapModules } from "./map.ts";
 import { Program } from "./program.ts";
 
 // Loaded on first use (lib/lazy.ts): importing "bpfload" must stay cheap for every test file.
@@ -442,6 +442,7 @@ export function load(spec: CollectionSpec, opts: LoadOptions = {}): Collection {
     // the CO-RE target is read once, before any program (its error said once, not per program)
     const core = targetBtf().lazyCoreTarget(opts.btf);
     if (spec.object.functions.some((f) => f.coreRelocations)) core.open();
+    loadMapModules(); // before any fd is taken (see there)
     inner = kernelCollection().loadCollection(withTypes(spec.object, types), {
       select: (p) => wanted.has(p.name), license: opts.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel, elf: spec.bytes, existingMap: existing,
       keepGoing: opts.keepGoing, targetBtf: core, freplaceTarget: target,
