@@ -3,7 +3,8 @@
 import { Closeable } from "./leaks.ts";
 import type { Btf } from "../elf/btf.ts";
 import type { MapSpec as RawMapSpec, ObjectSpec, ProgramSpec as RawProgramSpec } from "../elf/types.ts";
-import { BpfloadError, ObjectError, SyscallError, UsageError } from "../errors.ts";
+import { BpfloadError, ObjectError, SyscallError, SystemError, UsageError } from "../errors.ts";
+import { loadFailureMessage } from "../load-failure.ts";
 import type { Collection as KernelCollection } from "../kernel/collection.ts";
 import type { BpfMap as KernelMap } from "../kernel/map.ts";
 import type { AttachOptions } from "../kernel/attach.ts";
@@ -310,10 +311,15 @@ export function programSections(bytes: Uint8Array, file = "object"): { section: 
 /**
  * The library's promise that every failure is a BpfloadError: an error of another class from
  * under readObject/load (a malformed object reaching code that did not expect it) becomes an
- * ObjectError naming the file, with the original as `cause` (its stack says where).
+ * ObjectError naming the file, with the original as `cause` (its stack says where); bpfload's own
+ * code failing to load for a system limit (EMFILE, ENOMEM) becomes a SystemError that names it.
+ * @internal (exported for its test)
  */
-function asBpfloadError(e: unknown, file: string): unknown {
+export function asBpfloadError(e: unknown, file: string): unknown {
   if (e instanceof BpfloadError) return e;
+  // a module loaded on first use that could not be read (EMFILE at the fd limit): the system's limit, not the object
+  const limit = loadFailureMessage(e);
+  if (limit !== undefined) return new SystemError(limit, { cause: e });
   const why = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
   return new ObjectError(file, `cannot be processed (${why}): malformed, or a bpfload bug (the error's cause has the stack)`, {}, { cause: e });
 }

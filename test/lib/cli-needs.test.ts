@@ -3,7 +3,7 @@
 // iterators and bpf_link ids on Links, run counts on any attach kind, checks before attaching.
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
-import { attachLoadFields, checkAttach, hasProbes, hasTracepoint, tracefsMountPoint, ObjectError, parseKernVersion, programSections, countRuns, createMap, load, parseAttachSpec, readObject, UsageError, BpfloadError } from "../../src/index.ts";
+import { attachLoadFields, checkAttach, hasProbes, hasTracepoint, tracefsMountPoint, ObjectError, SystemError, parseKernVersion, programSections, countRuns, createMap, load, parseAttachSpec, readObject, UsageError, BpfloadError } from "../../src/index.ts";
 import { canUseKernel, kernelSkipReason, REPO } from "../support.ts";
 
 const EXAMPLE = `${REPO}/examples/ci/counter.o`;
@@ -178,4 +178,16 @@ describe.skipIf(!canUseKernel)(`loaded${kernelSkipReason ? ` (${kernelSkipReason
       runs.stop();
     }
   });
+});
+
+test("an error from under readObject/load: bpfload's own code not loadable for the fd limit is a SystemError naming EMFILE, anything else an ObjectError (pure)", async () => {
+  const { asBpfloadError } = await import("../../src/lib/object.ts");
+  const limit = asBpfloadError(Object.assign(new Error('EMFILE reading "/x/src/lib/codec.ts"'), { name: "BuildMessage" }), "a.o") as Error;
+  expect(limit).toBeInstanceOf(SystemError);
+  expect(limit.message).toBe("cannot load bpfload's own code: EMFILE: too many open files: raise ulimit -n (e.g. ulimit -n 65536)");
+  const bug = asBpfloadError(new TypeError("x is undefined"), "a.o") as Error;
+  expect(bug).toBeInstanceOf(ObjectError);
+  expect(bug.message).toContain("a.o");
+  const own = new UsageError("bad");
+  expect(asBpfloadError(own, "a.o")).toBe(own);
 });
