@@ -219,7 +219,7 @@ export class VariableSpec {
     const data = map.initialData ?? new Uint8Array(map.valueSize);
     return btfCodec(this.btf, type).decode(data.subarray(offset, offset + size));
   }
-  /** Sets the value to load the object with: integers (range-checked), bools, enum names, strings for char arrays, or the bytes. */
+  /** Sets the value to load the object with: integers (range-checked), bools, enum names, strings for char arrays, or the bytes. A string for a variable of another type is read as `bpfload --set` reads its text ("42", "0x2a", "true", an enum name). */
   set(v: Value): this {
     if (v instanceof Uint8Array || (typeof v === "object" && v !== null)) {
       const { map, offset, type } = this.#where();
