@@ -32,8 +32,8 @@ const events = lazy(() => require("./kernel/events/index.ts") as typeof import("
 
 // --- The library: object model, disposable resources, maps, readers, process policy ---
 export {
-  readObject, load, CollectionSpec, Collection, ProgramSpec, MapSpec, VariableSpec, PIN_BY_NAME, type LoadOptions,
-  Program, Link, attach, loadProgram, type AttachOptions, type TestRunOptions, type TestRunResult, type VerifierStats,
+  readObject, programSections, load, CollectionSpec, Collection, ProgramSpec, MapSpec, VariableSpec, PIN_BY_NAME, type LoadOptions,
+  Program, Link, attach, loadProgram, countRuns, runStatusLine, checkAttach, attachLoadFields, hasProbes, hasTracepoint, type RunCounter, type AttachOptions, type TestRunOptions, type TestRunResult, type VerifierStats,
   BpfMap, createMap, openPinnedMap, type MapOptions, type UpdateMode, type Value,
   openTrace, openEvents, TraceReader, EventReader, type Reader, type ReadOptions, type TraceEvent, type EventRecord, type EventOptions,
   trackLeaks, type LeakReport, setup,
@@ -158,6 +158,8 @@ export type { Instruction } from "./asm/index.ts";
 // --- The low-level kernel API the library is built on (kernel-level objects: close them yourself) ---
 /** Detects the running kernel's LINUX_VERSION_CODE, each call anew: the vDSO's note, then Ubuntu's /proc/version_signature, then Debian's `uname -v`, then `uname -r`. No privileges; any kernel. Pure of side effects (reads only). */
 export const detectKernelVersion = lazyFunction(() => kernelVersionModule().detectKernelVersion);
+/** LINUX_VERSION_CODE of "MAJOR.MINOR[.PATCH]" (each part 0..255) or a u32 number (decimal or 0x hex), as `bpfload --kern-version` takes it; undefined when it is neither form, a UsageError when a part is out of range. Pure. */
+export const parseKernVersion = lazyFunction(() => kernelVersionModule().parseKernVersionOption);
 /** The running kernel's version code and where it was read (vDSO note, version_signature, uname). */
 export type { KernelVersion } from "./kernel/version.ts";
 /** The running kernel's LINUX_VERSION_CODE and where it was read, detected once per process (what loads send as kern_version). No privileges; reads only: pure of side effects. */
@@ -172,11 +174,22 @@ export const loadCollection = lazyFunction(() => (require("./kernel/collection.t
 export type { CollectionOptions } from "./kernel/collection.ts";
 /** Pins an fd (program, map, link) at `path` on a BPF filesystem (an existing pin there is an error, not replaced). Lifetime: the pin stays until unlinked, beyond the process. Minimum kernel: 4.9 (BPF_OBJ_PIN 4.4). */
 export const pinFd = lazyFunction(() => kernelPin().pinFd);
+/** Checks, before anything is loaded, that `dir` can hold pins: on a BPF filesystem (mounting /sys/fs/bpf only after setup({ mounts: true })), no symbolic link on the way, no '.' in the names to create; creates nothing. Give the plan to createPinDir once there is something to pin. Minimum kernel: 4.9. */
+export const planPinDir = lazyFunction(() => kernelPin().planPinDir);
+/** Makes the missing directories of a planPinDir plan (never through a symbolic link) and gives a PinDir: `pin(fd, name, what)` pins into it, `undo()` removes the pins and directories it made (newest first), `close()` closes its directory fds (the pins stay). Lifetime: the directory fds until close(); the pins beyond the process. Minimum kernel: 4.9. */
+export const createPinDir = lazyFunction(() => kernelPin().createPinDir);
+/** A checked pin directory (planPinDir) and the made one (createPinDir). */
+export type { PinPlan, PinDir } from "./kernel/pin.ts";
+/** A name bpffs accepts for a pin: '.' and anything outside [A-Za-z0-9_-] become '_' (as libbpf names `.rodata` pins). Pure. */
+export const pinName = lazyFunction(() => kernelPin().pinName);
 /** Makes sure `dir` lies on a BPF filesystem and exists (creating the directories, which stay); gives it back. Mounts bpffs only after setup({ mounts: true }). Minimum kernel: 4.9. */
 export const preparePinDir = lazyFunction(() => kernelPin().preparePinDir);
 /** The kernel-level trace_pipe reader under openTrace(). Lifetime: one fd until close(); one reader at a time on recent kernels. Needs root. Minimum kernel: 4.9. */
 export const TracePipe = lazyClass(() => tracePipe().TracePipe);
 export type TracePipe = import("./kernel/trace-pipe.ts").TracePipe;
+/** trace_pipe is held by another process (recent kernels allow one reader): the message names it. Bad state of the system (exit 1). Pure. */
+export const TracePipeBusy = lazyClass(() => tracePipe().TracePipeBusy);
+export type TracePipeBusy = import("./kernel/trace-pipe.ts").TracePipeBusy;
 /** Streams trace lines and event records until a duration, a count or an abort; installs SIGINT/SIGTERM/SIGHUP listeners while it runs (a signal stops the watch) and removes them after. Lifetime: what it opens is closed when it returns. Minimum kernel: 4.9 (ring buffers 5.8). */
 export const watch = lazyFunction(() => (require("./kernel/watch.ts") as typeof import("./kernel/watch.ts")).watch);
 /** What watch() streams and until when (duration, count, abort signal). */

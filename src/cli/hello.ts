@@ -1,12 +1,8 @@
 // `bpfload hello`: the seed article in one command. Its 13 instructions go on the clone syscall
 // (a kprobe where the kernel has kprobes, else the best tracepoint this kernel has for clone), a
 // few short child processes trigger it, and the "Hello World!" lines show up here.
-import { formatVersionCode, hasFeature, parseAttachSpec, progTypeFor, SystemError, type AttachSpec, type ProgTypeName } from "../index.ts";
+import { formatVersionCode, hasFeature, hasProbes, hasTracepoint, loadProgram, parseAttachSpec, progTypeFor, SystemError, type AttachSpec, type ProgTypeName } from "../index.ts";
 import { HELLO_INSNS, HELLO_MESSAGE } from "../examples/hello.ts";
-import { loadProgram } from "../kernel/program.ts";
-import { probePmu } from "../kernel/probe-pmu.ts";
-import { hasTracepoint } from "../kernel/tracepoint.ts";
-import { hasControl } from "../kernel/tracefs.ts";
 import { resolveKernVersion } from "./load.ts";
 import type { Output } from "./output.ts";
 import { attachAndWatch, prepareSession } from "./session.ts";
@@ -23,7 +19,7 @@ export const HELLO_DEFAULT_SECONDS = 3;
 
 /** The attach point for clone on this kernel, and why. */
 function chooseAttach(): { spec: AttachSpec; type: ProgTypeName; why: string } {
-  if (probePmu("kprobe") || hasControl("kprobe_events")) {
+  if (hasProbes("kprobe")) {
     return { spec: parseAttachSpec("kprobe:sys_clone"), type: "kprobe", why: "kprobe on the clone syscall, as the seed article does" };
   }
   if (hasTracepoint("syscalls", "sys_enter_clone") && hasFeature("syscallTracepoints")) {

@@ -1,8 +1,6 @@
 // --hist and --interval for `load`: the object's histogram maps drawn as bar charts (hist.ts) at
 // exit and every S seconds while watching, and the other maps' integer counters as rates.
-import type { Collection } from "../kernel/collection.ts";
-import type { BpfMap } from "../kernel/map.ts";
-import { UsageError } from "../errors.ts";
+import { UsageError, type BpfMap, type Collection } from "../index.ts";
 import { bucketCounts, linearLabel, log2Label, renderHist, type HistSpec } from "./hist.ts";
 import { asInteger, perCpuSum, readable } from "./maps.ts";
 import type { Output } from "./output.ts";
@@ -14,12 +12,12 @@ export function checkHistSpecs(specs: HistSpec[], col: Collection | undefined): 
   for (const s of specs) {
     const map = col?.maps.get(s.map);
     if (!map) throw new UsageError(`--hist ${s.map}: the object has no map '${s.map}'${col ? ` (its maps: ${[...col.maps.keys()].join(", ") || "none"})` : ""}`);
-    if (!readable(map)) throw new UsageError(`--hist ${s.map}: a ${map.typeName} map holds no counts`);
+    if (!readable(map)) throw new UsageError(`--hist ${s.map}: a ${map.type} map holds no counts`);
   }
 }
 
 function counts(map: BpfMap): Map<number, bigint> | undefined {
-  const entries = [...map.entries()].map((e) => ({ key: asInteger(e.key), value: map.perCpu ? perCpuSum(e.values) : asInteger(e.values[0]!) }));
+  const entries = [...map.rawEntries()].map((e) => ({ key: asInteger(e.key), value: map.perCpu ? perCpuSum(e.values) : asInteger(e.values[0]!) }));
   return bucketCounts(entries);
 }
 
@@ -74,7 +72,7 @@ export class IntervalPrinter {
     const hists = new Set(this.specs.map((s) => s.map));
     for (const [name, map] of this.col.maps) {
       if (hists.has(name) || !readable(map)) continue;
-      for (const e of map.entries()) {
+      for (const e of map.rawEntries()) {
         const v = map.perCpu ? perCpuSum(e.values) : asInteger(e.values[0]!);
         if (v === undefined) continue;
         const id = `${name}\0${hex(e.key)}`;

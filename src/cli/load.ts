@@ -1,16 +1,11 @@
 // `bpfload load FILE`: load programs from raw instructions, assembler source or an ELF object,
 // attach them, stream trace_pipe, and print the object's maps at exit.
-import { ATTACH_SYNTAX, btfLoadTarget, formatAttachSpec, isBtfAttachKind, parseAttachSpec, progTypeFor, type AttachSpec, type BtfAttachKind } from "../attach-spec.ts";
-import { BpfloadError, UsageError, VerifierError } from "../errors.ts";
-import type { Collection } from "../kernel/collection.ts";
+import {
+  attachLoadFields, ATTACH_SYNTAX, BpfloadError, createPinDir, pinName, planPinDir, type PinPlan, formatAttachSpec, formatVersionCode, isEventMap, kernelVersion, loadProgram, openEventReaders, parseAttachSpec, parseKernVersion,
+  programSections, progTypeFor, PROG_TYPES, UsageError, VerifierError, type AttachSpec, type Collection, type KernelVersion, type Program, type ProgTypeName,
+} from "../index.ts";
 import { parseProbeApi } from "../kernel/probe-pmu.ts";
-import { kernelVersion, loadProgram, type Program } from "../kernel/program.ts";
-import { parseKernVersionOption, type KernelVersion } from "../kernel/version.ts";
-import { PROG_TYPES, attachTypeValue, formatVersionCode, type ProgTypeName } from "../uapi.ts";
-import { cgroupAttachFromSection } from "../net/attach-types.ts";
 import { parseHistSpec } from "./hist.ts";
-import { sectionToProgram } from "../elf/sections.ts";
-import { SHF_EXECINSTR, validateElf } from "../elf/raw.ts";
 import { readInput } from "./input.ts";
 
 import { cliKind, cliMessage } from "./flags.ts";
@@ -62,7 +57,7 @@ export function parseProgType(text: string): ProgTypeName {
 
 export function resolveKernVersion(option: string | undefined): KernelVersion {
   if (option === undefined) return kernelVersion();
-  const code = parseKernVersionOption(String(option));
+  const code = parseKernVersion(String(option));
   if (code === undefined) throw new UsageError(`bad --kern-version '${option}': give MAJOR.MINOR.PATCH (4.9.228) or LINUX_VERSION_CODE (264676 or 0x409e4)`);
   return { code, source: "--kern-version" };
 }
@@ -86,14 +81,14 @@ interface Loaded {
 
 /** Are all the programs of this object (or of --section) iterators? A quick look at section names. */
 function iteratorsOnly(bytes: Uint8Array, file: string, section: string | undefined): boolean {
-  let names: string[];
+  let sections: { section: string; attachTo?: string }[];
   try {
-    names = validateElf(bytes, file).sections.filter((s) => s.flags & SHF_EXECINSTR && s.size > 0).map((s) => s.name);
+    sections = programSections(bytes, file);
   } catch {
     return false; // the real read says what is wrong with it
   }
-  const programs = names.filter((n) => (section === undefined || n === section) && sectionToProgram(n) !== undefined);
-  return programs.length > 0 && programs.every((n) => sectionToProgram(n)!.attach?.startsWith("iter:"));
+  const programs = sections.filter((s) => section === undefined || s.section === section);
+  return programs.length > 0 && programs.every((s) => s.attachTo?.startsWith("iter:"));
 }
 
 /**
@@ -102,23 +97,12 @@ function iteratorsOnly(bytes: Uint8Array, file: string, section: string | undefi
  */
 function checkBtfAttach(prog: Program, spec: AttachSpec): void {
   if (spec.kind === "freplace" && prog.type === "ext") return; // made from the load's own target
-  const btfKind = isBtfAttachKind(spec.kind);
-  if (!btfKind && !prog.attachBtf) return;
+  const wanted = attachLoadFields(spec).btfTarget; // defined for the BTF attach kinds only
+  if (wanted === undefined && !prog.attachBtf) return;
   const loadedAgainst = prog.attachBtf?.name;
-  const wanted = btfKind ? btfLoadTarget(spec as AttachSpec & { kind: BtfAttachKind }).btfTarget : undefined;
   if (loadedAgainst !== undefined && loadedAgainst === wanted) return;
   const what = loadedAgainst !== undefined ? `was loaded against '${loadedAgainst}' (attach_btf_id, fixed at load)` : `is a ${prog.type} program without a BTF target`;
   throw new UsageError(`--attach ${formatAttachSpec(spec)} does not fit program '${prog.name}': it ${what}; give the attach point in the section name (fentry/FUNC, tp_btf/NAME, ...) and leave out --attach`);
-}
-
-/** A raw program for a BTF attach point (--attach fentry:FUNC, ...) is loaded against its target. */
-function btfLoadFields(spec: AttachSpec | undefined): { expectedAttachType?: number; btfTarget?: string } {
-  // the multi links take only a program loaded for them
-  if (spec?.kind === "kprobe.multi" || spec?.kind === "kretprobe.multi") return { expectedAttachType: attachTypeValue("BPF_TRACE_KPROBE_MULTI") };
-  if (spec?.kind === "uprobe.multi" || spec?.kind === "uretprobe.multi") return { expectedAttachType: attachTypeValue("BPF_TRACE_UPROBE_MULTI") };
-  if (!spec || !isBtfAttachKind(spec.kind)) return {};
-  const t = btfLoadTarget(spec as AttachSpec & { kind: BtfAttachKind });
-  return { expectedAttachType: attachTypeValue(t.attachType), btfTarget: t.btfTarget };
 }
 
 async function loadInput(out: Output, file: string, input: ReturnType<typeof readInput>, opts: LoadOptions, type: ProgTypeName | undefined, kernVersion: KernelVersion, attachSpec?: AttachSpec): Promise<Loaded> {
@@ -127,12 +111,12 @@ async function loadInput(out: Output, file: string, input: ReturnType<typeof rea
     const { loadObjectFile } = await import("./object.ts");
     const col = await loadObjectFile(out, input.file, input.bytes, { ...opts, type, kernVersion });
     return {
-      programs: col.programs.map((p) => ({
-        prog: p.program,
-        insns: p.insnCount,
-        origin: `section '${p.spec.section}' of ${file}`,
-        attach: p.spec.attach,
-        section: p.spec.section,
+      programs: [...col.programs.values()].map((p) => ({
+        prog: p,
+        insns: p.insnCount!,
+        origin: `section '${p.spec!.section}' of ${file}`,
+        attach: p.spec!.attach,
+        section: p.spec!.section,
       })),
       collection: col,
       bytes: input.bytes,
@@ -154,7 +138,7 @@ async function loadInput(out: Output, file: string, input: ReturnType<typeof rea
   }
   if (!type) throw new UsageError(`cannot tell the program type of ${file}: give --type (e.g. kprobe, tracepoint, socket_filter) or --attach`);
   const name = (file.split("/").pop() ?? "").replace(/\.[^.]*$/, "") || "prog";
-  const prog = loadProgram({ name, type, insns, license: opts.license, kernVersion, logLevel, ...btfLoadFields(attachSpec) });
+  const prog = loadProgram({ name, type, insns, license: opts.license, kernVersion, logLevel, ...(attachSpec ? attachLoadFields(attachSpec) : {}) });
   return { programs: [{ prog, insns: insns.length / 8, origin }], close: () => prog.close() };
 }
 
@@ -170,9 +154,8 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
   if (opts.interval !== undefined && !(opts.interval >= 0.1)) throw new UsageError(`bad --interval '${opts.interval}': give at least 0.1 seconds`);
   out.detail(`kern_version 0x${kernVersion.code.toString(16)} (${formatVersionCode(kernVersion.code)}, from ${kernVersion.source})`);
 
-  // The pinning module loads only when asked for: start-up is most of a one-shot load.
-  const pin = opts.pin !== undefined ? await import("../kernel/pin.ts") : undefined;
-  const pinPlan = pin?.planPinDir(opts.pin!); // checked before loading anything, created after
+  // The pinning module loads only when asked for (a lazy export): start-up is most of a one-shot load.
+  const pinPlan = opts.pin !== undefined ? planPinDir(opts.pin) : undefined; // checked before loading anything, created after
   const input = readInput(file); // a bad file is said first
   // Refusals that need no program come before loading: uprobe targets, a busy trace_pipe.
   if (opts.netApi !== undefined && opts.netApi !== "link" && opts.netApi !== "netlink") throw new UsageError(`bad --net-api '${opts.netApi}': link (bpf_link) or netlink (netlink and BPF_PROG_ATTACH, as before links)`);
@@ -212,14 +195,14 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     if (failed.length) {
       // 1 when the kernel refused any of them, 2 when only the input was at fault
       const exitCode = Math.min(...failed.map((f) => (f.error as { exitCode?: number }).exitCode ?? 1)) as 1 | 2;
-      const total = new Set([...loaded.programs.map((p) => p.prog.name), ...failed.map((f) => f.spec.name)]).size;
-      throw new LoadFailures(`${new Set(failed.map((f) => f.spec.name)).size} of ${total} programs of ${file} did not load (${failed.map((f) => f.spec.name).join(", ")}): nothing attached`, exitCode);
+      const total = new Set([...loaded.programs.map((p) => p.prog.name), ...failed.map((f) => f.name)]).size;
+      throw new LoadFailures(`${new Set(failed.map((f) => f.name)).size} of ${total} programs of ${file} did not load (${failed.map((f) => f.name).join(", ")}): nothing attached`, exitCode);
     }
     if (attachSpec && loaded.programs.length > 1) {
       throw new UsageError(`--attach applies to one program, and ${file} has ${loaded.programs.length}: pick one with --section or --program`);
     }
 
-    if (pin && pinPlan) pinAll(out, pin, pinPlan, loaded);
+    if (pinPlan) pinAll(out, pinPlan, loaded);
     const histMaps = histSpecs.length || opts.interval ? await import("./hist-maps.ts") : undefined;
     histMaps?.checkHistSpecs(histSpecs, loaded.collection);
     const printer = opts.interval && loaded.collection ? new histMaps!.IntervalPrinter(out, loaded.collection, histSpecs, opts.interval) : undefined;
@@ -228,7 +211,7 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     if (opts.attachProgram !== false) {
       for (const p of loaded.programs) {
         const replaces = p.prog.type === "ext" && !attachSpec ? p.prog.attachBtf?.name : undefined;
-        const spec = replaces ? ({ kind: "freplace", func: replaces } as const) : withSectionHook(attachSpec ?? attachPointOf(out, p.prog, p.attach), p.section);
+        const spec = replaces ? ({ kind: "freplace", func: replaces } as const) : (attachSpec ?? attachPointOf(out, p.prog, p.attach)) // a cgroup hook from the section: Program.attach adds it;
         if (spec) checkBtfAttach(p.prog, spec);
         if (spec) targets.push({ prog: p.prog, spec });
       }
@@ -245,8 +228,7 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
     } else {
       const events = await startEventReaders(out, file, loaded, opts);
       try {
-        const mapFd = (name: string) => loaded.collection?.maps.get(name)?.fd;
-        const result = await session!.attachAndWatch(out, targets, { duration: opts.duration, count: opts.count, attach: { ...attachOpts, mapFd, structOps: (name) => loaded.collection?.structOps.find((so) => so.name === name) }, pipe, readers: events?.readers, records: events?.printer, onReady: () => printer?.start() });
+        const result = await session!.attachAndWatch(out, targets, { duration: opts.duration, count: opts.count, attach: { ...attachOpts, ...loaded.collection?.attachOptions() }, pipe, readers: events?.readers, records: events?.printer, onReady: () => printer?.start() });
         const recs = result.records !== undefined ? `, ${result.records} records, ${result.lost ?? 0} lost` : "";
         out.event("exit", { reason: result.reason, signal: result.signal, lines: result.lines, records: result.records, lost: result.lost }, result.reason === "iterator" ? "detached (the iterator ran to its end)" : `detached (${result.signal ?? result.reason}); ${result.lines} trace lines${recs}`);
       } finally {
@@ -274,8 +256,8 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
  * no record is missed; undefined when it has none. The event modules load only then.
  */
 async function startEventReaders(out: Output, file: string, loaded: Loaded, opts: LoadOptions) {
-  const maps = loaded.collection?.maps;
-  const { isEventMap, openEventReaders } = await import("../kernel/events/index.ts");
+  // the kernel-level readers, for the watch (kernel/watch.ts) and the records' drop counters; closed by the caller
+  const maps = loaded.collection && new Map([...loaded.collection.maps].map(([n, m]) => [n, m.raw]));
   const names = [...(maps ?? new Map()).entries()].filter(([, m]) => isEventMap(m)).map(([n]) => n);
   if (!maps || !names.length) {
     if (opts.decode?.length) throw new UsageError(`--decode: ${file} has no ringbuf or perf_event_array map`);
@@ -291,18 +273,18 @@ async function startEventReaders(out: Output, file: string, loaded: Loaded, opts
  * Pins every program and map: the directory is made only now that everything loaded, and if any
  * pin fails, the pins and directories made by this run are removed again (only those).
  */
-function pinAll(out: Output, pin: typeof import("../kernel/pin.ts"), plan: import("../kernel/pin.ts").PinPlan, loaded: Loaded): void {
+function pinAll(out: Output, plan: PinPlan, loaded: Loaded): void {
   const wanted = [
     ...loaded.programs.map(({ prog }) => ({ fd: prog.fd, name: prog.name, kind: "program" as const })),
     ...[...(loaded.collection?.maps ?? [])].map(([name, map]) => ({ fd: map.fd, name, kind: "map" as const })),
-  ].map((w) => ({ ...w, file: pin.pinName(w.name) }));
+  ].map((w) => ({ ...w, file: pinName(w.name) }));
   const seen = new Map<string, string>();
   for (const w of wanted) {
     const other = seen.get(w.file);
     if (other !== undefined) throw new UsageError(`--pin: ${other} and ${w.kind} '${w.name}' would both be pinned as ${plan.path}/${w.file}: rename one of them`);
     seen.set(w.file, `${w.kind} '${w.name}'`);
   }
-  const dir = pin.createPinDir(plan);
+  const dir = createPinDir(plan);
   try {
     for (const w of wanted) {
       const path = dir.pin(w.fd, w.file, `${w.kind} '${w.name}'`);
@@ -318,13 +300,6 @@ function pinAll(out: Output, pin: typeof import("../kernel/pin.ts"), plan: impor
 }
 
 const ATTACH_KINDS = "kprobes, uprobes, tracepoints, raw tracepoints, perf events, socket filters, xdp, tc, cgroup, flow_dissector, sk_lookup and netfilter hooks, tp_btf, fentry/fexit/fmod_ret, lsm and iterators";
-
-/** A cgroup attach point takes its hook (ingress, egress, ...) from the section when it does not say. */
-function withSectionHook(spec: AttachSpec | undefined, section: string | undefined): AttachSpec | undefined {
-  if (spec?.kind !== "cgroup" || spec.attachType || !section) return spec;
-  const hook = cgroupAttachFromSection(section);
-  return hook ? { ...spec, attachType: hook } : spec;
-}
 
 /** The attach point a section name gives, when bpfload can attach that kind. */
 function attachPointOf(out: Output, prog: Program, attach: string | undefined): AttachSpec | undefined {

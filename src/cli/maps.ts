@@ -1,9 +1,36 @@
 // Printing maps: at exit and for `map dump`. Every entry, streamed as the kernel hands them out
 // (hex, and integers where the sizes allow); per-CPU maps one value per CPU, plus the sum.
-import { SyscallError } from "../index.ts";
-import type { Collection } from "../kernel/collection.ts";
-import type { BpfMap, MapEntry } from "../kernel/map.ts";
+import { BpfMap as LibraryMap, SyscallError, type Collection } from "../index.ts";
+import type { BpfMap as KernelMap } from "../kernel/map.ts";
 import type { Output } from "./output.ts";
+
+interface MapEntry {
+  key: Uint8Array;
+  values: Uint8Array[];
+}
+
+/** What printing needs of a map: the library's (a loaded object's) or a kernel-level one (`map dump` of a pin or id). */
+interface BpfMap {
+  typeName: string;
+  def: { keySize: number; valueSize: number; maxEntries: number };
+  perCpu: boolean;
+  valueCopies(): number;
+  keys(): Iterable<Uint8Array>;
+  entries(): Iterable<MapEntry>;
+}
+
+/** The library's map seen as printing sees it (bytes, values per CPU). */
+function view(map: LibraryMap | KernelMap): BpfMap {
+  if (!(map instanceof LibraryMap)) return map;
+  return {
+    typeName: map.type,
+    def: { keySize: map.keySize, valueSize: map.valueSize, maxEntries: map.maxEntries },
+    perCpu: map.perCpu,
+    valueCopies: () => map.cpus,
+    keys: () => map.rawKeys(),
+    entries: () => map.rawEntries(),
+  };
+}
 
 const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join(" ");
 
@@ -29,8 +56,8 @@ export function perCpuSum(values: Uint8Array[]): bigint | undefined {
 /** Maps whose values are fds or kernel objects cannot be read back as data. */
 const UNREADABLE = new Set(["prog_array", "perf_event_array", "reuseport_sockarray", "array_of_maps", "hash_of_maps", "stack_trace", "ringbuf", "user_ringbuf", "sockmap", "sockhash", "devmap", "devmap_hash", "cpumap", "xskmap", "cgroup_array", "struct_ops", "queue", "stack", "bloom_filter", "sk_storage", "inode_storage", "task_storage", "cgrp_storage", "arena"]);
 
-export function readable(map: BpfMap): boolean {
-  return !UNREADABLE.has(map.typeName);
+export function readable(map: LibraryMap | KernelMap): boolean {
+  return !UNREADABLE.has(view(map).typeName);
 }
 
 export function printMaps(out: Output, col: Collection): void {
@@ -76,8 +103,9 @@ function countEntries(map: BpfMap): number {
  * Every entry of the map. Plain output streams (the count first, then one line per entry, values
  * read one at a time); JSON output is one object per map, so its entries are gathered first.
  */
-export function printMap(out: Output, name: string, map: BpfMap): void {
-  if (!readable(map)) {
+export function printMap(out: Output, name: string, anyMap: LibraryMap | KernelMap): void {
+  const map = view(anyMap);
+  if (UNREADABLE.has(map.typeName)) {
     out.event("map", { name, mapType: map.typeName, entries: null }, `map '${name}' (${map.typeName}): not readable as data`);
     return;
   }
@@ -108,11 +136,12 @@ export function printMap(out: Output, name: string, map: BpfMap): void {
  * space (a lookup refused: ENOSPC, EOPNOTSUPP, EPERM...) is said so on its line, and the load stays
  * good. `map dump`, where the user asked for the entries, still fails with the kernel's answer.
  */
-export function printMapAtExit(out: Output, name: string, map: BpfMap): void {
+export function printMapAtExit(out: Output, name: string, map: LibraryMap | KernelMap): void {
   try {
     printMap(out, name, map);
   } catch (e) {
     if (!(e instanceof SyscallError)) throw e;
-    out.event("map", { name, mapType: map.typeName, entries: null, error: e.message }, `map '${name}' (${map.typeName}): not readable from user space (${e.message})`);
+    const type = view(map).typeName;
+    out.event("map", { name, mapType: type, entries: null, error: e.message }, `map '${name}' (${type}): not readable from user space (${e.message})`);
   }
 }

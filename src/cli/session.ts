@@ -1,20 +1,8 @@
 // The part of `load` and `hello` that runs once a program is loaded: attach, stream trace_pipe,
 // detach on every way out, and report what happened.
-import type { AttachSpec } from "../attach-spec.ts";
-import { attach, checkHookTarget, type AttachOptions } from "../kernel/attach.ts";
-import { runCleanup } from "../kernel/cleanup.ts";
-import type { Link } from "../kernel/perf-link.ts";
-import type { Program } from "../kernel/program.ts";
-import { startRunCounter, statusLine } from "../kernel/stats.ts";
-import { TracePipe, TracePipeBusy } from "../kernel/trace-pipe.ts";
-import { checkUprobe } from "../kernel/uprobe.ts";
-import { usdtSites } from "../kernel/attach/usdt.ts";
-import { uprobeMultiTargets } from "../kernel/attach/uprobe-multi.ts";
+import { attach, checkAttach, countRuns, runCleanup, runStatusLine, TracePipe, TracePipeBusy, watch, type AttachOptions, type AttachSpec, type Link, type Program, type WatchResult } from "../index.ts";
 import type { EventReader } from "../kernel/events/types.ts";
-import { watch, type WatchResult } from "../kernel/watch.ts";
 import type { RecordPrinter } from "./records.ts";
-import { IterLink } from "../kernel/attach/iter.ts";
-import { BpfLink } from "../kernel/attach/tracing.ts";
 
 /** How a session ended: a watch's result, or "iterator" when it only ran iterators. */
 export type SessionResult = Omit<WatchResult, "reason"> & { reason: WatchResult["reason"] | "iterator" };
@@ -42,12 +30,7 @@ export interface SessionOptions {
  * Returns the open pipe when the run will watch it (hand it to attachAndWatch).
  */
 export function prepareSession(specs: (AttachSpec | undefined)[], opts: { watch: boolean; attach?: AttachOptions }): TracePipe | undefined {
-  for (const spec of specs) {
-    if (spec?.kind === "uprobe" || spec?.kind === "uretprobe") checkUprobe(spec, opts.attach?.probeApi);
-    if (spec?.kind === "usdt") usdtSites(spec);
-    if (spec?.kind === "uprobe.multi" || spec?.kind === "uretprobe.multi") uprobeMultiTargets(spec);
-    if (spec) checkHookTarget(spec);
-  }
+  for (const spec of specs) if (spec) checkAttach(spec, opts.attach);
   if (!opts.watch) return undefined;
   try {
     return new TracePipe();
@@ -81,13 +64,13 @@ export async function attachAndWatch(out: Output, targets: AttachTarget[], opts:
       });
       links.push(link);
       out.event("attached", { program: prog.name, target: link.target }, `attached '${prog.name}' to ${link.target}`);
-      if (link instanceof BpfLink && link.linkId) out.detail(`bpf_link id ${link.linkId}`);
+      if (link.linkId) out.detail(`bpf_link id ${link.linkId}`);
     }
     // Iterators run once, their text to stdout (like `cat` of a pinned iterator); an object of
     // iterators only stops there, with no trace_pipe to watch.
-    const iters = links.filter((l): l is IterLink => l instanceof IterLink);
+    const iters = links.filter((l) => l.iterator);
     for (const it of iters) {
-      const text = new TextDecoder().decode(it.run());
+      const text = new TextDecoder().decode(it.runIterator());
       if (out.json) out.event("iterator", { target: it.target, text });
       else out.raw(text);
     }
@@ -102,7 +85,7 @@ export async function attachAndWatch(out: Output, targets: AttachTarget[], opts:
     const rings = (opts.readers ?? []).map((r) => ` and ${r.kind === "ringbuf" ? "ring buffer" : "perf event array"} '${r.map}' (${opts.records?.describe(r.map) ?? "as hex"})`).join("");
     out.info(`watching trace_pipe${rings} until ${until.join(" or ")}...`);
     // Program runs for the live count where the kernel really counts them (stats.ts); else trace lines only.
-    const runs = out.liveStatus ? startRunCounter([...new Set(targets.map((t) => t.prog))]) : undefined;
+    const runs = out.liveStatus ? countRuns([...new Set(targets.map((t) => t.prog))]) : undefined;
     let shown = 0;
     const what = opts.readers?.length ? "trace and record" : "trace";
     let lastRuns = runs?.count(); // shown again under every trace line (printing a line clears the status)
@@ -123,9 +106,9 @@ export async function attachAndWatch(out: Output, targets: AttachTarget[], opts:
         shown++;
         out.trace(raw, parsed);
         opts.onTrace?.(parsed?.message ?? raw);
-        out.status(statusLine(lastRuns, shown, what));
+        out.status(runStatusLine(lastRuns, shown, what));
       },
-      onHits: (n) => out.status(statusLine((lastRuns = n), shown, what)),
+      onHits: (n) => out.status(runStatusLine((lastRuns = n), shown, what)),
     });
     runs?.stop();
     return result;

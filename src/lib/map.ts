@@ -20,6 +20,18 @@ const hintFor: typeof import("../hints.ts").hintFor = (...a) => (require("../hin
 
 export type { Value } from "./codec.ts";
 
+/**
+ * @internal Loads now the modules a BpfMap wrapper needs: `load()` calls it before it creates
+ * anything, so that a process near its fd limit hears EMFILE from the kernel (named, exit 1), not
+ * from reading a module's source file after its maps took the last descriptors (`bun` from source).
+ */
+export function loadMapModules(): void {
+  codecs();
+  mapElem();
+  sysBpf();
+  kernelMap();
+}
+
 /** BPF_ANY (create or replace), BPF_NOEXIST (only create), BPF_EXIST (only replace). */
 export type UpdateMode = "any" | "noexist" | "exist";
 const UPDATE_FLAGS: Record<UpdateMode, number> = { any: 0, noexist: 1, exist: 2 };
@@ -241,6 +253,33 @@ export class BpfMap extends Closeable {
       if (r.ret < 0) return true; // ENOENT: that was the last batch
       token = r.next;
     }
+  }
+
+  /** Values per key: the possible CPUs for per-CPU maps (what `get` returns an array of), else 1. */
+  get cpus(): number {
+    return this.#copies;
+  }
+
+  /**
+   * Every key as bytes, synchronously, one BPF_MAP_GET_NEXT_KEY at a time (no decoding, no BTF):
+   * for a tool that prints keys as the kernel holds them. Minimum kernel: 4.9.
+   */
+  *rawKeys(): Generator<Uint8Array> {
+    this.#check();
+    yield* this.#inner.keys();
+  }
+
+  /**
+   * Every entry as bytes, synchronously, one key at a time: `key`, and `values`: one per possible
+   * CPU for per-CPU maps (each `valueSize` bytes, read at the kernel's stride of round_up(value_size,
+   * 8)), else one. The raw view of `entries()` (which decodes): for printing maps whatever their
+   * types. Keys deleted meanwhile are skipped. Minimum kernel: 4.9.
+   *
+   *     for (const { key, values } of map.rawEntries()) console.log(key, values.length);
+   */
+  *rawEntries(): Generator<{ key: Uint8Array; values: Uint8Array[] }> {
+    this.#check();
+    yield* this.#inner.entries();
   }
 
   /** Queue/stack maps (4.20+): adds `value`. */

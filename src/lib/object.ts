@@ -3,15 +3,18 @@
 import { Closeable } from "./leaks.ts";
 import type { Btf } from "../elf/btf.ts";
 import type { MapSpec as RawMapSpec, ObjectSpec, ProgramSpec as RawProgramSpec } from "../elf/types.ts";
-import { BpfloadError, ObjectError, SyscallError, UsageError } from "../errors.ts";
+import { BpfloadError, ObjectError, SyscallError, SystemError, UsageError } from "../errors.ts";
+import { loadFailureMessage } from "../load-failure.ts";
 import type { Collection as KernelCollection } from "../kernel/collection.ts";
 import type { BpfMap as KernelMap } from "../kernel/map.ts";
+import type { AttachOptions } from "../kernel/attach.ts";
+import type { LoadedStructOps } from "../kernel/struct-ops.ts";
 import type { KernelVersion } from "../kernel/version.ts";
 import type { FieldName } from "../sys/layout.ts";
 import { MAP_TYPES, type ProgTypeName } from "../uapi.ts";
 import type { Value } from "./codec.ts";
 import { lazy } from "./lazy.ts";
-import { BpfMap } from "./map.ts";
+import { BpfMap, loadMapModules } from "./map.ts";
 import { Program } from "./program.ts";
 
 // Loaded on first use (lib/lazy.ts): importing "bpfload" must stay cheap for every test file.
@@ -90,15 +93,29 @@ export class MapSpec {
   }
   /** max_entries (a ring buffer's byte size: rounded up to a power-of-two number of pages at load). */
   set maxEntries(n: number) {
-    objectOptions().resizeMap(this.object, `${this.name}:max_entries=${n}`);
+    this.raw.maxEntries = u32(this.name, "maxEntries", n);
+  }
+  /** key_size, for a map its object left for user space to size (its BTF key type no longer applies: keys become bytes/integers). */
+  set keySize(n: number) {
+    this.raw.keySize = u32(this.name, "keySize", n);
+    delete this.raw.keyTypeId;
+  }
+  /** value_size, as keySize; not of a data section (`dataSection`: its value is its variables). */
+  set valueSize(n: number) {
+    if (this.dataSection) throw new UsageError(`map '${this.name}': the value of a data section is its variables: its valueSize cannot change`);
+    this.raw.valueSize = u32(this.name, "valueSize", n);
+    delete this.raw.valueTypeId;
+  }
+  /** A .data/.rodata/.bss/.kconfig section's map: its value holds the object's global variables (`variables`). */
+  get dataSection(): boolean {
+    return this.raw.kind === "data";
   }
   get flags(): number {
     return this.raw.flags;
   }
   /** map_flags (BPF_F_NO_PREALLOC 1, BPF_F_RDONLY_PROG 0x80, ...). */
   set flags(n: number) {
-    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new UsageError(`map '${this.name}': flags must be a u32, not ${n}`);
-    this.raw.flags = n;
+    this.raw.flags = u32(this.name, "flags", n);
   }
   /** 0: not pinned; 1 (PIN_BY_NAME): load reuses the map pinned as `pinPath/NAME`, or creates and pins it there. */
   get pinning(): number {
@@ -140,6 +157,22 @@ export class MapSpec {
     }
     return m;
   }
+}
+
+/** The library's map of a loaded one, typed by its BTF; by its sizes when the BTF types cannot be laid out (the map stays usable as bytes). */
+function typedMap(m: KernelMap, types: { btf?: Btf; keyTypeId?: number; valueTypeId?: number }): BpfMap {
+  if (!types.btf) return new BpfMap(m);
+  try {
+    return new BpfMap(m, types);
+  } catch {
+    return new BpfMap(m);
+  }
+}
+
+/** A u32 field of BPF_MAP_CREATE: a number outside one would be cut to 32 bits and create another map than asked. */
+function u32(map: string, field: string, n: number): number {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new UsageError(`map '${map}': ${field} must be an integer 0..4294967295, not ${n}`);
+  return n;
 }
 
 /** A second fd of the map behind `fd` (by its id): the collection closes its own, never yours. */
@@ -186,7 +219,7 @@ export class VariableSpec {
     const data = map.initialData ?? new Uint8Array(map.valueSize);
     return btfCodec(this.btf, type).decode(data.subarray(offset, offset + size));
   }
-  /** Sets the value to load the object with: integers (range-checked), bools, enum names, strings for char arrays, or the bytes. */
+  /** Sets the value to load the object with: integers (range-checked), bools, enum names, strings for char arrays, or the bytes. A string for a variable of another type is read as `bpfload --set` reads its text ("42", "0x2a", "true", an enum name). */
   set(v: Value): this {
     if (v instanceof Uint8Array || (typeof v === "object" && v !== null)) {
       const { map, offset, type } = this.#where();
@@ -257,12 +290,36 @@ export async function readObject(path: string | Uint8Array, file = typeof path =
 }
 
 /**
+ * An object's program sections from its section headers alone (executable, with instructions, of
+ * a name libbpf's table knows), each with the attach point its name says: a look before
+ * readObject (which reads everything). Pure; a file that is no ELF object throws an ObjectError.
+ *
+ *     const iteratorsOnly = programSections(bytes).every((s) => s.attachTo?.startsWith("iter:"));
+ */
+export function programSections(bytes: Uint8Array, file = "object"): { section: string; attachTo?: string }[] {
+  const { SHF_EXECINSTR, validateElf } = require("../elf/raw.ts") as typeof import("../elf/raw.ts");
+  const { sectionToProgram } = require("../elf/sections.ts") as typeof import("../elf/sections.ts");
+  const out: { section: string; attachTo?: string }[] = [];
+  for (const s of validateElf(bytes, file).sections) {
+    if (!(s.flags & SHF_EXECINSTR) || s.size <= 0) continue;
+    const p = sectionToProgram(s.name);
+    if (p) out.push({ section: s.name, attachTo: p.attach });
+  }
+  return out;
+}
+
+/**
  * The library's promise that every failure is a BpfloadError: an error of another class from
  * under readObject/load (a malformed object reaching code that did not expect it) becomes an
- * ObjectError naming the file, with the original as `cause` (its stack says where).
+ * ObjectError naming the file, with the original as `cause` (its stack says where); bpfload's own
+ * code failing to load for a system limit (EMFILE, ENOMEM) becomes a SystemError that names it.
+ * @internal (exported for its test)
  */
-function asBpfloadError(e: unknown, file: string): unknown {
+export function asBpfloadError(e: unknown, file: string): unknown {
   if (e instanceof BpfloadError) return e;
+  // a module loaded on first use that could not be read (EMFILE at the fd limit): the system's limit, not the object
+  const limit = loadFailureMessage(e);
+  if (limit !== undefined) return new SystemError(limit, { cause: e });
   const why = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
   return new ObjectError(file, `cannot be processed (${why}): malformed, or a bpfload bug (the error's cause has the stack)`, {}, { cause: e });
 }
@@ -310,6 +367,13 @@ export class Collection extends Closeable {
   readonly notes: string[];
   /** The programs that did not load, with why, when `keepGoing` went on past them (else empty). */
   readonly failures: { name: string; error: BpfloadError }[];
+  /** The object's BTF as the kernel took it (undefined when the object has none or the kernel refused it); `progInfo`: func_info/line_info went with the programs (5.0+). */
+  readonly btfInKernel?: { progInfo: boolean };
+  /**
+   * The object's struct_ops maps (SEC(".struct_ops")), kernel-level: `attach({ kind: "struct_ops", map: NAME })`
+   * of one of its programs registers one (with `attachOptions()`). Closed with the collection. Minimum kernel: 5.6.
+   */
+  readonly structOps: readonly LoadedStructOps[];
   #inner: KernelCollection;
 
   /** Adopts a kernel-level collection (its fds are owned from here on); `load` makes these. */
@@ -318,12 +382,24 @@ export class Collection extends Closeable {
     this.#inner = inner;
     this.notes = inner.notes;
     this.failures = inner.failures.map((f) => ({ name: f.spec.name, error: asBpfloadError(f.error, spec.file) as BpfloadError }));
+    this.btfInKernel = inner.btf && { progInfo: inner.btf.progInfo };
+    this.structOps = inner.structOps;
     for (const [name, m] of inner.maps) {
       const raw = spec.object.maps.find((x) => x.name === name);
       // BTF maps: keys and values as their types say (a size changed with maxEntries/--map drops the type)
-      this.maps.set(name, new BpfMap(m, raw?.kind === "btf" && spec.btf ? { btf: spec.btf, keyTypeId: raw.keyTypeId, valueTypeId: raw.valueTypeId } : {}));
+      this.maps.set(name, typedMap(m, raw?.kind === "btf" && spec.btf ? { btf: spec.btf, keyTypeId: raw.keyTypeId, valueTypeId: raw.valueTypeId } : {}));
     }
-    for (const p of inner.programs) this.programs.set(p.spec.name, new Program(p.program, p.spec));
+    for (const p of inner.programs) this.programs.set(p.spec.name, new Program(p.program, p.spec, p.insnCount));
+  }
+
+  /**
+   * What attaching this collection's programs needs to find its maps by name (usdt argument maps,
+   * sockmap/sockhash attach points) and its struct_ops maps: pass it to `Program.attach`.
+   *
+   *     using link = coll.programs.get("sk_msg_prog")!.attach("sockmap:sock_map", coll.attachOptions());
+   */
+  attachOptions(): Pick<AttachOptions, "mapFd" | "structOps"> {
+    return { mapFd: (name) => this.maps.get(name)?.fd, structOps: (name) => this.structOps.find((so) => so.name === name) };
   }
 
   /** Closes every program and map of it (links stay until closed: close them first, or use `using`). */
@@ -368,10 +444,11 @@ export function load(spec: CollectionSpec, opts: LoadOptions = {}): Collection {
   let inner: KernelCollection;
   let target: import("../kernel/attach/freplace.ts").FreplaceTarget | undefined;
   try {
+    if (opts.freplaceTarget !== undefined) target = freplace().FreplaceTarget.open(opts.freplaceTarget);
     // the CO-RE target is read once, before any program (its error said once, not per program)
     const core = targetBtf().lazyCoreTarget(opts.btf);
     if (spec.object.functions.some((f) => f.coreRelocations)) core.open();
-    if (opts.freplaceTarget !== undefined) target = freplace().FreplaceTarget.open(opts.freplaceTarget);
+    loadMapModules(); // before any fd is taken (see there)
     inner = kernelCollection().loadCollection(withTypes(spec.object, types), {
       select: (p) => wanted.has(p.name), license: opts.license, kernVersion: opts.kernVersion, logLevel: opts.logLevel, elf: spec.bytes, existingMap: existing,
       keepGoing: opts.keepGoing, targetBtf: core, freplaceTarget: target,
@@ -383,11 +460,11 @@ export function load(spec: CollectionSpec, opts: LoadOptions = {}): Collection {
   }
   try {
     for (const { name, path } of toPin) kernelPin().pinFd(inner.maps.get(name)!.fd, path, `map '${name}'`);
+    return new Collection(inner, spec);
   } catch (e) {
-    inner.close();
-    throw e;
+    inner.close(); // what the collection loaded (wrapping it cannot fail short of a bug: typedMap falls back to sizes)
+    throw asBpfloadError(e, spec.file);
   }
-  return new Collection(inner, spec);
 }
 
 /** The object with each program's type as its ProgramSpec says (a copy of the programs list: the spec stays as read). */

@@ -16,8 +16,9 @@ const commands: Record<string, string[]> = {
   "--version": ["--version"],
   "disasm hello.o": ["disasm", `${REPO}/test/fixtures/hello.o`],
   "load seed --no-attach": ["load", `${dir}/seed.bin`, "--type", "tracepoint", "--no-attach"],
+  "load globals.o --no-attach": ["load", `${REPO}/test/fixtures/globals.o`, "--no-attach"],
 };
-if (process.geteuid?.() !== 0) delete commands["load seed --no-attach"];
+if (process.geteuid?.() !== 0) delete commands["load seed --no-attach"], delete commands["load globals.o --no-attach"];
 
 function ms(exe: string, args: string[]): number {
   const t = performance.now();
