@@ -1,7 +1,7 @@
 // The one number parser for everything a user types: CLI options, attach-point offsets,
 // --kern-version. Parsed with BigInt so nothing wraps or rounds, and every range is explicit and
 // named in the error. Pure.
-import { quote, UsageError } from "./errors.ts";
+import { InvalidArgumentError, quote } from "./errors.ts";
 
 export const U32_MAX = 0xffffffffn;
 export const U64_MAX = 0xffffffffffffffffn;
@@ -22,12 +22,12 @@ export function formatRange(r: IntRange): string {
 
 /**
  * A non-negative integer in decimal or 0x hex, within `range`; undefined when the text is not such a
- * number at all (the caller says what was expected), a UsageError naming the range when it does not fit.
+ * number at all (the caller says what was expected), an InvalidArgumentError naming the range when it does not fit.
  */
 export function parseBigInt(text: string, range: IntRange, what: string): bigint | undefined {
   if (!INTEGER.test(text)) return undefined;
   const n = BigInt(text);
-  if (n < range.min || n > range.max) throw new UsageError(`${what} is out of range: ${quote(text)} does not fit in ${formatRange(range)}`);
+  if (n < range.min || n > range.max) throw new InvalidArgumentError(what, `${what} is out of range: ${quote(text)} does not fit in ${formatRange(range)}`);
   return n;
 }
 
@@ -42,13 +42,6 @@ export function parseInteger(text: string, range: IntRange, what: string): numbe
 export function parseDecimal(text: string, max: number, what: string): number | undefined {
   if (!DECIMAL.test(text)) return undefined;
   const n = Number(text);
-  if (!(n <= max)) throw new UsageError(`${what} is out of range: ${quote(text)} is more than ${max}`);
-  return n;
-}
-
-/** An integer CLI option: `--name` must be a whole number in [min, max]. */
-export function integerOption(name: string, text: string, min: number, max: number): number {
-  const n = parseInteger(text, { min: BigInt(min), max: BigInt(max) }, `--${name}`);
-  if (n === undefined) throw new UsageError(`bad --${name} ${quote(text)}: give a whole number from ${min} to ${max}`);
+  if (!(n <= max)) throw new InvalidArgumentError(what, `${what} is out of range: ${quote(text)} is more than ${max}`);
   return n;
 }

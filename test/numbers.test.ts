@@ -1,7 +1,8 @@
 // The one number parser: exact (BigInt), explicit ranges, nothing wraps or rounds.
 import { describe, expect, test } from "bun:test";
-import { UsageError } from "../src/errors.ts";
-import { formatRange, integerOption, parseBigInt, parseDecimal, parseInteger, U32_MAX, U64_MAX } from "../src/numbers.ts";
+import { InvalidArgumentError } from "../src/errors.ts";
+import { integerOption } from "../src/cli/index.ts";
+import { formatRange, parseBigInt, parseDecimal, parseInteger, U32_MAX, U64_MAX } from "../src/numbers.ts";
 
 const u64 = { min: 0n, max: U64_MAX };
 
@@ -14,7 +15,7 @@ describe("parseBigInt / parseInteger", () => {
   });
   test("one past the range is refused with the range, never wrapped (Number('0x10000000000000000') is 2^64)", () => {
     expect(() => parseBigInt("0x10000000000000000", u64, "a file offset")).toThrow("a file offset is out of range: '0x10000000000000000' does not fit in 0..0xffffffffffffffff");
-    expect(() => parseInteger("4294967296", { min: 0n, max: U32_MAX }, "x")).toThrow(UsageError);
+    expect(() => parseInteger("4294967296", { min: 0n, max: U32_MAX }, "x")).toThrow(InvalidArgumentError);
     expect(() => parseInteger("0", { min: 1n, max: 10n }, "x")).toThrow("x is out of range: '0' does not fit in 1..10");
   });
   test("anything but digits is not a number: undefined, for the caller to say what it expected", () => {
@@ -51,6 +52,6 @@ describe("parseDecimal", () => {
   test("malformed is undefined; too large is a range error", () => {
     for (const t of ["", "-1", "1e3", "soon", "1.2.3", "Infinity", "0x10"]) expect([t, parseDecimal(t, 100, "x")]).toEqual([t, undefined]);
     expect(() => parseDecimal("101", 100, "--duration")).toThrow("--duration is out of range: '101' is more than 100");
-    expect(() => parseDecimal("9".repeat(400), 100, "--duration")).toThrow(UsageError);
+    expect(() => parseDecimal("9".repeat(400), 100, "--duration")).toThrow(InvalidArgumentError);
   });
 });

@@ -6,9 +6,16 @@ import { cliKind, cliMessage } from "./flags.ts";
 import { runCleanup } from "../kernel/cleanup.ts";
 import { setup } from "../lib/setup.ts";
 import { loadFailureMessage } from "../load-failure.ts";
-import { integerOption, parseDecimal } from "../numbers.ts";
+import { parseDecimal, parseInteger } from "../numbers.ts";
 import { openFilesErrno } from "../sys/open-files.ts";
 import { Output, stdoutWriter, writeFailure } from "./output.ts";
+
+/** An integer CLI option: `--name` must be a whole number in [min, max]. */
+export function integerOption(name: string, text: string, min: number, max: number): number {
+  const n = parseInteger(text, { min: BigInt(min), max: BigInt(max) }, `--${name}`);
+  if (n === undefined) throw new UsageError(`bad --${name} ${quote(text)}: give a whole number from ${min} to ${max}`);
+  return n;
+}
 
 type Opts = Record<string, unknown>;
 

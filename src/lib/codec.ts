@@ -2,7 +2,7 @@
 // integers by size (1/2/4 bytes: number, 8: bigint), or, when there is a BTF type, what the type
 // says (structs as objects, arrays as lists, char arrays as strings, enums by name). Pure.
 import { BTF_INT_BOOL, BTF_INT_SIGNED, BTF_KIND_ARRAY, BTF_KIND_ENUM, BTF_KIND_ENUM64, BTF_KIND_INT, BTF_KIND_PTR, BTF_KIND_STRUCT, BTF_KIND_UNION, type Btf } from "../elf/btf.ts";
-import { UsageError } from "../errors.ts";
+import { InvalidArgumentError } from "../errors.ts";
 
 /** What a key or value can be given as, and is given back as. */
 export type Value = Uint8Array | number | bigint | boolean | string | Value[] | { [field: string]: Value };
@@ -61,11 +61,11 @@ function toBigInt(v: Value, what: string): bigint {
   if (typeof v === "bigint") return v;
   if (typeof v === "boolean") return v ? 1n : 0n;
   if (typeof v === "number" && Number.isInteger(v)) return BigInt(v);
-  throw new UsageError(`${what}: ${typeof v === "object" ? "an object" : JSON.stringify(v)} is not an integer`);
+  throw new InvalidArgumentError("value", `${what}: ${typeof v === "object" ? "an object" : JSON.stringify(v)} is not an integer`);
 }
 
 function bytesOf(v: Uint8Array, size: number, what: string): Uint8Array {
-  if (v.length !== size) throw new UsageError(`${what}: ${v.length} bytes given, ${size} expected`);
+  if (v.length !== size) throw new InvalidArgumentError("value", `${what}: ${v.length} bytes given, ${size} expected`);
   return v;
 }
 
@@ -82,9 +82,9 @@ export function sizeCodec(size: number): Codec {
     },
     encode(v, what) {
       if (v instanceof Uint8Array) return bytesOf(v, size, what);
-      if (!integer) throw new UsageError(`${what}: give ${size} bytes as a Uint8Array (integers are 1, 2, 4 or 8 bytes)`);
+      if (!integer) throw new InvalidArgumentError("value", `${what}: give ${size} bytes as a Uint8Array (integers are 1, 2, 4 or 8 bytes)`);
       const n = toBigInt(v, what);
-      if (!fits(n, size, n < 0n)) throw new UsageError(`${what}: ${n} does not fit in ${size} bytes`);
+      if (!fits(n, size, n < 0n)) throw new InvalidArgumentError("value", `${what}: ${n} does not fit in ${size} bytes`);
       const out = new Uint8Array(size);
       writeInt(out, 0, n, size);
       return out;
@@ -127,19 +127,19 @@ function encodeInto(btf: Btf, typeId: number, v: Value, out: Uint8Array, at: num
     out.set(bytesOf(v, size, what), at);
     return;
   }
-  if (depth > 16) throw new UsageError(`${what}: nested too deep`);
+  if (depth > 16) throw new InvalidArgumentError("value", `${what}: nested too deep`);
   switch (t.kind) {
     case BTF_KIND_INT: {
       const signed = (t.int!.encoding & BTF_INT_SIGNED) !== 0;
       const n = toBigInt(v, what);
-      if (!fits(n, size, signed)) throw new UsageError(`${what}: ${n} is out of range for a${signed ? " signed" : "n unsigned"} ${size * 8}-bit integer`);
+      if (!fits(n, size, signed)) throw new InvalidArgumentError("value", `${what}: ${n} is out of range for a${signed ? " signed" : "n unsigned"} ${size * 8}-bit integer`);
       writeInt(out, at, n, size);
       return;
     }
     case BTF_KIND_ENUM:
     case BTF_KIND_ENUM64: {
       const named = typeof v === "string" ? t.values!.find((e) => e.name === v) : undefined;
-      if (typeof v === "string" && !named) throw new UsageError(`${what}: '${v}' is not a value of enum ${t.name || "(anonymous)"} (${t.values!.map((e) => e.name).join(", ")})`);
+      if (typeof v === "string" && !named) throw new InvalidArgumentError("value", `${what}: '${v}' is not a value of enum ${t.name || "(anonymous)"} (${t.values!.map((e) => e.name).join(", ")})`);
       writeInt(out, at, named ? named.value : toBigInt(v, what), size);
       return;
     }
@@ -152,29 +152,29 @@ function encodeInto(btf: Btf, typeId: number, v: Value, out: Uint8Array, at: num
       const elem = btf.skipQualifiers(a.type);
       if (typeof v === "string" && elem.kind === BTF_KIND_INT && esize === 1) {
         const s = new TextEncoder().encode(v);
-        if (s.length >= a.nelems) throw new UsageError(`${what}: '${v}' (${s.length} bytes) does not fit in char[${a.nelems}] with its NUL`);
+        if (s.length >= a.nelems) throw new InvalidArgumentError("value", `${what}: '${v}' (${s.length} bytes) does not fit in char[${a.nelems}] with its NUL`);
         out.set(s, at);
         return;
       }
-      if (!Array.isArray(v) || v.length > a.nelems) throw new UsageError(`${what}: give an array of at most ${a.nelems} elements`);
+      if (!Array.isArray(v) || v.length > a.nelems) throw new InvalidArgumentError("value", `${what}: give an array of at most ${a.nelems} elements`);
       v.forEach((x, i) => encodeInto(btf, a.type, x, out, at + i * esize, `${what}[${i}]`, depth + 1));
       return;
     }
     case BTF_KIND_STRUCT:
     case BTF_KIND_UNION: {
-      if (typeof v !== "object" || Array.isArray(v)) throw new UsageError(`${what}: give an object with the fields of ${t.name || "the struct"}`);
+      if (typeof v !== "object" || Array.isArray(v)) throw new InvalidArgumentError("value", `${what}: give an object with the fields of ${t.name || "the struct"}`);
       const known = new Set((t.members ?? []).map((m) => m.name));
-      for (const k of Object.keys(v)) if (!known.has(k)) throw new UsageError(`${what}: ${t.name || "the struct"} has no field '${k}' (it has ${[...known].join(", ")})`);
+      for (const k of Object.keys(v)) if (!known.has(k)) throw new InvalidArgumentError("value", `${what}: ${t.name || "the struct"} has no field '${k}' (it has ${[...known].join(", ")})`);
       for (const m of t.members ?? []) {
         const x = (v as Record<string, Value>)[m.name];
         if (x === undefined) continue; // missing fields stay zero
-        if (t.kindFlag && m.offset >>> 24) throw new UsageError(`${what}.${m.name}: bitfields cannot be set (give the value as a Uint8Array)`);
+        if (t.kindFlag && m.offset >>> 24) throw new InvalidArgumentError("value", `${what}.${m.name}: bitfields cannot be set (give the value as a Uint8Array)`);
         encodeInto(btf, m.type, x, out, at + ((t.kindFlag ? m.offset & 0xffffff : m.offset) >>> 3), `${what}.${m.name}`, depth + 1);
       }
       return;
     }
   }
-  throw new UsageError(`${what}: values of this BTF kind are given as a Uint8Array of ${size} bytes`);
+  throw new InvalidArgumentError("value", `${what}: values of this BTF kind are given as a Uint8Array of ${size} bytes`);
 }
 
 function decodeAt(btf: Btf, typeId: number, bytes: Uint8Array, depth: number): Value {

@@ -1,7 +1,7 @@
 // A map as a test wants it: get/set/delete/has with JavaScript values, async iteration (batched
 // on 5.6+), per-CPU values as arrays, queue/stack push/pop, freeze, `using`.
 import type { Btf } from "../elf/btf.ts";
-import { SyscallError, UsageError, errnoName, quote } from "../errors.ts";
+import { InvalidArgumentError, SyscallError, errnoName, quote } from "../errors.ts";
 import type { BpfMap as KernelMap, MapDefinition } from "../kernel/map.ts";
 import type { MapElemCalls } from "../sys/map-elem.ts";
 import { MAP_TYPES } from "../uapi.ts";
@@ -146,7 +146,7 @@ export class BpfMap extends Closeable {
 
   /** Creates or replaces `key` (`mode` "noexist": only create, EEXIST otherwise; "exist": only replace). Per-CPU maps: an array of one value per possible CPU, or one value for every CPU. */
   set(key: Value, value: Value, mode: UpdateMode = "any"): this {
-    if (!Object.hasOwn(UPDATE_FLAGS, mode)) throw new UsageError(`map '${this.name}': update mode ${quote(String(mode))} is not "any", "noexist" or "exist"`);
+    if (!Object.hasOwn(UPDATE_FLAGS, mode)) throw new InvalidArgumentError("mode", `map '${this.name}': update mode ${quote(String(mode))} is not "any", "noexist" or "exist"`);
     this.#writeKey(key);
     this.#writeValues(value);
     const r = this.#calls.update(UPDATE_FLAGS[mode]);
@@ -187,7 +187,7 @@ export class BpfMap extends Closeable {
         value.forEach((v, c) => this.#value.writeTo(v, view, c * this.#stride, `${what} (CPU ${c})`));
         return;
       } catch (e) {
-        if (!(e instanceof UsageError)) throw e;
+        if (!(e instanceof InvalidArgumentError)) throw e;
         this.#calls.value.fill(0);
       }
     }
@@ -365,11 +365,11 @@ export interface MapOptions {
  */
 export function createMap(opts: MapOptions): BpfMap {
   const type = MAP_TYPES.indexOf(opts.type as never);
-  if (type < 0) throw new UsageError(`unknown map type ${quote(String(opts.type))} (${MAP_TYPES.filter(Boolean).join(", ")})`);
+  if (type < 0) throw new InvalidArgumentError("type", `unknown map type ${quote(String(opts.type))} (${MAP_TYPES.filter(Boolean).join(", ")})`);
   // u32 fields of BPF_MAP_CREATE: a number outside one would be cut to 32 bits and create another map than asked
   for (const f of ["keySize", "valueSize", "maxEntries", "flags"] as const) {
     const n = opts[f] ?? 0;
-    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new UsageError(`createMap: ${f} must be an integer 0..4294967295, not ${n}`);
+    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new InvalidArgumentError(f, `createMap: ${f} must be an integer 0..4294967295, not ${n}`);
   }
   const def: MapDefinition = { name: opts.name ?? opts.type, type, keySize: opts.keySize, valueSize: opts.valueSize, maxEntries: opts.maxEntries, flags: opts.flags ?? 0 };
   return new BpfMap(kernelMap().createMap(def));

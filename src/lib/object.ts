@@ -3,7 +3,7 @@
 import { Closeable } from "./leaks.ts";
 import type { Btf } from "../elf/btf.ts";
 import type { MapSpec as RawMapSpec, ObjectSpec, ProgramSpec as RawProgramSpec } from "../elf/types.ts";
-import { BpfloadError, ObjectError, SyscallError, SystemError, UsageError } from "../errors.ts";
+import { BpfloadError, InvalidArgumentError, ObjectError, SyscallError, SystemError } from "../errors.ts";
 import { loadFailureMessage } from "../load-failure.ts";
 import type { Collection as KernelCollection } from "../kernel/collection.ts";
 import type { BpfMap as KernelMap } from "../kernel/map.ts";
@@ -102,7 +102,7 @@ export class MapSpec {
   }
   /** value_size, as keySize; not of a data section (`dataSection`: its value is its variables). */
   set valueSize(n: number) {
-    if (this.dataSection) throw new UsageError(`map '${this.name}': the value of a data section is its variables: its valueSize cannot change`);
+    if (this.dataSection) throw new InvalidArgumentError("map.valueSize", `map '${this.name}': the value of a data section is its variables: its valueSize cannot change`);
     this.raw.valueSize = u32(this.name, "valueSize", n);
     delete this.raw.valueTypeId;
   }
@@ -151,7 +151,8 @@ export class MapSpec {
     const d = m.def;
     if (d.type !== this.raw.type || d.keySize !== this.raw.keySize || d.valueSize !== this.raw.valueSize) {
       m.close();
-      throw new UsageError(
+      throw new InvalidArgumentError(
+        "replaceWith",
         `map '${this.name}' cannot be replaced by ${what}: it is ${MAP_TYPES[d.type]} key ${d.keySize} B value ${d.valueSize} B, the object wants ${this.type} key ${this.keySize} B value ${this.valueSize} B`,
       );
     }
@@ -171,13 +172,13 @@ function typedMap(m: KernelMap, types: { btf?: Btf; keyTypeId?: number; valueTyp
 
 /** A u32 field of BPF_MAP_CREATE: a number outside one would be cut to 32 bits and create another map than asked. */
 function u32(map: string, field: string, n: number): number {
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new UsageError(`map '${map}': ${field} must be an integer 0..4294967295, not ${n}`);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new InvalidArgumentError(`map.${field}`, `map '${map}': ${field} must be an integer 0..4294967295, not ${n}`);
   return n;
 }
 
 /** A second fd of the map behind `fd` (by its id): the collection closes its own, never yours. */
 function reopenMap(fd: number, name: string): KernelMap {
-  if (fd < 0) throw new UsageError(`map '${name}' is closed: it cannot replace a map of an object`);
+  if (fd < 0) throw new InvalidArgumentError("replaceWith", `map '${name}' is closed: it cannot replace a map of an object`);
   const { bpfMapGetFdById, bpfMapGetInfo } = sysBpf();
   const { BPF_MAP_INFO, field } = sysLayout();
   const info = bpfMapGetInfo(fd);
@@ -423,7 +424,7 @@ export class Collection extends Closeable {
  */
 export function load(spec: CollectionSpec, opts: LoadOptions = {}): Collection {
   const wanted = new Set(opts.programs ?? [...spec.programs.values()].filter((p) => p.autoload).map((p) => p.name));
-  for (const name of wanted) if (!spec.programs.has(name)) throw new UsageError(`${spec.file} has no program '${name}' (it has ${[...spec.programs.keys()].join(", ")})`);
+  for (const name of wanted) if (!spec.programs.has(name)) throw new InvalidArgumentError("programs", `${spec.file} has no program '${name}' (it has ${[...spec.programs.keys()].join(", ")})`);
   const types = new Map([...spec.programs.values()].map((p) => [p.raw, p.type]));
   const toPin: { name: string; path: string }[] = [];
   const existing = (raw: RawMapSpec): KernelMap | undefined => {

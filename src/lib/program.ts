@@ -1,7 +1,7 @@
 // A loaded program, disposable, and the attach helpers that return disposable links.
 import { btfLoadTarget, isBtfAttachKind, parseAttachSpec, type AttachSpec, type BtfAttachKind } from "../attach-spec.ts";
 import type { ProgramSpec } from "../elf/types.ts";
-import { UsageError } from "../errors.ts";
+import { InvalidArgumentError } from "../errors.ts";
 import type { AttachOptions } from "../kernel/attach.ts";
 import type { Link as KernelLink } from "../kernel/perf-link.ts";
 import type { Program as KernelProgram, ProgramSpecToLoad, VerifierStats } from "../kernel/program.ts";
@@ -175,7 +175,7 @@ export class Link extends Closeable {
   /** Runs an iterator once to its end (BPF_ITER_CREATE, read to EOF): the bytes its program wrote (bpf_seq_printf). Minimum kernel: 5.8. */
   runIterator(): Uint8Array {
     if (this.#closed) throw closedError(`link ${this.target}`);
-    if (!(this.#inner instanceof kernelIter().IterLink)) throw new UsageError(`link ${this.target} is not an iterator: only iter/ programs run to an end`);
+    if (!(this.#inner instanceof kernelIter().IterLink)) throw new InvalidArgumentError("link", `link ${this.target} is not an iterator: only iter/ programs run to an end`);
     return this.#inner.run();
   }
   /** The kernel-level link, for the low-level API. */
@@ -203,7 +203,7 @@ export class Link extends Closeable {
  *     using link = attach(prog, "tracepoint:syscalls:sys_enter_execve");
  */
 export function attach(prog: Program | KernelProgram, target: string | AttachSpec, opts: AttachOptions = {}): Link {
-  if (target === "") throw new UsageError(`attach '${prog.name}': its section names no attach point: give one ("tracepoint:CAT:NAME", "kprobe:FUNC", ...)`);
+  if (target === "") throw new InvalidArgumentError("attach", `attach '${prog.name}': its section names no attach point: give one ("tracepoint:CAT:NAME", "kprobe:FUNC", ...)`);
   const spec = withSectionHook(typeof target === "string" ? parseAttachSpec(target) : target, prog instanceof Program ? prog.spec?.section : undefined);
   const kernelProg = prog instanceof Program ? prog.raw : prog;
   return new Link(kernelAttach().attach(kernelProg, spec, opts));

@@ -1,7 +1,7 @@
 // What programs print (trace_pipe) and send (ring buffers, perf event arrays), as async iterators
 // that end when the reader is closed; disposable.
 import type { Btf } from "../elf/btf.ts";
-import { SystemError, UsageError } from "../errors.ts";
+import { InvalidArgumentError, SystemError } from "../errors.ts";
 import type { EventReader as KernelEventReader, LostRecords } from "../kernel/events/index.ts";
 import type { TracePipe } from "../kernel/trace-pipe.ts";
 import { parseTraceLine, type TraceLine } from "../trace-line.ts";
@@ -132,7 +132,7 @@ export class EventReader extends Closeable implements Reader<EventRecord> {
 
   constructor(map: BpfMap, readonly opts: EventOptions = {}) {
     super();
-    if (map.type !== "ringbuf" && map.type !== "perf_event_array") throw new UsageError(`map '${map.name}' is a ${map.type} map: events come through a ringbuf or perf_event_array map`);
+    if (map.type !== "ringbuf" && map.type !== "perf_event_array") throw new InvalidArgumentError("map", `map '${map.name}' is a ${map.type} map: events come through a ringbuf or perf_event_array map`);
     const inner = events().openEventReader(map.raw, opts.pages ? { pages: opts.pages } : {});
     this.#inner = inner;
     const typeId = opts.btf ? events().findEventType(opts.btf, opts.type) : undefined;

@@ -1,5 +1,5 @@
 // Layers below cli/ speak the library's language: no module under src/kernel, src/elf, src/btf,
-// src/net or src/sys (nor attach-spec.ts, hints.ts, test.ts) imports UsageError (the CLI's own parse errors) or has a string literal that
+// src/net, src/sys, src/lib or src/asm (nor attach-spec.ts, hints.ts, test.ts, numbers.ts) imports UsageError (the CLI's own parse errors) or has a string literal that
 // names a CLI flag ("--btf", "--target"). They throw InvalidArgumentError and name options with
 // opt(); the CLI's error printer (cli/flags.ts) puts the flag there. A source check, as
 // test/sys/keep-alive.test.ts does for bun:ffi: a flag in a kernel message is seen by every library
@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { FLAG_FOR_OPTION } from "../../src/cli/flags.ts";
 
 const SRC = join(import.meta.dir, "../../src");
-const LAYERS = ["kernel", "elf", "btf", "net", "sys"];
+const LAYERS = ["kernel", "elf", "btf", "net", "sys", "lib", "asm"];
 // Pure modules the library shares with the CLI, held to the same rule.
-const SHARED = ["attach-spec.ts", "hints.ts", "test.ts"];
+const SHARED = ["attach-spec.ts", "hints.ts", "test.ts", "numbers.ts"];
 
 /** Every flag the CLI defines (its cac option table in cli/index.ts), and the ones cli/flags.ts maps to. */
 function cliFlags(): string[] {

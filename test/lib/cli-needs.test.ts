@@ -3,7 +3,7 @@
 // iterators and bpf_link ids on Links, run counts on any attach kind, checks before attaching.
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
-import { attachLoadFields, checkAttach, hasProbes, hasTracepoint, tracefsMountPoint, ObjectError, SystemError, parseKernVersion, programSections, countRuns, createMap, load, parseAttachSpec, readObject, UsageError, BpfloadError } from "../../src/index.ts";
+import { attachLoadFields, checkAttach, hasProbes, hasTracepoint, tracefsMountPoint, ObjectError, SystemError, parseKernVersion, programSections, countRuns, createMap, load, parseAttachSpec, readObject, InvalidArgumentError, BpfloadError } from "../../src/index.ts";
 import { canUseKernel, kernelSkipReason, REPO } from "../support.ts";
 
 const EXAMPLE = `${REPO}/examples/ci/counter.o`;
@@ -23,8 +23,8 @@ test("MapSpec: key and value sizes change (their BTF types dropped), not a data 
   expect(execs.raw.valueTypeId).toBeUndefined();
   expect(execs.raw.keyTypeId).toBeUndefined();
   for (const n of [-1, 1.5, NaN, 2 ** 32]) {
-    expect(() => (execs.maxEntries = n)).toThrow(UsageError);
-    expect(() => (execs.valueSize = n)).toThrow(UsageError);
+    expect(() => (execs.maxEntries = n)).toThrow(InvalidArgumentError);
+    expect(() => (execs.valueSize = n)).toThrow(InvalidArgumentError);
   }
   expect(execs.maxEntries).toBe(1024);
   const rodata = spec.maps.get(".rodata")!;
@@ -54,7 +54,7 @@ test("parseKernVersion: --kern-version's two forms (pure)", () => {
   expect(parseKernVersion("0x409e4")).toBe(264676);
   expect(parseKernVersion("264676")).toBe(264676);
   expect(parseKernVersion("four")).toBeUndefined();
-  expect(() => parseKernVersion("4.256")).toThrow(UsageError);
+  expect(() => parseKernVersion("4.256")).toThrow(InvalidArgumentError);
 });
 
 test("checkAttach: a uprobe on a file that is not there is refused before anything loads (a BpfloadError)", () => {
@@ -125,7 +125,7 @@ describe.skipIf(!canUseKernel)(`loaded${kernelSkipReason ? ` (${kernelSkipReason
     using other = load(counter, { programs: ["on_execve"] });
     using tp = other.programs.get("on_execve")!.attach();
     expect(tp.iterator).toBe(false);
-    expect(() => tp.runIterator()).toThrow(UsageError);
+    expect(() => tp.runIterator()).toThrow(InvalidArgumentError);
   });
 
   test.skipIf(!CG2 || !bpftool)("Program.attach('cgroup:DIR') takes the hook from the section (cgroup_skb/egress: egress), bpftool as the oracle", async () => {
@@ -188,6 +188,6 @@ test("an error from under readObject/load: bpfload's own code not loadable for t
   const bug = asBpfloadError(new TypeError("x is undefined"), "a.o") as Error;
   expect(bug).toBeInstanceOf(ObjectError);
   expect(bug.message).toContain("a.o");
-  const own = new UsageError("bad");
+  const own = new InvalidArgumentError("x", "bad");
   expect(asBpfloadError(own, "a.o")).toBe(own);
 });

@@ -1,7 +1,7 @@
 // Errors a test report can show: every failure through the library is a BpfloadError subclass,
 // with errno/errnoName/hint where a syscall failed and minKernel where a feature is missing.
 import { describe, expect, test } from "bun:test";
-import { BpfloadError, createMap, FileError, load, NotSupportedError, openEvents, readObject, SyscallError, UsageError } from "../../src/index.ts";
+import { BpfloadError, createMap, FileError, load, NotSupportedError, openEvents, readObject, SyscallError, InvalidArgumentError } from "../../src/index.ts";
 import { setFeatureAnswer } from "../../src/test.ts";
 import { canUseKernel, kernelSkipReason, REPO } from "../support.ts";
 
@@ -14,16 +14,16 @@ function thrown(fn: () => unknown): unknown {
   throw new Error("did not throw");
 }
 
-test("bad input before any syscall: UsageError / FileError (pure)", async () => {
+test("bad input before any syscall: InvalidArgumentError / FileError (pure)", async () => {
   const e = thrown(() => createMap({ type: "hashmap", keySize: 4, valueSize: 4, maxEntries: 1 }));
-  expect(e).toBeInstanceOf(UsageError);
+  expect(e).toBeInstanceOf(InvalidArgumentError);
   expect((e as Error).message).toMatch(/^unknown map type 'hashmap' \(.*hash/);
   const missing = await readObject("/nonexistent/prog.o").catch((x) => x);
   expect(missing).toBeInstanceOf(FileError);
   expect(missing).toBeInstanceOf(BpfloadError);
   expect((missing as FileError).errnoName).toBe("ENOENT");
   const spec = await readObject(`${REPO}/examples/ci/counter.o`);
-  expect(thrown(() => load(spec, { programs: ["nope"] }))).toBeInstanceOf(UsageError);
+  expect(thrown(() => load(spec, { programs: ["nope"] }))).toBeInstanceOf(InvalidArgumentError);
 });
 
 describe.skipIf(!canUseKernel)(`errors from the kernel${kernelSkipReason ? ` (${kernelSkipReason})` : ""}`, () => {
@@ -37,9 +37,9 @@ describe.skipIf(!canUseKernel)(`errors from the kernel${kernelSkipReason ? ` (${
     expect(e.call).toBe("BPF_MAP_UPDATE_ELEM");
   });
 
-  test("events from a map that carries none: UsageError, not a RangeError", () => {
+  test("events from a map that carries none: InvalidArgumentError, not a RangeError", () => {
     using m = createMap({ type: "array", keySize: 4, valueSize: 4, maxEntries: 1 });
-    expect(thrown(() => openEvents(m))).toBeInstanceOf(UsageError);
+    expect(thrown(() => openEvents(m))).toBeInstanceOf(InvalidArgumentError);
   });
 
   test("a feature the kernel lacks: NotSupportedError with minKernel", async () => {

@@ -1,7 +1,7 @@
 // Maps through the library: per-CPU values with the kernel's stride under forced GC, batch and
 // per-key iteration agreeing with each other and with bpftool, queue/stack, freeze, BTF values.
 import { describe, expect, test } from "bun:test";
-import { createMap, load, readObject, SyscallError, SystemError, UsageError } from "../../src/index.ts";
+import { createMap, load, readObject, SyscallError, SystemError, InvalidArgumentError } from "../../src/index.ts";
 import { setBatchSupport } from "../../src/lib/map.ts";
 import { possibleCpus } from "../../src/sys/cpus.ts";
 import { canUseKernel, kernelSkipReason, REPO } from "../support.ts";
@@ -119,7 +119,7 @@ describe.skipIf(!canUseKernel)(`maps on the running kernel${kernelSkipReason ? `
     expect(keys).toEqual([1n]);
     expect(m.delete(1n)).toBe(true);
     expect(m.delete(1n)).toBe(false);
-    expect(() => m.set(1n, 2 ** 32)).toThrow(UsageError);
+    expect(() => m.set(1n, 2 ** 32)).toThrow(InvalidArgumentError);
     expect(() => m.set(new Uint8Array(3), 1)).toThrow(/3 bytes given, 8 expected/);
   });
 

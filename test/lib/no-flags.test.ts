@@ -38,7 +38,7 @@ describe("errors of library calls name options, not flags", () => {
     });
     expect(e).toBeInstanceOf(InvalidArgumentError);
     expect((e as InvalidArgumentError).option).toBe("map.maxEntries");
-    expect(e.message).toContain("'max_entries=-1' needs a number");
+    expect(e.message).toBe("map 'locks': maxEntries must be an integer 0..4294967295, not -1");
     expect(e.message).not.toMatch(FLAG);
   });
   test("load's freplaceTarget that is no program reference: option 'freplaceTarget'", async () => {
