@@ -24,10 +24,10 @@ const kernelPin = lazy(() => require("./kernel/pin.ts") as typeof import("./kern
 const kernelTestRun = lazy(() => require("./kernel/test-run.ts") as typeof import("./kernel/test-run.ts"));
 const sysFiles = lazy(() => require("./sys/files.ts") as typeof import("./sys/files.ts"));
 const asm = lazy(() => require("./asm/index.ts") as typeof import("./asm/index.ts"));
-const kernelVersionModule = lazy(() => require("./kernel/version.ts") as typeof import("./kernel/version.ts"));
-const tracePipe = lazy(() => require("./kernel/trace-pipe.ts") as typeof import("./kernel/trace-pipe.ts"));
-const tracefsModule = lazy(() => require("./kernel/tracefs.ts") as typeof import("./kernel/tracefs.ts"));
-const sweep = lazy(() => require("./kernel/sweep.ts") as typeof import("./kernel/sweep.ts"));
+const kernelVersionModule = lazy(() => require("./kernel/features/version.ts") as typeof import("./kernel/features/version.ts"));
+const tracePipe = lazy(() => require("./kernel/tracefs/trace-pipe.ts") as typeof import("./kernel/tracefs/trace-pipe.ts"));
+const tracefsModule = lazy(() => require("./kernel/tracefs/tracefs.ts") as typeof import("./kernel/tracefs/tracefs.ts"));
+const sweep = lazy(() => require("./kernel/tracefs/sweep.ts") as typeof import("./kernel/tracefs/sweep.ts"));
 const events = lazy(() => require("./kernel/events/index.ts") as typeof import("./kernel/events/index.ts"));
 
 // --- The library: object model, disposable resources, maps, readers, process policy ---
@@ -161,7 +161,7 @@ export const detectKernelVersion = lazyFunction(() => kernelVersionModule().dete
 /** LINUX_VERSION_CODE of "MAJOR.MINOR[.PATCH]" (each part 0..255) or a u32 number (decimal or 0x hex), as `bpfload --kern-version` takes it; undefined when it is neither form, a UsageError when a part is out of range. Pure. */
 export const parseKernVersion = lazyFunction(() => kernelVersionModule().parseKernVersionOption);
 /** The running kernel's version code and where it was read (vDSO note, version_signature, uname). */
-export type { KernelVersion } from "./kernel/version.ts";
+export type { KernelVersion } from "./kernel/features/version.ts";
 /** The running kernel's LINUX_VERSION_CODE and where it was read, detected once per process (what loads send as kern_version). No privileges; reads only: pure of side effects. */
 export const kernelVersion = lazyFunction(() => kernelProgram().kernelVersion);
 /** What loadProgram takes: name, type, instructions, license, kern_version, log level, BTF. */
@@ -186,16 +186,16 @@ export const pinName = lazyFunction(() => kernelPin().pinName);
 export const preparePinDir = lazyFunction(() => kernelPin().preparePinDir);
 /** The kernel-level trace_pipe reader under openTrace(). Lifetime: one fd until close(); one reader at a time on recent kernels. Needs root. Minimum kernel: 4.9. */
 export const TracePipe = lazyClass(() => tracePipe().TracePipe);
-export type TracePipe = import("./kernel/trace-pipe.ts").TracePipe;
+export type TracePipe = import("./kernel/tracefs/trace-pipe.ts").TracePipe;
 /** trace_pipe is held by another process (recent kernels allow one reader): the message names it. Bad state of the system (exit 1). Pure. */
 export const TracePipeBusy = lazyClass(() => tracePipe().TracePipeBusy);
-export type TracePipeBusy = import("./kernel/trace-pipe.ts").TracePipeBusy;
+export type TracePipeBusy = import("./kernel/tracefs/trace-pipe.ts").TracePipeBusy;
 /** Streams trace lines and event records until a duration, a count or an abort; installs SIGINT/SIGTERM/SIGHUP listeners while it runs (a signal stops the watch) and removes them after. Lifetime: what it opens is closed when it returns. Minimum kernel: 4.9 (ring buffers 5.8). */
-export const watch = lazyFunction(() => (require("./kernel/watch.ts") as typeof import("./kernel/watch.ts")).watch);
+export const watch = lazyFunction(() => (require("./kernel/tracefs/watch.ts") as typeof import("./kernel/tracefs/watch.ts")).watch);
 /** What watch() streams and until when (duration, count, abort signal). */
-export type { WatchOptions } from "./kernel/watch.ts";
+export type { WatchOptions } from "./kernel/tracefs/watch.ts";
 /** How a watch() ended and what it saw. */
-export type { WatchResult } from "./kernel/watch.ts";
+export type { WatchResult } from "./kernel/tracefs/watch.ts";
 /** Runs every pending undo action of this process (probe events to remove, netlink attachments to undo), newest first; errors are collected and returned, not thrown mid-way. What the `exit` listener runs. Minimum kernel: 4.9. */
 export { runCleanup } from "./kernel/cleanup.ts";
 /** Removes the probe events (tracefs kprobe_events/uprobe_events) that dead bpfload processes of this PID namespace left; live ones' and other tools' stay. Needs root. Minimum kernel: 4.9. */
@@ -206,11 +206,11 @@ export const sweepNetRecords = lazyFunction(() => sweepNet().sweepNetRecords);
 /** One line for a netlink/BPF_PROG_ATTACH attachment record of sweepNetRecords ("XDP program 'x' (id 12) on eth0"). Pure. */
 export const describeRecord = lazyFunction(() => sweepNet().describeRecord);
 /** What `bpfload probe` prints: the kernel's version, JIT, program and map types, helpers, probes. Loads and closes small programs (root); nothing stays. Minimum kernel: 4.9. */
-export const probeKernel = lazyFunction(() => (require("./kernel/features.ts") as typeof import("./kernel/features.ts")).probeKernel);
+export const probeKernel = lazyFunction(() => (require("./kernel/features/report.ts") as typeof import("./kernel/features/report.ts")).probeKernel);
 /** probeKernel's answer. */
-export type { KernelReport } from "./kernel/features.ts";
+export type { KernelReport } from "./kernel/features/report.ts";
 /** One probed item of probeKernel's report (a program type, map type, helper): yes, no, or why it could not tell. */
-export type { Probe } from "./kernel/features.ts";
+export type { Probe } from "./kernel/features/report.ts";
 /** A feature probe's answer in probeKernel's report: supported, the version that brought it, configured. */
 export type { FeatureAnswer } from "./kernel/features/probes.ts";
 /** The tracefs directory (/sys/kernel/tracing, or debugfs's tracing/); mounts tracefs when none is and setup({ mounts: true }) allowed it, else a SystemError says so. Minimum kernel: 4.9. */

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { formatAttachSpec, parseAttachSpec, probeEventName, probeEventOwner, progTypeFor } from "../src/attach-spec.ts";
 import { InvalidArgumentError } from "../src/errors.ts";
-import { candidateSymbols } from "../src/kernel/kprobe.ts";
+import { candidateSymbols } from "../src/kernel/attach/kprobe.ts";
 import { kernelVersionCode } from "../src/uapi.ts";
 
 describe("attach spec parsing", () => {

@@ -1,7 +1,7 @@
 // What an object's CO-RE relocations resolve to on one target BTF, without loading anything:
 // each program linked as the loader links it (its subprograms appended), every .BTF.ext core_relo
 // record of its pieces resolved by the engine (btf/core), and a verdict per program. Pure: the
-// target is a parameter (kernel/target-btf.ts opens it), the CLI (cli/btf.ts) prints the report.
+// target is a parameter (kernel/btf/core-target.ts opens it), the CLI (cli/btf.ts) prints the report.
 import { Btf, BtfError, BTF_KIND_STRUCT, BTF_KIND_UNION, memberBitfieldSize, readBtfExt, type BtfCoreRelo, type BtfExtSection } from "../elf/btf.ts";
 import { linkProgramPieces } from "../elf/link.ts";
 import type { ObjectSpec, ProgramSpec } from "../elf/types.ts";

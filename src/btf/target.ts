@@ -1,7 +1,7 @@
 // The pure half of opening a target BTF (the kernel's types CO-RE relocations are resolved
 // against) from a file the user gave: raw BTF as BTFHub and `pahole --btf_encode_detached` write it,
 // an ELF with a .BTF section (a vmlinux), or the tar member of a BTFHub archive once xz has
-// unpacked it (kernel/target-btf.ts runs xz). Every malformed input is one line: TargetBtfError.
+// unpacked it (kernel/btf/core-target.ts runs xz). Every malformed input is one line: TargetBtfError.
 
 import { Btf, BtfError, BTF_MAGIC } from "../elf/btf.ts";
 

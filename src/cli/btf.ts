@@ -7,7 +7,7 @@ import { BtfError } from "../elf/btf.ts";
 import { readObject } from "../elf/index.ts";
 import type { ObjectSpec } from "../elf/types.ts";
 import { BpfloadError, InputError, ObjectError, quote, UsageError } from "../errors.ts";
-import { btfFileOption, coreTargets, openTargetBtf, type TargetBtf } from "../kernel/target-btf.ts";
+import { btfFileOption, coreTargets, openTargetBtf, type TargetBtf } from "../kernel/btf/core-target.ts";
 import { statFd, openNonblocking } from "../sys/files.ts";
 import { close } from "../sys/fd.ts";
 import { listDir } from "../sys/paths.ts";

@@ -4,7 +4,7 @@ import {
   attachLoadFields, ATTACH_SYNTAX, BpfloadError, createPinDir, pinName, planPinDir, type PinPlan, formatAttachSpec, formatVersionCode, isEventMap, kernelVersion, loadProgram, openEventReaders, parseAttachSpec, parseKernVersion,
   programSections, progTypeFor, PROG_TYPES, UsageError, VerifierError, type AttachSpec, type Collection, type KernelVersion, type Program, type ProgTypeName,
 } from "../index.ts";
-import { parseProbeApi } from "../kernel/probe-pmu.ts";
+import { parseProbeApi } from "../kernel/attach/probe-pmu.ts";
 import { parseHistSpec } from "./hist.ts";
 import { readInput } from "./input.ts";
 
@@ -256,7 +256,7 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
  * no record is missed; undefined when it has none. The event modules load only then.
  */
 async function startEventReaders(out: Output, file: string, loaded: Loaded, opts: LoadOptions) {
-  // the kernel-level readers, for the watch (kernel/watch.ts) and the records' drop counters; closed by the caller
+  // the kernel-level readers, for the watch (kernel/tracefs/watch.ts) and the records' drop counters; closed by the caller
   const maps = loaded.collection && new Map([...loaded.collection.maps].map(([n, m]) => [n, m.raw]));
   const names = [...(maps ?? new Map()).entries()].filter(([, m]) => isEventMap(m)).map(([n]) => n);
   if (!maps || !names.length) {

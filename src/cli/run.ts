@@ -6,7 +6,7 @@
 // the ELF reader) or opening a loaded program (objects.ts) is imported when that is the input,
 // so `run PIN` costs little more than Bun's start (bpftool prog run's case).
 import { UsageError } from "../errors.ts";
-import type { KernelVersion } from "../kernel/version.ts";
+import type { KernelVersion } from "../kernel/features/version.ts";
 import { PACKET_TYPES, checkTestRun, testRun, type RunnableProgram, type TestRunResult } from "../kernel/test-run.ts";
 import { readUserFile } from "../sys/files.ts";
 import { close } from "../sys/fd.ts";
@@ -49,7 +49,7 @@ function isLoadedProgRef(file: string): boolean {
 /** The running kernel's version, or --kern-version's (parsed as load does). */
 async function kernVersionFor(option: string | undefined): Promise<KernelVersion> {
   if (option !== undefined) return (await import("./load.ts")).resolveKernVersion(option);
-  return (await import("../kernel/version.ts")).detectKernelVersion();
+  return (await import("../kernel/features/version.ts")).detectKernelVersion();
 }
 
 async function openLoaded(file: string, opts: RunOptions): Promise<{ prog: RunnableProgram; close: () => void }> {
@@ -87,7 +87,7 @@ async function loadOne(out: Output, file: string, opts: RunOptions): Promise<{ p
     const progType = type ?? wanted.progType;
     if (progType) checkTestRun(progType, runInput(opts), kernVersion.code); // refuse before loading
     const { loadCollection } = await import("../kernel/collection.ts");
-    const { btfFileOption, lazyCoreTarget } = await import("../kernel/target-btf.ts");
+    const { btfFileOption, lazyCoreTarget } = await import("../kernel/btf/core-target.ts");
     // with the object's BTF: callbacks and global functions need its func_info, sk_storage maps its types
     const col = loadCollection(obj, { select: (p) => p === wanted, type, kernVersion, elf: input.bytes, targetBtf: lazyCoreTarget(btfFileOption(opts.btf)) });
     return { prog: col.programs[0]!.program, close: () => col.close() };

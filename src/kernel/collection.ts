@@ -13,16 +13,16 @@ import { sectionToProgram } from "../elf/sections.ts";
 import { InvalidArgumentError, NotSupportedError, ObjectError, SyscallError, VerifierError, opt, optionText } from "../errors.ts";
 import { BPF_F_RDONLY_PROG, BPF_MAP_TYPE_PROG_ARRAY, MAP_TYPES, type ProgTypeName } from "../uapi.ts";
 import type { FreplaceTarget } from "./attach/freplace.ts";
-import { loadObjectBtf, readObjectExt, type ObjectBtf } from "./btf-load.ts";
-import { lazyCoreTarget, type CoreTarget } from "./target-btf.ts";
+import { loadObjectBtf, readObjectExt, type ObjectBtf } from "./btf/load.ts";
+import { lazyCoreTarget, type CoreTarget } from "./btf/core-target.ts";
 import { featureSince, hasFeature, requireFeature } from "./features/probes.ts";
-import { explainExternLog, externPatch, prepareExterns, rewriteMissingHelpers } from "./externs-load.ts";
-import type { KsymResolver } from "./ksyms.ts";
+import { explainExternLog, externPatch, prepareExterns, rewriteMissingHelpers } from "./externs/load.ts";
+import type { KsymResolver } from "./externs/ksyms.ts";
 import { createMap, type BpfMap, type MapDefinition } from "./map.ts";
 import { loadProgram, type Program, type ProgramBtf } from "./program.ts";
 import { createStructOpsMaps, type LoadedStructOps } from "./struct-ops.ts";
 import type { StructOpsProgramTarget } from "../elf/struct-ops.ts";
-import type { KernelVersion } from "./version.ts";
+import type { KernelVersion } from "./features/version.ts";
 
 export interface LoadedProgram {
   spec: ProgramSpec;
@@ -209,7 +209,7 @@ export function loadCollection(obj: ObjectSpec, opts: CollectionOptions = {}): C
       col.structOps = so.maps;
       col.structOpsTargets = so.targets;
     }
-    prepareExterns(obj, col, opts); // the .kconfig map and the ksym/kfunc resolver (externs-load.ts)
+    prepareExterns(obj, col, opts); // the .kconfig map and the ksym/kfunc resolver (kernel/externs/load.ts)
     fillInitialValues(obj, col, (name) => col.maps.get(name)?.fd, "map");
     for (const spec of selected) {
       try {
@@ -247,7 +247,7 @@ function loadOne(obj: ObjectSpec, spec: ProgramSpec, col: Collection, opts: Coll
   // CO-RE first: the relocated instructions are the compiler's, before any folding
   const core = pieces.some((p) => p.fn.coreRelocations) ? applyCore(obj, spec, insns, pieces, col, opts) : undefined;
   if (fold) foldGlobalData(obj, spec, insns, pieces, col);
-  rewriteMissingHelpers(spec, insns, col); // bpf_probe_read_kernel & co. before 5.5 (externs-load.ts)
+  rewriteMissingHelpers(spec, insns, col); // bpf_probe_read_kernel & co. before 5.5 (kernel/externs/load.ts)
   const callback = pieces.flatMap((p) => p.fn.relocations.map((r) => ({ fn: p.fn, r }))).find((x) => x.r.kind === "func");
   let required: string | undefined;
   if (callback) {

@@ -11,10 +11,10 @@ import { BPF_PROG_INFO, field } from "../sys/layout.ts";
 import { close } from "../sys/fd.ts";
 import { raiseMemlockLimit } from "../sys/process.ts";
 import { ATTACH_TYPES, PROG_TYPES, formatVersionCode, type ProgTypeName } from "../uapi.ts";
-import { resolveBtfTarget, type ResolvedTarget } from "./btf-target.ts";
+import { resolveBtfTarget, type ResolvedTarget } from "./btf/attach-target.ts";
 import { hasFeature, setFeatureAnswer } from "./features/probes.ts";
 import { processPolicy } from "./policy.ts";
-import { detectKernelVersion, type KernelVersion } from "./version.ts";
+import { detectKernelVersion, type KernelVersion } from "./features/version.ts";
 
 export interface ProgramSpecToLoad {
   /** Shown in errors; also the kernel-side name where the kernel supports names (4.15+). */
@@ -32,7 +32,7 @@ export interface ProgramSpecToLoad {
   /**
    * The kernel BTF type a tracing/lsm program is loaded against, prefixed as libbpf does
    * ("btf_trace_sched_switch", "bpf_lsm_file_open", "bpf_iter_task", "do_unlinkat"): resolved to
-   * attach_btf_id (and a module's attach_btf_obj_fd) in btf-target.ts.
+   * attach_btf_id (and a module's attach_btf_obj_fd) in kernel/btf/attach-target.ts.
    */
   btfTarget?: string;
   /** Already resolved: sent as is (freplace: with attachProgFd, an id of the target program's BTF). */

@@ -11,7 +11,7 @@ import { BPF_PROG_INFO, field } from "../sys/layout.ts";
 import { close } from "../sys/fd.ts";
 import { BPF_STATS_RUN_TIME } from "../uapi.ts";
 import { onCleanup } from "./cleanup.ts";
-import { sumKnown } from "./perf-link.ts";
+import { sumKnown } from "./attach/perf-link.ts";
 import type { Program } from "./program.ts";
 
 export const BPF_STATS_SYSCTL = "/proc/sys/kernel/bpf_stats_enabled";

@@ -12,9 +12,9 @@ import type { Btf } from "../elf/btf.ts";
 import type { ObjectSpec } from "../elf/types.ts";
 import { bpfLinkCreate } from "../sys/bpf.ts";
 import { attachTypeValue, MAP_TYPES } from "../uapi.ts";
-import { vmlinuxBtf } from "./btf-target.ts";
+import { vmlinuxBtf } from "./btf/attach-target.ts";
 import { createMap, type BpfMap } from "./map.ts";
-import { UndoLink, type Link } from "./perf-link.ts";
+import { UndoLink, type Link } from "./attach/perf-link.ts";
 import { BpfLink } from "./attach/tracing.ts";
 
 const BPF_MAP_TYPE_STRUCT_OPS = MAP_TYPES.indexOf("struct_ops");

@@ -4,7 +4,7 @@
 // Bun's synchronous require() of an ES module, so the API stays synchronous. `bun build` bundles
 // a require() of a literal path like an import, so the compiled executable has them too.
 
-/** `get()` once, on first use, then the same value: `const attachKinds = lazy(() => require("../kernel/attach.ts") as typeof import("../kernel/attach.ts"))`. */
+/** `get()` once, on first use, then the same value: `const attachKinds = lazy(() => require("../kernel/attach/index.ts") as typeof import("../kernel/attach/index.ts"))`. */
 export function lazy<T>(get: () => T): () => T {
   let value: T | undefined;
   let done = false;

@@ -7,9 +7,9 @@ import { BpfloadError, InvalidArgumentError, ObjectError, SyscallError, SystemEr
 import { loadFailureMessage } from "../load-failure.ts";
 import type { Collection as KernelCollection } from "../kernel/collection.ts";
 import type { BpfMap as KernelMap } from "../kernel/map.ts";
-import type { AttachOptions } from "../kernel/attach.ts";
+import type { AttachOptions } from "../kernel/attach/index.ts";
 import type { LoadedStructOps } from "../kernel/struct-ops.ts";
-import type { KernelVersion } from "../kernel/version.ts";
+import type { KernelVersion } from "../kernel/features/version.ts";
 import type { FieldName } from "../sys/layout.ts";
 import { MAP_TYPES, type ProgTypeName } from "../uapi.ts";
 import type { Value } from "./codec.ts";
@@ -24,7 +24,7 @@ const objectOptions = lazy(() => require("../elf/object-options.ts") as typeof i
 const kernelCollection = lazy(() => require("../kernel/collection.ts") as typeof import("../kernel/collection.ts"));
 const kernelMap = lazy(() => require("../kernel/map.ts") as typeof import("../kernel/map.ts"));
 const kernelPin = lazy(() => require("../kernel/pin.ts") as typeof import("../kernel/pin.ts"));
-const targetBtf = lazy(() => require("../kernel/target-btf.ts") as typeof import("../kernel/target-btf.ts"));
+const targetBtf = lazy(() => require("../kernel/btf/core-target.ts") as typeof import("../kernel/btf/core-target.ts"));
 const freplace = lazy(() => require("../kernel/attach/freplace.ts") as typeof import("../kernel/attach/freplace.ts"));
 const btfCodec: typeof import("./codec.ts").btfCodec = (...a) => (require("./codec.ts") as typeof import("./codec.ts")).btfCodec(...a);
 const sysBpf = lazy(() => require("../sys/bpf.ts") as typeof import("../sys/bpf.ts"));

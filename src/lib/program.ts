@@ -2,8 +2,8 @@
 import { btfLoadTarget, isBtfAttachKind, parseAttachSpec, type AttachSpec, type BtfAttachKind } from "../attach-spec.ts";
 import type { ProgramSpec } from "../elf/types.ts";
 import { InvalidArgumentError } from "../errors.ts";
-import type { AttachOptions } from "../kernel/attach.ts";
-import type { Link as KernelLink } from "../kernel/perf-link.ts";
+import type { AttachOptions } from "../kernel/attach/index.ts";
+import type { Link as KernelLink } from "../kernel/attach/perf-link.ts";
 import type { Program as KernelProgram, ProgramSpecToLoad, VerifierStats } from "../kernel/program.ts";
 import type { TestRunOptions, TestRunResult } from "../kernel/test-run.ts";
 import { attachTypeValue, type ProgTypeName } from "../uapi.ts";
@@ -12,17 +12,17 @@ import { Closeable, closedError, watchLeak } from "./leaks.ts";
 
 // Loaded on first use (lib/lazy.ts): every attach kind, the loader and test runs are most of the
 // library's code, and importing "bpfload" must stay cheap.
-const kernelAttach = lazy(() => require("../kernel/attach.ts") as typeof import("../kernel/attach.ts"));
+const kernelAttach = lazy(() => require("../kernel/attach/index.ts") as typeof import("../kernel/attach/index.ts"));
 const kernelPin = lazy(() => require("../kernel/pin.ts") as typeof import("../kernel/pin.ts"));
 const kernelProgram = lazy(() => require("../kernel/program.ts") as typeof import("../kernel/program.ts"));
 const kernelTestRun = lazy(() => require("../kernel/test-run.ts") as typeof import("../kernel/test-run.ts"));
 const kernelStats = lazy(() => require("../kernel/stats.ts") as typeof import("../kernel/stats.ts"));
 const kernelIter = lazy(() => require("../kernel/attach/iter.ts") as typeof import("../kernel/attach/iter.ts"));
-const kernelUprobe = lazy(() => require("../kernel/uprobe.ts") as typeof import("../kernel/uprobe.ts"));
+const kernelUprobe = lazy(() => require("../kernel/attach/uprobe.ts") as typeof import("../kernel/attach/uprobe.ts"));
 const kernelUsdt = lazy(() => require("../kernel/attach/usdt.ts") as typeof import("../kernel/attach/usdt.ts"));
-const probePmuModule = lazy(() => require("../kernel/probe-pmu.ts") as typeof import("../kernel/probe-pmu.ts"));
-const tracefsModule = lazy(() => require("../kernel/tracefs.ts") as typeof import("../kernel/tracefs.ts"));
-const tracepointModule = lazy(() => require("../kernel/tracepoint.ts") as typeof import("../kernel/tracepoint.ts"));
+const probePmuModule = lazy(() => require("../kernel/attach/probe-pmu.ts") as typeof import("../kernel/attach/probe-pmu.ts"));
+const tracefsModule = lazy(() => require("../kernel/tracefs/tracefs.ts") as typeof import("../kernel/tracefs/tracefs.ts"));
+const tracepointModule = lazy(() => require("../kernel/attach/tracepoint.ts") as typeof import("../kernel/attach/tracepoint.ts"));
 const netAttachTypes = lazy(() => require("../net/attach-types.ts") as typeof import("../net/attach-types.ts"));
 const kernelUprobeMulti = lazy(() => require("../kernel/attach/uprobe-multi.ts") as typeof import("../kernel/attach/uprobe-multi.ts"));
 

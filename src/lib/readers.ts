@@ -3,7 +3,7 @@
 import type { Btf } from "../elf/btf.ts";
 import { InvalidArgumentError, SystemError } from "../errors.ts";
 import type { EventReader as KernelEventReader, LostRecords } from "../kernel/events/index.ts";
-import type { TracePipe } from "../kernel/trace-pipe.ts";
+import type { TracePipe } from "../kernel/tracefs/trace-pipe.ts";
 import { parseTraceLine, type TraceLine } from "../trace-line.ts";
 import type { Value } from "./codec.ts";
 import { lazy } from "./lazy.ts";
@@ -13,7 +13,7 @@ import { Closeable, watchLeak } from "./leaks.ts";
 // Loaded when a reader is opened (lib/lazy.ts), not when "bpfload" is imported.
 const events = lazy(() => require("../kernel/events/index.ts") as typeof import("../kernel/events/index.ts"));
 const btfCodec: typeof import("./codec.ts").btfCodec = (...a) => (require("./codec.ts") as typeof import("./codec.ts")).btfCodec(...a);
-const tracePipe = lazy(() => require("../kernel/trace-pipe.ts") as typeof import("../kernel/trace-pipe.ts"));
+const tracePipe = lazy(() => require("../kernel/tracefs/trace-pipe.ts") as typeof import("../kernel/tracefs/trace-pipe.ts"));
 
 /** How a reader's async iteration polls and when it stops. */
 export interface ReadOptions {

@@ -23,7 +23,7 @@ if (process.argv[2] === "--child") {
   const { readObject } = await import("../../src/elf/index.ts");
   const { objectCore } = await import("../../src/btf/target-relocs.ts");
   const { CoreRelocator } = await import("../../src/btf/core/index.ts");
-  const { openTargetBtf, coreTargets } = await import("../../src/kernel/target-btf.ts");
+  const { openTargetBtf, coreTargets } = await import("../../src/kernel/btf/core-target.ts");
   const file = process.argv[3]!;
   const bytes = new Uint8Array(readFileSync(file));
   const o = await readObject(bytes, file);

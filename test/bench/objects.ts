@@ -21,7 +21,7 @@ const root = process.geteuid?.() === 0;
 
 // this kernel's BTF kinds (probed) when root; else the worst case: every kind sanitized away
 let features = { func: false, funcGlobal: false, datasec: false, float: false, declTag: false, typeTag: false, enum64: false };
-if (root) features = (await import("../../src/kernel/btf-load.ts")).kernelBtfFeatures();
+if (root) features = (await import("../../src/kernel/btf/load.ts")).kernelBtfFeatures();
 
 const section = (bytes: Uint8Array, obj: Awaited<ReturnType<typeof readObject>>, name: string) => {
   const s = obj.sections.find((x) => x.name === name);

@@ -8,8 +8,8 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from "node:os";
 import { elfBtfSection, parseTargetBtf, rawTargetBtf, tarBtfMember, TargetBtfError, targetFormat } from "../../src/btf/target.ts";
 import { BpfloadError, InputError, SystemError } from "../../src/errors.ts";
-import { btfSource } from "../../src/kernel/btf-target.ts";
-import { btfFileOption, openBtfFile, openTargetBtf } from "../../src/kernel/target-btf.ts";
+import { btfSource } from "../../src/kernel/btf/attach-target.ts";
+import { btfFileOption, openBtfFile, openTargetBtf } from "../../src/kernel/btf/core-target.ts";
 import { cliMessage } from "../../src/cli/flags.ts";
 
 setDefaultTimeout(60_000); // xz and tar under a loaded machine

@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { cliKind, cliMessage, flagMention, FLAG_FOR_OPTION } from "../../src/cli/flags.ts";
 import { BpfloadError, InvalidArgumentError, opt, optionText, SystemError } from "../../src/errors.ts";
 import { load, readObject } from "../../src/index.ts";
-import { parseKernVersionOption } from "../../src/kernel/version.ts";
+import { parseKernVersionOption } from "../../src/kernel/features/version.ts";
 import { runCli } from "../support.ts";
 
 const FIX = `${import.meta.dir}/../fixtures`;

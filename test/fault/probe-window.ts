@@ -5,9 +5,9 @@
 // process owner's to ask for (setup({ signals: true }), as the CLI does): the library installs none.
 //   bun test/fault/probe-window.ts SIGNAL LIBC_PATH
 import { setup } from "../../src/lib/setup.ts";
-import { createProbeEvent } from "../../src/kernel/tracefs-probe.ts";
-import { TracefsCommand } from "../../src/kernel/tracefs-command.ts";
-import { uprobeFileOffset } from "../../src/kernel/uprobe.ts";
+import { createProbeEvent } from "../../src/kernel/tracefs/probe-events.ts";
+import { TracefsCommand } from "../../src/kernel/tracefs/command.ts";
+import { uprobeFileOffset } from "../../src/kernel/attach/uprobe.ts";
 
 const [sig, libc] = process.argv.slice(2) as [NodeJS.Signals, string];
 setup({ signals: true });

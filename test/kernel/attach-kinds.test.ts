@@ -3,11 +3,11 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { parseAttachSpec } from "../../src/attach-spec.ts";
-import { attach, type AttachOptions } from "../../src/kernel/attach.ts";
+import { attach, type AttachOptions } from "../../src/kernel/attach/index.ts";
 import { loadProgram } from "../../src/kernel/program.ts";
-import { probePmu } from "../../src/kernel/probe-pmu.ts";
-import { TracePipe } from "../../src/kernel/trace-pipe.ts";
-import { uprobeFileOffset } from "../../src/kernel/uprobe.ts";
+import { probePmu } from "../../src/kernel/attach/probe-pmu.ts";
+import { TracePipe } from "../../src/kernel/tracefs/trace-pipe.ts";
+import { uprobeFileOffset } from "../../src/kernel/attach/uprobe.ts";
 import type { ProgTypeName } from "../../src/uapi.ts";
 import { canUseKernel, REPO, runCli, SEED, tracefsDir } from "../support.ts";
 

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { ptr } from "bun:ffi";
 import { existsSync, readFileSync } from "node:fs";
-import { BTF_DIR, btfSource, vmlinuxBtf } from "../../src/kernel/btf-target.ts";
+import { BTF_DIR, btfSource, vmlinuxBtf } from "../../src/kernel/btf/attach-target.ts";
 import { mapFileReadOnly } from "../../src/sys/map-file.ts";
 import { openFile, statFd } from "../../src/sys/files.ts";
 import { close } from "../../src/sys/fd.ts";

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { btfSource, findBtfTarget, resolveBtfTarget, vmlinuxBtf } from "../../src/kernel/btf-target.ts";
+import { btfSource, findBtfTarget, resolveBtfTarget, vmlinuxBtf } from "../../src/kernel/btf/attach-target.ts";
 import { BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from "../../src/elf/btf.ts";
 import { SystemError } from "../../src/errors.ts";
 
@@ -150,7 +150,7 @@ describe.skipIf(!!skip)("BTF targets in this kernel's BTF", () => {
 
 describe.skipIf(!!skip || process.geteuid?.() !== 0)("kernel BTF objects by name (attach_btf_obj_fd of a module)", () => {
   test("BPF_BTF_GET_NEXT_ID + GET_FD_BY_ID + the info's name find vmlinux at the id bpftool btf show gives it", () => {
-    const { kernelBtfFd } = require("../../src/kernel/btf-target.ts") as typeof import("../../src/kernel/btf-target.ts");
+    const { kernelBtfFd } = require("../../src/kernel/btf/attach-target.ts") as typeof import("../../src/kernel/btf/attach-target.ts");
     const shown = Bun.spawnSync([bpftool!, "btf", "show"]).stdout.toString().match(/^(\d+): name \[vmlinux\]/m);
     expect(shown).not.toBeNull();
     const found = kernelBtfFd("vmlinux");

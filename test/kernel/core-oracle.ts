@@ -6,7 +6,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { CoreRelocator, resolveRecords, type CoreRelocationResult } from "../../src/btf/core/index.ts";
 import { Btf, readBtfExt } from "../../src/elf/btf.ts";
 import { STT_FUNC, validateElf } from "../../src/elf/raw.ts";
-import { lazyCoreTarget } from "../../src/kernel/target-btf.ts";
+import { lazyCoreTarget } from "../../src/kernel/btf/core-target.ts";
 
 const PATCH = /^libbpf: prog '([^']+)': relo #(\d+): ((?:patched|substituting) insn .*)$/;
 const FAILED = /^libbpf: prog '([^']+)': relo #(\d+): failed to relocate/;

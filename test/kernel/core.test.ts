@@ -8,9 +8,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { Btf, BTF_KIND_ENUM, BTF_KIND_STRUCT, memberBitOffset } from "../../src/elf/btf.ts";
 import { readObject } from "../../src/elf/index.ts";
-import { btfSource } from "../../src/kernel/btf-target.ts";
+import { btfSource } from "../../src/kernel/btf/attach-target.ts";
 import { loadCollection } from "../../src/kernel/collection.ts";
-import { lazyCoreTarget, noKernelBtfMessage } from "../../src/kernel/target-btf.ts";
+import { lazyCoreTarget, noKernelBtfMessage } from "../../src/kernel/btf/core-target.ts";
 import { canUseKernel, MAIN, REPO } from "../support.ts";
 import { bpfloadRelocations, compareRelocations, libbpfRelocations } from "./core-oracle.ts";
 import { cliMessage } from "../../src/cli/flags.ts";

@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { parseAttachSpec } from "../../src/attach-spec.ts";
 import { readObject } from "../../src/elf/index.ts";
-import { attach } from "../../src/kernel/attach.ts";
+import { attach } from "../../src/kernel/attach/index.ts";
 import { loadCollection, type Collection } from "../../src/kernel/collection.ts";
 import { decodeRecord, findEventType, openEventReaders, type EventRecord } from "../../src/kernel/events/index.ts";
 import type { BpfMap } from "../../src/kernel/map.ts";

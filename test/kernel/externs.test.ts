@@ -10,7 +10,7 @@ import { linkProgram } from "../../src/elf/link.ts";
 import { SyscallError } from "../../src/errors.ts";
 import { loadCollection } from "../../src/kernel/collection.ts";
 import { setFeatureAnswer } from "../../src/kernel/features/probes.ts";
-import { KsymResolver } from "../../src/kernel/ksyms.ts";
+import { KsymResolver } from "../../src/kernel/externs/ksyms.ts";
 import { testRun } from "../../src/kernel/test-run.ts";
 import { kernelVersion } from "../../src/kernel/program.ts";
 import { bpfObjPin } from "../../src/sys/bpf.ts";

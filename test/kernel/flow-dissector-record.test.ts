@@ -10,7 +10,7 @@ import { probeEventName } from "../../src/attach-spec.ts";
 import { flowDissectorUndo } from "../../src/kernel/attach/netns.ts";
 import { openRecordDir, removeRecord, writeRecord } from "../../src/kernel/attach/records.ts";
 import { describeRecord, sweepNetRecords } from "../../src/kernel/attach/sweep-net.ts";
-import { selfOwner } from "../../src/kernel/sweep.ts";
+import { selfOwner } from "../../src/kernel/tracefs/sweep.ts";
 import { canUseKernel, MAIN, REPO } from "../support.ts";
 
 describe("flow dissector records (no kernel)", () => {

@@ -8,7 +8,7 @@ import { readObject } from "../../src/elf/index.ts";
 import { NotSupportedError } from "../../src/errors.ts";
 import { loadCollection } from "../../src/kernel/collection.ts";
 import { setFeatureAnswer } from "../../src/kernel/features/probes.ts";
-import { attachTracepoint } from "../../src/kernel/tracepoint.ts";
+import { attachTracepoint } from "../../src/kernel/attach/tracepoint.ts";
 import { canUseKernel } from "../support.ts";
 import { fixture } from "../elf/helpers.ts";
 

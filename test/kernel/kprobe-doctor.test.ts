@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { matchKernelFunctions } from "../../src/kernel/attach/kprobe-multi.ts";
-import { describeCandidates, kprobeCandidates, parseFilterFunctions, parseKallsyms, syscallBase } from "../../src/kernel/kprobe-doctor.ts";
+import { describeCandidates, kprobeCandidates, parseFilterFunctions, parseKallsyms, syscallBase } from "../../src/kernel/attach/kprobe-doctor.ts";
 
 const HOST = readFileSync(new URL("fixtures/kallsyms-6.18-x86_64.txt", import.meta.url), "utf8");
 const host = parseKallsyms(HOST);

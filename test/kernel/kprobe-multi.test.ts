@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { AttachSpec } from "../../src/attach-spec.ts";
 import { attachKprobeGlob, attachKprobeMulti, kprobeMultiSeam, MAX_SEPARATE_PROBES } from "../../src/kernel/attach/kprobe-multi.ts";
-import type { Link } from "../../src/kernel/perf-link.ts";
+import type { Link } from "../../src/kernel/attach/perf-link.ts";
 import type { Program } from "../../src/kernel/program.ts";
 
 const live = { ...kprobeMultiSeam };

@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { Btf, BTF_KIND_FUNC, BTF_KIND_STRUCT, BTF_KIND_VAR } from "../../src/elf/btf.ts";
 import { ExternError, type ExternSpec } from "../../src/elf/externs.ts";
 import { readObject } from "../../src/elf/index.ts";
-import { vmlinuxBtf } from "../../src/kernel/btf-target.ts";
-import { checkKfuncProto, checkKsymType, kallsyms, kallsymsSource } from "../../src/kernel/ksyms.ts";
+import { vmlinuxBtf } from "../../src/kernel/btf/attach-target.ts";
+import { checkKfuncProto, checkKsymType, kallsyms, kallsymsSource } from "../../src/kernel/externs/ksyms.ts";
 import { fixture, shdr } from "../elf/helpers.ts";
 import { existsSync } from "node:fs";
 

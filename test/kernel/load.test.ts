@@ -3,11 +3,11 @@ import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { parseAttachSpec } from "../../src/attach-spec.ts";
 import { SyscallError, VerifierError } from "../../src/errors.ts";
-import { attach } from "../../src/kernel/attach.ts";
+import { attach } from "../../src/kernel/attach/index.ts";
 import { pendingCleanups } from "../../src/kernel/cleanup.ts";
 import { loadProgram } from "../../src/kernel/program.ts";
-import { TracePipe } from "../../src/kernel/trace-pipe.ts";
-import { tracefs } from "../../src/kernel/tracefs.ts";
+import { TracePipe } from "../../src/kernel/tracefs/trace-pipe.ts";
+import { tracefs } from "../../src/kernel/tracefs/tracefs.ts";
 import { canUseKernel, SEED } from "../support.ts";
 
 /** bpftool's view of a loaded program (an independent oracle), when bpftool is installed. */

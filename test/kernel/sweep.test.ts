@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { probeEventName } from "../../src/attach-spec.ts";
-import { classifyEvents, parseProbeEvents, staleEvents, sweepStaleEvents } from "../../src/kernel/sweep.ts";
-import { TracefsWriteError } from "../../src/kernel/tracefs.ts";
+import { classifyEvents, parseProbeEvents, staleEvents, sweepStaleEvents } from "../../src/kernel/tracefs/sweep.ts";
+import { TracefsWriteError } from "../../src/kernel/tracefs/tracefs.ts";
 
 const LISTING = `p:kprobes/sys_clone sys_clone
 p:bpfload/bpfload_4242_0_sys_clone __x64_sys_clone

@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { probeEventName } from "../../src/attach-spec.ts";
 import { InvalidArgumentError } from "../../src/errors.ts";
 import { cliText } from "../cli-text.ts";
-import { EVENT_NAME, TracefsCommand } from "../../src/kernel/tracefs-command.ts";
+import { EVENT_NAME, TracefsCommand } from "../../src/kernel/tracefs/command.ts";
 
 const KERNEL_SPACE = new Set([0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0xa0]);
 

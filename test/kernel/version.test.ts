@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { detectKernelVersion, parseDebianUnameV, parseKernVersionOption, parseRelease, parseVdsoNote, parseVersionSignature } from "../../src/kernel/version.ts";
+import { detectKernelVersion, parseDebianUnameV, parseKernVersionOption, parseRelease, parseVdsoNote, parseVersionSignature } from "../../src/kernel/features/version.ts";
 import { formatVersionCode, kernelVersionCode } from "../../src/uapi.ts";
 import { InvalidArgumentError } from "../../src/errors.ts";
 import { cliText } from "../cli-text.ts";

@@ -1,7 +1,7 @@
 // --duration longer than setTimeout's 32-bit milliseconds (24.8 days): the timer is chained, so a
 // 3,000,000 s run does not stop at once. Fake clock: setTimeout is recorded, time advanced by hand.
 import { afterEach, expect, setSystemTime, test } from "bun:test";
-import { MAX_TIMEOUT_MS, setLongTimeout } from "../../src/kernel/watch.ts";
+import { MAX_TIMEOUT_MS, setLongTimeout } from "../../src/kernel/tracefs/watch.ts";
 
 const realSetTimeout = globalThis.setTimeout;
 afterEach(() => {

@@ -13,7 +13,7 @@ function modulesLoadedBy(entry: string): string[] {
   return (JSON.parse(r.stdout.toString()) as string[]).filter((k) => k.startsWith(`${REPO}/src/`)).map((k) => k.slice(REPO.length + 5));
 }
 
-const HEAVY = ["sys/libc.ts", "kernel/attach.ts", "kernel/collection.ts", "kernel/program.ts", "asm/asm.ts", "asm/disasm.ts", "elf/reader.ts", "kernel/features/probes.ts", "kernel/events/ringbuf.ts", "kernel/trace-pipe.ts"];
+const HEAVY = ["sys/libc.ts", "kernel/attach/index.ts", "kernel/collection.ts", "kernel/program.ts", "asm/asm.ts", "asm/disasm.ts", "elf/reader.ts", "kernel/features/probes.ts", "kernel/events/ringbuf.ts", "kernel/tracefs/trace-pipe.ts"];
 
 test('import "bpfload" evaluates no syscall, loader, attach, ELF reader or assembler module', () => {
   const loaded = modulesLoadedBy("src/index.ts");
@@ -24,7 +24,7 @@ test('import "bpfload" evaluates no syscall, loader, attach, ELF reader or assem
 
 test('import "bpfload/test" adds only the privilege check\'s syscalls, not the loader or the feature probes', () => {
   const loaded = modulesLoadedBy("src/test.ts");
-  expect(loaded.filter((m) => HEAVY.includes(m) && m !== "sys/libc.ts" && m !== "kernel/trace-pipe.ts")).toEqual([]);
+  expect(loaded.filter((m) => HEAVY.includes(m) && m !== "sys/libc.ts" && m !== "kernel/tracefs/trace-pipe.ts")).toEqual([]);
 });
 
 test("a lazy function loads on its first call and is the real one after", () => {

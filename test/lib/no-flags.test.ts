@@ -4,7 +4,7 @@
 // here comes before any system call.
 import { describe, expect, test } from "bun:test";
 import { BpfloadError, InputError, InvalidArgumentError, load, parseAttachSpec, readObject } from "../../src/index.ts";
-import { parseKernVersionOption } from "../../src/kernel/version.ts";
+import { parseKernVersionOption } from "../../src/kernel/features/version.ts";
 import { kernelTestVerdict } from "../../src/test.ts";
 
 const FIX = `${import.meta.dir}/../fixtures`;

@@ -5,7 +5,7 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { ERRNO, NotSupportedError, SyscallError, VerifierError, errnoName } from "../../src/errors.ts";
 import { setFeatureAnswer } from "../../src/kernel/features/probes.ts";
-import { attachToTraceEvent } from "../../src/kernel/perf-link.ts";
+import { attachToTraceEvent } from "../../src/kernel/attach/perf-link.ts";
 import { kernelVersion, loadProgram, Program, resetLoadFeatures } from "../../src/kernel/program.ts";
 import { onCleanup, runCleanup } from "../../src/kernel/cleanup.ts";
 import { bpfMapLookupElem, bpfMapUpdateElem, mapValueBytes } from "../../src/sys/bpf.ts";
@@ -348,7 +348,7 @@ describe("cleanup order", () => {
       if (c.name === "close") order.push(`close ${c.args[0]}`);
       if (c.name === "perf_event_open") return PERF_FD;
     });
-    // as tracefs-probe.ts does: the event's removal is registered before the link exists
+    // as kernel/tracefs/probe-events.ts does: the event's removal is registered before the link exists
     let removed = false;
     const removeEvent = () => {
       if (removed) return;

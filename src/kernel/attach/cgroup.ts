@@ -10,11 +10,11 @@ import { FileError, openFile, tryReadText } from "../../sys/files.ts";
 import { statfsType } from "../../sys/paths.ts";
 import { close } from "../../sys/fd.ts";
 import { requireHookFeature } from "../features/probes.ts";
-import { FdLink, type Link } from "../perf-link.ts";
+import { FdLink, type Link } from "./perf-link.ts";
 import type { Program } from "../program.ts";
 import { hookError, progIdOf } from "./common.ts";
 import { removeRecord, writeRecord, type NetRecord } from "./records.ts";
-import { UndoLink } from "../perf-link.ts";
+import { UndoLink } from "./perf-link.ts";
 import type { NetApi } from "./xdp.ts";
 
 const { EINVAL, ENOENT } = ERRNO;

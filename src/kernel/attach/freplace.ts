@@ -10,7 +10,7 @@ import { InvalidArgumentError, SyscallError, opt, optionText } from "../../error
 import { bpfBtfGetData, bpfBtfGetFdById, bpfRawTracepointOpen } from "../../sys/bpf.ts";
 import { close } from "../../sys/fd.ts";
 import { openProgRef, parseObjectRef, progInfoOf, type ObjectRef } from "../objects.ts";
-import { attachError } from "../perf-link.ts";
+import { attachError } from "./perf-link.ts";
 import type { Program } from "../program.ts";
 import { BpfLink } from "./tracing.ts";
 

@@ -10,7 +10,7 @@ import { readInto } from "../../sys/files.ts";
 import { close } from "../../sys/fd.ts";
 import { attachTypeValue } from "../../uapi.ts";
 import { requireFeature } from "../features/probes.ts";
-import { attachError } from "../perf-link.ts";
+import { attachError } from "./perf-link.ts";
 import type { Program } from "../program.ts";
 import { BpfLink } from "./tracing.ts";
 

@@ -9,10 +9,10 @@ import { FileError, openFile, readInto } from "../../sys/files.ts";
 import { close } from "../../sys/fd.ts";
 import { bpfLinkCreateKprobeMulti } from "../../sys/link-multi.ts";
 import { attachTypeValue } from "../../uapi.ts";
-import { parseFilterFunctions, parseKallsyms } from "../kprobe-doctor.ts";
-import { MultiLink, type Link } from "../perf-link.ts";
+import { parseFilterFunctions, parseKallsyms } from "./kprobe-doctor.ts";
+import { MultiLink, type Link } from "./perf-link.ts";
 import type { Program } from "../program.ts";
-import { tracefs } from "../tracefs.ts";
+import { tracefs } from "../tracefs/tracefs.ts";
 import { BpfLink } from "./tracing.ts";
 
 /** Without kprobe.multi, a glob becomes this many kprobes at most (each is a perf event and, through tracefs, an event). */

@@ -5,7 +5,7 @@
 import { formatAttachSpec, NETFILTER_HOOKS, type AttachSpec } from "../../attach-spec.ts";
 import { BPF_ATTACH } from "../../net/attach-types.ts";
 import { bpfLinkCreate } from "../../sys/bpf.ts";
-import { FdLink, type Link } from "../perf-link.ts";
+import { FdLink, type Link } from "./perf-link.ts";
 import type { Program } from "../program.ts";
 import { hookError } from "./common.ts";
 import { ERRNO } from "../../errors.ts";

@@ -15,7 +15,7 @@ import { bpfLinkCreate, bpfProgAttach, bpfProgDetach, bpfProgGetFdById, bpfProgQ
 import { FileError, openFile } from "../../sys/files.ts";
 import { statfsType } from "../../sys/paths.ts";
 import { close } from "../../sys/fd.ts";
-import { FdLink, UndoLink, type Link } from "../perf-link.ts";
+import { FdLink, UndoLink, type Link } from "./perf-link.ts";
 import type { Program } from "../program.ts";
 import { hookError, netnsInode, progIdOf } from "./common.ts";
 import { removeRecord, writeRecord, type NetRecord } from "./records.ts";

@@ -4,7 +4,7 @@ import { ERRNO } from "../../errors.ts";
 import { perfEventOpen } from "../../sys/perf.ts";
 import { PERF_COUNT_SW_CPU_CLOCK, PERF_TYPE_SOFTWARE } from "../../uapi.ts";
 import { possibleCpus } from "../map.ts";
-import { attachError, attachToPerfFd, MultiLink, type Link } from "../perf-link.ts";
+import { attachError, attachToPerfFd, MultiLink, type Link } from "./perf-link.ts";
 import type { Program } from "../program.ts";
 
 /** Online CPUs as perf wants them (possible CPUs that are offline refuse with ENODEV: skipped). */

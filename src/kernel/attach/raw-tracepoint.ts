@@ -3,9 +3,9 @@ import { formatAttachSpec, type AttachSpec } from "../../attach-spec.ts";
 import { SystemError, ERRNO } from "../../errors.ts";
 import { bpfRawTracepointOpen } from "../../sys/bpf.ts";
 import { requireFeature } from "../features/probes.ts";
-import { attachError, FdLink, type Link } from "../perf-link.ts";
+import { attachError, FdLink, type Link } from "./perf-link.ts";
 import type { Program } from "../program.ts";
-import { tracefs } from "../tracefs.ts";
+import { tracefs } from "../tracefs/tracefs.ts";
 
 export function attachRawTracepoint(prog: Program, spec: AttachSpec & { kind: "raw_tracepoint" }): Link {
   const target = formatAttachSpec(spec);

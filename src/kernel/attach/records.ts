@@ -8,7 +8,7 @@ import { SystemError } from "../../errors.ts";
 import { FileError, makeDirs, tryReadText, writeFile } from "../../sys/files.ts";
 import { listDir, openDirAt, openDirNoSymlinks, unlinkAt } from "../../sys/paths.ts";
 import { close } from "../../sys/fd.ts";
-import { selfOwner } from "../sweep.ts";
+import { selfOwner } from "../tracefs/sweep.ts";
 
 export const RECORD_DIR = "/run/bpfload";
 

@@ -4,7 +4,7 @@ import { formatAttachSpec, type AttachSpec } from "../../attach-spec.ts";
 import { SystemError } from "../../errors.ts";
 import { tryReadText } from "../../sys/files.ts";
 import { attachBpfToSocket, bindToInterface, packetSocket } from "../../sys/net.ts";
-import { attachError, FdLink, type Link } from "../perf-link.ts";
+import { attachError, FdLink, type Link } from "./perf-link.ts";
 import type { Program } from "../program.ts";
 
 export function attachSocket(prog: Program, spec: AttachSpec & { kind: "socket" }): Link {

@@ -8,10 +8,10 @@ import { BPF_ATTACH } from "../../net/attach-types.ts";
 import { bpfObjGet, bpfProgAttach, bpfProgDetach } from "../../sys/bpf.ts";
 import { tryReadText } from "../../sys/files.ts";
 import { close } from "../../sys/fd.ts";
-import type { Link } from "../perf-link.ts";
+import type { Link } from "./perf-link.ts";
 import type { Program } from "../program.ts";
 import { hookError } from "./common.ts";
-import { UndoLink } from "../perf-link.ts";
+import { UndoLink } from "./perf-link.ts";
 
 const HOOKS = {
   sk_msg: BPF_ATTACH.sk_msg_verdict,

@@ -3,7 +3,7 @@
 // another PID namespace (its pid means nothing here) or network namespace (nor its ifindex).
 import { tryReadText } from "../../sys/files.ts";
 import { listDir, readLink } from "../../sys/paths.ts";
-import { processStartTime, selfOwner } from "../sweep.ts";
+import { processStartTime, selfOwner } from "../tracefs/sweep.ts";
 import { detachCgroup } from "./cgroup.ts";
 import { netnsInode } from "./common.ts";
 import { listRecords, ownerState, removeRecord, RECORD_DIR, type NetRecord, type StoredRecord } from "./records.ts";

@@ -7,11 +7,11 @@ import { BPF_ATTACH } from "../../net/attach-types.ts";
 import { bpfFilterRequest, clsactRequest, deleteFilterRequest, dumpFiltersRequest, dumpQdiscsRequest, parseTc, RTM_NEWQDISC, RTM_NEWTFILTER, TC_PARENT, type TcObject } from "../../net/netlink.ts";
 import { bpfLinkCreate } from "../../sys/bpf.ts";
 import { requireHookFeature } from "../features/probes.ts";
-import { FdLink, type Link } from "../perf-link.ts";
+import { FdLink, type Link } from "./perf-link.ts";
 import type { Program } from "../program.ts";
 import { hookError, ifindexOf, netlinkError, netnsInode, progIdOf, withRoute, type RouteSocket } from "./common.ts";
 import { removeRecord, writeRecord, type NetRecord } from "./records.ts";
-import { UndoLink } from "../perf-link.ts";
+import { UndoLink } from "./perf-link.ts";
 import type { NetApi } from "./xdp.ts";
 import { ERRNO, opt, optionText } from "../../errors.ts";
 

@@ -5,7 +5,7 @@
 import { formatAttachSpec, type AttachSpec, type BtfAttachKind } from "../../attach-spec.ts";
 import { bpfLinkGetInfo, bpfRawTracepointOpen } from "../../sys/bpf.ts";
 import { field, BPF_LINK_INFO } from "../../sys/layout.ts";
-import { attachError, FdLink } from "../perf-link.ts";
+import { attachError, FdLink } from "./perf-link.ts";
 import type { Program } from "../program.ts";
 
 /** A bpf_link fd: the program stays attached until it is closed. */

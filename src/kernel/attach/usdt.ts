@@ -14,10 +14,10 @@ import { bpfLinkCreatePerfEvent } from "../../sys/link-multi.ts";
 import { close } from "../../sys/fd.ts";
 import { perfEventOpen } from "../../sys/perf.ts";
 import { attachTypeValue } from "../../uapi.ts";
-import { attachProbeEvent, createProbeEvent } from "../tracefs-probe.ts";
-import { TracefsCommand } from "../tracefs-command.ts";
-import { attachToPerfFd, MultiLink, PerfEventLink, type Link } from "../perf-link.ts";
-import { chooseProbeApi, type ProbeApi } from "../probe-pmu.ts";
+import { attachProbeEvent, createProbeEvent } from "../tracefs/probe-events.ts";
+import { TracefsCommand } from "../tracefs/command.ts";
+import { attachToPerfFd, MultiLink, PerfEventLink, type Link } from "./perf-link.ts";
+import { chooseProbeApi, type ProbeApi } from "./probe-pmu.ts";
 import type { Program } from "../program.ts";
 import { withTargetFile } from "./uprobe-multi.ts";
 

@@ -8,7 +8,7 @@ import { BPF_ATTACH } from "../../net/attach-types.ts";
 import { getLinkRequest, parseLink, RTM_NEWLINK, XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, XDP_FLAGS_UPDATE_IF_NOEXIST, xdpSetRequest } from "../../net/netlink.ts";
 import { bpfLinkCreate, bpfProgGetFdById } from "../../sys/bpf.ts";
 import { close } from "../../sys/fd.ts";
-import { FdLink, UndoLink, type Link } from "../perf-link.ts";
+import { FdLink, UndoLink, type Link } from "./perf-link.ts";
 import type { Program } from "../program.ts";
 import { hookError, ifindexOf, netlinkError, netnsInode, progIdOf, withRoute, type RouteSocket } from "./common.ts";
 import { removeRecord, writeRecord, type NetRecord } from "./records.ts";

@@ -4,12 +4,12 @@ import { bpfBtfLoad, bpfLinkCreate, bpfLinkCreateProbe, bpfMapCreate, type LinkC
 import type { SysResult } from "../../sys/libc.ts";
 import { close } from "../../sys/fd.ts";
 import { exists, tryReadText } from "../../sys/files.ts";
-import { hasControl, tracefs } from "../tracefs.ts";
+import { hasControl, tracefs } from "../tracefs/tracefs.ts";
 
 // Loaded on the first probe: importing the probes' table (FEATURE_IDS, "bpfload") must not load the loader.
 const program = () => require("../program.ts") as typeof import("../program.ts");
-const probePmu = (kind: "kprobe" | "uprobe") => (require("../probe-pmu.ts") as typeof import("../probe-pmu.ts")).probePmu(kind);
-const attachTracepoint: typeof import("../tracepoint.ts").attachTracepoint = (...a) => (require("../tracepoint.ts") as typeof import("../tracepoint.ts")).attachTracepoint(...a);
+const probePmu = (kind: "kprobe" | "uprobe") => (require("../attach/probe-pmu.ts") as typeof import("../attach/probe-pmu.ts")).probePmu(kind);
+const attachTracepoint: typeof import("../attach/tracepoint.ts").attachTracepoint = (...a) => (require("../attach/tracepoint.ts") as typeof import("../attach/tracepoint.ts")).attachTracepoint(...a);
 
 export interface ProbeKernel {
   /** BPF_PROG_LOAD (a.askLogTrueSize: 6.4+ reports log_true_size; a.claimedLogSize: see ProgLoadArgs). */

@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { parseAttachSpec } from "../../../src/attach-spec.ts";
 import { readObject } from "../../../src/elf/index.ts";
-import { attach } from "../../../src/kernel/attach.ts";
+import { attach } from "../../../src/kernel/attach/index.ts";
 import { loadCollection } from "../../../src/kernel/collection.ts";
 import { EXITED, STOP } from "../../../src/kernel/events/ring-queue.ts";
 import { RingbufReader } from "../../../src/kernel/events/ringbuf.ts";

@@ -8,7 +8,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { expandTraceBuffer } from "../../../src/kernel/trace-pipe.ts";
+import { expandTraceBuffer } from "../../../src/kernel/tracefs/trace-pipe.ts";
 
 const REPO = new URL("../../..", import.meta.url).pathname.replace(/\/$/, "");
 const dir = mkdtempSync(`${tmpdir()}/bpfload-tploss-`);

@@ -6,8 +6,8 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import type { EventReader, EventRecord } from "../../../src/kernel/events/types.ts";
-import type { TracePipe } from "../../../src/kernel/trace-pipe.ts";
-import { watch } from "../../../src/kernel/watch.ts";
+import type { TracePipe } from "../../../src/kernel/tracefs/trace-pipe.ts";
+import { watch } from "../../../src/kernel/tracefs/watch.ts";
 import { openNonblocking, readInto } from "../../../src/sys/files.ts";
 import { close } from "../../../src/sys/fd.ts";
 

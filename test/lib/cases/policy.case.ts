@@ -2,7 +2,7 @@
 // and after setup(). Prints one JSON line.
 import { readFileSync } from "node:fs";
 import { createMap, load, readObject, setup, SystemError } from "../../../src/index.ts";
-import { tracefs } from "../../../src/kernel/tracefs.ts";
+import { tracefs } from "../../../src/kernel/tracefs/tracefs.ts";
 
 const memlock = () => /^Max locked memory\s+(\S+)/m.exec(readFileSync("/proc/self/limits", "utf8"))![1];
 const listeners = () => ["SIGINT", "SIGTERM", "SIGHUP"].map((s) => process.listenerCount(s)).join(",");

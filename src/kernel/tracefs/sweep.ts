@@ -2,11 +2,11 @@
 // a file descriptor). Every event bpfload creates names its owner (attach-spec.ts: pid, start time,
 // PID namespace), so a later run can remove the ones whose owner is gone — and never anyone
 // else's, nor those of a live bpfload in another PID namespace (whose pid means nothing here).
-import { EVENT_GROUP, probeEventOwner, type EventOwner } from "../attach-spec.ts";
-import { InvalidArgumentError, errnoName } from "../errors.ts";
-import { tryReadText } from "../sys/files.ts";
-import { readLink } from "../sys/paths.ts";
-import { TracefsCommand } from "./tracefs-command.ts";
+import { EVENT_GROUP, probeEventOwner, type EventOwner } from "../../attach-spec.ts";
+import { InvalidArgumentError, errnoName } from "../../errors.ts";
+import { tryReadText } from "../../sys/files.ts";
+import { readLink } from "../../sys/paths.ts";
+import { TracefsCommand } from "./command.ts";
 import { TracefsWriteError, appendControl, hasControl, readControl } from "./tracefs.ts";
 
 export const PROBE_FILES = ["kprobe_events", "uprobe_events"] as const;

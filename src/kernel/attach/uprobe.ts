@@ -1,18 +1,18 @@
 // uprobes and uretprobes on a user-space file: by symbol (from the target's .symtab/.dynsym) or by
 // raw file offset; through the uprobe PMU (4.17+) or tracefs uprobe_events.
-import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
-import { findTargetSymbol, readTargetSymbols, TargetError } from "../elf/target.ts";
-import { InputError, SyscallError, SystemError, errnoName, ERRNO } from "../errors.ts";
-import { hintFor } from "../hints.ts";
-import { FileError, fileSize, openFile, readInto, statFd } from "../sys/files.ts";
-import { close } from "../sys/fd.ts";
-import { perfEventOpen } from "../sys/perf.ts";
+import { formatAttachSpec, type AttachSpec } from "../../attach-spec.ts";
+import { findTargetSymbol, readTargetSymbols, TargetError } from "../../elf/target.ts";
+import { InputError, SyscallError, SystemError, errnoName, ERRNO } from "../../errors.ts";
+import { hintFor } from "../../hints.ts";
+import { FileError, fileSize, openFile, readInto, statFd } from "../../sys/files.ts";
+import { close } from "../../sys/fd.ts";
+import { perfEventOpen } from "../../sys/perf.ts";
 import { attachToPerfFd, type PerfEventLink } from "./perf-link.ts";
 import { chooseProbeApi, type ProbeApi } from "./probe-pmu.ts";
-import type { Program } from "./program.ts";
-import { TracefsWriteError, hasControl } from "./tracefs.ts";
-import { TracefsCommand } from "./tracefs-command.ts";
-import { attachProbeEvent, createProbeEvent, nextEventName } from "./tracefs-probe.ts";
+import type { Program } from "../program.ts";
+import { TracefsWriteError, hasControl } from "../tracefs/tracefs.ts";
+import { TracefsCommand } from "../tracefs/command.ts";
+import { attachProbeEvent, createProbeEvent, nextEventName } from "../tracefs/probe-events.ts";
 
 type USpec = AttachSpec & { kind: "uprobe" | "uretprobe" };
 

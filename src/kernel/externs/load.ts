@@ -2,17 +2,17 @@
 // (values from kconfig.ts) and the resolver of __ksym variables and kfuncs (ksyms.ts); while
 // linking, what each extern reference becomes; after linking, the helper calls this kernel lacks
 // rewritten to their older equivalents (elf/helper-rewrite.ts).
-import { Btf } from "../elf/btf.ts";
-import { ExternError, KCONFIG_MAP, kconfigSize, POISON_CALL_KFUNC_BASE, type ExternPatch } from "../elf/externs.ts";
-import { probeReadKernelCalls, rewriteProbeReadHelpers } from "../elf/helper-rewrite.ts";
-import type { ObjectSpec, ProgramSpec } from "../elf/types.ts";
-import { ObjectError, SyscallError, SystemError } from "../errors.ts";
-import { BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARRAY } from "../uapi.ts";
-import type { Collection, CollectionOptions } from "./collection.ts";
-import { featureSince, hasFeature } from "./features/probes.ts";
+import { Btf } from "../../elf/btf.ts";
+import { ExternError, KCONFIG_MAP, kconfigSize, POISON_CALL_KFUNC_BASE, type ExternPatch } from "../../elf/externs.ts";
+import { probeReadKernelCalls, rewriteProbeReadHelpers } from "../../elf/helper-rewrite.ts";
+import type { ObjectSpec, ProgramSpec } from "../../elf/types.ts";
+import { ObjectError, SyscallError, SystemError } from "../../errors.ts";
+import { BPF_F_RDONLY_PROG, BPF_MAP_TYPE_ARRAY } from "../../uapi.ts";
+import type { Collection, CollectionOptions } from "../collection.ts";
+import { featureSince, hasFeature } from "../features/probes.ts";
 import { kconfigValues } from "./kconfig.ts";
 import { KsymResolver } from "./ksyms.ts";
-import { createMap, type BpfMap, type MapDefinition } from "./map.ts";
+import { createMap, type BpfMap, type MapDefinition } from "../map.ts";
 
 /** The object's own BTF when it is not in the kernel (for the kfuncs' prototypes). */
 function objectBtf(obj: ObjectSpec, elf: Uint8Array | undefined): Btf | undefined {

@@ -2,16 +2,16 @@
 // BTF takes (probed kind by kind, kernel/features/probes.ts), with the source-line strings of
 // .BTF.ext appended so line_info can name them. A kernel without BTF, or one that refuses this BTF,
 // gets none: loadObjectBtf says why and the caller loads without it where the program allows.
-import { dataLayoutOf, sanitizeBtf, type BtfKernelFeatures } from "../btf/sanitize.ts";
-import { externBtfLayout } from "../elf/externs.ts";
-import { appendBtfStrings } from "../elf/btf-ext-link.ts";
-import { Btf, BtfError, readBtfExt, type BtfExt } from "../elf/btf.ts";
-import type { ObjectSpec } from "../elf/types.ts";
-import { errnoName } from "../errors.ts";
-import { bpfBtfLoad } from "../sys/bpf.ts";
-import { close } from "../sys/fd.ts";
-import { featureSince, hasFeature } from "./features/probes.ts";
-import { ensureMemlockLimit } from "./program.ts";
+import { dataLayoutOf, sanitizeBtf, type BtfKernelFeatures } from "../../btf/sanitize.ts";
+import { externBtfLayout } from "../../elf/externs.ts";
+import { appendBtfStrings } from "../../elf/btf-ext-link.ts";
+import { Btf, BtfError, readBtfExt, type BtfExt } from "../../elf/btf.ts";
+import type { ObjectSpec } from "../../elf/types.ts";
+import { errnoName } from "../../errors.ts";
+import { bpfBtfLoad } from "../../sys/bpf.ts";
+import { close } from "../../sys/fd.ts";
+import { featureSince, hasFeature } from "../features/probes.ts";
+import { ensureMemlockLimit } from "../program.ts";
 
 export interface ObjectBtf {
   fd: number;

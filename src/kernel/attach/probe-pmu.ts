@@ -1,9 +1,9 @@
 // The kprobe and uprobe perf PMUs (4.17+): a probe created by perf_event_open itself, with no
 // tracefs event to name, write or remove — it vanishes when its fd closes, so a crash cannot leave
 // it behind. Older kernels only have the tracefs kprobe_events/uprobe_events path.
-import { tryReadText } from "../sys/files.ts";
-import { InvalidArgumentError, NotSupportedError, opt, optionText } from "../errors.ts";
-import { FEATURE_SINCE, since } from "../since.ts";
+import { tryReadText } from "../../sys/files.ts";
+import { InvalidArgumentError, NotSupportedError, opt, optionText } from "../../errors.ts";
+import { FEATURE_SINCE, since } from "../../since.ts";
 
 export interface ProbePmu {
   /** perf_event_attr.type of the PMU. */

@@ -1,10 +1,10 @@
 // LINUX_VERSION_CODE of the running kernel, which kernels before 5.0 demand in a kprobe program's
 // kern_version. `uname -r` lies on distributions (Debian 9 says 4.9.0-13 for 4.9.228), so the
 // sources are tried from the most to the least reliable, and the answer says which one it came from.
-import { InvalidArgumentError, opt, optionText, quote } from "../errors.ts";
-import { formatRange, parseBigInt, U32_MAX } from "../numbers.ts";
-import { readAt, readFile, tryReadText } from "../sys/files.ts";
-import { kernelVersionCode } from "../uapi.ts";
+import { InvalidArgumentError, opt, optionText, quote } from "../../errors.ts";
+import { formatRange, parseBigInt, U32_MAX } from "../../numbers.ts";
+import { readAt, readFile, tryReadText } from "../../sys/files.ts";
+import { kernelVersionCode } from "../../uapi.ts";
 
 /** Where kern_version came from: detected, or the caller's own name for the value it gave (the CLI: its flag). */
 export type VersionSource = "vdso" | "version_signature" | "uname -v" | "uname -r" | (string & {});

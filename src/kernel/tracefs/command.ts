@@ -11,8 +11,8 @@
 //   newer kernels at the LAST one (strrchr): a path with ':' means different files to different
 //   kernels, so it is refused;
 // - GROUP and EVENT must be C identifiers (is_good_name), EVENT at most 63 characters.
-import { EVENT_GROUP } from "../attach-spec.ts";
-import { InvalidArgumentError, opt, optionText } from "../errors.ts";
+import { EVENT_GROUP } from "../../attach-spec.ts";
+import { InvalidArgumentError, opt, optionText } from "../../errors.ts";
 
 export type ProbeFile = "kprobe_events" | "uprobe_events";
 

@@ -2,14 +2,14 @@
 // against. Looked up in /sys/kernel/btf/vmlinux, then in the modules' split BTF beside it; a
 // module's BTF is handed to the kernel as attach_btf_obj_fd, found (as libbpf does) by walking
 // BPF_BTF_GET_NEXT_ID and asking each BTF object's name.
-import { Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from "../elf/btf.ts";
-import { InvalidArgumentError, SystemError } from "../errors.ts";
-import { bpfBtfGetFdById, bpfBtfGetInfo, bpfBtfGetNextId } from "../sys/bpf.ts";
-import { exists, openFile, readSized, statFd } from "../sys/files.ts";
-import { mapFileReadOnly } from "../sys/map-file.ts";
-import { listDir } from "../sys/paths.ts";
-import { close } from "../sys/fd.ts";
-import type { AttachTypeName } from "../uapi.ts";
+import { Btf, BTF_KIND_FUNC, BTF_KIND_TYPEDEF } from "../../elf/btf.ts";
+import { InvalidArgumentError, SystemError } from "../../errors.ts";
+import { bpfBtfGetFdById, bpfBtfGetInfo, bpfBtfGetNextId } from "../../sys/bpf.ts";
+import { exists, openFile, readSized, statFd } from "../../sys/files.ts";
+import { mapFileReadOnly } from "../../sys/map-file.ts";
+import { listDir } from "../../sys/paths.ts";
+import { close } from "../../sys/fd.ts";
+import type { AttachTypeName } from "../../uapi.ts";
 
 export const BTF_DIR = "/sys/kernel/btf";
 

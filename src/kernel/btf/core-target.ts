@@ -5,14 +5,14 @@
 // BTFHub .tar.xz archive, unpacked through the system's xz (no npm package for one format we
 // meet once per run; the tar part is read here). Only the index pass is made: types are decoded
 // when a relocation asks for them.
-import type { CoreTargetBtf } from "../btf/core/index.ts";
-import { elfBtfSectionAt, parseTargetBtf, rawTargetBtf, TargetBtfError, targetFormat } from "../btf/target.ts";
-import { BtfError, type Btf } from "../elf/btf.ts";
-import { errnoName, exitCodeForErrno, InputError, opt, optionText, quote, SystemError, type OptionText } from "../errors.ts";
-import { FileError, INPUT_LIMIT, NotRegularFileError, openNonblocking, readInto, readUserFile, statFd } from "../sys/files.ts";
-import { close } from "../sys/fd.ts";
-import { listDir } from "../sys/paths.ts";
-import { btfSource, readBtfFile, vmlinuxBtf } from "./btf-target.ts";
+import type { CoreTargetBtf } from "../../btf/core/index.ts";
+import { elfBtfSectionAt, parseTargetBtf, rawTargetBtf, TargetBtfError, targetFormat } from "../../btf/target.ts";
+import { BtfError, type Btf } from "../../elf/btf.ts";
+import { errnoName, exitCodeForErrno, InputError, opt, optionText, quote, SystemError, type OptionText } from "../../errors.ts";
+import { FileError, INPUT_LIMIT, NotRegularFileError, openNonblocking, readInto, readUserFile, statFd } from "../../sys/files.ts";
+import { close } from "../../sys/fd.ts";
+import { listDir } from "../../sys/paths.ts";
+import { btfSource, readBtfFile, vmlinuxBtf } from "./attach-target.ts";
 
 /** A target for CoreRelocator: the base BTF first, and the modules read when needed. */
 export interface CoreTarget {

@@ -1,19 +1,19 @@
 // A probe event created through tracefs (kprobe_events / uprobe_events): the path every kernel
 // from 4.9 has. The event gets a name bpfload owns (group `bpfload`; pid, start time and PID
 // namespace in the name), is removed on every way out, and nothing else in the file is touched:
-// both the creating and the removing command come from tracefs-command.ts.
-import { EVENT_GROUP, probeEventName } from "../attach-spec.ts";
-import { SystemError } from "../errors.ts";
-import { onCleanup } from "./cleanup.ts";
-import { attachToTraceEvent, type PerfEventLink } from "./perf-link.ts";
-import type { Program } from "./program.ts";
+// both the creating and the removing command come from kernel/tracefs/command.ts.
+import { EVENT_GROUP, probeEventName } from "../../attach-spec.ts";
+import { SystemError } from "../../errors.ts";
+import { onCleanup } from "../cleanup.ts";
+import { attachToTraceEvent, type PerfEventLink } from "../attach/perf-link.ts";
+import type { Program } from "../program.ts";
 import { selfOwner, sweepStaleEvents } from "./sweep.ts";
-import { TracefsCommand } from "./tracefs-command.ts";
+import { TracefsCommand } from "./command.ts";
 import { appendControl, eventId } from "./tracefs.ts";
 
 let sequence = 0;
 
-export type { ProbeFile } from "./tracefs-command.ts";
+export type { ProbeFile } from "./command.ts";
 
 /** The name the next event of this process gets (for checks before anything is created). */
 export function nextEventName(label: string): string {

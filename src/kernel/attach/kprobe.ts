@@ -1,19 +1,19 @@
 // kprobes and kretprobes, two ways: the perf kprobe PMU (4.17+; nothing left behind by a crash)
 // and tracefs kprobe_events (every kernel from 4.9; needed for kretprobe maxactive).
-import { formatAttachSpec, isGlob, type AttachSpec } from "../attach-spec.ts";
-import { SyscallError, SystemError, errnoName, ERRNO, opt, optionText } from "../errors.ts";
-import { hintFor } from "../hints.ts";
-import { perfEventOpen } from "../sys/perf.ts";
-import { kernelVersionCode } from "../uapi.ts";
-import { attachKprobeGlob, readFilterFunctions, readKernelText } from "./attach/kprobe-multi.ts";
-import { requireFeature } from "./features/probes.ts";
+import { formatAttachSpec, isGlob, type AttachSpec } from "../../attach-spec.ts";
+import { SyscallError, SystemError, errnoName, ERRNO, opt, optionText } from "../../errors.ts";
+import { hintFor } from "../../hints.ts";
+import { perfEventOpen } from "../../sys/perf.ts";
+import { kernelVersionCode } from "../../uapi.ts";
+import { attachKprobeGlob, readFilterFunctions, readKernelText } from "./kprobe-multi.ts";
+import { requireFeature } from "../features/probes.ts";
 import { describeCandidates, kprobeCandidates, parseFilterFunctions, parseKallsyms } from "./kprobe-doctor.ts";
 import { attachToPerfFd, type Link, type PerfEventLink } from "./perf-link.ts";
 import { chooseProbeApi, type ProbeApi } from "./probe-pmu.ts";
-import { kernelVersion, type Program } from "./program.ts";
-import { TracefsCommand } from "./tracefs-command.ts";
-import { TracefsWriteError, hasControl } from "./tracefs.ts";
-import { attachProbeEvent, createProbeEvent } from "./tracefs-probe.ts";
+import { kernelVersion, type Program } from "../program.ts";
+import { TracefsCommand } from "../tracefs/command.ts";
+import { TracefsWriteError, hasControl } from "../tracefs/tracefs.ts";
+import { attachProbeEvent, createProbeEvent } from "../tracefs/probe-events.ts";
 
 /**
  * Names to try for a function the user wrote. A syscall written as the seed does (`sys_clone`) is

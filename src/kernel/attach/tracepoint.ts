@@ -1,10 +1,10 @@
 // Tracepoint programs on static trace events (events/CATEGORY/NAME/id in tracefs).
-import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
-import { NotSupportedError, SyscallError, SystemError, ERRNO } from "../errors.ts";
-import { FEATURE_SINCE, newerThan, since } from "../since.ts";
+import { formatAttachSpec, type AttachSpec } from "../../attach-spec.ts";
+import { NotSupportedError, SyscallError, SystemError, ERRNO } from "../../errors.ts";
+import { FEATURE_SINCE, newerThan, since } from "../../since.ts";
 import { attachToTraceEvent, type PerfEventLink } from "./perf-link.ts";
-import { kernelVersion, type Program } from "./program.ts";
-import { eventId, tracefs } from "./tracefs.ts";
+import { kernelVersion, type Program } from "../program.ts";
+import { eventId, tracefs } from "../tracefs/tracefs.ts";
 
 export function attachTracepoint(prog: Program, spec: AttachSpec & { kind: "tracepoint" }): PerfEventLink {
   const target = formatAttachSpec(spec);

@@ -6,12 +6,12 @@
 // - kfuncs: the FUNC of that name, its prototype checked against the object's (the argument count
 //   at least), BPF_PSEUDO_KFUNC_CALL; a module's through fd_array (insn.off is the index);
 // - weak ones the kernel lacks: 0, and a kfunc call poisoned (dead code behind bpf_ksym_exists).
-import { Btf, BTF_KIND_FUNC, BTF_KIND_FUNC_PROTO, BTF_KIND_VAR, btfKindName } from "../elf/btf.ts";
-import { ExternError, POISON_CALL_KFUNC_BASE, skipToType, type ExternPatch, type ExternSpec } from "../elf/externs.ts";
-import { quote, SystemError } from "../errors.ts";
-import { readFile, tryReadText } from "../sys/files.ts";
-import { close } from "../sys/fd.ts";
-import { btfSource, findBtfTarget, kernelBtfFd, vmlinuxBtf } from "./btf-target.ts";
+import { Btf, BTF_KIND_FUNC, BTF_KIND_FUNC_PROTO, BTF_KIND_VAR, btfKindName } from "../../elf/btf.ts";
+import { ExternError, POISON_CALL_KFUNC_BASE, skipToType, type ExternPatch, type ExternSpec } from "../../elf/externs.ts";
+import { quote, SystemError } from "../../errors.ts";
+import { readFile, tryReadText } from "../../sys/files.ts";
+import { close } from "../../sys/fd.ts";
+import { btfSource, findBtfTarget, kernelBtfFd, vmlinuxBtf } from "../btf/attach-target.ts";
 
 /** Where kallsyms is read from (tests replace it). */
 export const kallsymsSource = { path: "/proc/kallsyms" };

@@ -7,10 +7,10 @@
 // blocking call through bun:ffi stops the JS thread (no signal handlers, no timers until it
 // returns), so it never sleeps longer than that. While lines or records flow the next tick comes
 // at once.
-import type { EventReader, EventRecord, LostRecords } from "./events/types.ts";
-import { parseTraceLine, type TraceLine } from "../trace-line.ts";
+import type { EventReader, EventRecord, LostRecords } from "../events/types.ts";
+import { parseTraceLine, type TraceLine } from "../../trace-line.ts";
 import { expandTraceBuffer, TracePipe } from "./trace-pipe.ts";
-import { FdPoller } from "../sys/poll.ts";
+import { FdPoller } from "../../sys/poll.ts";
 
 export type StopReason = "duration" | "count" | "signal" | "aborted";
 

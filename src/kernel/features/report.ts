@@ -1,17 +1,17 @@
 // `bpfload probe`'s report: what this kernel offers, found out by trying: tiny programs and maps are
 // loaded and created (and closed at once), files in /proc and /sys are read. The loader's own
 // decisions ask the cached probes of features/probes.ts, which this report lists too.
-import { exists, tryReadText } from "../sys/files.ts";
-import { errnoName, ERRNO } from "../errors.ts";
-import { helperNames, MAP_TYPES, PROG_TYPES, type ProgTypeName } from "../uapi.ts";
-import { bpfMapCreate, bpfProgLoad } from "../sys/bpf.ts";
-import { close } from "../sys/fd.ts";
-import { probePmu } from "./probe-pmu.ts";
-import { liveKernel } from "./features/kernel.ts";
-import { hasFeature, probeFeatures, type FeatureAnswer, type FeatureId } from "./features/probes.ts";
-import { kernelVersion } from "./program.ts";
-import { mountPointsOf } from "./mounts.ts";
-import { hasControl, tracefs } from "./tracefs.ts";
+import { exists, tryReadText } from "../../sys/files.ts";
+import { errnoName, ERRNO } from "../../errors.ts";
+import { helperNames, MAP_TYPES, PROG_TYPES, type ProgTypeName } from "../../uapi.ts";
+import { bpfMapCreate, bpfProgLoad } from "../../sys/bpf.ts";
+import { close } from "../../sys/fd.ts";
+import { probePmu } from "../attach/probe-pmu.ts";
+import { liveKernel } from "./kernel.ts";
+import { hasFeature, probeFeatures, type FeatureAnswer, type FeatureId } from "./probes.ts";
+import { kernelVersion } from "../program.ts";
+import { mountPointsOf } from "../mounts.ts";
+import { hasControl, tracefs } from "../tracefs/tracefs.ts";
 
 /** r0 = 0; exit */
 const RETURN_0 = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);

@@ -1,12 +1,12 @@
 // Finding (and if need be mounting) tracefs, and the probe-event files in it. kprobe_events and
 // uprobe_events are only ever opened with O_APPEND: a truncating open would wipe every probe on
 // the system, including other tools' (4.9's samples/bpf loader does exactly that).
-import { SystemError } from "../errors.ts";
-import { FileError, appendText, exists, makeDirs, readText, tryReadText } from "../sys/files.ts";
-import { mount } from "../sys/process.ts";
-import { mountPointsOf, mounts } from "./mounts.ts";
-import { processPolicy } from "./policy.ts";
-import { printable, type TracefsCommand } from "./tracefs-command.ts";
+import { SystemError } from "../../errors.ts";
+import { FileError, appendText, exists, makeDirs, readText, tryReadText } from "../../sys/files.ts";
+import { mount } from "../../sys/process.ts";
+import { mountPointsOf, mounts } from "../mounts.ts";
+import { processPolicy } from "../policy.ts";
+import { printable, type TracefsCommand } from "./command.ts";
 
 const CANDIDATES = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
 
@@ -75,7 +75,7 @@ export class TracefsWriteError extends Error {
 
 /**
  * Appends one command to its control file (kprobe_events, uprobe_events). Only a TracefsCommand is
- * accepted: tracefs-command.ts is the one place that proves a command is one line of bpfload's own.
+ * accepted: kernel/tracefs/command.ts is the one place that proves a command is one line of bpfload's own.
  */
 export function appendControl(cmd: TracefsCommand): void {
   const { file, text } = cmd;

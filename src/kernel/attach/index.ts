@@ -1,30 +1,30 @@
 // One entry point from an attach spec to the attach function of its kind.
-import { formatAttachSpec, type AttachSpec } from "../attach-spec.ts";
-import { InvalidArgumentError } from "../errors.ts";
-import { ifindexOf } from "./attach/common.ts";
-import { attachFreplace } from "./attach/freplace.ts";
-import { attachIter } from "./attach/iter.ts";
-import { attachTracing } from "./attach/tracing.ts";
+import { formatAttachSpec, type AttachSpec } from "../../attach-spec.ts";
+import { InvalidArgumentError } from "../../errors.ts";
+import { ifindexOf } from "./common.ts";
+import { attachFreplace } from "./freplace.ts";
+import { attachIter } from "./iter.ts";
+import { attachTracing } from "./tracing.ts";
 import { attachKprobe, type KprobeAttachInfo } from "./kprobe.ts";
-import { attachPerfEvent } from "./attach/perf-event.ts";
-import { attachRawTracepoint } from "./attach/raw-tracepoint.ts";
-import { attachSocket } from "./attach/socket.ts";
+import { attachPerfEvent } from "./perf-event.ts";
+import { attachRawTracepoint } from "./raw-tracepoint.ts";
+import { attachSocket } from "./socket.ts";
 import type { Link } from "./perf-link.ts";
 import type { ProbeApi } from "./probe-pmu.ts";
-import type { Program } from "./program.ts";
+import type { Program } from "../program.ts";
 import { attachTracepoint } from "./tracepoint.ts";
 import { attachUprobe } from "./uprobe.ts";
-import { attachCgroup, attachFlowDissector } from "./attach/cgroup.ts";
-import { attachNetfilter } from "./attach/netfilter.ts";
-import { attachSkLookup } from "./attach/netns.ts";
-import { attachTc } from "./attach/tc.ts";
-import { attachXdp, type NetApi } from "./attach/xdp.ts";
-import { sweepNetRecords } from "./attach/sweep-net.ts";
-import { attachSockmap } from "./attach/sockmap.ts";
-import { attachKprobeMulti } from "./attach/kprobe-multi.ts";
-import { attachUprobeMulti } from "./attach/uprobe-multi.ts";
-import { attachUsdt } from "./attach/usdt.ts";
-import type { LoadedStructOps } from "./struct-ops.ts";
+import { attachCgroup, attachFlowDissector } from "./cgroup.ts";
+import { attachNetfilter } from "./netfilter.ts";
+import { attachSkLookup } from "./netns.ts";
+import { attachTc } from "./tc.ts";
+import { attachXdp, type NetApi } from "./xdp.ts";
+import { sweepNetRecords } from "./sweep-net.ts";
+import { attachSockmap } from "./sockmap.ts";
+import { attachKprobeMulti } from "./kprobe-multi.ts";
+import { attachUprobeMulti } from "./uprobe-multi.ts";
+import { attachUsdt } from "./usdt.ts";
+import type { LoadedStructOps } from "../struct-ops.ts";
 
 export interface AttachOptions {
   /** Force the kprobe/uprobe mechanism (default: the PMU where the kernel has it). */

@@ -1,13 +1,13 @@
 // A program attached to a perf event (tracepoint or probe event): the one attach mechanism that
 // works from 4.9 on. Every link registers itself with the cleanup list the moment it owns
 // something, so no exit path (signal, error, normal end) can leave a probe in the kernel.
-import { SyscallError, errnoName } from "../errors.ts";
-import { hintFor, type HintContext } from "../hints.ts";
-import { close } from "../sys/fd.ts";
-import { ioctl, perfEventOpen, readU64 } from "../sys/perf.ts";
-import { PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_SET_BPF, PERF_SAMPLE_RAW, PERF_TYPE_TRACEPOINT } from "../uapi.ts";
-import { onCleanup } from "./cleanup.ts";
-import type { Program } from "./program.ts";
+import { SyscallError, errnoName } from "../../errors.ts";
+import { hintFor, type HintContext } from "../../hints.ts";
+import { close } from "../../sys/fd.ts";
+import { ioctl, perfEventOpen, readU64 } from "../../sys/perf.ts";
+import { PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_SET_BPF, PERF_SAMPLE_RAW, PERF_TYPE_TRACEPOINT } from "../../uapi.ts";
+import { onCleanup } from "../cleanup.ts";
+import type { Program } from "../program.ts";
 
 export interface Link {
   /** What it is attached to, in attach-spec syntax. */

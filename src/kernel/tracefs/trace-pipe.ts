@@ -8,10 +8,10 @@
 // changes anything, and says which process holds the pipe. Older kernels let two readers open it
 // and each gets part of the lines; bpfload does not scan /proc for that case on every run (it
 // costs milliseconds per run, on the one-shot path): hello says so when its line does not arrive.
-import { SystemError, errnoName, ERRNO } from "../errors.ts";
-import { appendText, FileError, openNonblocking, readIntoStable, tryReadText } from "../sys/files.ts";
-import { close } from "../sys/fd.ts";
-import { listDir, readLink } from "../sys/paths.ts";
+import { SystemError, errnoName, ERRNO } from "../../errors.ts";
+import { appendText, FileError, openNonblocking, readIntoStable, tryReadText } from "../../sys/files.ts";
+import { close } from "../../sys/fd.ts";
+import { listDir, readLink } from "../../sys/paths.ts";
 import { tracefs } from "./tracefs.ts";
 
 /** Processes with the top-level trace_pipe (or a per-CPU one) open: "pid 123 (cat)". */

@@ -2,13 +2,13 @@
 // config file (/boot/config-$(uname -r), else /proc/config.gz, gunzipped), LINUX_KERNEL_VERSION
 // from bpfload's version detection, LINUX_HAS_SYSCALL_WRAPPER and LINUX_HAS_BPF_COOKIE by asking
 // the kernel. The parsing and the layout are pure (elf/externs.ts).
-import { encode, insn } from "../asm/insn.ts";
-import { kconfigData, parseKconfig, type ExternSpec, type KconfigSources } from "../elf/externs.ts";
-import { bpfProgLoad } from "../sys/bpf.ts";
-import { exists, readFile, tryReadText } from "../sys/files.ts";
-import { close } from "../sys/fd.ts";
+import { encode, insn } from "../../asm/insn.ts";
+import { kconfigData, parseKconfig, type ExternSpec, type KconfigSources } from "../../elf/externs.ts";
+import { bpfProgLoad } from "../../sys/bpf.ts";
+import { exists, readFile, tryReadText } from "../../sys/files.ts";
+import { close } from "../../sys/fd.ts";
 import { kallsyms } from "./ksyms.ts";
-import { kernelVersion } from "./program.ts";
+import { kernelVersion } from "../program.ts";
 
 /** Where the config is looked for, in libbpf's order (tests replace them). */
 export const kconfigSource = {
