@@ -106,7 +106,9 @@ function countEntries(map: BpfMap): number {
 export function printMap(out: Output, name: string, anyMap: LibraryMap | KernelMap): void {
   const map = view(anyMap);
   if (UNREADABLE.has(map.typeName)) {
-    out.event("map", { name, mapType: map.typeName, entries: null }, `map '${name}' (${map.typeName}): not readable as data`);
+    // event maps hold no entries to list: their records were printed as they arrived while watching
+    const why = map.typeName === "ringbuf" || map.typeName === "perf_event_array" ? "an event stream (its records are printed while watching), no entries to list" : "not readable as data";
+    out.event("map", { name, mapType: map.typeName, entries: null }, `map '${name}' (${map.typeName}): ${why}`);
     return;
   }
   const perCpu = map.perCpu;

@@ -53,6 +53,15 @@ describe("maps printed at exit", () => {
   });
 });
 
+test("an event map (ringbuf, perf_event_array) at exit says its records streamed while watching, not that it is unreadable", () => {
+  for (const typeName of ["ringbuf", "perf_event_array"]) {
+    const out = new Capture({});
+    printMap(out, "events", { ...refusingMap(new Error("not read")), typeName } as unknown as BpfMap);
+    expect(out.lines).toEqual([`map 'events' (${typeName}): an event stream (its records are printed while watching), no entries to list`]);
+    expect(out.events.at(-1)).toMatchObject({ type: "map", fields: { name: "events", entries: null } });
+  }
+});
+
 const bpftool = Bun.which("bpftool");
 describe.skipIf(!canUseKernel || !bpftool)("an sk_reuseport object's REUSEPORT_SOCKARRAY (as root, bpftool as the oracle)", () => {
   test("reuseport.o --no-attach: exit 0, the sockarray said unreadable, the other map printed, nothing left loaded", async () => {
