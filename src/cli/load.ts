@@ -11,6 +11,7 @@ import { readInput } from "./input.ts";
 import { cliKind, cliMessage } from "./flags.ts";
 import type { Output } from "./output.ts";
 import type { AttachTarget } from "./session.ts";
+import type { PreparedObject } from "./object.ts";
 
 export interface LoadOptions {
   section?: string;
@@ -105,11 +106,11 @@ function checkBtfAttach(prog: Program, spec: AttachSpec): void {
   throw new UsageError(`--attach ${formatAttachSpec(spec)} does not fit program '${prog.name}': it ${what}; give the attach point in the section name (fentry/FUNC, tp_btf/NAME, ...) and leave out --attach`);
 }
 
-async function loadInput(out: Output, file: string, input: ReturnType<typeof readInput>, opts: LoadOptions, type: ProgTypeName | undefined, kernVersion: KernelVersion, attachSpec?: AttachSpec): Promise<Loaded> {
+async function loadInput(out: Output, file: string, input: ReturnType<typeof readInput>, prepared: PreparedObject | undefined, opts: LoadOptions, type: ProgTypeName | undefined, kernVersion: KernelVersion, attachSpec?: AttachSpec): Promise<Loaded> {
   const logLevel = opts.logLevel;
   if (input.kind === "elf") {
-    const { loadObjectFile } = await import("./object.ts");
-    const col = await loadObjectFile(out, input.file, input.bytes, { ...opts, type, kernVersion });
+    const { loadPrepared } = await import("./object.ts");
+    const col = loadPrepared(out, input.file, prepared!, { ...opts, type, kernVersion });
     return {
       programs: [...col.programs.values()].map((p) => ({
         prog: p,
@@ -157,6 +158,8 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
   // The pinning module loads only when asked for (a lazy export): start-up is most of a one-shot load.
   const pinPlan = opts.pin !== undefined ? planPinDir(opts.pin) : undefined; // checked before loading anything, created after
   const input = readInput(file); // a bad file is said first
+  // an object is read and edited (sections, --map, --set checked) before trace_pipe is opened
+  const prepared = input.kind === "elf" ? await (await import("./object.ts")).prepareObject(out, input.file, input.bytes, { ...opts, type, kernVersion }) : undefined;
   // Refusals that need no program come before loading: uprobe targets, a busy trace_pipe.
   if (opts.netApi !== undefined && opts.netApi !== "link" && opts.netApi !== "netlink") throw new UsageError(`bad --net-api '${opts.netApi}': link (bpf_link) or netlink (netlink and BPF_PROG_ATTACH, as before links)`);
   const attachOpts = { probeApi: parseProbeApi(opts.probeApi), maxactive: opts.maxactive, freq: opts.freq, netApi: opts.netApi as "link" | "netlink" | undefined };
@@ -168,7 +171,7 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
   const pipe = session?.prepareSession([attachSpec], { watch: watches, attach: attachOpts });
   let loaded: Loaded;
   try {
-    loaded = await loadInput(out, file, input, opts, type, kernVersion, attachSpec);
+    loaded = await loadInput(out, file, input, prepared, opts, type, kernVersion, attachSpec);
   } catch (e) {
     pipe?.close();
     throw e;

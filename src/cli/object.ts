@@ -21,7 +21,17 @@ export interface ObjectLoadOptions {
 /** --btf's default: the environment variable (the library reads no environment). */
 const BTF_ENV = "BPFLOAD_BTF";
 
-export async function loadObjectFile(out: Output, file: string, bytes: Uint8Array, opts: ObjectLoadOptions): Promise<Collection> {
+/** An object read and edited as the options say (programs selected, maps sized, variables set), not yet in the kernel. */
+export interface PreparedObject {
+  spec: CollectionSpec;
+  selected: ProgramSpec[];
+}
+
+/**
+ * `load`'s first half, pure: everything wrong with the file or the options is said here, before
+ * trace_pipe is opened or anything is loaded (a truncated object is not hidden behind a busy pipe).
+ */
+export async function prepareObject(out: Output, file: string, bytes: Uint8Array, opts: ObjectLoadOptions): Promise<PreparedObject> {
   const spec = await readObject(bytes, file);
   const programs = [...spec.programs.values()];
   if (!programs.length) throw new UsageError(`${file} holds no eBPF program (no executable section with instructions)`);
@@ -41,6 +51,11 @@ export async function loadObjectFile(out: Output, file: string, bytes: Uint8Arra
   if (opts.target !== undefined && !selected.some((p) => p.type === "ext")) {
     throw new UsageError(`--target names what an freplace program replaces, and ${file} has none selected (sections freplace/FUNC)`);
   }
+  return { spec, selected };
+}
+
+/** `load`'s second half: the prepared object into the kernel. */
+export function loadPrepared(out: Output, file: string, { spec, selected }: PreparedObject, opts: ObjectLoadOptions): Collection {
   const col = load(spec, {
     programs: selected.map((p) => p.name),
     license: opts.license,

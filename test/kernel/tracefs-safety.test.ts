@@ -3,6 +3,8 @@
 // uprobe target are refused before anything is loaded. Run under /tmp/bpfload-kernel.lock.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { canUseKernel, REPO, runCli, tracefsDir } from "../support.ts";
 
 const LIBC = ["/lib/x86_64-linux-gnu/libc.so.6", "/lib/aarch64-linux-gnu/libc.so.6"].find(existsSync);
@@ -111,6 +113,17 @@ describe.skipIf(!canUseKernel)("tracefs safety on the running kernel", () => {
         expect(r.stderr).not.toContain("internal error");
         expect(controlText()).toBe(before);
       }
+      // what is wrong with the object itself or the options comes first: the pipe would not help
+      const truncated = join(mkdtempSync(join(tmpdir(), "bpfload-trunc-")), "t.o");
+      writeFileSync(truncated, readFileSync(`${REPO}/test/fixtures/ringbuf.o`).subarray(0, 300));
+      const bad = await runCli(["load", truncated, "--duration", "1"]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain("extends past the end of the file");
+      expect(bad.stderr).not.toContain("EBUSY");
+      const section = await runCli(["load", `${REPO}/test/fixtures/ringbuf.o`, "--section", "nope", "--duration", "1"]);
+      expect(section.code).toBe(2);
+      expect(section.stderr).toContain("has no section 'nope'");
+      rmSync(dirname(truncated), { recursive: true, force: true });
     } finally {
       holder.kill();
       await holder.exited;
