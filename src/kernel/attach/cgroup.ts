@@ -5,14 +5,15 @@
 import { formatAttachSpec, type AttachSpec } from "../../attach-spec.ts";
 import { InvalidArgumentError, ERRNO, opt, optionText } from "../../errors.ts";
 import { BPF_ATTACH, CGROUP_ATTACH } from "../../net/attach-types.ts";
-import { bpfLinkCreate, bpfProgAttach, bpfProgDetach, bpfProgGetFdById } from "../../sys/bpf.ts";
-import { FileError, openFile, tryReadText } from "../../sys/files.ts";
+import { bpfLinkCreate, bpfProgAttach, bpfProgDetach } from "../../sys/bpf.ts";
+import { FileError, openFile } from "../../sys/files.ts";
 import { statfsType } from "../../sys/paths.ts";
 import { close } from "../../sys/fd.ts";
 import { requireHookFeature } from "../features/probes.ts";
+import { mountPointsOf } from "../mounts.ts";
 import { FdLink, type Link } from "./perf-link.ts";
 import type { Program } from "../program.ts";
-import { hookError, progIdOf } from "./common.ts";
+import { hookError, progIdOf, recordedProgFd } from "./common.ts";
 import { removeRecord, writeRecord, type NetRecord } from "./records.ts";
 import { UndoLink } from "./perf-link.ts";
 import type { NetApi } from "./xdp.ts";
@@ -56,7 +57,7 @@ function openCgroup(path: string, what: string): number {
   // Any directory opens, and the kernel then says only EBADF: check the filesystem first.
   const fs = statfsType(path);
   if (fs.ret >= 0 && fs.type !== CGROUP2_SUPER_MAGIC) {
-    const where = cgroup2Mount();
+    const where = mountPointsOf("cgroup2")[0];
     throw new InvalidArgumentError("attach", `${what}: ${path} is not a cgroup v2 directory${where ? ` (cgroup v2 is mounted at ${where})` : " (no cgroup v2 filesystem is mounted: mount -t cgroup2 none /sys/fs/cgroup)"}`);
   }
   try {
@@ -67,23 +68,12 @@ function openCgroup(path: string, what: string): number {
   }
 }
 
-function cgroup2Mount(): string | undefined {
-  const mounts = tryReadText("/proc/self/mounts") ?? "";
-  return mounts.split("\n").map((l) => l.split(" ")).find((f) => f[2] === "cgroup2")?.[1];
-}
 
 /** Detaches the recorded program (multi-attach: exactly that program, nobody else's). */
 export function detachCgroup(rec: NetRecord & { kind: "cgroup" }, progFd?: number): "removed" | "gone" {
   const what = `detach '${rec.progName}' from cgroup ${rec.path}`;
-  let fd = progFd;
-  if (fd === undefined) {
-    const r = bpfProgGetFdById(rec.progId);
-    if (r.ret < 0) {
-      if (r.errno === ENOENT) return "gone";
-      throw hookError(what, "BPF_PROG_GET_FD_BY_ID", r.errno);
-    }
-    fd = r.ret;
-  }
+  const fd = recordedProgFd(rec.progId, progFd, what);
+  if (fd === "gone") return "gone";
   let cg: number;
   try {
     cg = openFile(rec.path);

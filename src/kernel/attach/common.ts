@@ -1,9 +1,9 @@
 // What the network and cgroup hooks share: interface and namespace lookups, a program's id, and
 // the rtnetlink conversation (request → ack with the kernel's extack text, dumps).
-import { SyscallError, SystemError, errnoName, type ErrorText } from "../../errors.ts";
+import { ERRNO, SyscallError, SystemError, errnoName, type ErrorText } from "../../errors.ts";
 import { hintFor } from "../../hints.ts";
 import { NLMSG_DONE, NLMSG_ERROR, parseAck, parseMessages, type Message } from "../../net/netlink.ts";
-import { bpfProgGetInfo } from "../../sys/bpf.ts";
+import { bpfProgGetFdById, bpfProgGetInfo } from "../../sys/bpf.ts";
 import { tryReadText } from "../../sys/files.ts";
 import { field, BPF_PROG_INFO } from "../../sys/layout.ts";
 import { netlinkReceive, netlinkSend, routeSocket } from "../../sys/netlink.ts";
@@ -27,6 +27,18 @@ export function netnsInode(): number {
 export function progIdOf(prog: Program): number {
   const r = bpfProgGetInfo(prog.fd);
   return r.ret < 0 ? 0 : r.info.getUint32(field(BPF_PROG_INFO, "id").offset, true);
+}
+
+/**
+ * An fd of the program a record names, to detach exactly it: `given` when the caller holds one,
+ * "gone" when the program no longer exists (nothing is left to detach), else the caller closes it.
+ */
+export function recordedProgFd(progId: number, given: number | undefined, what: string): number | "gone" {
+  if (given !== undefined) return given;
+  const r = bpfProgGetFdById(progId);
+  if (r.ret >= 0) return r.ret;
+  if (r.errno === ERRNO.ENOENT) return "gone";
+  throw hookError(what, "BPF_PROG_GET_FD_BY_ID", r.errno);
 }
 
 export function hookError(what: ErrorText, call: string, errno: number, hint?: ErrorText): SyscallError {

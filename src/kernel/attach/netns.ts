@@ -11,13 +11,13 @@
 import { formatAttachSpec, type AttachSpec } from "../../attach-spec.ts";
 import { ERRNO, SystemError, errnoName } from "../../errors.ts";
 import { BPF_ATTACH } from "../../net/attach-types.ts";
-import { bpfLinkCreate, bpfProgAttach, bpfProgDetach, bpfProgGetFdById, bpfProgQuery } from "../../sys/bpf.ts";
+import { bpfLinkCreate, bpfProgAttach, bpfProgDetach, bpfProgQuery } from "../../sys/bpf.ts";
 import { FileError, openFile } from "../../sys/files.ts";
 import { statfsType } from "../../sys/paths.ts";
 import { close } from "../../sys/fd.ts";
 import { FdLink, UndoLink, type Link } from "./perf-link.ts";
 import type { Program } from "../program.ts";
-import { hookError, netnsInode, progIdOf } from "./common.ts";
+import { hookError, netnsInode, progIdOf, recordedProgFd } from "./common.ts";
 import { removeRecord, writeRecord, type NetRecord } from "./records.ts";
 import type { NetApi } from "./xdp.ts";
 
@@ -114,15 +114,8 @@ export function detachFlowDissector(rec: NetRecord & { kind: "flow_dissector" },
   if (action === "gone") return "gone";
   // (bpfload's own detach at exit on 4.20, which has no query: what it attached, as before)
   if (action !== "detach" && !(progFd !== undefined && action.noQuery)) throw new SystemError(`${what}: ${action.error}`);
-  let fd = progFd;
-  if (fd === undefined) {
-    const r = bpfProgGetFdById(rec.progId);
-    if (r.ret < 0) {
-      if (r.errno === ENOENT) return "gone";
-      throw hookError(what, "BPF_PROG_GET_FD_BY_ID", r.errno);
-    }
-    fd = r.ret;
-  }
+  const fd = recordedProgFd(rec.progId, progFd, what);
+  if (fd === "gone") return "gone";
   try {
     const r = bpfProgDetach(0, fd, BPF_ATTACH.flow_dissector);
     if (r.ret >= 0) return "removed";
