@@ -26,7 +26,9 @@ export const OWNER_COPIER = 2;
 export const STATE = 6;
 /** Counted up by the main thread at each poll: the copier takes over while it stands still. */
 export const HEARTBEAT = 7;
-const CONTROL_WORDS = 8;
+/** Records the copier moved (the rest the main thread did): for tests and a look at a run. */
+export const COPIED = 8;
+const CONTROL_WORDS = 12;
 const WRAP = 0xffffffff;
 
 export interface RingQueueBuffers {

@@ -11,7 +11,7 @@ import { viewMapping } from "../../sys/mmap.ts";
 import { FdPoller } from "../../sys/poll.ts";
 import { signalEventFd } from "../../sys/eventfd.ts";
 import { RingCopy } from "./ring-copy.ts";
-import { EXITED, HEARTBEAT, OWNER, OWNER_COPIER, RingQueue, STATE, STOP, WAKE_PENDING, type RingQueueBuffers } from "./ring-queue.ts";
+import { COPIED, EXITED, HEARTBEAT, OWNER, OWNER_COPIER, RingQueue, STATE, STOP, WAKE_PENDING, type RingQueueBuffers } from "./ring-queue.ts";
 
 export interface CopierInit extends RingQueueBuffers {
   consumerAddress: number;
@@ -75,6 +75,7 @@ function copyWhileStalled(init: CopierInit, q: RingQueue): void {
     } finally {
       Atomics.store(control, OWNER, 0);
     }
+    Atomics.add(control, COPIED, n);
     // Signal, then the flag: a reader that finds the flag clears the eventfd (ringbuf.ts)
     if (n > 0 && Atomics.load(control, WAKE_PENDING) === 0) {
       signalEventFd(init.wakeFd);
