@@ -22,10 +22,10 @@ export interface CopierInit extends RingQueueBuffers {
   wakeFd: number;
 }
 
-/** How often the main thread's heartbeat is looked at while records flow. */
-const TICK_MS = 0.5;
-/** Ticks without a new record before the copier sleeps in ppoll (10 ms). */
-const IDLE_TICKS = 20;
+/** How often the main thread's heartbeat is looked at while records flow (0.5 ms asked slept ~0.7 ms, 1,350 wake-ups/s measured, and paced 10:100 lost 3-418 records in 3 of 3 runs; 0.2 ms: 0-66 in 3). */
+const TICK_MS = 0.2;
+/** Ticks without a new record before the copier sleeps in ppoll (10-20 ms). */
+const IDLE_TICKS = 50;
 /** The longest sleep in ppoll before STOP is looked at again. */
 const IDLE_MS = 10;
 
