@@ -45,8 +45,14 @@ const TRIGGER_SECONDS = 3;
 const WINDOW = TRIGGER_SECONDS + 2;
 type Result = { records: number; lost: number; calls: number; secs: number };
 
-function runTrigger(trigger: string[]): { calls: number; secs: number } {
-  const m = /calls (\d+) seconds ([\d.]+)/.exec(sh([`${dir}/trigger`, String(TRIGGER_SECONDS), ...trigger]))!;
+/** The trigger runs as its own process while this one goes on reading the consumer's output (a
+ *  spawnSync here left bpfload's stderr pipe unread for 3 s: its lost-record lines filled it and
+ *  its writes stalled the reader, 0.1x libbpf's rate where the same run to a file gave 0.6-1x). */
+async function runTrigger(trigger: string[]): Promise<{ calls: number; secs: number }> {
+  const p = Bun.spawn([`${dir}/trigger`, String(TRIGGER_SECONDS), ...trigger], { stdout: "pipe" });
+  const out = await new Response(p.stdout).text();
+  if ((await p.exited) !== 0) throw new Error(`trigger exited ${p.exitCode}`);
+  const m = /calls (\d+) seconds ([\d.]+)/.exec(out)!;
   return { calls: Number(m[1]), secs: Number(m[2]) };
 }
 
@@ -55,8 +61,7 @@ const ring = arg("--ring");
 async function libbpf(obj: string, trigger: string[]): Promise<Result> {
   const p = Bun.spawn([`${dir}/libbpf-consumer`, obj, String(WINDOW), ...(ring && obj.includes("ringbuf") ? [ring] : [])], { stdout: "pipe", stderr: "pipe" });
   await waitFor(p.stderr, "ready");
-  const t = runTrigger(trigger);
-  const out = await new Response(p.stdout).text();
+  const [t, out] = await Promise.all([runTrigger(trigger), new Response(p.stdout).text()]);
   const m = /records (\d+) lost (\d+)/.exec(out)!;
   return { records: Number(m[1]), lost: Number(m[2]), ...t };
 }
@@ -68,8 +73,7 @@ async function bpfload(obj: string, trigger: string[]): Promise<Result> {
   const resize = ring && obj.includes("ringbuf") ? ["--map", `events:max_entries=${ring}`] : [];
   const p = Bun.spawn([...BPFLOAD, "load", obj, "--duration", String(WINDOW), ...resize], { stdout: Bun.file(file), stderr: "pipe" });
   const { reader, text } = await waitFor(p.stderr, "watching");
-  const t = runTrigger(trigger);
-  const all = await readAll(reader, text);
+  const [t, all] = await Promise.all([runTrigger(trigger), readAll(reader, text)]);
   await p.exited;
   const m = /(\d+) trace lines, (\d+) records, (\d+) lost/.exec(all);
   if (!m) throw new Error(`bpfload: ${all}`);

@@ -4,6 +4,7 @@
 // so the main thread may stall (GC, JIT, a slow stdout) without the kernel's ring filling; when
 // it is full the copier leaves records in the kernel's ring (the program then counts its drops).
 //
+// Writers: the copier and the main thread, one at a time (OWNER); the reader: the main thread.
 // Layout: a control block of Int32 words (write offset, read offset, flags), then the data:
 // records as { u32 length; u8 bytes[length]; } padded to 4 bytes; a length of WRAP says "go on
 // at offset 0". write == read means empty, so the writer never fills the last byte; and it keeps
@@ -17,9 +18,17 @@ export const STOP = 2;
 export const EXITED = 3;
 /** The copier signalled the reader's wake-up fd and the reader has not looked since. */
 export const WAKE_PENDING = 4;
+/** Who copies out of the kernel's ring now: 0 nobody, else OWNER_MAIN or OWNER_COPIER (a lock, taken by compareExchange). */
+export const OWNER = 5;
+export const OWNER_MAIN = 1;
+export const OWNER_COPIER = 2;
 /** 0 at first; the copier sets 1 as it takes the kernel's ring, or the reader 2 when it gave up waiting. */
 export const STATE = 6;
-const CONTROL_WORDS = 8;
+/** Counted up by the main thread at each poll: the copier takes over while it stands still. */
+export const HEARTBEAT = 7;
+/** Records the copier moved (the rest the main thread did): for tests and a look at a run. */
+export const COPIED = 8;
+const CONTROL_WORDS = 12;
 const WRAP = 0xffffffff;
 
 export interface RingQueueBuffers {

@@ -14,15 +14,17 @@
 // acquire the kernel's protocol asks for; x86_64's TSO gives it anyway, arm64 needs the fence).
 // consumer_pos is written with Atomics.store (release: the copy of the record comes first).
 //
-// The ring is read by a copier thread (ringbuf-worker.ts, a Worker) that moves records into a
-// much bigger RingQueue the moment they are there: the main thread's pauses (GC, JIT, output)
-// no longer fill the kernel's ring. If the Worker cannot be started, poll() reads the ring itself.
+// poll() moves the ring's records into a much bigger RingQueue and hands them over from there;
+// a copier thread (ringbuf-worker.ts, a Worker) does the moving while the main thread pauses
+// (GC, JIT, output), so those pauses no longer fill the kernel's ring. If the Worker cannot be
+// started, poll() reads the ring directly.
 import { SystemError, errnoName } from "../../errors.ts";
 import { clearEventFd, eventFd } from "../../sys/eventfd.ts";
 import { mmapShared, munmap, pageSize, PROT_READ, PROT_WRITE, type Mapping } from "../../sys/mmap.ts";
 import { close as closeFd } from "../../sys/fd.ts"; // the readers have close() methods
 import type { BpfMap } from "../map.ts";
-import { createQueueBuffers, EXITED, RingQueue, STATE, STOP, WAKE_PENDING } from "./ring-queue.ts";
+import { RingCopy } from "./ring-copy.ts";
+import { createQueueBuffers, EXITED, HEARTBEAT, OWNER, OWNER_MAIN, RingQueue, STATE, STOP, WAKE_PENDING } from "./ring-queue.ts";
 import type { CopierInit } from "./ringbuf-worker.ts";
 import { iterateRecords, type EventReader, type EventRecord, type LostRecords } from "./types.ts";
 
@@ -40,7 +42,10 @@ export interface RingbufOptions {
   queueBytes?: number;
 }
 
-type Copier = { worker: import("node:worker_threads").Worker; queue: RingQueue; wakeFd: number };
+type Copier = { worker: import("node:worker_threads").Worker; queue: RingQueue; copy: RingCopy; wakeFd: number };
+
+/** Records a poll moves from the ring into the queue before it hands them over. */
+const DRAIN_BATCH = 1024;
 
 // STATE values (ring-queue.ts)
 const COPIER = 1;
@@ -75,11 +80,13 @@ export class RingbufReader implements EventReader {
   private readonly dataStart: number;
   private closed = false;
   private copier?: Copier;
+  /** Polls in a row that found nothing (with a copier). */
+  private idlePolls = 1;
   /** A copier that stopped by itself (its eventfd is closed at close). */
   private retiredCopier?: Copier;
   /**
    * The map's fd polls readable while the ring holds data (ringbuf_map_poll); with a copier,
-   * only the eventfd it signals once records are in its queue.
+   * also the eventfd it signals once it put records in its queue.
    */
   readonly pollFds: number[];
 
@@ -116,9 +123,7 @@ export class RingbufReader implements EventReader {
   }
 
   /**
-   * Starts the copier and waits for it to hold the ring (15-30 ms measured): from then on this
-   * thread sleeps on its eventfd only. Both on the map's fd cost the copier its CPU: the main
-   * thread woke with every record and found it not yet copied. If the Worker cannot start,
+   * Starts the copier and waits for it to be running (15-30 ms measured). If the Worker cannot start,
    * or does not within 2 s, this thread reads the ring itself (and the copier, if it ever
    * starts, finds the ring given up: STATE, ring-queue.ts).
    */
@@ -146,8 +151,9 @@ export class RingbufReader implements EventReader {
       closeFd(wakeFd);
       return;
     }
-    this.copier = { worker, queue, wakeFd };
-    this.pollFds.splice(0, 1, wakeFd);
+    const copy = new RingCopy(new Uint32Array(this.consumer.buffer, 0, 2), this.words, page, size - 1, queue);
+    this.copier = { worker, queue, copy, wakeFd };
+    this.pollFds.push(wakeFd);
   }
 
   get lost(): number {
@@ -160,23 +166,32 @@ export class RingbufReader implements EventReader {
     const c = this.copier;
     if (c) {
       const control = c.queue.control;
-      // In this order (the copier signals when it turns WAKE_PENDING from 0 to 1, after its
-      // records are in): a signal after the clear wakes the next ppoll, and none is lost. The
-      // clear is unconditional: one that waited on the flag let a copier preempted between its
-      // signal and its flag leave the eventfd readable and this thread spinning on it (measured).
-      clearEventFd(c.wakeFd);
-      Atomics.store(control, WAKE_PENDING, 0);
-      // records the copier took out first: they are older than any still in the kernel's ring
+      Atomics.add(control, HEARTBEAT, 1); // (the copier takes over while this stands still)
+      // The ring into the queue first, behind what the copier put there (unless it is at it
+      // now: then its records come next poll), then the queue out: onRecord's allocations
+      // (a GC pause) come after the lock is released, so the copier can take over meanwhile.
+      if (Atomics.compareExchange(control, OWNER, 0, OWNER_MAIN) === 0) {
+        try {
+          c.copy.copy(DRAIN_BATCH);
+        } finally {
+          Atomics.store(control, OWNER, 0);
+        }
+      }
+      // The copier signals, then sets WAKE_PENDING: the eventfd is cleared when the flag was set,
+      // and after a poll that found nothing (a signal whose flag came late would otherwise keep
+      // ppoll returning at once and this thread spinning). A poll that finds records costs no syscall.
+      if (Atomics.exchange(control, WAKE_PENDING, 0) === 1 || this.idlePolls > 0) clearEventFd(c.wakeFd);
       n += c.queue.drain((data) => onRecord({ map: this.map, data }));
       if (Atomics.load(control, EXITED) === 1) {
         // The copier stopped by itself (its ppoll failed, or it threw): what it left in the
-        // queue first, then this thread reads the ring (woken by pollMs only: the eventfd it
-        // sleeps on stays open, and silent, until close).
+        // queue first, then this thread reads the ring directly (the eventfd stays open, and
+        // silent, until close).
         n += c.queue.drain((data) => onRecord({ map: this.map, data }));
         this.copier = undefined;
         this.retiredCopier = c;
         n += this.readRing(onRecord);
       }
+      this.idlePolls = n > 0 ? 0 : this.idlePolls + 1;
     } else {
       n += this.readRing(onRecord);
     }
@@ -247,6 +262,7 @@ export class RingbufReader implements EventReader {
     if (c) {
       const control = c.queue.control;
       Atomics.store(control, STOP, 1);
+      Atomics.notify(control, STOP); // (it ticks in Atomics.wait on STOP)
       // The copier leaves the ring within its ppoll's timeout (10 ms); one that never started
       // gives it up here (CLOSED). Only then is it unmapped: a thread reading unmapped pages
       // would crash the process. One that does not answer in 1 s keeps its mapping (a leak, not a crash).
