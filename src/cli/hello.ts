@@ -50,7 +50,7 @@ export async function runHello(out: Output, opts: HelloOptions): Promise<number>
     : chooseAttach(); // the running kernel decides (by probing), whatever --kern-version says
   out.info(`hello: the seed's 13 instructions; ${chosen.why}`);
   // trace_pipe (one reader) and a uprobe target are checked before anything is loaded
-  const pipe = prepareSession([chosen.spec], { watch: opts.duration !== 0 });
+  const pipe = prepareSession(out, [chosen.spec], { watch: opts.duration !== 0 });
   let prog: ReturnType<typeof loadProgram>;
   try {
     prog = loadProgram({ name: "hello", type: chosen.type, insns: HELLO_INSNS, kernVersion });

@@ -168,7 +168,7 @@ export async function runLoad(out: Output, file: string, opts: LoadOptions): Pro
   // The attach and watch machinery (probes, trace_pipe, links) loads only when it is used: a
   // --no-attach load without --attach needs none of it (~1-2 ms of module start-up)
   const session = opts.attachProgram !== false || attachSpec ? await import("./session.ts") : undefined;
-  const pipe = session?.prepareSession([attachSpec], { watch: watches, attach: attachOpts });
+  const pipe = session?.prepareSession(out, [attachSpec], { watch: watches, attach: attachOpts });
   let loaded: Loaded;
   try {
     loaded = await loadInput(out, file, input, prepared, opts, type, kernVersion, attachSpec);

@@ -29,11 +29,16 @@ export interface SessionOptions {
  * symbol, tracefs command) and trace_pipe, which only one process may read on newer kernels.
  * Returns the open pipe when the run will watch it (hand it to attachAndWatch).
  */
-export function prepareSession(specs: (AttachSpec | undefined)[], opts: { watch: boolean; attach?: AttachOptions }): TracePipe | undefined {
+export function prepareSession(out: Output, specs: (AttachSpec | undefined)[], opts: { watch: boolean; attach?: AttachOptions }): TracePipe | undefined {
   for (const spec of specs) if (spec) checkAttach(spec, opts.attach);
   if (!opts.watch) return undefined;
   try {
-    return new TracePipe();
+    const pipe = new TracePipe();
+    // Lines already in the trace buffer were printed before this run loaded anything (an earlier
+    // run's last lines, nobody read them): they are not this program's, so they are not shown.
+    const stale = pipe.discardBuffered();
+    if (stale) out.detail(`discarded ${stale} trace line${stale === 1 ? "" : "s"} left in the trace buffer from before this run`);
+    return pipe;
   } catch (e) {
     // Only "another process reads it" is final here. Anything else (tracefs unreadable to this
     // user, not mounted) is left to the watch to report, so that e.g. a user without privileges

@@ -102,6 +102,13 @@ export class TracePipe {
     return lines;
   }
 
+  /** Reads away what the trace buffer holds now, a partial last line too; returns how many lines it held. */
+  discardBuffered(): number {
+    const n = this.drain().length + (this.partial ? 1 : 0);
+    this.partial = "";
+    return n;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
