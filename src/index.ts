@@ -37,6 +37,7 @@ export {
   BpfMap, createMap, openPinnedMap, type MapOptions, type UpdateMode, type Value,
   openTrace, openEvents, TraceReader, EventReader, type Reader, type ReadOptions, type TraceEvent, type EventRecord, type EventOptions,
   trackLeaks, type LeakReport, setup,
+  listMaps, listPrograms, openMap, openProgram, mapInfo, programInfo, type MapInfo, type ProgInfo,
 } from "./lib/index.ts";
 /** What `setup()` may change in the process: `memlock` (raise RLIMIT_MEMLOCK: kernels before 5.11 charge BPF memory to it), `signals` (SIGINT/SIGTERM/SIGHUP undo probe events, then exit), `mounts` (tracefs, bpffs when missing). */
 export type { SetupOptions } from "./lib/index.ts";
@@ -67,6 +68,10 @@ export { errnoName } from "./errors.ts";
 /** A failed file operation (open, read, write), with the path and the errno by name; bad input (exit 2) for a wrong path, a system refusal (1) for EMFILE, ENOSPC, EACCES. Pure. */
 export const FileError = lazyClass(() => sysFiles().FileError);
 export type FileError = import("./sys/files.ts").FileError;
+/** Reads a file a user named, whole: opened non-blocking (a FIFO with no writer does not wait), refused with a FileError unless it is a regular file of at most `limit` bytes (256 MiB; EFBIG beyond). No privileges. Pure of side effects (reads only). */
+export const readUserFile = lazyFunction(() => sysFiles().readUserFile);
+/** Creates or truncates `path` and writes all of `bytes`, or throws a FileError (opened non-blocking: a FIFO nobody reads is ENXIO at once, not a wait). Lifetime: the file stays. No privileges; any kernel: Minimum kernel: 4.9. */
+export const writeFile = lazyFunction(() => sysFiles().writeFile);
 
 // --- Kernel features: probed once per process, not guessed from the version ---
 /**

@@ -5,4 +5,5 @@ export { Program, Link, attach, loadProgram, countRuns, runStatusLine, checkAtta
 export { BpfMap, createMap, openPinnedMap, setBatchSupport, type MapOptions, type UpdateMode, type Value } from "./map.ts";
 export { openTrace, openEvents, TraceReader, EventReader, type Reader, type ReadOptions, type TraceEvent, type EventRecord, type EventOptions } from "./readers.ts";
 export { trackLeaks, type LeakReport } from "./leaks.ts";
+export { listMaps, listPrograms, openMap, openProgram, mapInfo, programInfo, type MapInfo, type ProgInfo } from "./objects.ts";
 export { setup, type SetupOptions } from "./setup.ts";
