@@ -38,6 +38,7 @@ export {
   openTrace, openEvents, TraceReader, EventReader, type Reader, type ReadOptions, type TraceEvent, type EventRecord, type EventOptions,
   trackLeaks, type LeakReport, setup,
   listMaps, listPrograms, openMap, openProgram, mapInfo, programInfo, type MapInfo, type ProgInfo,
+  objectRelocations, openCoreTarget, btfFilesUnder, relocationReport, type ObjectCore, type ProgramReport, type RelocReport, type Verdict, type TargetBtf, type TargetModule,
 } from "./lib/index.ts";
 /** What `setup()` may change in the process: `memlock` (raise RLIMIT_MEMLOCK: kernels before 5.11 charge BPF memory to it), `signals` (SIGINT/SIGTERM/SIGHUP undo probe events, then exit), `mounts` (tracefs, bpffs when missing). */
 export type { SetupOptions } from "./lib/index.ts";

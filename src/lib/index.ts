@@ -6,4 +6,5 @@ export { BpfMap, createMap, openPinnedMap, setBatchSupport, type MapOptions, typ
 export { openTrace, openEvents, TraceReader, EventReader, type Reader, type ReadOptions, type TraceEvent, type EventRecord, type EventOptions } from "./readers.ts";
 export { trackLeaks, type LeakReport } from "./leaks.ts";
 export { listMaps, listPrograms, openMap, openProgram, mapInfo, programInfo, type MapInfo, type ProgInfo } from "./objects.ts";
+export { objectRelocations, openCoreTarget, btfFilesUnder, relocationReport, type ObjectCore, type ProgramReport, type RelocReport, type Verdict, type TargetBtf, type TargetModule } from "./core-report.ts";
 export { setup, type SetupOptions } from "./setup.ts";
