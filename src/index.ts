@@ -39,6 +39,7 @@ export {
   trackLeaks, type LeakReport, setup,
   listMaps, listPrograms, openMap, openProgram, mapInfo, programInfo, type MapInfo, type ProgInfo,
   objectRelocations, openCoreTarget, btfFilesUnder, relocationReport, type ObjectCore, type ProgramReport, type RelocReport, type Verdict, type TargetBtf, type TargetModule,
+  objectBtf,
 } from "./lib/index.ts";
 /** What `setup()` may change in the process: `memlock` (raise RLIMIT_MEMLOCK: kernels before 5.11 charge BPF memory to it), `signals` (SIGINT/SIGTERM/SIGHUP undo probe events, then exit), `mounts` (tracefs, bpffs when missing). */
 export type { SetupOptions } from "./lib/index.ts";
@@ -227,6 +228,16 @@ export const tracefsMountPoint = lazyFunction(() => tracefsModule().tracefsMount
 export const decodeRecord = lazyFunction(() => events().decodeRecord);
 /** The struct an event map's records are: the one named `name`, else the one struct named `event` or `*_event`; undefined when none or several. Pure. */
 export const findEventType = lazyFunction(() => events().findEventType);
+/** decodeRecord's fields as one line of text: `pid=123 comm="bash" args=[1,2]`. Pure. */
+export const formatFields = lazyFunction(() => events().formatFields);
+/** The text formatFields(decodeRecord(btf, typeId, bytes)) gives, as one function built once per record type (offsets worked out once, not per record); for records at least `size` bytes; undefined when a member does not fit its container (use decodeRecord then). Pure. */
+export const compileFormatter = lazyFunction(() => (require("./kernel/events/decode.ts") as typeof import("./kernel/events/decode.ts")).compileFormatter);
+/** One field of a decoded record: its name and value. */
+export type { DecodedField } from "./kernel/events/index.ts";
+/** A decoded value: a number (u64/s64 as bigint), a string (char arrays), an array, or an object (nested structs). */
+export type { DecodedValue } from "./kernel/events/index.ts";
+/** A BTF type section as bpfload reads it (an object's .BTF, a kernel's vmlinux): types by id, names, sizes. */
+export type { Btf } from "./elf/btf.ts";
 /** Records lost: perf's PERF_RECORD_LOST counts (per CPU), or a ringbuf program's own drop counter. */
 export type { LostRecords } from "./kernel/events/index.ts";
 /** The kernel-level reader of one event map (ring buffer 5.8+, perf event array). Lifetime: its fds and mmaps until you close() it. Minimum kernel: 4.9 (perf event arrays, 4.3+), 5.8 for ring buffers. */

@@ -7,4 +7,5 @@ export { openTrace, openEvents, TraceReader, EventReader, type Reader, type Read
 export { trackLeaks, type LeakReport } from "./leaks.ts";
 export { listMaps, listPrograms, openMap, openProgram, mapInfo, programInfo, type MapInfo, type ProgInfo } from "./objects.ts";
 export { objectRelocations, openCoreTarget, btfFilesUnder, relocationReport, type ObjectCore, type ProgramReport, type RelocReport, type Verdict, type TargetBtf, type TargetModule } from "./core-report.ts";
+export { objectBtf } from "./object-btf.ts";
 export { setup, type SetupOptions } from "./setup.ts";
