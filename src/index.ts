@@ -37,7 +37,7 @@ export {
   BpfMap, createMap, openPinnedMap, type MapOptions, type UpdateMode, type Value,
   openTrace, openEvents, TraceReader, EventReader, type Reader, type ReadOptions, type TraceEvent, type EventRecord, type EventOptions,
   trackLeaks, type LeakReport, setup,
-  listMaps, listPrograms, openMap, openProgram, mapInfo, programInfo, type MapInfo, type ProgInfo,
+  listMaps, listPrograms, openMap, openProgram, mapInfo, programInfo, isOnBpfFs, type MapInfo, type ProgInfo,
   objectRelocations, openCoreTarget, btfFilesUnder, relocationReport, type ObjectCore, type ProgramReport, type RelocReport, type Verdict, type TargetBtf, type TargetModule,
   objectBtf,
 } from "./lib/index.ts";
@@ -254,5 +254,7 @@ export const RingbufReader = lazyClass(() => events().RingbufReader);
 export type RingbufReader = import("./kernel/events/index.ts").RingbufReader;
 /** BPF_PROG_TEST_RUN on a kernel-level program (Program.testRun is the library's). Minimum kernel: 4.12 (packet programs; tracing 5.5, raw_tracepoint 5.10). */
 export const testRun = lazyFunction(() => kernelTestRun().testRun);
+/** Whether BPF_PROG_TEST_RUN of a program type takes a packet (`data`: socket_filter, sched_cls, xdp, cgroup_skb, flow_dissector, ...). Pure. */
+export const takesPackets = lazyFunction(() => (type: import("./uapi.ts").ProgTypeName): boolean => kernelTestRun().PACKET_TYPES.has(type));
 /** The refusals of a test run that the kernel version tells before anything runs (tracing programs before 5.5, raw_tracepoint ctx before 5.10...): throws NotSupportedError naming the version. Pure. */
 export const checkTestRun = lazyFunction(() => kernelTestRun().checkTestRun);

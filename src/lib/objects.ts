@@ -86,3 +86,10 @@ export function mapInfo(map: BpfMap): MapInfo {
 export function programInfo(prog: Program): ProgInfo {
   return objects().progInfoOf(prog.fd);
 }
+
+/** Whether `path` exists on a BPF filesystem (statfs: bpffs's magic), where pins live; false for a path that does not exist. Reads only. Minimum kernel: 4.9. */
+export function isOnBpfFs(path: string): boolean {
+  const { BPF_FS_MAGIC, statfsType } = require("../sys/paths.ts") as typeof import("../sys/paths.ts");
+  const fs = statfsType(path);
+  return fs.ret >= 0 && fs.type === BPF_FS_MAGIC;
+}
