@@ -102,6 +102,12 @@ export { formatAttachSpec } from "./attach-spec.ts";
 export { parseAttachSpec } from "./attach-spec.ts";
 /** A parsed attach point: `kind` ("kprobe", "tracepoint", "xdp", ...) and that kind's fields. */
 export type { AttachSpec } from "./attach-spec.ts";
+/** The probeApi option ("pmu", "tracefs", or "auto"/undefined: the PMU where the kernel has it) as AttachOptions takes it; anything else is an InvalidArgumentError (option "probeApi"). Pure. */
+export const parseProbeApi = lazyFunction(() => (require("./kernel/attach/probe-pmu.ts") as typeof import("./kernel/attach/probe-pmu.ts")).parseProbeApi);
+/** The seed article's program (samples/bpf's "Hello World!" through bpf_trace_printk): 13 instructions, 104 bytes, for a kprobe or tracepoint (what `bpfload hello` loads). Pure data. */
+export { HELLO_INSNS } from "./examples/hello.ts";
+/** The text HELLO_INSNS prints to trace_pipe on every run ("Hello World!"). Pure data. */
+export { HELLO_MESSAGE } from "./examples/hello.ts";
 /** The Linux version that brought each named kernel feature ("bpf_link": [5, 7]), for messages and skips. Pure data. */
 export { FEATURE_SINCE } from "./since.ts";
 /** The Linux version that brought each map type (MAP_TYPES name → [4, 6]). Pure data. */
@@ -159,6 +165,10 @@ export const assembleObject = lazyFunction(() => asm().assembleObject);
 export const sectionBytes = lazyFunction(() => asm().sectionBytes);
 /** assembleObject's result: sections with their bytes, symbols and relocations. */
 export type { AsmObject } from "./asm/index.ts";
+/** How disassemble/disassembleObject print: syntax ("llvm" as llvm-objdump 14, or "kernel" as the verifier log), alu32, raw bytes and index columns. */
+export type { DisasmOptions } from "./asm/index.ts";
+/** What disassembleObject prints: a file name for the heading and the sections with their bytes, symbols and relocations. */
+export type { DisasmObject } from "./asm/index.ts";
 /** One decoded eBPF instruction (opcode, dst, src, off, imm; ld_imm64 with its 64-bit imm). */
 export type { Instruction } from "./asm/index.ts";
 
