@@ -37,6 +37,9 @@ export {
   BpfMap, createMap, openPinnedMap, type MapOptions, type UpdateMode, type Value,
   openTrace, openEvents, TraceReader, EventReader, type Reader, type ReadOptions, type TraceEvent, type EventRecord, type EventOptions,
   trackLeaks, type LeakReport, setup,
+  listMaps, listPrograms, openMap, openProgram, mapInfo, programInfo, isOnBpfFs, type MapInfo, type ProgInfo,
+  objectRelocations, openCoreTarget, btfFilesUnder, relocationReport, type ObjectCore, type ProgramReport, type RelocReport, type Verdict, type TargetBtf, type TargetModule,
+  objectBtf,
 } from "./lib/index.ts";
 /** What `setup()` may change in the process: `memlock` (raise RLIMIT_MEMLOCK: kernels before 5.11 charge BPF memory to it), `signals` (SIGINT/SIGTERM/SIGHUP undo probe events, then exit), `mounts` (tracefs, bpffs when missing). */
 export type { SetupOptions } from "./lib/index.ts";
@@ -67,6 +70,10 @@ export { errnoName } from "./errors.ts";
 /** A failed file operation (open, read, write), with the path and the errno by name; bad input (exit 2) for a wrong path, a system refusal (1) for EMFILE, ENOSPC, EACCES. Pure. */
 export const FileError = lazyClass(() => sysFiles().FileError);
 export type FileError = import("./sys/files.ts").FileError;
+/** Reads a file a user named, whole: opened non-blocking (a FIFO with no writer does not wait), refused with a FileError unless it is a regular file of at most `limit` bytes (256 MiB; EFBIG beyond). No privileges. Pure of side effects (reads only). */
+export const readUserFile = lazyFunction(() => sysFiles().readUserFile);
+/** Creates or truncates `path` and writes all of `bytes`, or throws a FileError (opened non-blocking: a FIFO nobody reads is ENXIO at once, not a wait). Lifetime: the file stays. No privileges; any kernel: Minimum kernel: 4.9. */
+export const writeFile = lazyFunction(() => sysFiles().writeFile);
 
 // --- Kernel features: probed once per process, not guessed from the version ---
 /**
@@ -95,6 +102,12 @@ export { formatAttachSpec } from "./attach-spec.ts";
 export { parseAttachSpec } from "./attach-spec.ts";
 /** A parsed attach point: `kind` ("kprobe", "tracepoint", "xdp", ...) and that kind's fields. */
 export type { AttachSpec } from "./attach-spec.ts";
+/** The probeApi option ("pmu", "tracefs", or "auto"/undefined: the PMU where the kernel has it) as AttachOptions takes it; anything else is an InvalidArgumentError (option "probeApi"). Pure. */
+export const parseProbeApi = lazyFunction(() => (require("./kernel/attach/probe-pmu.ts") as typeof import("./kernel/attach/probe-pmu.ts")).parseProbeApi);
+/** The seed article's program (samples/bpf's "Hello World!" through bpf_trace_printk): 13 instructions, 104 bytes, for a kprobe or tracepoint (what `bpfload hello` loads). Pure data. */
+export { HELLO_INSNS } from "./examples/hello.ts";
+/** The text HELLO_INSNS prints to trace_pipe on every run ("Hello World!"). Pure data. */
+export { HELLO_MESSAGE } from "./examples/hello.ts";
 /** The Linux version that brought each named kernel feature ("bpf_link": [5, 7]), for messages and skips. Pure data. */
 export { FEATURE_SINCE } from "./since.ts";
 /** The Linux version that brought each map type (MAP_TYPES name → [4, 6]). Pure data. */
@@ -152,6 +165,10 @@ export const assembleObject = lazyFunction(() => asm().assembleObject);
 export const sectionBytes = lazyFunction(() => asm().sectionBytes);
 /** assembleObject's result: sections with their bytes, symbols and relocations. */
 export type { AsmObject } from "./asm/index.ts";
+/** How disassemble/disassembleObject print: syntax ("llvm" as llvm-objdump 14, or "kernel" as the verifier log), alu32, raw bytes and index columns. */
+export type { DisasmOptions } from "./asm/index.ts";
+/** What disassembleObject prints: a file name for the heading and the sections with their bytes, symbols and relocations. */
+export type { DisasmObject } from "./asm/index.ts";
 /** One decoded eBPF instruction (opcode, dst, src, off, imm; ld_imm64 with its 64-bit imm). */
 export type { Instruction } from "./asm/index.ts";
 
@@ -221,6 +238,16 @@ export const tracefsMountPoint = lazyFunction(() => tracefsModule().tracefsMount
 export const decodeRecord = lazyFunction(() => events().decodeRecord);
 /** The struct an event map's records are: the one named `name`, else the one struct named `event` or `*_event`; undefined when none or several. Pure. */
 export const findEventType = lazyFunction(() => events().findEventType);
+/** decodeRecord's fields as one line of text: `pid=123 comm="bash" args=[1,2]`. Pure. */
+export const formatFields = lazyFunction(() => events().formatFields);
+/** The text formatFields(decodeRecord(btf, typeId, bytes)) gives, as one function built once per record type (offsets worked out once, not per record); for records at least `size` bytes; undefined when a member does not fit its container (use decodeRecord then). Pure. */
+export const compileFormatter = lazyFunction(() => (require("./kernel/events/decode.ts") as typeof import("./kernel/events/decode.ts")).compileFormatter);
+/** One field of a decoded record: its name and value. */
+export type { DecodedField } from "./kernel/events/index.ts";
+/** A decoded value: a number (u64/s64 as bigint), a string (char arrays), an array, or an object (nested structs). */
+export type { DecodedValue } from "./kernel/events/index.ts";
+/** A BTF type section as bpfload reads it (an object's .BTF, a kernel's vmlinux): types by id, names, sizes. */
+export type { Btf } from "./elf/btf.ts";
 /** Records lost: perf's PERF_RECORD_LOST counts (per CPU), or a ringbuf program's own drop counter. */
 export type { LostRecords } from "./kernel/events/index.ts";
 /** The kernel-level reader of one event map (ring buffer 5.8+, perf event array). Lifetime: its fds and mmaps until you close() it. Minimum kernel: 4.9 (perf event arrays, 4.3+), 5.8 for ring buffers. */
@@ -237,5 +264,7 @@ export const RingbufReader = lazyClass(() => events().RingbufReader);
 export type RingbufReader = import("./kernel/events/index.ts").RingbufReader;
 /** BPF_PROG_TEST_RUN on a kernel-level program (Program.testRun is the library's). Minimum kernel: 4.12 (packet programs; tracing 5.5, raw_tracepoint 5.10). */
 export const testRun = lazyFunction(() => kernelTestRun().testRun);
+/** Whether BPF_PROG_TEST_RUN of a program type takes a packet (`data`: socket_filter, sched_cls, xdp, cgroup_skb, flow_dissector, ...). Pure. */
+export const takesPackets = lazyFunction(() => (type: import("./uapi.ts").ProgTypeName): boolean => kernelTestRun().PACKET_TYPES.has(type));
 /** The refusals of a test run that the kernel version tells before anything runs (tracing programs before 5.5, raw_tracepoint ctx before 5.10...): throws NotSupportedError naming the version. Pure. */
 export const checkTestRun = lazyFunction(() => kernelTestRun().checkTestRun);

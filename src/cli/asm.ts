@@ -1,7 +1,6 @@
 // `bpfload asm FILE.s -o FILE`: assembler source (llvm syntax, labels, comments) to raw
 // instructions, for a test VM without clang.
-import { assembleObject, InputError, sectionBytes, UsageError } from "../index.ts";
-import { readUserFile } from "../sys/files.ts";
+import { assembleObject, InputError, readUserFile, sectionBytes, UsageError } from "../index.ts";
 import { inputFileError, writeOutput } from "./input.ts";
 import type { Output } from "./output.ts";
 

@@ -2,15 +2,11 @@
 // report. Nothing is loaded: each relocation with its local access, what it resolved to on the
 // target BTF (field offset and size, type id, value) or why not, and a verdict per program; with
 // several targets (files, or a directory of BTFHub files) a table of the kernels the object runs on.
-import { relocationReport, objectCore, type ObjectCore, type ProgramReport, type RelocReport, type Verdict } from "../btf/target-relocs.ts";
-import { BtfError } from "../elf/btf.ts";
-import { readObject } from "../elf/index.ts";
-import type { ObjectSpec } from "../elf/types.ts";
-import { BpfloadError, InputError, ObjectError, quote, UsageError } from "../errors.ts";
-import { btfFileOption, coreTargets, openTargetBtf, type TargetBtf } from "../kernel/btf/core-target.ts";
-import { statFd, openNonblocking } from "../sys/files.ts";
-import { close } from "../sys/fd.ts";
-import { listDir } from "../sys/paths.ts";
+import {
+  BpfloadError, btfFilesUnder, InputError, objectRelocations, openCoreTarget, parseObject, relocationReport, UsageError,
+  type ProgramReport, type RelocReport, type TargetBtf, type Verdict,
+} from "../index.ts";
+import { quote } from "../errors.ts";
 import { inputFileError, readInput } from "./input.ts";
 import { cliMessage } from "./flags.ts";
 import type { Output } from "./output.ts";
@@ -38,26 +34,20 @@ interface Target {
 async function relocs(out: Output, file: string, opts: BtfCommandOptions): Promise<number> {
   const input = readInput(file);
   if (input.kind !== "elf") throw new InputError(file, "not an ELF object: CO-RE relocations live in an object's .BTF.ext");
-  const obj = await readObject(input.bytes, file);
-  let core: ObjectCore;
-  try {
-    core = objectCore(obj, input.bytes);
-  } catch (e) {
-    if (e instanceof BtfError) throw new ObjectError(file, `bad BTF: ${e.message}`, { offset: e.offset });
-    throw e;
-  }
+  const obj = await parseObject(input.bytes, file);
+  const core = objectRelocations(obj, input.bytes, file);
   const programs = obj.programs.filter((p) => opts.program === undefined || p.name === opts.program);
   if (!programs.length) {
     throw new UsageError(opts.program !== undefined ? `${file} has no program '${opts.program}': it has ${obj.programs.map((p) => p.name).join(", ")}` : `${file} holds no eBPF program`);
   }
-  const targets = targetList(opts.btf);
-  const many = targets.length > 1 || opts.btf.some(isDir);
+  const { targets, anyDirectory } = targetList(opts.btf);
+  const many = targets.length > 1 || anyDirectory;
   const rows: { target: string; reports?: ProgramReport[]; error?: string }[] = [];
   for (const t of targets) {
     let reports: ProgramReport[];
     try {
       const target = t.open();
-      reports = report(obj, core, programs, target);
+      reports = relocationReport(obj, core, programs, target);
     } catch (e) {
       if (!many || !(e instanceof BpfloadError)) throw e;
       const message = cliMessage(e); // its option mentions as flags, as every error the CLI prints
@@ -74,63 +64,34 @@ async function relocs(out: Output, file: string, opts: BtfCommandOptions): Promi
   return bad ? 1 : 0;
 }
 
-/** Resolves, naming the target file when its BTF turns out malformed deep inside a type. */
-function report(obj: ObjectSpec, core: ObjectCore, programs: ObjectSpec["programs"], target: TargetBtf): ProgramReport[] {
-  try {
-    return relocationReport(obj, core, programs, coreTargets(target));
-  } catch (e) {
-    if (e instanceof BtfError) throw new InputError(target.source, `bad BTF: ${e.message} (at byte ${e.offset})`);
-    throw e;
-  }
-}
-
-function isDir(path: string): boolean {
-  try {
-    const fd = openNonblocking(path);
-    try {
-      return statFd(fd, path).type === "directory";
-    } finally {
-      close(fd);
-    }
-  } catch {
-    return false;
-  }
-}
+/** --btf's default: the environment variable (the library reads no environment); empty counts as unset. */
+const BTF_ENV = "BPFLOAD_BTF";
 
 /** --btf FILE|DIR ... (a directory: each of its files), else BPFLOAD_BTF, else the running kernel. */
-function targetList(given: string[]): Target[] {
+function targetList(given: string[]): { targets: Target[]; anyDirectory: boolean } {
   const one = (path: string): Target => ({ name: path, open: () => opened(path) });
   if (!given.length) {
-    const env = btfFileOption(undefined);
-    return [env !== undefined ? one(env) : { name: "/sys/kernel/btf/vmlinux", open: () => openTargetBtf() }];
+    const env = process.env[BTF_ENV] || undefined;
+    return { targets: [env !== undefined ? one(env) : { name: "/sys/kernel/btf/vmlinux", open: () => openCoreTarget() }], anyDirectory: false };
   }
   const out: Target[] = [];
+  let anyDirectory = false;
   for (const g of given) {
-    if (!isDir(g)) {
+    const files = btfFilesUnder(g);
+    if (files === undefined) {
       out.push(one(g));
       continue;
     }
-    const files = filesUnder(g.replace(/\/+$/, ""), 0);
+    anyDirectory = true;
     if (!files.length) throw new InputError(g, "a directory without files: give BTF files (BTFHub's KERNEL.btf or .btf.tar.xz)");
     for (const f of files) out.push(one(f));
   }
-  return out;
-}
-
-/** The files of a directory tree, sorted (BTFHub's archive nests DISTRO/VERSION/ARCH/); dot files left out. */
-function filesUnder(dir: string, depth: number): string[] {
-  const out: string[] = [];
-  for (const n of listDir(dir).filter((x) => !x.startsWith(".")).sort()) {
-    const path = `${dir}/${n}`;
-    if (!isDir(path)) out.push(path);
-    else if (depth < 4) out.push(...filesUnder(path, depth + 1));
-  }
-  return out;
+  return { targets: out, anyDirectory };
 }
 
 function opened(path: string): TargetBtf {
   try {
-    return openTargetBtf(path);
+    return openCoreTarget(path);
   } catch (e) {
     throw inputFileError(path, e);
   }

@@ -1,7 +1,6 @@
 // `bpfload disasm FILE|OBJ`: instructions as llvm-objdump -dr prints them (LLVM 14), or in the
 // verifier's syntax (--syntax kernel) to match a verifier log line by line.
-import type { DisasmObject, DisasmOptions } from "../asm/index.ts";
-import { assemble, disassemble, disassembleObject, parseObject, UsageError, type ObjectSpec } from "../index.ts";
+import { assemble, disassemble, disassembleObject, parseObject, UsageError, type DisasmObject, type DisasmOptions, type ObjectSpec } from "../index.ts";
 import { quote } from "../errors.ts";
 import { readInput } from "./input.ts";
 import type { Output } from "./output.ts";

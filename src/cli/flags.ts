@@ -2,7 +2,8 @@
 // library does (OptionMention: "freplaceTarget", "btf"); the CLI prints it with its flag in that
 // place ("--target", "--btf"), so a library user never reads a flag they did not type and a CLI user
 // reads the flag they did.
-import { InvalidArgumentError, renderError, type BpfloadError, type OptionMention } from "../errors.ts";
+import { InvalidArgumentError, type BpfloadError } from "../index.ts";
+import { renderError, type OptionMention } from "../errors.ts";
 
 /** Library option → the flag that sets it. */
 export const FLAG_FOR_OPTION: Readonly<Record<string, string>> = Object.freeze({

@@ -1,8 +1,7 @@
 // `bpfload hello`: the seed article in one command. Its 13 instructions go on the clone syscall
 // (a kprobe where the kernel has kprobes, else the best tracepoint this kernel has for clone), a
 // few short child processes trigger it, and the "Hello World!" lines show up here.
-import { formatVersionCode, hasFeature, hasProbes, hasTracepoint, loadProgram, parseAttachSpec, progTypeFor, SystemError, type AttachSpec, type ProgTypeName } from "../index.ts";
-import { HELLO_INSNS, HELLO_MESSAGE } from "../examples/hello.ts";
+import { formatVersionCode, hasFeature, hasProbes, hasTracepoint, HELLO_INSNS, HELLO_MESSAGE, loadProgram, parseAttachSpec, progTypeFor, SystemError, type AttachSpec, type ProgTypeName } from "../index.ts";
 import { resolveKernVersion } from "./load.ts";
 import type { Output } from "./output.ts";
 import { attachAndWatch, prepareSession } from "./session.ts";

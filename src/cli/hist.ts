@@ -1,7 +1,7 @@
 // Maps that hold histograms (an array or hash keyed by bucket index, integer counts) drawn as bar
 // charts the way bpftrace's hist()/lhist() print them: a label column of 16, the count right-aligned
 // in 8, then a bar of up to 52 '@' scaled to the largest bucket, between '|'. Pure.
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../index.ts";
 
 export type HistKind = "log2" | "linear";
 

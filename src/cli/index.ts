@@ -1,10 +1,9 @@
 // The command table: cac wiring, option validation, and the one place that turns errors into a
 // single line and an exit code (0 ok, 1 the kernel or system refused, 2 bad usage or input).
 import { cac, type CAC } from "cac";
-import { BpfloadError, quote, UsageError, VerifierError } from "../errors.ts";
+import { BpfloadError, runCleanup, setup, UsageError, VerifierError } from "../index.ts";
+import { quote } from "../errors.ts";
 import { cliKind, cliMessage } from "./flags.ts";
-import { runCleanup } from "../kernel/cleanup.ts";
-import { setup } from "../lib/setup.ts";
 import { loadFailureMessage } from "../load-failure.ts";
 import { parseDecimal, parseInteger } from "../numbers.ts";
 import { openFilesErrno } from "../sys/open-files.ts";

@@ -1,8 +1,8 @@
 // Reading the file a user names: raw instructions (what the seed cut out with dd), an ELF object,
 // or assembler source; and writing the one named with -o. Every way a file can be unusable gets its
 // own one-line message, with the errno's name and the exit code of the one rule in errors.ts.
-import { errnoName, errnoText, exitCodeForErrno, InputError, SystemError } from "../errors.ts";
-import { FileError, readUserFile, writeFile } from "../sys/files.ts";
+import { errnoName, FileError, InputError, readUserFile, SystemError, writeFile } from "../index.ts";
+import { errnoText, exitCodeForErrno } from "../errors.ts";
 
 export type Input =
   | { kind: "raw"; file: string; insns: Uint8Array }

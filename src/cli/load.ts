@@ -2,9 +2,8 @@
 // attach them, stream trace_pipe, and print the object's maps at exit.
 import {
   attachLoadFields, ATTACH_SYNTAX, BpfloadError, createPinDir, pinName, planPinDir, type PinPlan, formatAttachSpec, formatVersionCode, isEventMap, kernelVersion, loadProgram, openEventReaders, parseAttachSpec, parseKernVersion,
-  programSections, progTypeFor, PROG_TYPES, UsageError, VerifierError, type AttachSpec, type Collection, type KernelVersion, type Program, type ProgTypeName,
+  parseProbeApi, programSections, progTypeFor, PROG_TYPES, UsageError, VerifierError, type AttachSpec, type Collection, type KernelVersion, type Program, type ProgTypeName,
 } from "../index.ts";
-import { parseProbeApi } from "../kernel/attach/probe-pmu.ts";
 import { parseHistSpec } from "./hist.ts";
 import { readInput } from "./input.ts";
 

@@ -2,9 +2,7 @@
 // pin path or name:NAME (what bpftool map does, for test VMs without bpftool). Keys and values
 // are integers (decimal or 0x hex, little-endian in the key/value size, negative as two's
 // complement) or bytes (`hex:01000000`, or the "01 00 00 00" that the dumps print).
-import { SystemError, UsageError } from "../index.ts";
-import type { BpfMap } from "../kernel/map.ts";
-import { mapIds, mapInfoOf, openMapById, openMapRef, parseObjectRef, type MapInfo } from "../kernel/objects.ts";
+import { listMaps, mapInfo, openMap, SystemError, UsageError, type BpfMap, type MapInfo } from "../index.ts";
 import { asInteger, perCpuSum, printMap } from "./maps.ts";
 import type { Output } from "./output.ts";
 
@@ -54,12 +52,8 @@ function infoJson(i: MapInfo): Record<string, unknown> {
 
 function withMap<T>(ref: string | undefined, fn: (m: BpfMap) => T): T {
   if (!ref) throw new UsageError(`give the map: ${USAGE}`);
-  const map = openMapRef(parseObjectRef(ref, "map"));
-  try {
-    return fn(map);
-  } finally {
-    map.close();
-  }
+  using map = openMap(ref);
+  return fn(map);
 }
 
 function need(args: string[], n: number, names: string): void {
@@ -68,8 +62,8 @@ function need(args: string[], n: number, names: string): void {
 
 /** Per-CPU maps: the same value on every CPU. */
 function valuesFor(map: BpfMap, text: string): Uint8Array[] {
-  const v = parseBytes(text, map.def.valueSize, "value");
-  return Array.from({ length: map.valueCopies() }, () => v);
+  const v = parseBytes(text, map.valueSize, "value");
+  return Array.from({ length: map.cpus }, () => v);
 }
 
 function lookupResult(out: Output, ref: string, key: Uint8Array, values: Uint8Array[], perCpu: boolean): void {
@@ -86,36 +80,27 @@ export function runMap(out: Output, action: string, args: string[] = []): number
   switch (action) {
     case "list": {
       need(args, 0, "list");
-      for (const id of mapIds()) {
-        const m = openMapById(id);
-        if (!m) continue; // freed since the listing
-        try {
-          const i = mapInfoOf(m.fd);
-          out.result(infoText(i), infoJson(i));
-        } finally {
-          m.close();
-        }
-      }
+      for (const i of listMaps()) out.result(infoText(i), infoJson(i));
       return 0;
     }
     case "show":
       need(args, 1, "show MAP");
       return withMap(ref, (m) => {
-        const i = mapInfoOf(m.fd);
+        const i = mapInfo(m);
         out.result(infoText(i), infoJson(i));
         return 0;
       });
     case "dump":
       need(args, 1, "dump MAP");
       return withMap(ref, (m) => {
-        printMap(out, ref!.startsWith("/") ? ref! : m.def.name, m);
+        printMap(out, ref!.startsWith("/") ? ref! : m.name, m);
         return 0;
       });
     case "lookup":
       need(args, 2, "lookup MAP KEY");
       return withMap(ref, (m) => {
-        const key = parseBytes(rest[0]!, m.def.keySize, "key");
-        const values = m.lookupValues(key);
+        const key = parseBytes(rest[0]!, m.keySize, "key");
+        const values = m.raw.lookupValues(key);
         if (!values) throw new SystemError(`map ${ref}: no entry for key ${valueText(key)}`);
         lookupResult(out, ref!, key, values, m.perCpu);
         return 0;
@@ -123,32 +108,32 @@ export function runMap(out: Output, action: string, args: string[] = []): number
     case "update":
       need(args, 3, "update MAP KEY VALUE");
       return withMap(ref, (m) => {
-        const key = parseBytes(rest[0]!, m.def.keySize, "key");
+        const key = parseBytes(rest[0]!, m.keySize, "key");
         const values = valuesFor(m, rest[1]!);
-        m.update(key, m.perCpu ? values : values[0]!);
+        m.raw.update(key, m.perCpu ? values : values[0]!);
         out.result(`updated ${valueText(key)} => ${valueText(values[0]!)}${m.perCpu ? " on every CPU" : ""}`, { map: ref, updated: hex(key), value: hex(values[0]!) });
         return 0;
       });
     case "delete":
       need(args, 2, "delete MAP KEY");
       return withMap(ref, (m) => {
-        const key = parseBytes(rest[0]!, m.def.keySize, "key");
-        if (!m.delete(key)) throw new SystemError(`map ${ref}: no entry for key ${valueText(key)}`);
+        const key = parseBytes(rest[0]!, m.keySize, "key");
+        if (!m.raw.delete(key)) throw new SystemError(`map ${ref}: no entry for key ${valueText(key)}`);
         out.result(`deleted ${valueText(key)}`, { map: ref, deleted: hex(key) });
         return 0;
       });
     case "push":
       need(args, 2, "push MAP VALUE");
       return withMap(ref, (m) => {
-        const v = parseBytes(rest[0]!, m.def.valueSize, "value");
-        m.push(v);
+        const v = parseBytes(rest[0]!, m.valueSize, "value");
+        m.raw.push(v);
         out.result(`pushed ${valueText(v)}`, { map: ref, pushed: hex(v) });
         return 0;
       });
     case "pop":
       need(args, 1, "pop MAP");
       return withMap(ref, (m) => {
-        const v = m.pop();
+        const v = m.raw.pop();
         if (!v) throw new SystemError(`map ${ref}: empty`);
         out.result(valueText(v), { map: ref, value: hex(v), valueInt: asInteger(v) });
         return 0;

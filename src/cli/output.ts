@@ -5,9 +5,9 @@
 // Every byte goes through one writer per stream (FdWriter): a write completes or fails. Bun makes
 // stdout non-blocking when it is a pipe, so a plain writeSync() may write only part (65,536 bytes)
 // and lose the rest; FdWriter continues short writes and waits for a full pipe's reader.
-import { errnoText, escapeControls, SystemError } from "../errors.ts";
+import { SystemError, type TraceLine } from "../index.ts";
+import { errnoText, escapeControls } from "../errors.ts";
 import { FileError, growPipe, isTerminal, writeAll } from "../sys/files.ts";
-import type { TraceLine } from "../trace-line.ts";
 
 const EPIPE = 32;
 /** A write this big into a pipe (64 KiB by default) first grows the pipe to 1 MiB: 16x fewer waits. */

@@ -1,7 +1,6 @@
 // Pure helpers of `bpfload run`: hex input, classic pcap files, the headers of a frame
 // (Ethernet, IPv4, IPv6, UDP, TCP, ICMP) and the names of program return values.
-import { InputError, UsageError } from "../errors.ts";
-import type { ProgTypeName } from "../uapi.ts";
+import { InputError, UsageError, type ProgTypeName } from "../index.ts";
 
 /** "aa bb", "aabb", "aa:bb", "0xaabb": bytes; anything else is a usage error naming the option. */
 export function parseHex(text: string, option: string): Uint8Array {

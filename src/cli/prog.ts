@@ -1,7 +1,5 @@
 // `bpfload prog list | show PROG`: the kernel's programs by id, pin path or name:NAME.
-import { UsageError } from "../index.ts";
-import { openProgById, openProgRef, parseObjectRef, progIds, progInfoOf, type ProgInfo } from "../kernel/objects.ts";
-import { close } from "../sys/fd.ts";
+import { listPrograms, openProgram, programInfo, UsageError, type ProgInfo } from "../index.ts";
 import type { Output } from "./output.ts";
 
 const USAGE = "bpfload prog list | show PROG  (PROG: id, pin path or name:NAME)";
@@ -15,27 +13,20 @@ function infoJson(i: ProgInfo): Record<string, unknown> {
   return { id: i.id, progType: i.type, name: i.name, tag: i.tag, loadTime: i.loadTime, uid: i.uid, xlatedBytes: i.xlatedBytes, jitedBytes: i.jitedBytes, mapIds: i.mapIds, btfId: i.btfId, runCount: i.runCount, runTimeNs: i.runTimeNs };
 }
 
-function showFd(out: Output, fd: number): void {
-  try {
-    const i = progInfoOf(fd);
-    out.result(infoText(i), infoJson(i));
-  } finally {
-    close(fd);
-  }
+function show(out: Output, i: ProgInfo): void {
+  out.result(infoText(i), infoJson(i));
 }
 
 export function runProg(out: Output, action: string, args: string[] = []): number {
   if (action === "list") {
     if (args.length) throw new UsageError(`prog list takes no arguments (${USAGE})`);
-    for (const id of progIds()) {
-      const fd = openProgById(id);
-      if (fd !== undefined) showFd(out, fd);
-    }
+    for (const i of listPrograms()) show(out, i);
     return 0;
   }
   if (action === "show") {
     if (args.length !== 1) throw new UsageError(`prog show: give one program (${USAGE})`);
-    showFd(out, openProgRef(parseObjectRef(args[0]!, "program")));
+    using prog = openProgram(args[0]!);
+    show(out, programInfo(prog));
     return 0;
   }
   throw new UsageError(`unknown prog action '${action}': ${USAGE}`);

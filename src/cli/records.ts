@@ -2,11 +2,8 @@
 // decoded with the object's BTF when the record type is known (--decode MAP=TYPE, or the one
 // struct named `event` / `*_event`), hex otherwise; --json: one object per record. Losses go to
 // stderr as they are reported (and as JSON objects), and their total into the exit line.
-import { Btf, BtfError } from "../elf/btf.ts";
-import { isElf, validateElf } from "../elf/raw.ts";
-import { UsageError } from "../errors.ts";
-import { compileFormatter, decodeRecord, findEventType, formatFields, type DecodedValue } from "../kernel/events/decode.ts";
-import type { EventRecord, LostRecords } from "../kernel/events/types.ts";
+import { compileFormatter, decodeRecord, findEventType, formatFields, objectBtf, UsageError, type Btf, type DecodedValue, type LostRecords } from "../index.ts";
+import type { EventRecord } from "../kernel/events/types.ts";
 import type { Output } from "./output.ts";
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
@@ -29,16 +26,7 @@ export function parseDecodeOptions(values: string[]): Map<string, string> {
 }
 
 /** The object's BTF, or undefined (raw instructions, no .BTF, or BTF this reader cannot parse). */
-export function objectBtf(bytes: Uint8Array | undefined, file: string): Btf | undefined {
-  if (!bytes || !isElf(bytes)) return undefined;
-  try {
-    const s = validateElf(bytes, file).sections.find((x) => x.name === ".BTF");
-    return s ? new Btf(bytes.subarray(s.offset, s.offset + s.size)) : undefined;
-  } catch (e) {
-    if (e instanceof BtfError) return undefined;
-    throw e;
-  }
-}
+export { objectBtf };
 
 export interface RecordPrinter {
   record(r: EventRecord): void;

@@ -5,13 +5,11 @@
 // Start-up: only what every run needs is imported here; loading an object (load.ts, program.ts,
 // the ELF reader) or opening a loaded program (objects.ts) is imported when that is the input,
 // so `run PIN` costs little more than Bun's start (bpftool prog run's case).
-import { UsageError } from "../errors.ts";
-import type { KernelVersion } from "../kernel/features/version.ts";
-import { PACKET_TYPES, checkTestRun, testRun, type RunnableProgram, type TestRunResult } from "../kernel/test-run.ts";
-import { readUserFile } from "../sys/files.ts";
-import { close } from "../sys/fd.ts";
-import { BPF_FS_MAGIC, statfsType } from "../sys/paths.ts";
-import type { ProgTypeName } from "../uapi.ts";
+import {
+  checkTestRun, detectKernelVersion, isOnBpfFs, openProgram, readUserFile, takesPackets, testRun, UsageError,
+  type KernelVersion, type ProgTypeName, type TestRunResult,
+} from "../index.ts";
+import type { RunnableProgram } from "../kernel/test-run.ts";
 import { inputFileError, readInput } from "./input.ts";
 import type { Output } from "./output.ts";
 import { decodePacket, formatPacket, hex, parseHex, readPcap, verdictName } from "./packet.ts";
@@ -41,29 +39,25 @@ function readBytesOption(value: string, option: string): Uint8Array {
 
 /** A program the kernel has already (as `bpftool prog run` takes): id:N, name:NAME or a pin on a BPF filesystem. */
 function isLoadedProgRef(file: string): boolean {
-  if (/^(id:\d+|name:.+)$/.test(file)) return true;
-  const fs = statfsType(file);
-  return fs.ret >= 0 && fs.type === BPF_FS_MAGIC;
+  return /^(id:\d+|name:.+)$/.test(file) || isOnBpfFs(file);
 }
 
 /** The running kernel's version, or --kern-version's (parsed as load does). */
 async function kernVersionFor(option: string | undefined): Promise<KernelVersion> {
   if (option !== undefined) return (await import("./load.ts")).resolveKernVersion(option);
-  return (await import("../kernel/features/version.ts")).detectKernelVersion();
+  return detectKernelVersion();
 }
 
 async function openLoaded(file: string, opts: RunOptions): Promise<{ prog: RunnableProgram; close: () => void }> {
   if (opts.section || opts.program || opts.type) throw new UsageError(`${file} is a loaded program: --section, --program and --type do not apply`);
-  const { openProgRef, parseObjectRef, progInfoOf } = await import("../kernel/objects.ts");
   const kernVersion = await kernVersionFor(opts.kernVersion);
-  const fd = openProgRef(parseObjectRef(file, "program"));
+  const loaded = openProgram(file, { kernVersion });
   try {
-    const info = progInfoOf(fd);
-    const prog: RunnableProgram = { fd, name: info.name || file, type: info.type as ProgTypeName, kernVersion };
+    const prog: RunnableProgram = { fd: loaded.fd, name: loaded.name, type: loaded.type, kernVersion };
     checkTestRun(prog.type, runInput(opts), kernVersion.code);
-    return { prog, close: () => close(fd) };
+    return { prog, close: () => loaded.close() };
   } catch (e) {
-    close(fd);
+    loaded.close();
     throw e;
   }
 }
@@ -127,7 +121,7 @@ export async function runRun(out: Output, file: string, opts: RunOptions): Promi
   const { prog, close } = await loadOne(out, file, opts);
   try {
     if (packets) {
-      if (!PACKET_TYPES.has(prog.type)) throw new UsageError(`--pcap: '${prog.name}' is a ${prog.type} program, which does not take packets`);
+      if (!takesPackets(prog.type)) throw new UsageError(`--pcap: '${prog.name}' is a ${prog.type} program, which does not take packets`);
       const counts = new Map<string, number>();
       for (const p of packets) {
         const r = testRun(prog, { data: p.data, ctx: input.ctx, repeat: opts.repeat });
@@ -143,7 +137,7 @@ export async function runRun(out: Output, file: string, opts: RunOptions): Promi
       return 0;
     }
     const r = testRun(prog, input);
-    const packet = PACKET_TYPES.has(prog.type);
+    const packet = takesPackets(prog.type);
     const json: Record<string, unknown> = { type: "run", program: prog.name, progType: prog.type, retval: r.retval | 0, verdict: verdictName(prog.type, r.retval), duration: r.duration, repeat: r.repeat };
     const lines = [verdictText(prog.type, r), `duration ${r.duration} ns per run (${r.repeat} run${r.repeat === 1 ? "" : "s"}, as the kernel measured)`];
     if (prog.type === "flow_dissector") {

@@ -5,4 +5,7 @@ export { Program, Link, attach, loadProgram, countRuns, runStatusLine, checkAtta
 export { BpfMap, createMap, openPinnedMap, setBatchSupport, type MapOptions, type UpdateMode, type Value } from "./map.ts";
 export { openTrace, openEvents, TraceReader, EventReader, type Reader, type ReadOptions, type TraceEvent, type EventRecord, type EventOptions } from "./readers.ts";
 export { trackLeaks, type LeakReport } from "./leaks.ts";
+export { listMaps, listPrograms, openMap, openProgram, mapInfo, programInfo, isOnBpfFs, type MapInfo, type ProgInfo } from "./objects.ts";
+export { objectRelocations, openCoreTarget, btfFilesUnder, relocationReport, type ObjectCore, type ProgramReport, type RelocReport, type Verdict, type TargetBtf, type TargetModule } from "./core-report.ts";
+export { objectBtf } from "./object-btf.ts";
 export { setup, type SetupOptions } from "./setup.ts";
