@@ -52,11 +52,6 @@ export class RingCopy {
     return Atomics.load(this.consumer, 1) * 2 ** 32 + Atomics.load(this.consumer, 0);
   }
 
-  /** Records waiting in the kernel's ring (written or being written)? */
-  pending(): boolean {
-    return this.consumerPos() < this.producer();
-  }
-
   /** Copies up to `max` records (what is there, and what comes meanwhile); returns how many. */
   copy(max: number): number {
     const { ring, out, queue, consumer } = this;

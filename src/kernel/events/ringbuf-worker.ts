@@ -4,7 +4,8 @@
 // it, and when the main thread has not polled for a tick (TICK_MS; a GC or JIT pause of 3-11 ms, a
 // slow stdout: a 4 KiB ring overflowed in 1.7 ms at 50k records/s, measured) while records wait
 // in the ring, it moves them into the RingQueue (ring-copy.ts) every tick until the main thread
-// polls again, and wakes it through the eventfd. Who copies is the queue's OWNER lock.
+// polls again, and wakes it through the eventfd. It also copies whenever it finds the ring over
+// half full (its own tick may come late on a busy machine). Who copies is the queue's OWNER lock.
 // While the ring stays empty it sleeps in ppoll on the map's fd instead of ticking.
 import { workerData } from "node:worker_threads";
 import { viewMapping } from "../../sys/mmap.ts";
@@ -53,6 +54,7 @@ function copyWhileStalled(init: CopierInit, q: RingQueue): void {
   let beat = Atomics.load(control, HEARTBEAT);
   let lastProducer = copy.producer();
   let idle = 0;
+  const halfRing = init.size / 2;
   while (Atomics.load(control, STOP) === 0) {
     if (idle >= IDLE_TICKS) {
       // nothing came for a while: sleep until the ring has data (or STOP is due a look)
@@ -67,7 +69,10 @@ function copyWhileStalled(init: CopierInit, q: RingQueue): void {
     const now = Atomics.load(control, HEARTBEAT);
     const stalled = now === beat;
     beat = now;
-    if (!stalled || !copy.pending()) continue;
+    // Also when the ring is over half full though the main thread polled since the last look: a
+    // tick that came late (this thread waited for a core) leaves less than the ring's fill time.
+    const waiting = prod - copy.consumerPos();
+    if (waiting <= 0 || (!stalled && waiting <= halfRing)) continue;
     if (Atomics.compareExchange(control, OWNER, 0, OWNER_COPIER) !== 0) continue; // the main thread is at it
     let n: number;
     try {
