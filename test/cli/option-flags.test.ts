@@ -8,18 +8,9 @@ import { BpfloadError, InvalidArgumentError, opt, optionText, SystemError } from
 import { load, readObject } from "../../src/index.ts";
 import { parseKernVersionOption } from "../../src/kernel/features/version.ts";
 import { runCli } from "../support.ts";
+import { thrown } from "../thrown.ts";
 
 const FIX = `${import.meta.dir}/../fixtures`;
-
-function thrown(fn: () => unknown): BpfloadError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(BpfloadError);
-    return e as BpfloadError;
-  }
-  throw new Error("no error was thrown");
-}
 
 describe("an option error from a library call, as the CLI prints it", () => {
   test("a variable out of range: 'variable 'answer'' for the library, '--set answer' for the CLI", async () => {

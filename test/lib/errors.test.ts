@@ -4,15 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { BpfloadError, createMap, FileError, load, NotSupportedError, openEvents, readObject, SyscallError, InvalidArgumentError } from "../../src/index.ts";
 import { setFeatureAnswer } from "../../src/test.ts";
 import { canUseKernel, kernelSkipReason, REPO } from "../support.ts";
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("did not throw");
-}
+import { thrown } from "../thrown.ts";
 
 test("bad input before any syscall: InvalidArgumentError / FileError (pure)", async () => {
   const e = thrown(() => createMap({ type: "hashmap", keySize: 4, valueSize: 4, maxEntries: 1 }));

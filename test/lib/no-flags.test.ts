@@ -6,20 +6,11 @@ import { describe, expect, test } from "bun:test";
 import { BpfloadError, InputError, InvalidArgumentError, load, parseAttachSpec, readObject } from "../../src/index.ts";
 import { parseKernVersionOption } from "../../src/kernel/features/version.ts";
 import { kernelTestVerdict } from "../../src/test.ts";
+import { thrown } from "../thrown.ts";
 
 const FIX = `${import.meta.dir}/../fixtures`;
 // Any "--word": the CLI's flags all look so; a library message has no reason to.
 const FLAG = /(^|[\s('"])--[a-z][a-z-]*/;
-
-function thrown(fn: () => unknown): BpfloadError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(BpfloadError);
-    return e as BpfloadError;
-  }
-  throw new Error("no error was thrown");
-}
 
 describe("errors of library calls name options, not flags", () => {
   test("a variable set out of range: InvalidArgumentError, option 'variable', \"variable 'answer'\"", async () => {
