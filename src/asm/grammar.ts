@@ -201,9 +201,7 @@ export class Grammar {
     if (size === undefined) line.fail(ty.col, `expected one of ${Object.keys(types).join(", ")}, found ${show(ty)}`);
     line.expectP("*");
     line.expectP(")");
-    line.expectP("(");
-    const [base] = line.reg("r");
-    const off = this.offset(line);
+    const { base, off } = this.baseOffset(line);
     line.expectP(")");
     return { size, base, off };
   }
@@ -387,6 +385,13 @@ export class Grammar {
     this.out.emit(LDX_MEM | size, dst, base, off, 0);
   }
 
+  /** `(rB +off` (the closing parenthesis or the next operand is the caller's). */
+  baseOffset(line: Line): { base: number; off: number } {
+    line.expectP("(");
+    const [base] = line.reg("r");
+    return { base: base!, off: this.offset(line) };
+  }
+
   /** `((u32 *)(rB +off)` or `((u64 *)(rB +off)`: the memory operand of the atomic call spellings. */
   atomicOperand(line: Line): { size: number; base: number; off: number } {
     line.expectP("(");
@@ -396,11 +401,9 @@ export class Grammar {
     if (size !== BPF_W && size !== BPF_DW) line.fail(ty.col, `expected u32 or u64, found ${show(ty)}`);
     line.expectP("*");
     line.expectP(")");
-    line.expectP("(");
-    const [base] = line.reg("r");
-    const off = this.offset(line);
+    const { base, off } = this.baseOffset(line);
     line.expectP(")");
-    return { size: size!, base: base!, off };
+    return { size: size!, base, off };
   }
 
   fetch(line: Line, dst: number, k: "r" | "w", imm: number): void {
@@ -416,9 +419,7 @@ export class Grammar {
 
   xchg(line: Line, dst: number, k: "r" | "w", dw: boolean): void {
     line.next();
-    line.expectP("(");
-    const [base] = line.reg("r");
-    const off = this.offset(line);
+    const { base, off } = this.baseOffset(line);
     line.expectP(",");
     const [src] = line.reg(dw ? "r" : "w");
     if (src !== dst || k !== (dw ? "r" : "w")) line.fail(line.toks[line.i - 1]!.col, "xchg returns into its source register");
@@ -429,9 +430,7 @@ export class Grammar {
 
   cmpxchg(line: Line, dst: number, k: "r" | "w", dw: boolean): void {
     line.next();
-    line.expectP("(");
-    const [base] = line.reg("r");
-    const off = this.offset(line);
+    const { base, off } = this.baseOffset(line);
     line.expectP(",");
     const [r0] = line.reg(dw ? "r" : "w");
     line.expectP(",");
